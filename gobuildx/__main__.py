@@ -1,0 +1,3 @@
+from gobuildx.cli import main
+
+main()

@@ -1,0 +1,335 @@
+"""Parallel cross-compilation of every selected target, atomically, skipping what is current."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from gobuildx import __version__, manifest, stamp, toolchain
+from gobuildx.config import Binary
+from gobuildx.errors import ConfigError, ToolchainMissing
+from gobuildx.manifest import ArtifactRecord, Manifest, TargetRecord
+from gobuildx.matrix import Target
+from gobuildx.project import ProjectContext
+from gobuildx.toolchain import CToolchain
+
+PASS_ENV = (
+    "PATH", "HOME", "USER", "TMPDIR", "LANG", "GOPATH", "GOCACHE", "GOMODCACHE", "GOENV",
+    "GOPROXY", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GOVCS",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "ZIG_GLOBAL_CACHE_DIR", "ZIG_LOCAL_CACHE_DIR",
+)
+LOG_TAIL_LINES = 25
+STATE_DIR = ".gobuildx"
+
+
+class Step(BaseModel):
+    """One `go build` of one main package."""
+
+    model_config = ConfigDict(frozen=True)
+
+    binary: str
+    output: str  # relative to dist
+    argv: list[str]
+
+
+class Plan(BaseModel):
+    """Everything needed to build one target, and the digest of all of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: Target
+    toolchain: CToolchain | None
+    env: dict[str, str]
+    steps: list[Step]
+    inputs: str
+    stamp: stamp.Stamp
+
+
+class Options(BaseModel):
+    jobs: int = 0
+    force: bool = False
+    timeout_s: float = 3600.0
+
+
+Reporter = Callable[[str, TargetRecord | str], None]
+
+
+def plan_all(ctx: ProjectContext, targets: Sequence[Target]) -> list[Plan]:
+    """Plans for every target, or one error listing every target that cannot be built."""
+    st = stamp.resolve(ctx.loaded.module_dir, ctx.loaded.config.project.version,
+                       ctx.loaded.path, ctx.environ)
+    sources = stamp.source_digest(ctx.loaded.module_dir, [ctx.dist])
+    host = (ctx.go.hostos, ctx.go.hostarch)
+    plans, missing, bad = [], [], []
+    for target in targets:
+        try:
+            tc = toolchain.resolve(target, host, ctx.environ)
+        except ToolchainMissing as exc:
+            missing.append(str(exc))
+            continue
+        try:
+            plans.append(_plan(ctx, target, tc, st, sources))
+        except ConfigError as exc:
+            bad += [p for p in exc.problems if p not in bad]
+    if bad:
+        raise ConfigError(bad)
+    if missing:
+        raise ToolchainMissing("\n".join(missing))
+    return plans
+
+
+def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None,
+          st: stamp.Stamp, sources: str) -> Plan:
+    proj = ctx.loaded.config.project
+    values = {"version": st.version, "commit": st.commit, "date": st.date, "id": target.id,
+              "goos": target.goos, "goarch": target.goarch}
+    ldflags = [_template(ctx, f"project.ldflags[{i}]", f, values) for i, f in enumerate(proj.ldflags)]
+    ldflags += [_template(ctx, f"override (target {target.id}) ldflags", f, values) for f in target.ldflags]
+    if tc and tc.extldflags:
+        ldflags += ["-linkmode=external", "-extldflags=" + " ".join(tc.extldflags)]
+    flags = list(proj.flags) + list(target.flags)
+    tags = list(proj.tags) + list(target.tags)
+    env = _env(ctx, target, tc)
+    steps = [_step(ctx, target, b, flags, tags, ldflags) for b in proj.binary_list()]
+    inputs = stamp.digest(__version__, ctx.go.version, ctx.go.goroot, sources, st, env,
+                          [s.argv for s in steps], tc)
+    return Plan(target=target, toolchain=tc, env=env, steps=steps, inputs=inputs, stamp=st)
+
+
+def _template(ctx: ProjectContext, where: str, text: str, values: dict[str, str]) -> str:
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError([f"{ctx.loaded.path}: {where}: cannot fill {text!r} ({exc}); "
+                           f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"]) from None
+
+
+def _env(ctx: ProjectContext, target: Target, tc: CToolchain | None) -> dict[str, str]:
+    env = {k: ctx.environ[k] for k in PASS_ENV if k in ctx.environ}
+    env.update(ctx.loaded.config.project.env)
+    env.update(target.env)
+    env.update(target.go_env())
+    env["GOTOOLCHAIN"] = "local"
+    env["GOFLAGS"] = env.get("GOFLAGS", "")
+    if tc:
+        env.update(tc.env())
+        if tc.kind == "zig":
+            env["ZIG_GLOBAL_CACHE_DIR"] = str(toolchain.zig_cache_dir(ctx.environ, ctx.cache_dir))
+    return env
+
+
+def _step(ctx: ProjectContext, target: Target, binary: Binary, flags: list[str],
+          tags: list[str], ldflags: list[str]) -> Step:
+    output = f"{target.id}/{binary.name}{target.exe_suffix()}"
+    argv = [str(ctx.go.go), "build", *flags]
+    if tags:
+        argv.append("-tags=" + ",".join(tags))
+    if ldflags:
+        argv.append("-ldflags=" + " ".join(ldflags))
+    argv += ["-o", "{output}", binary.main]
+    return Step(binary=binary.name, output=output, argv=argv)
+
+
+class _Running:
+    """The child processes of one build run, so an interrupt can stop them all."""
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            for proc in self._procs:
+                _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Reporter) -> list[TargetRecord]:
+    """Build every plan concurrently; a failure never stops the others."""
+    dist = ctx.dist
+    _clean_temporaries(dist)
+    jobs = opts.jobs or os.cpu_count() or 1
+    running = _Running()
+    records: list[TargetRecord] = []
+    header = _header(ctx, plans[0].stamp) if plans else None
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = {pool.submit(_build_one, ctx, p, opts, running, report): p for p in plans}
+        for fut in as_completed(futures):
+            record = fut.result()
+            records.append(record)
+            manifest.update(dist, lambda old, r=record: _merge(old, header, r))  # type: ignore[arg-type]
+            report("done", record)
+    except BaseException:
+        running.kill_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _clean_temporaries(dist)
+        raise
+    pool.shutdown(wait=True)
+    return sorted(records, key=lambda r: r.id)
+
+
+def _header(ctx: ProjectContext, st: stamp.Stamp) -> Manifest:
+    return Manifest(gobuildx=__version__, project=ctx.loaded.config.project.name,
+                    version=st.version, commit=st.commit, date=st.date, go=ctx.go.version)
+
+
+def _merge(old: Manifest | None, header: Manifest, record: TargetRecord) -> Manifest:
+    new = header.model_copy(update={"targets": list(old.targets) if old else []})
+    new.upsert(record)
+    return new
+
+
+def _record(plan: Plan, **fields: object) -> TargetRecord:
+    t = plan.target
+    base = dict(id=t.id, goos=t.goos, goarch=t.goarch, goarm=t.goarm, goamd64=t.goamd64, cgo=t.cgo,
+                libc=t.libc, min_glibc=t.min_glibc, link=t.link, inputs=plan.inputs,
+                c_toolchain=plan.toolchain.description if plan.toolchain else None,
+                log=f"logs/{t.id}.log")
+    base.update(fields)
+    return TargetRecord.model_validate(base)
+
+
+def _stamp_path(dist: Path, target_id: str) -> Path:
+    return dist / STATE_DIR / "stamps" / f"{target_id}.json"
+
+
+def _up_to_date(dist: Path, plan: Plan) -> list[ArtifactRecord] | None:
+    """The recorded artifacts if inputs and files are exactly as the last successful build left them."""
+    try:
+        saved = json.loads(_stamp_path(dist, plan.target.id).read_text())
+    except (OSError, ValueError):
+        return None
+    if saved.get("inputs") != plan.inputs:
+        return None
+    artifacts = []
+    for art in saved.get("artifacts", []):
+        try:
+            st = os.stat(dist / art["path"])
+        except OSError:
+            return None
+        if (st.st_size, st.st_mtime_ns) != (art["size"], art["mtime_ns"]):
+            return None
+        artifacts.append(ArtifactRecord(binary=art["binary"], path=art["path"],
+                                        size=art["size"], sha256=art["sha256"]))
+    return artifacts or None
+
+
+def _build_one(ctx: ProjectContext, plan: Plan, opts: Options, running: _Running,
+               report: Reporter) -> TargetRecord:
+    dist = ctx.dist
+    if not opts.force:
+        current = _up_to_date(dist, plan)
+        if current:
+            return _record(plan, status="ok", cached=True, artifacts=current)
+    report("start", plan.target.id)
+    started = time.monotonic()
+    log_path = dist / "logs" / f"{plan.target.id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    artifacts: list[ArtifactRecord] = []
+    with open(log_path, "wb") as log:
+        log.write(_log_header(plan).encode())
+        for step in plan.steps:
+            error = _run_step(ctx, plan, step, opts, running, log)
+            if error:
+                log.flush()
+                return _record(plan, status="failed", duration_s=round(time.monotonic() - started, 3),
+                               error=error + "\n" + _tail(log_path))
+            artifacts.append(_finish_artifact(dist, step))
+    _save_stamp(dist, plan, artifacts)
+    return _record(plan, status="ok", artifacts=artifacts,
+                   duration_s=round(time.monotonic() - started, 3))
+
+
+def _log_header(plan: Plan) -> str:
+    lines = [f"# target {plan.target.id}",
+             f"# C toolchain: {plan.toolchain.description if plan.toolchain else 'none (cgo off)'}"]
+    lines += [f"# env {k}={v}" for k, v in sorted(plan.env.items())
+              if k.startswith(("GO", "CGO", "CC", "CXX", "ZIG"))]
+    return "\n".join(lines) + "\n"
+
+
+def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, running: _Running,
+              log: object) -> str | None:
+    dist = ctx.dist
+    final = dist / step.output
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    argv = [str(tmp) if a == "{output}" else a for a in step.argv]
+    log.write(("$ " + " ".join(argv) + "\n").encode())  # type: ignore[attr-defined]
+    log.flush()  # type: ignore[attr-defined]
+    try:
+        proc = subprocess.Popen(argv, cwd=ctx.loaded.module_dir, env=plan.env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError as exc:
+        return f"cannot start {argv[0]}: {exc}"
+    running.add(proc)
+    try:
+        code = proc.wait(timeout=opts.timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.wait()
+        tmp.unlink(missing_ok=True)
+        return f"go build timed out after {opts.timeout_s:.0f}s"
+    finally:
+        running.discard(proc)
+    if code != 0:
+        tmp.unlink(missing_ok=True)
+        return f"go build exited with status {code}"
+    os.replace(tmp, final)
+    return None
+
+
+def _finish_artifact(dist: Path, step: Step) -> ArtifactRecord:
+    path = dist / step.output
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return ArtifactRecord(binary=step.binary, path=step.output, size=path.stat().st_size,
+                          sha256=h.hexdigest())
+
+
+def _save_stamp(dist: Path, plan: Plan, artifacts: list[ArtifactRecord]) -> None:
+    saved = {"inputs": plan.inputs, "artifacts": [
+        {**a.model_dump(), "mtime_ns": os.stat(dist / a.path).st_mtime_ns} for a in artifacts]}
+    manifest.write_atomic(_stamp_path(dist, plan.target.id), json.dumps(saved).encode())
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    text = path.read_text(errors="replace").splitlines()
+    body = [line for line in text if not line.startswith("# ")]
+    return "\n".join(body[-lines:])
+
+
+def _clean_temporaries(dist: Path) -> None:
+    if not dist.is_dir():
+        return
+    for tmp in dist.glob("*/.*.tmp-*"):
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,250 @@
+"""The schema of targets.toml, and loading it with errors that name file, key and value."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gobuildx.errors import ConfigError
+
+Libc = Literal["static", "musl", "glibc", "wasm", "system"]
+Link = Literal["static", "dynamic"]
+GoArm = Literal["5", "6", "7"]
+GoAmd64 = Literal["v1", "v2", "v3", "v4"]
+
+DEFAULT_LDFLAGS = [
+    "-s",
+    "-w",
+    "-X main.version={version}",
+    "-X main.commit={commit}",
+    "-X main.date={date}",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_glibc(value: str | None) -> str | None:
+    if value is None:
+        return value
+    parts = value.split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or parts[0] != "2":
+        raise ValueError(f"expected a glibc version such as \"2.17\" or \"2.28\", got {value!r}")
+    return value
+
+
+class Binary(Strict):
+    """One main package and the name of the binary built from it."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    main: str = "."
+
+
+class Project(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    dir: str = "."
+    main: str = "."
+    binaries: list[Binary] = []
+    version: str = "git"
+    ldflags: list[str] = list(DEFAULT_LDFLAGS)
+    tags: list[str] = []
+    flags: list[str] = ["-trimpath"]
+    env: dict[str, str] = {}
+    dist: str = "dist"
+
+    def binary_list(self) -> list[Binary]:
+        return self.binaries or [Binary(name=self.name, main=self.main)]
+
+
+class Settings(Strict):
+    """Per-target properties; each unset field falls back to [defaults]."""
+
+    cgo: bool | None = None
+    libc: Libc | None = None
+    min_glibc: str | None = None
+    link: Link | None = None
+    goarm: GoArm | None = None
+    goamd64: GoAmd64 | None = None
+
+    _glibc = field_validator("min_glibc")(classmethod(lambda cls, v: _check_glibc(v)))
+
+
+class TargetSpec(Settings):
+    """An explicit target, as in `include`."""
+
+    goos: str
+    goarch: str
+
+
+class Selector(Strict):
+    """Matches expanded targets for `exclude`: every given key must be equal."""
+
+    id: str | None = None
+    goos: str | None = None
+    goarch: str | None = None
+    cgo: bool | None = None
+    libc: Libc | None = None
+    min_glibc: str | None = None
+    goarm: GoArm | None = None
+    goamd64: GoAmd64 | None = None
+
+
+class MatrixSpec(Strict):
+    """A named matrix: the product of its axes, plus `include`, minus `exclude`."""
+
+    goos: list[str] = []
+    goarch: list[str] = []
+    cgo: list[bool] = []
+    libc: list[Libc] = []
+    min_glibc: list[str] = []
+    goarm: list[GoArm] = []
+    goamd64: list[GoAmd64] = []
+    include: list[TargetSpec] = []
+    exclude: list[Selector] = []
+
+    @field_validator("min_glibc")
+    @classmethod
+    def _glibc_list(cls, values: list[str]) -> list[str]:
+        return [_check_glibc(v) or v for v in values]
+
+
+class Override(Strict):
+    """Per-target build overrides for every target whose id matches a glob in `match`."""
+
+    match: list[str]
+    env: dict[str, str] = {}
+    tags: list[str] = []
+    ldflags: list[str] = []
+    flags: list[str] = []
+    cc: str | None = None
+    cxx: str | None = None
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Config(Strict):
+    project: Project
+    defaults: Settings = Settings()
+    matrix: dict[str, MatrixSpec] = Field(min_length=1)
+    override: list[Override] = []
+
+
+class LoadedConfig(BaseModel):
+    """A validated Config with the file it came from (paths resolve against it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    config: Config
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def module_dir(self) -> Path:
+        return (self.root / self.config.project.dir).resolve()
+
+    @property
+    def dist_dir(self) -> Path:
+        return (self.root / self.config.project.dist).resolve()
+
+
+def load(path: Path) -> LoadedConfig:
+    """Read and validate targets.toml; every problem is reported at once."""
+    if not path.is_file():
+        raise ConfigError([f"{path}: no such file (create one with `gobuildx init`)"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text: {exc}"]) from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([explain(path, err) for err in exc.errors()]) from None
+    return LoadedConfig(path=path.resolve(), config=config)
+
+
+def key_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def explain(path: Path, err: Any) -> str:
+    """One message for one pydantic error: file, key path, bad value, allowed values."""
+    loc = tuple(p for p in err["loc"] if not _is_union_tag(p))
+    where = f"{path}: {key_path(loc) or '(top level)'}"
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        allowed = sorted(_fields_at(loc[:-1]))
+        return _with_suggestion(f"{where}: unknown key", str(loc[-1]), allowed)
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind == "literal_error":
+        allowed = _literal_values(err)
+        return _with_suggestion(f"{where}: {value!r} is not allowed", str(value), allowed)
+    return f"{where}: {err['msg']} (got {value!r})"
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and (
+        part.endswith("]") or part in {"str", "bool", "list[str]", "none", "null"}
+    )
+
+
+def _literal_values(err: Any) -> list[str]:
+    expected = err.get("ctx", {}).get("expected", "")
+    return [v.strip().strip("'\"") for v in expected.replace(" or ", ",").split(",") if v.strip()]
+
+
+def _with_suggestion(message: str, value: str, allowed: list[str]) -> str:
+    hint = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+    text = f"{message}; allowed: {', '.join(allowed)}"
+    return text + (f"; did you mean {hint[0]!r}?" if hint else "")
+
+
+def _fields_at(loc: tuple[Any, ...]) -> set[str]:
+    """The keys a table at `loc` accepts, found by walking the models along the path."""
+    model: Any = Config
+    for part in loc:
+        model = _step(model, part)
+        if model is None:
+            return set()
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return set(model.model_fields)
+    return set()
+
+
+def _step(model: Any, part: Any) -> Any:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        field = model.model_fields.get(str(part))
+        return None if field is None else _unwrap(field.annotation)
+    origin = typing.get_origin(model)
+    args = typing.get_args(model)
+    if origin in (list, dict) and args:
+        return _unwrap(args[-1])
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType")):
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation

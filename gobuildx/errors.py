@@ -1,0 +1,52 @@
+"""Errors that end a gobuildx command, each class with its own exit code.
+
+The exit codes are part of the CLI contract and are documented in README.md.
+"""
+
+from __future__ import annotations
+
+
+class GobuildxError(Exception):
+    """A failure the user can act on; the message says what to do."""
+
+    exit_code = 10
+
+
+class AuditFailed(GobuildxError):
+    """An artifact breaks its declared intent (or could not be read)."""
+
+    exit_code = 1
+
+
+class ConfigError(GobuildxError):
+    """targets.toml (or a command-line selection) is invalid."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class ToolchainMissing(GobuildxError):
+    """Go, a C compiler or another required tool is not installed."""
+
+    exit_code = 3
+
+
+class BuildFailed(GobuildxError):
+    """At least one target failed to compile."""
+
+    exit_code = 4
+
+
+class ImageFailed(GobuildxError):
+    exit_code = 5
+
+
+class SmokeFailed(GobuildxError):
+    exit_code = 6
+
+
+class ReleaseRefused(GobuildxError):
+    exit_code = 7

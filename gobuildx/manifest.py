@@ -1,0 +1,115 @@
+"""dist/manifest.json: the record of every target, updated by each stage under a lock."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gobuildx.errors import GobuildxError
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+Status = Literal["ok", "failed", "skipped"]
+
+
+class ArtifactRecord(BaseModel):
+    binary: str
+    path: str  # relative to the dist directory, with forward slashes
+    size: int
+    sha256: str
+
+
+class TargetRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    goos: str
+    goarch: str
+    goarm: str | None = None
+    goamd64: str | None = None
+    cgo: bool
+    libc: str
+    min_glibc: str | None = None
+    link: str
+    status: Status
+    cached: bool = False
+    artifacts: list[ArtifactRecord] = []
+    c_toolchain: str | None = None
+    log: str | None = None
+    duration_s: float = 0.0
+    error: str | None = None
+    inputs: str | None = None
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    gobuildx: str
+    project: str
+    version: str
+    commit: str
+    date: str
+    go: str
+    targets: list[TargetRecord] = []
+
+    def target(self, target_id: str) -> TargetRecord | None:
+        return next((t for t in self.targets if t.id == target_id), None)
+
+    def upsert(self, record: TargetRecord) -> None:
+        self.targets = [t for t in self.targets if t.id != record.id] + [record]
+        self.targets.sort(key=lambda t: t.id)
+
+
+def path_in(dist: Path) -> Path:
+    return dist / MANIFEST
+
+
+def read(dist: Path) -> Manifest | None:
+    path = path_in(dist)
+    if not path.is_file():
+        return None
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except (ValidationError, ValueError) as exc:
+        raise GobuildxError(f"{path}: not a gobuildx manifest ({exc.__class__.__name__}); "
+                            "delete it or run `gobuildx build --force`") from None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary sibling, fsync, then rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@contextmanager
+def locked(dist: Path) -> Iterator[None]:
+    dist.mkdir(parents=True, exist_ok=True)
+    with open(dist / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def update(dist: Path, change: Callable[[Manifest | None], Manifest]) -> Manifest:
+    """Read, change and rewrite the manifest while holding its lock."""
+    with locked(dist):
+        new = change(read(dist))
+        payload = json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
+        write_atomic(path_in(dist), payload.encode())
+        return new

@@ -1,0 +1,43 @@
+"""Everything a stage needs to know about the project, resolved once per command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from gobuildx import config, goenv, matrix
+from gobuildx.goenv import GoToolchain
+from gobuildx.matrix import Target
+
+
+class ProjectContext(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    loaded: config.LoadedConfig
+    go: GoToolchain
+    targets: list[Target]
+    cache_dir: Path
+    environ: dict[str, str]
+
+    @property
+    def dist(self) -> Path:
+        return self.loaded.dist_dir
+
+    def select(self, matrix_name: str = "all", patterns: list[str] | tuple[str, ...] = ()) -> list[Target]:
+        return matrix.select(self.loaded, self.targets, matrix_name, list(patterns))
+
+
+def config_path(given: str | None, environ: dict[str, str]) -> Path:
+    return Path(given or environ.get("GOBUILDX_CONFIG") or "targets.toml")
+
+
+def open_project(path: Path, environ: dict[str, str] | None = None) -> ProjectContext:
+    """Load and validate targets.toml against the Go that will build it."""
+    env = dict(os.environ if environ is None else environ)
+    loaded = config.load(path)
+    go = goenv.resolve(env)
+    cache_dir = goenv.user_cache_dir(env)
+    targets = matrix.expand(loaded, go.platforms(cache_dir))
+    return ProjectContext(loaded=loaded, go=go, targets=targets, cache_dir=cache_dir, environ=env)
