@@ -27,7 +27,7 @@ DEFAULT_LDFLAGS = [
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _check_glibc(value: str | None) -> str | None:
@@ -114,6 +114,31 @@ class MatrixSpec(Strict):
         return [_check_glibc(v) or v for v in values]
 
 
+RunsOn = Literal["scratch", "distroless-static", "alpine", "glibc-2.17", "glibc-2.28", "glibc-2.31",
+                 "glibc-2.36"]
+
+
+class AuditPolicy(Strict):
+    """[audit], or `audit = {...}` in an [[override]]: how strict the linkage audit is (docs/audit.md).
+
+    Every key is optional; an override's keys replace the project-wide ones for its targets.
+    """
+
+    warn_only: bool | None = None          # report failed verdicts without failing the command
+    max_glibc: str | None = None           # GLIBC ceiling for glibc targets that set no min_glibc
+    allow_needed: list[str] | None = None  # extra DT_NEEDED / DLL / dylib globs that are fine
+    allow_cxx: bool | None = None          # GLIBCXX_/CXXABI_/GCC_ needs are expected (no warning)
+    require: list[RunsOn] | None = None    # bases every artifact must run on, e.g. ["scratch"]
+
+    _glibc = field_validator("max_glibc")(classmethod(lambda cls, v: _check_glibc(v)))
+
+    def merged(self, other: "AuditPolicy | None") -> "AuditPolicy":
+        """This policy with every key `other` sets replaced."""
+        if other is None:
+            return self
+        return self.model_copy(update=other.model_dump(exclude_none=True))
+
+
 class Override(Strict):
     """Per-target build overrides for every target whose id matches a glob in `match`."""
 
@@ -124,6 +149,7 @@ class Override(Strict):
     flags: list[str] = []
     cc: str | None = None
     cxx: str | None = None
+    audit: AuditPolicy | None = None
 
     @field_validator("match", mode="before")
     @classmethod
@@ -131,11 +157,45 @@ class Override(Strict):
         return [value] if isinstance(value, str) else value
 
 
+class Release(Strict):
+    """[release]: what `gobuildx release` puts in dist/release/ (see docs/release.md)."""
+
+    files: list[str] = []  # extra files in every archive, relative to targets.toml (LICENSE, README.md)
+    name: str = "{project}_{version}_{id}"  # archive name without extension
+    sbom: Literal["spdx", "cyclonedx", "none"] = "spdx"
+
+
+class ImageFile(Strict):
+    """An extra file copied into every image: `src` relative to targets.toml, `dst` absolute."""
+
+    src: str
+    dst: str = Field(pattern=r"^/")
+    mode: str = Field(default="0644", pattern=r"^0?[0-7]{3}$")
+
+
+class ImageTable(Strict):
+    """[image]: one FROM-scratch image per selected Linux target, joined under one tag."""
+
+    repository: str
+    tags: list[str] = ["{version}"]
+    targets: list[str] = ["linux-*"]  # target id globs
+    labels: dict[str, str] = {}
+    files: list[ImageFile] = []
+    binary: str | None = None  # the entrypoint, when the project builds several binaries
+    user: str = "nonroot"
+    uid: int = Field(default=65532, ge=1, le=2**31 - 1)
+    dynamic: Literal["copy", "refuse"] = "copy"
+    source: str | None = None  # org.opencontainers.image.source (e.g. the repository URL)
+
+
 class Config(Strict):
     project: Project
     defaults: Settings = Settings()
     matrix: dict[str, MatrixSpec] = Field(min_length=1)
     override: list[Override] = []
+    image: ImageTable | None = None
+    release: Release = Release()
+    audit: AuditPolicy = AuditPolicy()
 
 
 class LoadedConfig(BaseModel):
@@ -161,6 +221,7 @@ class LoadedConfig(BaseModel):
 
 def load(path: Path) -> LoadedConfig:
     """Read and validate targets.toml; every problem is reported at once."""
+    path = path.absolute()
     if not path.is_file():
         raise ConfigError([f"{path}: no such file (create one with `gobuildx init`)"])
     try:

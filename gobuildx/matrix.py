@@ -10,12 +10,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.config import Libc, Link, LoadedConfig, MatrixSpec, Settings, TargetSpec
+from gobuildx.config import AuditPolicy, Libc, Link, LoadedConfig, MatrixSpec, Settings, TargetSpec
 from gobuildx.errors import ConfigError
 from gobuildx.goenv import Platform
 
 WASM_ARCHES = {"wasm"}
 DEFAULT_GOARM = "7"
+# The oldest glibc that exists for each CPU (glibc ports arrived late for some);
+# the same table as zig's `available_libcs` (lib/std/zig/target.zig), whose
+# floor for every other CPU is its oldest supported glibc, 2.2.5.
+GLIBC_FIRST = {"arm64": (2, 17), "ppc64le": (2, 19), "riscv64": (2, 27), "loong64": (2, 36)}
+GLIBC_OLDEST = (2, 2, 5)
 
 
 class Target(BaseModel):
@@ -39,6 +44,7 @@ class Target(BaseModel):
     cc: str | None = None
     cxx: str | None = None
     matrices: list[str] = []
+    audit: AuditPolicy = AuditPolicy()  # [audit] merged with the matching overrides' `audit`
 
     @property
     def platform(self) -> str:
@@ -103,6 +109,13 @@ class _Raw(BaseModel):
     link: Link | None
     origin: str
     matrix: str
+    axes: dict[str, int] = {}
+
+    def where(self, key: str) -> str:
+        """The key path that produced `key`: `matrix.m.libc[2]`, or the include entry."""
+        if key in self.axes:
+            return f"{self.origin}.{key}[{self.axes[key]}]"
+        return f"{self.origin}.{key}" if ".include[" in self.origin else self.origin
 
 
 def expand(loaded: LoadedConfig, platforms: Sequence[Platform]) -> list[Target]:
@@ -133,8 +146,10 @@ def expand(loaded: LoadedConfig, platforms: Sequence[Platform]) -> list[Target]:
 
 def _expand_matrix(name: str, spec: MatrixSpec, defaults: Settings) -> list[_Raw]:
     out: list[_Raw] = []
-    combos = itertools.product(spec.goos, spec.goarch, spec.cgo or [None], spec.libc or [None])
-    for goos, goarch, cgo, libc in combos:
+    combos = itertools.product(enumerate(spec.goos), enumerate(spec.goarch),
+                               enumerate(spec.cgo or [None]), enumerate(spec.libc or [None]))
+    for (_, goos), (_, goarch), (ci, cgo), (li, libc) in combos:
+        axes = {k: i for k, i, given in (("cgo", ci, spec.cgo), ("libc", li, spec.libc)) if given}
         goarms = (spec.goarm or [None]) if goarch == "arm" else [None]
         goamd64s = (spec.goamd64 or [None]) if goarch == "amd64" else [None]
         for goarm, goamd64 in itertools.product(goarms, goamd64s):
@@ -143,7 +158,7 @@ def _expand_matrix(name: str, spec: MatrixSpec, defaults: Settings) -> list[_Raw
             for floor in floors:
                 spec_like = TargetSpec(goos=goos, goarch=goarch, cgo=cgo, libc=libc,
                                        min_glibc=floor, goarm=goarm, goamd64=goamd64)
-                raw = _raw(spec_like, defaults, f"matrix.{name}", name)
+                raw = _raw(spec_like, defaults, f"matrix.{name}", name).model_copy(update={"axes": axes})
                 if not any(_selected(raw, sel.model_dump(exclude_none=True)) for sel in spec.exclude):
                     out.append(raw)
     for i, inc in enumerate(spec.include):
@@ -219,49 +234,79 @@ def _check_target(loaded: LoadedConfig, raw: _Raw, platforms: Sequence[Platform]
     known_arch = {p.goarch for p in platforms}
     if raw.goos not in known_os or raw.goarch not in known_arch:
         return []  # the axis checks already named the unknown GOOS/GOARCH
-    where = f"{loaded.path}: {raw.origin}"
     what = f"{raw.goos}/{raw.goarch}"
-    fix = _exclude_hint(raw)
+    at = f"{loaded.path}: "
     pair = next((p for p in platforms if (p.goos, p.goarch) == (raw.goos, raw.goarch)), None)
     if pair is None:
         arches = sorted(p.goarch for p in platforms if p.goos == raw.goos)
-        return [f"{where}: {what} is not supported by this Go (`go tool dist list`); "
-                f"allowed goarch for {raw.goos}: {', '.join(arches)}{fix}"]
+        return [f"{at}{raw.where('goarch')}: {what} is not supported by this Go (`go tool dist list`); "
+                f"allowed goarch for {raw.goos}: {', '.join(arches)}"
+                f"{_exclude_hint(raw, goos=raw.goos, goarch=raw.goarch)}"]
     problems = []
+    libc_hint = _exclude_hint(raw, goos=raw.goos, libc=raw.libc)
     if raw.goarch in WASM_ARCHES:
         if raw.cgo:
-            problems.append(f"{where}: cgo = true on {what} is impossible: wasm has no C toolchain; "
-                            f"allowed cgo: false{fix}")
+            problems.append(f"{at}{raw.where('cgo')}: cgo = true on {what} is impossible: wasm has no "
+                            f"C toolchain; allowed cgo: false{_exclude_hint(raw, goarch='wasm', cgo=True)}")
         if raw.libc != "wasm":
-            problems.append(f"{where}: libc = {raw.libc!r} on {what} is impossible; allowed libc: wasm{fix}")
+            problems.append(f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible; "
+                            f"allowed libc: wasm{libc_hint}")
     elif raw.goos != "linux" and raw.libc != "system":
-        problems.append(f"{where}: libc = {raw.libc!r} on {what} is impossible: "
-                        f"{raw.libc} is a Linux choice; allowed libc for {raw.goos}: system{fix}")
+        problems.append(f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible: "
+                        f"{raw.libc} is a Linux choice; allowed libc for {raw.goos}: system{libc_hint}")
     elif raw.goos == "linux" and raw.libc not in ("static", "musl", "glibc"):
-        problems.append(f"{where}: libc = {raw.libc!r} on {what} is impossible; "
-                        f"allowed libc for linux: static, musl, glibc{fix}")
+        problems.append(f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible; "
+                        f"allowed libc for linux: static, musl, glibc{libc_hint}")
+    elif raw.cgo and not pair.cgo_supported:
+        problems.append(f"{at}{raw.where('cgo')}: cgo = true on {what} is not supported by this Go; "
+                        f"allowed cgo: false{_exclude_hint(raw, goos=raw.goos, goarch=raw.goarch, cgo=True)}")
     if raw.min_glibc and raw.libc != "glibc":
-        problems.append(f"{where}: min_glibc = {raw.min_glibc!r} on {what} with libc = {raw.libc!r} "
-                        f"is meaningless: a glibc floor needs libc = \"glibc\" (and goos linux){fix}")
+        problems.append(f"{at}{raw.where('min_glibc')}: min_glibc = {raw.min_glibc!r} on {what} with "
+                        f"libc = {raw.libc!r} is meaningless: a glibc floor needs libc = \"glibc\" "
+                        f"(and goos = \"linux\")")
+    if raw.min_glibc and raw.libc == "glibc":
+        problems += _check_floor(at, raw)
     if raw.libc in ("glibc", "musl") and not raw.cgo:
-        problems.append(f"{where}: libc = {raw.libc!r} with cgo = false on {what}: a pure-Go build "
-                        f"links no C library; use libc = \"static\", or set cgo = true")
+        problems.append(f"{at}{raw.where('cgo')}: libc = {raw.libc!r} with cgo = false on {what}: a "
+                        f"pure-Go build links no C library; use libc = \"static\", or set cgo = true")
     if raw.link and raw.libc != "musl":
-        problems.append(f"{where}: link = {raw.link!r} applies only to libc = \"musl\" (got libc = {raw.libc!r})")
-    if raw.cgo and not pair.cgo_supported:
-        problems.append(f"{where}: cgo = true on {what} is not supported by this Go{fix}")
+        problems.append(f"{at}{raw.where('link')}: link = {raw.link!r} applies only to libc = \"musl\" "
+                        f"(got libc = {raw.libc!r})")
     if raw.goarm and raw.goarch != "arm":
-        problems.append(f"{where}: goarm = {raw.goarm!r} applies only to goarch = \"arm\"")
+        problems.append(f"{at}{raw.where('goarm')}: goarm = {raw.goarm!r} applies only to goarch = \"arm\"")
     if raw.goamd64 and raw.goarch != "amd64":
-        problems.append(f"{where}: goamd64 = {raw.goamd64!r} applies only to goarch = \"amd64\"")
+        problems.append(f"{at}{raw.where('goamd64')}: goamd64 = {raw.goamd64!r} applies only to "
+                        f"goarch = \"amd64\"")
     return problems
 
 
-def _exclude_hint(raw: _Raw) -> str:
-    if not raw.origin.endswith("]") and ".include[" not in raw.origin:
-        return (f" (to drop it, add to {raw.origin}: exclude = "
-                f"[{{ goos = \"{raw.goos}\", goarch = \"{raw.goarch}\" }}])")
-    return ""
+def lowest_glibc(goarch: str) -> tuple[int, ...]:
+    """The lowest glibc floor a build for GOARCH can declare."""
+    return GLIBC_FIRST.get(goarch, GLIBC_OLDEST)
+
+
+def _check_floor(at: str, raw: _Raw) -> list[str]:
+    floor = tuple(int(p) for p in (raw.min_glibc or "").split("."))
+    lowest = lowest_glibc(raw.goarch)
+    if floor >= lowest:
+        return []
+    text = ".".join(map(str, lowest))
+    return [f"{at}{raw.where('min_glibc')}: min_glibc = {raw.min_glibc!r} is impossible on "
+            f"{raw.goos}/{raw.goarch}: glibc exists for {raw.goarch} only from {text}; the lowest "
+            f"possible floor for {raw.goarch} is {text!r}"
+            f"{_exclude_hint(raw, goarch=raw.goarch, min_glibc=raw.min_glibc)}"]
+
+
+def _exclude_hint(raw: _Raw, **selector: object) -> str:
+    """For axis products, the exclude rule that drops the impossible combination."""
+    if ".include[" in raw.origin:
+        return ""
+    fields = ", ".join(f"{k} = {_toml(v)}" for k, v in selector.items())
+    return f" (to drop it: add {{ {fields} }} to {raw.origin}.exclude)"
+
+
+def _toml(value: object) -> str:
+    return "true" if value is True else "false" if value is False else f"\"{value}\""
 
 
 def _finish(loaded: LoadedConfig, raw: _Raw) -> Target:
@@ -281,6 +326,7 @@ def apply_overrides(loaded: LoadedConfig, target: Target) -> Target:
     ldflags: list[str] = []
     flags: list[str] = []
     cc, cxx = None, None
+    audit = loaded.config.audit
     for ov in loaded.config.override:
         if any(fnmatch.fnmatchcase(target.id, pat) for pat in ov.match):
             env.update(ov.env)
@@ -289,8 +335,9 @@ def apply_overrides(loaded: LoadedConfig, target: Target) -> Target:
             flags += ov.flags
             cc = ov.cc or cc
             cxx = ov.cxx or cxx
+            audit = audit.merged(ov.audit)
     return target.model_copy(update={"env": env, "tags": tags, "ldflags": ldflags,
-                                     "flags": flags, "cc": cc, "cxx": cxx})
+                                     "flags": flags, "cc": cc, "cxx": cxx, "audit": audit})
 
 
 def _check_overrides(loaded: LoadedConfig, ids: list[str]) -> list[str]:

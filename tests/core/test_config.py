@@ -1,0 +1,128 @@
+"""Validation that teaches: every problem at once, with file, key path, value, allowed values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_gobuildx
+
+BASE = """
+[project]
+name = "hello"
+dir = "hello"
+"""
+
+
+def check(tmp_path: Path, text: str) -> str:
+    (tmp_path / "targets.toml").write_text(text)
+    proc = run_gobuildx(["matrix"], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    return proc.stderr
+
+
+def test_unknown_key_names_file_key_allowed_and_suggestion(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + 'versoin = "1.0"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
+    assert f"{tmp_path / 'targets.toml'}: project.versoin: unknown key" in err
+    assert "allowed: binaries, dir, dist, env, flags, ldflags, main, name, tags, version" in err
+    assert "did you mean 'version'?" in err
+
+
+def test_bad_literal_in_axis_names_index(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + '[matrix.release]\ngoos = ["linux"]\ngoarch = ["amd64"]\n'
+                'cgo = [true]\nlibc = ["static", "glibc", "muls"]\n')
+    assert "matrix.release.libc[2]: 'muls' is not allowed" in err
+    assert "allowed: static, musl, glibc, wasm, system" in err
+    assert "did you mean 'musl'?" in err
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + '[defaults]\ncgo = "yes"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
+    assert "defaults.cgo:" in err and "'yes'" in err
+
+
+def test_unknown_goos_checked_against_go_dist_list(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + '[matrix.m]\ngoos = ["linux", "windwos"]\ngoarch = ["amd64"]\n')
+    assert "matrix.m.goos[1]: 'windwos' is not a GOOS known to this Go" in err
+    assert "did you mean 'windows'?" in err
+
+
+def test_unsupported_pair(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + '[matrix.m]\ninclude = [{ goos = "windows", goarch = "riscv64" }]\n')
+    assert "matrix.m.include[0].goarch: windows/riscv64 is not supported by this Go" in err
+    assert "allowed goarch for windows: 386, amd64, arm64" in err
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ('{ goos = "wasip1", goarch = "wasm", cgo = true }',
+         "include[0].cgo: cgo = true on wasip1/wasm is impossible"),
+        ('{ goos = "windows", goarch = "amd64", libc = "musl" }',
+         "include[0].libc: libc = 'musl' on windows/amd64 is impossible"),
+        ('{ goos = "darwin", goarch = "arm64", min_glibc = "2.17" }',
+         "include[0].min_glibc: min_glibc = '2.17' on darwin/arm64 with libc = 'system' is meaningless"),
+        ('{ goos = "linux", goarch = "amd64", libc = "glibc", cgo = false }',
+         "a pure-Go build links no C library"),
+        ('{ goos = "linux", goarch = "arm64", goarm = "7" }',
+         "goarm = '7' applies only to goarch = \"arm\""),
+    ],
+)
+def test_impossible_combinations(tmp_path: Path, entry: str, expected: str) -> None:
+    err = check(tmp_path, BASE + f"[matrix.m]\ninclude = [{entry}]\n")
+    assert expected in err
+
+
+def test_axis_product_problem_suggests_exclude(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + '[matrix.r]\ngoos = ["linux", "darwin"]\ngoarch = ["amd64"]\n'
+                'cgo = [true]\nlibc = ["glibc", "musl"]\n')
+    assert "matrix.r.libc[0]: libc = 'glibc' on darwin/amd64 is impossible" in err
+    assert 'add { goos = "darwin", libc = "glibc" } to matrix.r.exclude' in err
+    assert "matrix.r.libc[1]: libc = 'musl' on darwin/amd64" in err
+
+
+def test_every_problem_reported_at_once(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + 'verison = "x"\n[matrix.m]\ngoos = ["lnux"]\ngoarch = ["amd64"]\n'
+                'libc = ["gnu"]\n')
+    assert "project.verison" in err and "matrix.m.libc[0]: 'gnu'" in err
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    err = check(tmp_path, "[project\nname=")
+    assert "targets.toml: not valid TOML" in err
+    (tmp_path / "targets.toml").unlink()
+    proc = run_gobuildx(["matrix"], cwd=tmp_path)
+    assert proc.returncode == 2 and "no such file" in proc.stderr and "gobuildx init" in proc.stderr
+
+
+def test_bad_glibc_version_and_override_without_match(tmp_path: Path) -> None:
+    err = check(tmp_path, BASE + '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\ncgo = [true]\n'
+                'libc = ["glibc"]\nmin_glibc = ["2.x"]\n[[override]]\nmatch = "linux-arm*"\ntags = ["x"]\n')
+    assert "matrix.m.min_glibc" in err and "2.x" in err
+    proc_text = BASE + '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n[[override]]\nmatch = "linux-amd46"\n'
+    err = check(tmp_path, proc_text)
+    assert "override[0].match[0]: 'linux-amd46' matches no target" in err
+    assert "did you mean 'linux-amd64'?" in err
+
+
+def test_unknown_matrix_and_target_selection(tmp_path: Path) -> None:
+    (tmp_path / "targets.toml").write_text(BASE + '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64", "arm64"]\n')
+    proc = run_gobuildx(["matrix", "--matrix", "relase"], cwd=tmp_path)
+    assert proc.returncode == 2 and "allowed: all, m" in proc.stderr
+    proc = run_gobuildx(["build", "--target", "linux-amd46"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--target 'linux-amd46'" in proc.stderr and "did you mean 'linux-amd64'?" in proc.stderr
+
+
+def test_bad_version_source_and_template(tmp_path: Path) -> None:
+    (tmp_path / "hello").mkdir()
+    (tmp_path / "targets.toml").write_text(
+        BASE + 'version = "env:NO_SUCH_VAR_GOBUILDX"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
+    proc = run_gobuildx(["build"], cwd=tmp_path)
+    assert proc.returncode == 2 and "NO_SUCH_VAR_GOBUILDX, which is not set" in proc.stderr
+    (tmp_path / "targets.toml").write_text(
+        BASE + 'version = "1.0"\nldflags = ["-X main.version={verison}"]\n'
+        '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
+    proc = run_gobuildx(["build"], cwd=tmp_path)
+    assert proc.returncode == 2 and "project.ldflags[0]" in proc.stderr and "{version}" in proc.stderr
