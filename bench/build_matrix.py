@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""gobuildx build vs. a plain shell loop of the same `go build` commands, side by side.
+
+Both run the exact commands gobuildx plans (same flags, ldflags, env), at the same
+parallelism (`-j N` vs `xargs -P N`), alternating, in one run:
+
+  cold    each tool gets its own empty GOCACHE
+  warm    a populated GOCACHE; gobuildx with --force so it really rebuilds
+  no-op   a second `gobuildx build` with nothing changed (the loop has no such mode)
+
+Usage: python bench/build_matrix.py [--reps 3] [--cold-reps 1] [--jobs N] [--quick]
+Targets (issue #2): cold and warm within 1.10x of the loop; no-op under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from gobuildx import build  # noqa: E402
+from gobuildx.project import open_project  # noqa: E402
+
+QUICK_TARGETS = ["linux-amd64", "windows-arm64"]
+
+
+def setup(workdir: Path) -> Path:
+    shutil.copytree(REPO / "examples" / "hello", workdir / "examples" / "hello")
+    shutil.copy(REPO / "targets.toml", workdir / "targets.toml")
+    return workdir
+
+
+def gobuildx(root: Path, env: dict[str, str], jobs: int, targets: list[str], *extra: str) -> float:
+    args = [sys.executable, "-m", "gobuildx", "build", "-j", str(jobs), *extra]
+    for t in targets:
+        args += ["--target", t]
+    start = time.perf_counter()
+    subprocess.run(args, cwd=root, env=env, check=True, stdout=subprocess.DEVNULL, timeout=3600)
+    return time.perf_counter() - start
+
+
+def loop_script(root: Path, env: dict[str, str], targets: list[str], out: Path) -> Path:
+    """A shell script: one `env ... go build ...` line per target, run by xargs -P."""
+    ctx = open_project(root / "targets.toml", env)
+    plans = build.plan_all(ctx, ctx.select("all", targets))
+    lines = []
+    for plan in plans:
+        for step in plan.steps:
+            dest = out / step.output
+            argv = [str(dest) if a == "{output}" else a for a in step.argv]
+            assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(plan.env.items()))
+            lines.append(f"mkdir -p {shlex.quote(str(dest.parent))} && cd {shlex.quote(str(ctx.loaded.module_dir))}"
+                         f" && env -i {assigns} {shlex.join(argv)}")
+    script = out.parent / "loop-commands.txt"
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def plain_loop(script: Path, env: dict[str, str], jobs: int) -> float:
+    start = time.perf_counter()
+    subprocess.run(["xargs", "-P", str(jobs), "-I{}", "-d", "\n", "sh", "-c", "{}"], stdin=open(script),
+                   env=env, check=True, timeout=3600)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=3, help="warm and no-op repetitions")
+    parser.add_argument("--cold-reps", type=int, default=1, help="cold repetitions (each compiles std per target)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_TARGETS)}, one rep each")
+    opts = parser.parse_args()
+    if opts.quick:
+        opts.reps, opts.cold_reps = 1, 1
+    with tempfile.TemporaryDirectory(prefix="gobuildx-bench-") as tmp:
+        tmpdir = Path(tmp)
+        root = setup(tmpdir / "proj")
+        base = {**os.environ, "CI": "1", "SOURCE_DATE_EPOCH": "1700000000"}
+        all_ids = [t.id for t in open_project(root / "targets.toml", base).targets]
+        targets = QUICK_TARGETS if opts.quick else all_ids
+        results: dict[str, list[float]] = {k: [] for k in ("cold gobuildx", "cold loop", "warm gobuildx",
+                                                            "warm loop", "no-op gobuildx")}
+        for rep in range(opts.cold_reps):
+            for tool in (("gobuildx", "loop") if rep % 2 == 0 else ("loop", "gobuildx")):
+                env = {**base, "GOCACHE": str(tmpdir / f"cold-{tool}-{rep}")}
+                shutil.rmtree(root / "dist", ignore_errors=True)
+                if tool == "gobuildx":
+                    results["cold gobuildx"].append(gobuildx(root, env, opts.jobs, targets, "--force"))
+                else:
+                    script = loop_script(root, env, targets, tmpdir / "loop-out")
+                    results["cold loop"].append(plain_loop(script, env, opts.jobs))
+                shutil.rmtree(tmpdir / f"cold-{tool}-{rep}", ignore_errors=True)
+        warm_env = {**base, "GOCACHE": str(tmpdir / "warm-cache")}
+        gobuildx(root, warm_env, opts.jobs, targets, "--force")  # populate the shared warm cache
+        script = loop_script(root, warm_env, targets, tmpdir / "loop-out")
+        for rep in range(opts.reps):
+            order = ("gobuildx", "loop") if rep % 2 == 0 else ("loop", "gobuildx")
+            for tool in order:
+                if tool == "gobuildx":
+                    results["warm gobuildx"].append(gobuildx(root, warm_env, opts.jobs, targets, "--force"))
+                else:
+                    results["warm loop"].append(plain_loop(script, warm_env, opts.jobs))
+            results["no-op gobuildx"].append(gobuildx(root, warm_env, opts.jobs, targets))
+        report(results, len(targets), opts.jobs)
+
+
+def report(results: dict[str, list[float]], n: int, jobs: int) -> None:
+    med = {k: statistics.median(v) for k, v in results.items() if v}
+    print(f"\n{n} targets, -j {jobs}, {os.cpu_count()} cores, medians of "
+          f"{len(results['warm gobuildx'])} warm / {len(results['cold gobuildx'])} cold runs")
+    print(f"{'mode':<16}{'gobuildx (s)':>14}{'plain loop (s)':>16}{'ratio':>8}  goal")
+    for mode, goal in (("cold", "<= 1.10"), ("warm", "<= 1.10")):
+        g, lp = med[f"{mode} gobuildx"], med[f"{mode} loop"]
+        print(f"{mode:<16}{g:>14.2f}{lp:>16.2f}{g / lp:>8.2f}  {goal}")
+    print(f"{'no-op':<16}{med['no-op gobuildx']:>14.2f}{'-':>16}{'-':>8}  < 0.50 s")
+
+
+if __name__ == "__main__":
+    main()
