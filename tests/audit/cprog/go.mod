@@ -1,0 +1,3 @@
+module example.com/cprog
+
+go 1.22
