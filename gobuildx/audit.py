@@ -375,12 +375,29 @@ def audit_targets(dist: Path, targets: Sequence[Target], opts: Options) -> tuple
         rec = man.target(t.id)
         (built if rec is not None and rec.status == "ok" and rec.artifacts else skipped).append(t)
     paths = {t.id: [dist / a.path for a in man.target(t.id).artifacts] for t in built}  # type: ignore[union-attr]
-    flat = [p for t in built for p in paths[t.id]]
-    facts = dict(zip(map(str, flat), linkage.read_many(flat, opts.evidence, opts.jobs)))
+    facts = _known_facts(man, built, paths, opts)
+    flat = [p for t in built for p in paths[t.id] if str(p) not in facts]
+    facts.update(zip(map(str, flat), linkage.read_many(flat, opts.evidence, opts.jobs)))
     results = [judge(Declaration.of(t), [facts[str(p)] for p in paths[t.id]]) for t in built]
     _record(dist, results)
     gating = {t.id: not t.audit.warn_only for t in built}
     return report_of(results, gating, opts.warn_only), [t.id for t in skipped]
+
+
+def _known_facts(man: Manifest, built: Sequence[Target], paths: dict[str, list[Path]],
+                 opts: Options) -> dict[str, linkage.Facts]:
+    """Facts already recorded for these exact bytes (the build keeps an audit only while the
+    artifact's sha256 is unchanged), so a no-op build re-judges without re-reading files."""
+    known: dict[str, linkage.Facts] = {}
+    for t in built:
+        rec = man.target(t.id)
+        old = rec.audit if rec else None
+        if old is None or [a.path for a in old.artifacts] != [str(p) for p in paths[t.id]]:
+            continue
+        if opts.evidence and any(a.file is None and a.error is None for a in old.artifacts):
+            continue  # recorded without `file`/`ldd` evidence, which is wanted now
+        known.update((a.path, a) for a in old.artifacts)
+    return known
 
 
 def _record(dist: Path, results: list[AuditResult]) -> None:

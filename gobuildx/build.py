@@ -96,8 +96,9 @@ def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None,
               "goos": target.goos, "goarch": target.goarch}
     ldflags = [_template(ctx, f"project.ldflags[{i}]", f, values) for i, f in enumerate(proj.ldflags)]
     ldflags += [_template(ctx, f"override (target {target.id}) ldflags", f, values) for f in target.ldflags]
-    if tc and tc.extldflags:
-        ldflags += ["-linkmode=external", "-extldflags=" + " ".join(tc.extldflags)]
+    if tc:
+        tc = tc.for_link(strip="-s" in " ".join(ldflags).split())
+        ldflags += tc.go_ldflags()
     flags = list(proj.flags) + list(target.flags)
     tags = list(proj.tags) + list(target.tags)
     env = _env(ctx, target, tc)
@@ -180,11 +181,15 @@ def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Repor
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
         futures = {pool.submit(_build_one, ctx, p, opts, running, report): p for p in plans}
+        pending: list[TargetRecord] = []
         for fut in as_completed(futures):
             record = fut.result()
             records.append(record)
-            manifest.update(dist, lambda old, r=record: _merge(old, header, r))  # type: ignore[arg-type]
+            pending.append(record)
+            if not record.cached:  # a fresh artifact is recorded at once; up-to-date ones in one write
+                _flush(dist, header, pending)
             report("done", record)
+        _flush(dist, header, pending)
     except BaseException:
         running.kill_all()
         pool.shutdown(wait=True, cancel_futures=True)
@@ -199,10 +204,30 @@ def _header(ctx: ProjectContext, st: stamp.Stamp) -> Manifest:
                     version=st.version, commit=st.commit, date=st.date, go=ctx.go.version)
 
 
-def _merge(old: Manifest | None, header: Manifest, record: TargetRecord) -> Manifest:
+def _flush(dist: Path, header: Manifest | None, pending: list[TargetRecord]) -> None:
+    if header is None or not pending:
+        return
+    batch = list(pending)
+    pending.clear()
+    manifest.update(dist, lambda old: _merge(old, header, batch))
+
+
+def _merge(old: Manifest | None, header: Manifest, records: list[TargetRecord]) -> Manifest:
     new = header.model_copy(update={"targets": list(old.targets) if old else []})
-    new.upsert(record)
+    for record in records:
+        new.upsert(_carry_over(old.target(record.id) if old else None, record))
     return new
+
+
+def _carry_over(previous: TargetRecord | None, record: TargetRecord) -> TargetRecord:
+    """Keep the later stages' results (audit, image, smoke...) of byte-identical artifacts.
+
+    A rebuilt artifact drops them: they spoke of other bytes.
+    """
+    if previous is None or record.status != "ok" or previous.artifacts != record.artifacts:
+        return record
+    later = {k: getattr(previous, k) for k in TargetRecord.model_fields if k not in record.model_fields_set}
+    return record.model_copy(update=later)
 
 
 def _record(plan: Plan, **fields: object) -> TargetRecord:
@@ -252,7 +277,9 @@ def _build_one(ctx: ProjectContext, plan: Plan, opts: Options, running: _Running
     log_path = dist / "logs" / f"{plan.target.id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     artifacts: list[ArtifactRecord] = []
-    with open(log_path, "wb") as log:
+    zig_cache = toolchain.zig_cache_dir(ctx.environ, ctx.cache_dir)
+    with open(log_path, "wb") as log, toolchain.libc_gate(  # a zig libc's first build: once at a time
+            plan.toolchain, zig_cache, plan.target.id, lambda text: report("note", text)) as libc_built:
         log.write(_log_header(plan).encode())
         for step in plan.steps:
             error = _run_step(ctx, plan, step, opts, running, log)
@@ -261,6 +288,7 @@ def _build_one(ctx: ProjectContext, plan: Plan, opts: Options, running: _Running
                 return _record(plan, status="failed", duration_s=round(time.monotonic() - started, 3),
                                error=error + "\n" + _tail(log_path))
             artifacts.append(_finish_artifact(dist, step))
+        libc_built()
     _save_stamp(dist, plan, artifacts)
     return _record(plan, status="ok", artifacts=artifacts,
                    duration_s=round(time.monotonic() - started, 3))
