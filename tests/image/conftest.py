@@ -1,0 +1,109 @@
+"""Session fixtures for the image tests: a real Docker engine, a real registry, real builds.
+
+`ci/services.sh` starts dockerd (vfs, no bridge) and Debian's docker-registry on
+127.0.0.1:5000 if they are not running; every test talks to those real services.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.conftest import EXAMPLES, REPO, run_gobuildx
+
+REGISTRY = "127.0.0.1:5000"
+SDE = "1700000000"  # SOURCE_DATE_EPOCH for every image test: reproducible dates
+LINUX_ARCHES = ["amd64", "386", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
+NATIVE = ("amd64", "386")  # an amd64 kernel runs 386 binaries itself (qemu-i386 crashes Go's runtime)
+QEMU = {"arm64": "aarch64", "arm": "arm", "riscv64": "riscv64", "ppc64le": "ppc64le",
+        "s390x": "s390x"}
+ACCEPT_INDEX = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    """Start (or find) the engine and the registry; returns the env that reaches them."""
+    proc = subprocess.run(["bash", str(REPO / "ci" / "services.sh")], capture_output=True, text=True,
+                          timeout=300, env={**os.environ}, check=False)
+    assert proc.returncode == 0, f"ci/services.sh failed:\n{proc.stdout}\n{proc.stderr}"
+    return {"DOCKER_HOST": "unix:///var/run/docker.sock", "SOURCE_DATE_EPOCH": SDE}
+
+
+@pytest.fixture(scope="session")
+def engine(services: dict[str, str]) -> docker.DockerClient:
+    return docker.DockerClient(base_url=services["DOCKER_HOST"], timeout=300)
+
+
+def hello_toml(image_table: str, arches: list[str] = LINUX_ARCHES) -> str:
+    return f"""
+[project]
+name = "hello"
+dir = "hello"
+version = "1.2.3"
+
+[matrix.linux]
+goos = ["linux"]
+goarch = {json.dumps(arches)}
+goarm = ["6", "7"]
+
+{image_table}
+"""
+
+
+@pytest.fixture(scope="session")
+def hello_images(tmp_path_factory: pytest.TempPathFactory, services: dict[str, str]) -> Path:
+    """examples/hello for every Linux CPU of the repo's matrix, built once, with an [image] table."""
+    root = tmp_path_factory.mktemp("hello-images")
+    shutil.copytree(EXAMPLES / "hello", root / "hello")
+    (root / "targets.toml").write_text(hello_toml(
+        '[image]\nrepository = "127.0.0.1:5000/test/hello"\ntags = ["{version}", "latest"]\n'
+        'source = "https://example.com/hello"\n'))
+    run_gobuildx(["build"], cwd=root, env=services, check=True)
+    return root
+
+
+def clone(src: Path, dest: Path) -> Path:
+    """A copy of a built project (sources, targets.toml, dist) to change without touching others."""
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def unique_repo(name: str) -> str:
+    return f"{REGISTRY}/test/{name}-{uuid.uuid4().hex[:8]}"
+
+
+def registry_get(path: str, accept: str = ACCEPT_INDEX) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(f"http://{REGISTRY}{path}", headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers.items()), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers.items()), exc.read()
+
+
+def run_in_image(engine: docker.DockerClient, ref: str, goarch: str, binary: str, platform: str,
+                 args: list[str] | None = None) -> str:
+    """Run the image's binary: natively for amd64, else with qemu-<arch>-static bind-mounted as
+    the entrypoint (no binfmt_misc here). --network none, read-only rootfs, the image's user."""
+    args = args or []
+    kwargs: dict[str, object] = {"network_mode": "none", "read_only": True, "remove": True,
+                                 "platform": platform}
+    if goarch in NATIVE:
+        out = engine.containers.run(ref, args, **kwargs)
+    else:
+        qemu = f"/usr/bin/qemu-{QEMU[goarch]}-static"
+        out = engine.containers.run(ref, [binary, *args], entrypoint=["/qemu"],
+                                    volumes={qemu: {"bind": "/qemu", "mode": "ro"}}, **kwargs)
+    return out.decode() if isinstance(out, bytes) else str(out)
+
+
+Runner = Callable[..., str]

@@ -1,0 +1,154 @@
+"""Bad input and faults: each a clear message and exit code, nothing half-written, no tag moved."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from gobuildx import image
+from gobuildx.errors import ImageFailed
+from gobuildx.project import open_project
+from tests.conftest import run_gobuildx
+from tests.image.conftest import REGISTRY, clone, hello_toml, registry_get, unique_repo
+
+
+def test_no_image_table_says_so(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    (root / "targets.toml").write_text(hello_toml(""))
+    proc = run_gobuildx(["image"], cwd=root, env=services)
+    assert proc.returncode == 5 and "no [image] table, so no images are configured" in proc.stderr
+
+
+@pytest.mark.parametrize("repo,why", [
+    ("127.0.0.1:5000/Bad_Repo", "must be lowercase"),
+    ("127.0.0.1:5000/hello:1.0", "leave out the tag"),
+    ("bad host!/x", "not a valid image repository"),
+])
+def test_invalid_repository(hello_images: Path, services: dict[str, str], tmp_path: Path, repo: str, why: str) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    proc = run_gobuildx(["image", "-t", "linux-amd64", "--repository", repo, "--oci-layout", "l"], cwd=root, env=services)
+    assert proc.returncode == 2 and "--repository" in proc.stderr and why in proc.stderr, proc.stderr
+    assert not (root / "l").exists()
+
+
+def test_invalid_tag_template(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    (root / "targets.toml").write_text(hello_toml(
+        '[image]\nrepository = "127.0.0.1:5000/x"\ntags = ["{version}+build", "{nope}"]\n'))
+    proc = run_gobuildx(["image", "-t", "linux-amd64", "--oci-layout", "l"], cwd=root, env=services)
+    assert proc.returncode == 2, proc.stderr
+    assert "image.tags[0]: '{version}+build' gives '1.2.3+build' is not a valid image tag" in proc.stderr
+    assert "image.tags[1]: unknown placeholder {nope}" in proc.stderr
+    assert not (root / "l").exists()
+
+
+def test_unreachable_engine(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    proc = run_gobuildx(["image", "-t", "linux-amd64"], cwd=root,
+                        env={**services, "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert proc.returncode == 5 and "cannot reach the Docker engine at unix:///nonexistent/docker.sock" in proc.stderr
+    assert json.loads((root / "dist" / "manifest.json").read_text()).get("image") is None
+
+
+def test_unreachable_registry(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    proc = run_gobuildx(["image", "-t", "linux-amd64", "-r", "127.0.0.1:9/x", "--oci-layout", "l", "--push"],
+                        cwd=root, env=services)
+    assert proc.returncode == 5, proc.stderr
+    assert "cannot reach the registry 127.0.0.1:9" in proc.stderr and "no tag was moved" in proc.stderr
+
+
+def test_changed_artifact_is_refused(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
+    """Same size and mtime (so the build keeps it), different bytes: the image stage notices."""
+    root = clone(hello_images, tmp_path / "p")
+    run_gobuildx(["build", "-t", "linux-a*"], cwd=root, env=services, check=True)  # stamps for this copy
+    art = root / "dist" / "linux-arm64" / "hello"
+    st = art.stat()
+    data = bytearray(art.read_bytes())
+    data[-1] ^= 0xFF
+    art.write_bytes(bytes(data))
+    os.utime(art, ns=(st.st_atime_ns, st.st_mtime_ns))
+    proc = run_gobuildx(["image", "-t", "linux-a*", "--oci-layout", "l"], cwd=root, env=services)
+    assert proc.returncode == 5 and "linux-arm64:" in proc.stderr and "changed after the build" in proc.stderr
+    assert "no image was built" in proc.stderr and not (root / "l").exists()
+
+
+def test_missing_artifact_is_named(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    (root / "dist" / "linux-riscv64" / "hello").unlink()
+    ctx = open_project(root / "targets.toml")
+    with pytest.raises(ImageFailed, match=r"linux-riscv64: .*linux-riscv64/hello: missing; run `gobuildx build`"):
+        image.run(ctx, ctx.select("all", ["linux-riscv64", "linux-amd64"]), image.Options(oci_layout=root / "l"))
+    assert not (root / "l").exists()
+
+
+class _FaultyProxy(BaseHTTPRequestHandler):
+    """Forwards to the real registry, but answers 500 to the Nth manifest PUT."""
+
+    fail_at = 3
+    seen = 0
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command == "PUT" and "/manifests/" in self.path:
+            type(self).seen += 1
+            if type(self).seen == self.fail_at:
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+        conn = http.client.HTTPConnection(REGISTRY, timeout=30)
+        conn.request(self.command, self.path, body=body or None, headers=dict(self.headers.items()))
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for key, value in resp.getheaders():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = _forward
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def faulty_registry() -> Iterator[str]:
+    _FaultyProxy.seen = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FaultyProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_push_failing_halfway_moves_no_tag(hello_images: Path, services: dict[str, str], tmp_path: Path,
+                                           faulty_registry: str) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    name = unique_repo("halfway").split("/", 1)[1]
+    run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-arm64", "-r", f"{REGISTRY}/{name}",
+                  "--oci-layout", "l", "--push"], cwd=root, env=services, check=True)
+    before = json.loads((root / "dist" / "manifest.json").read_text())["image"]["digest"]
+
+    # now three platforms through a proxy whose third manifest PUT fails (the riscv64 image)
+    proc = run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-arm64", "-t", "linux-riscv64",
+                         "-r", f"{faulty_registry}/{name}", "--oci-layout", "l", "--push"], cwd=root, env=services)
+    assert proc.returncode == 5, proc.stderr
+    assert "push to" in proc.stderr and "HTTP 500" in proc.stderr and "no tag was moved" in proc.stderr
+    for tag in ("1.2.3", "latest"):
+        status, headers, _ = registry_get(f"/v2/{name}/manifests/{tag}")
+        assert status == 200 and headers["Docker-Content-Digest"] == before
+    recorded = json.loads((root / "dist" / "manifest.json").read_text())["image"]
+    assert recorded is None or recorded["digest"] == before  # the failed push recorded nothing (the build
+    # that runs first may drop the previous record; it never records the three-platform index)

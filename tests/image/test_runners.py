@@ -1,0 +1,58 @@
+"""The image runners of smoke: `container` (the engine) and `image-rootfs` (daemonless), for real."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from gobuildx.project import open_project
+from gobuildx.runners.base import Check, Host, Job
+from gobuildx.runners.container import ContainerRunner, ImageRootfsRunner
+from tests.conftest import run_gobuildx
+from tests.image.conftest import clone, unique_repo
+
+
+@pytest.fixture(scope="module")
+def daemonless_project(hello_images: Path, services: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = clone(hello_images, tmp_path_factory.mktemp("runners") / "p")
+    run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-arm64", "-t", "linux-ppc64le", "-r", unique_repo("smoke"),
+                  "--oci-layout", "layout", "--tarballs", "tars"], cwd=root, env=services, check=True)
+    return root
+
+
+def job_for(root: Path, tid: str, check: Check, tmp: Path) -> Job:
+    ctx = open_project(root / "targets.toml")
+    target = next(t for t in ctx.targets if t.id == tid)
+    record = next(t for t in json.loads((root / "dist" / "manifest.json").read_text())["targets"] if t["id"] == tid)
+    return Job(target=target, binary="hello", artifact=root / "dist" / tid / "hello", check=check,
+               host=Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch), goroot=ctx.go.goroot,
+               cache_dir=tmp / "cache", work_dir=tmp / "work" / tid, environ=dict(os.environ), record=record)
+
+
+@pytest.mark.parametrize("runner", [ContainerRunner(), ImageRootfsRunner()], ids=lambda r: r.name)
+@pytest.mark.parametrize("tid,arch", [("linux-amd64", "amd64"), ("linux-arm64", "arm64"), ("linux-ppc64le", "ppc64le")])
+def test_image_runner_runs_the_image(daemonless_project: Path, tmp_path: Path, runner: object, tid: str,
+                                     arch: str) -> None:
+    check = Check(args=["ok"], expect=rf"platform linux/{arch} .*\nargs \[ok\]")
+    job = job_for(daemonless_project, tid, check, tmp_path)
+    assert runner.applies(job) and runner.availability(job.environ).available  # type: ignore[attr-defined]
+    result = runner.run(job)  # type: ignore[attr-defined]
+    assert result.status == "passed", result
+
+
+@pytest.mark.parametrize("runner", [ContainerRunner(), ImageRootfsRunner()], ids=lambda r: r.name)
+def test_image_runner_fails_a_wrong_expectation(daemonless_project: Path, tmp_path: Path, runner: object) -> None:
+    job = job_for(daemonless_project, "linux-arm64", Check(expect=r"platform linux/s390x"), tmp_path)
+    result = runner.run(job)  # type: ignore[attr-defined]
+    assert result.status == "failed" and "platform linux/arm64" in result.output, result
+
+
+def test_image_rootfs_notices_a_foreign_entrypoint(daemonless_project: Path, tmp_path: Path) -> None:
+    job = job_for(daemonless_project, "linux-arm64", Check(), tmp_path)
+    record = dict(job.record or {})
+    record["image"] = {**record["image"], "artifact_sha256": "0" * 64}
+    result = ImageRootfsRunner().run(job.model_copy(update={"record": record}))
+    assert result.status == "failed" and "not the artifact 000000000000" in result.reason
