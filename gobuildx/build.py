@@ -212,10 +212,22 @@ def _flush(dist: Path, header: Manifest | None, pending: list[TargetRecord]) -> 
     manifest.update(dist, lambda old: _merge(old, header, batch))
 
 
+HEADER = ("gobuildx", "project", "version", "commit", "date", "go")
+
+
 def _merge(old: Manifest | None, header: Manifest, records: list[TargetRecord]) -> Manifest:
-    new = header.model_copy(update={"targets": list(old.targets) if old else []})
+    """The old manifest with this run's header and records; other stages' data is kept."""
+    if old is None:
+        new = header.model_copy(update={"targets": []})
+    else:
+        new = old.model_copy(update={k: getattr(header, k) for k in HEADER})
+        new.targets = list(old.targets)
     for record in records:
-        new.upsert(_carry_over(old.target(record.id) if old else None, record))
+        kept = _carry_over(old.target(record.id) if old else None, record)
+        new.upsert(kept)
+        index = getattr(new, "image", None)
+        if kept is record and index is not None and any(p.target == record.id for p in index.platforms):
+            new.image = None  # the multi-arch index names an image of bytes that are gone
     return new
 
 
