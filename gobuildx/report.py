@@ -27,9 +27,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 
 from gobuildx import manifest
+from gobuildx.goenv import user_cache_dir
 from gobuildx.audit_report import AuditReport, AuditResult, glibc_callouts, runs_on_text
 from gobuildx.imagerecord import ImageRecord
 from gobuildx.manifest import Manifest, StageTiming, TargetRecord
@@ -431,8 +432,16 @@ def page(m: Manifest) -> Page:
 
 
 def environment() -> Environment:
+    """Jinja with its compiled template cached on disk: compiling costs ~0.1 s, every stage renders."""
+    cache = user_cache_dir() / "jinja"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        bytecode: FileSystemBytecodeCache | None = FileSystemBytecodeCache(str(cache))
+    except OSError:
+        bytecode = None
     return Environment(loader=PackageLoader("gobuildx", "templates"), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       bytecode_cache=bytecode)
 
 
 def render(m: Manifest) -> str:
