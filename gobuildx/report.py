@@ -25,9 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
 
 from gobuildx import manifest
 from gobuildx.goenv import user_cache_dir
@@ -431,8 +430,17 @@ def page(m: Manifest) -> Page:
                 legend=legend)
 
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
 def environment() -> Environment:
-    """Jinja with its compiled template cached on disk: compiling costs ~0.1 s, every stage renders."""
+    """Jinja with its compiled template cached on disk: compiling costs ~0.1 s, every stage renders.
+
+    Imported here, not at module level: most commands never render a page.
+    """
+    from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
+
     cache = user_cache_dir() / "jinja"
     try:
         cache.mkdir(parents=True, exist_ok=True)
