@@ -66,3 +66,57 @@ def hello_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(REPO / "targets.toml", root / "targets.toml")
     run_gobuildx(["build", "--matrix", "all"], cwd=root, check=True)
     return root / "dist"
+
+
+# --- the cgo examples (libc axis) ------------------------------------------------------------
+# Each example is copied once per session; `*_core_dist` builds the well-chosen subset the
+# default suite proves every libc claim on, `*_dist` the example's whole targets.toml
+# (same directory: targets already built are up to date, never rebuilt).
+CGO_CORE = ["linux-amd64-glibc2.17", "linux-arm64-glibc2.17", "linux-armv7-glibc2.28",
+            "linux-amd64-musl", "windows-amd64-cgo"]
+SQLITE_CORE = ["linux-arm64-glibc2.17", "linux-amd64-musl"]
+
+
+@pytest.fixture(scope="session")
+def example_dirs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """example_dirs(name) -> this session's copy of examples/NAME (with its own targets.toml)."""
+    made: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = copy_example(name, tmp_path_factory.mktemp(f"{name}-example"))
+        return made[name]
+
+    return get
+
+
+def _build_example(example_dirs: Callable[[str], Path], name: str, targets: list[str]) -> Path:
+    root = example_dirs(name)
+    args = ["build"] + [f"--target={t}" for t in targets]
+    proc = run_gobuildx(args, cwd=root, timeout=3600, check=True)
+    (root / "dist" / f"build-{'all' if not targets else 'core'}.out").write_text(proc.stdout + proc.stderr)
+    return root / "dist"
+
+
+@pytest.fixture(scope="session")
+def cgo_core_dist(example_dirs: Callable[[str], Path]) -> Path:
+    """examples/cgo built for CGO_CORE only; returns the dist dir."""
+    return _build_example(example_dirs, "cgo", CGO_CORE)
+
+
+@pytest.fixture(scope="session")
+def cgo_dist(example_dirs: Callable[[str], Path]) -> Path:
+    """examples/cgo, every target of its targets.toml (slow when zig is cold); the dist dir."""
+    return _build_example(example_dirs, "cgo", [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_core_dist(example_dirs: Callable[[str], Path]) -> Path:
+    """examples/sqlite built for SQLITE_CORE only; returns the dist dir."""
+    return _build_example(example_dirs, "sqlite", SQLITE_CORE)
+
+
+@pytest.fixture(scope="session")
+def sqlite_dist(example_dirs: Callable[[str], Path]) -> Path:
+    """examples/sqlite (mattn/go-sqlite3), every target of its targets.toml; the dist dir."""
+    return _build_example(example_dirs, "sqlite", [])
