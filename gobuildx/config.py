@@ -139,6 +139,47 @@ class AuditPolicy(Strict):
         return self.model_copy(update=other.model_dump(exclude_none=True))
 
 
+class SmokeTable(Strict):
+    """[smoke], or `smoke = {...}` in an [[override]]: how `gobuildx smoke` checks each artifact.
+
+    Placeholders {goos} {goarch} {target} {binary} {version} {port} are filled in args, env
+    and expect. With `port` set the program is a server: it is started, must answer GET
+    `http_path` on 127.0.0.1:port with `http_status` (and a body matching `expect`), and is
+    stopped. port = 0 picks a free port per target (pass it with "{port}"). See docs/smoke.md.
+    """
+
+    args: list[str] = []
+    env: dict[str, str] = {}
+    exit_code: int = 0
+    expect: str | None = None  # regex searched in stdout+stderr (server mode: in the body)
+    timeout: float = Field(default=60.0, gt=0)  # seconds per target, then the process group is killed
+    port: int | None = Field(default=None, ge=0, le=65535)
+    http_path: str = Field(default="/", pattern=r"^/")
+    http_status: int = Field(default=200, ge=100, le=599)
+    skip: str | None = None  # a reason: report the target SKIPPED instead of running it
+
+    @field_validator("expect")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            import re
+
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    def merged(self, other: SmokeTable | None) -> SmokeTable:
+        """This table with every key `other` sets replaced (env is merged key by key)."""
+        if other is None:
+            return self
+        update = other.model_dump(exclude_unset=True)
+        if "env" in update:
+            update["env"] = {**self.env, **other.env}
+        return self.model_copy(update=update)
+
+
 class Override(Strict):
     """Per-target build overrides for every target whose id matches a glob in `match`."""
 
@@ -150,6 +191,7 @@ class Override(Strict):
     cc: str | None = None
     cxx: str | None = None
     audit: AuditPolicy | None = None
+    smoke: SmokeTable | None = None
 
     @field_validator("match", mode="before")
     @classmethod
@@ -196,6 +238,7 @@ class Config(Strict):
     image: ImageTable | None = None
     release: Release = Release()
     audit: AuditPolicy = AuditPolicy()
+    smoke: SmokeTable = SmokeTable()
 
 
 class LoadedConfig(BaseModel):

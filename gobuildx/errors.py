@@ -50,3 +50,15 @@ class SmokeFailed(GobuildxError):
 
 class ReleaseRefused(GobuildxError):
     exit_code = 7
+
+
+class VerifyFailed(GobuildxError):
+    """`gobuildx verify`: a file of a release does not match its checksums or manifest."""
+
+    exit_code = 8
+
+
+class MergeFailed(GobuildxError):
+    """`gobuildx merge`: the runners' dist folders do not join into one release."""
+
+    exit_code = 9

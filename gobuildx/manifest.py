@@ -12,7 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gobuildx.audit_report import AuditResult
 from gobuildx.errors import GobuildxError
+from gobuildx.imagerecord import ImageIndexRecord, ImageRecord
+from gobuildx.runners.base import SmokeRecord
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -47,6 +50,17 @@ class TargetRecord(BaseModel):
     duration_s: float = 0.0
     error: str | None = None
     inputs: str | None = None
+    image: ImageRecord | None = None
+    audit: AuditResult | None = None  # the linkage audit (gobuildx.audit_report; keys in docs/audit.md)
+    smoke: SmokeRecord | None = None  # the smoke verdicts (gobuildx.runners.base; docs/smoke.md)
+
+
+class StageTiming(BaseModel):
+    """How long one stage (build, audit, image, smoke, release) took; see report.timed."""
+
+    name: str
+    started: str  # UTC, ISO 8601
+    duration_s: float
 
 
 class Manifest(BaseModel):
@@ -60,6 +74,8 @@ class Manifest(BaseModel):
     date: str
     go: str
     targets: list[TargetRecord] = []
+    image: ImageIndexRecord | None = None
+    stages: list[StageTiming] = []
 
     def target(self, target_id: str) -> TargetRecord | None:
         return next((t for t in self.targets if t.id == target_id), None)

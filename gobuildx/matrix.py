@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.config import AuditPolicy, Libc, Link, LoadedConfig, MatrixSpec, Settings, TargetSpec
+from gobuildx.config import AuditPolicy, Libc, Link, LoadedConfig, MatrixSpec, Settings, SmokeTable, TargetSpec
 from gobuildx.errors import ConfigError
 from gobuildx.goenv import Platform
 
@@ -45,6 +45,7 @@ class Target(BaseModel):
     cxx: str | None = None
     matrices: list[str] = []
     audit: AuditPolicy = AuditPolicy()  # [audit] merged with the matching overrides' `audit`
+    smoke: SmokeTable = SmokeTable()  # [smoke] merged with the matching overrides' `smoke`
 
     @property
     def platform(self) -> str:
@@ -327,6 +328,7 @@ def apply_overrides(loaded: LoadedConfig, target: Target) -> Target:
     flags: list[str] = []
     cc, cxx = None, None
     audit = loaded.config.audit
+    smoke = loaded.config.smoke
     for ov in loaded.config.override:
         if any(fnmatch.fnmatchcase(target.id, pat) for pat in ov.match):
             env.update(ov.env)
@@ -336,8 +338,10 @@ def apply_overrides(loaded: LoadedConfig, target: Target) -> Target:
             cc = ov.cc or cc
             cxx = ov.cxx or cxx
             audit = audit.merged(ov.audit)
+            smoke = smoke.merged(ov.smoke)
     return target.model_copy(update={"env": env, "tags": tags, "ldflags": ldflags,
-                                     "flags": flags, "cc": cc, "cxx": cxx, "audit": audit})
+                                     "flags": flags, "cc": cc, "cxx": cxx, "audit": audit,
+                                     "smoke": smoke})
 
 
 def _check_overrides(loaded: LoadedConfig, ids: list[str]) -> list[str]:
