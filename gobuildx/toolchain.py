@@ -176,18 +176,58 @@ def _system(target: Target, host: tuple[str, str], environ: dict[str, str]) -> C
 # --- zig ------------------------------------------------------------------------------------
 
 def zig_command(environ: dict[str, str]) -> list[str]:
-    """How to run zig: $GOBUILDX_ZIG, the ziglang wheel, or `zig` on PATH."""
+    """How to run zig: $GOBUILDX_ZIG, the ziglang wheel (pinned in the cache), or `zig` on PATH."""
     explicit = environ.get("GOBUILDX_ZIG")
     if explicit:
         return explicit.split()
-    if _wheel_version():
-        return [sys.executable, "-m", "ziglang"]
+    version = _wheel_version()
+    if version:
+        pinned = _pinned_wheel_zig(version, environ)
+        return [str(pinned)] if pinned else [sys.executable, "-m", "ziglang"]
     found = shutil.which("zig", path=environ.get("PATH", ""))
     if found:
         return [found]
     raise ToolchainMissing("cgo cross-compilation needs a C compiler: `pip install ziglang` "
                            "(gobuildx uses `zig cc`), set GOBUILDX_ZIG=/path/to/zig, "
                            "or set `cc` for the target in an [[override]]")
+
+
+def _pinned_wheel_zig(version: str, environ: dict[str, str]) -> Path | None:
+    """The wheel's zig at a path that outlives the venv: `<cache>/ziglang-<version>/zig`.
+
+    zig keys its cache on the path of its own lib directory, so the zig inside a venv
+    recompiles every libc (minutes each) whenever the venv is recreated, e.g. in each
+    fresh CI clone; so would Go's cache, which keys cgo work on the CC string. The copy
+    is made of hard links where the filesystem allows (no extra space), once per version.
+    """
+    root = user_cache_dir(environ) / f"ziglang-{version}"
+    exe = root / "zig"
+    if exe.is_file():
+        return exe
+    origin = metadata.distribution("ziglang").locate_file("ziglang")
+    source = Path(str(origin))
+    if not (source / "zig").is_file():
+        return None
+    tmp = root.with_name(f".{root.name}.tmp-{os.getpid()}")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source, tmp, copy_function=_link_or_copy,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        try:
+            os.rename(tmp, root)
+        except OSError:  # another process pinned it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    return exe if exe.is_file() else None
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _wheel_version() -> str | None:
@@ -201,6 +241,8 @@ def _zig_identity(command: list[str]) -> str:
     """Which zig this is, cheaply: the wheel version, or the binary's path, size and mtime."""
     if command[1:] == ["-m", "ziglang"]:
         return f"ziglang-{_wheel_version()}"
+    if Path(command[0]).parent.name.startswith("ziglang-"):
+        return Path(command[0]).parent.name + "-pinned"  # its own zig cache namespace
     try:
         st = os.stat(shutil.which(command[0]) or command[0])
         raw = f"{command}:{st.st_size}:{st.st_mtime_ns}"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+from gobuildx.errors import ToolchainMissing
 from gobuildx.runners.locks import file_lock
 from gobuildx.runners.tools import which
+from gobuildx.toolchain import zig_command
 
 SOURCE = Path(__file__).resolve().parent.parent / "shims" / "processprng.c"
 DLL_NAME = "bcryptprimitives.dll"
@@ -45,10 +46,8 @@ def compiler(cache_dir: Path, environ: dict[str, str], output: Path) -> list[str
     """zig cc from the ziglang package (always here with gobuildx), else mingw-w64 gcc."""
     flags = ["-shared", "-O2", "-s", "-o", str(output), str(SOURCE)]
     try:
-        import ziglang  # noqa: F401
-
-        return [sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-windows-gnu", *flags]
-    except ImportError:
+        return [*zig_command(environ), "cc", "-target", "x86_64-windows-gnu", *flags]
+    except ToolchainMissing:
         gcc = which("x86_64-w64-mingw32-gcc", environ)
         if gcc:
             return [gcc, *flags]

@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 
 from gobuildx import goenv
+from gobuildx.toolchain import zig_command
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CPROG = HERE / "cprog"
 HELLO = REPO / "examples" / "hello"
-ZIG = f"{sys.executable} -m ziglang cc"
+ZIG = " ".join([*zig_command(dict(os.environ)), "cc"])  # the zig gobuildx uses, pinned in its cache
 BUILD_TIMEOUT_S = 900
 
 
