@@ -30,7 +30,9 @@ class ArtifactRecord(BaseModel):
     sha256: str
 
 
-class TargetRecord(BaseModel):
+class TargetIdentity(BaseModel):
+    """What a target is (its id and declaration), as every record of it repeats it."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -42,6 +44,9 @@ class TargetRecord(BaseModel):
     libc: str
     min_glibc: str | None = None
     link: str
+
+
+class TargetRecord(TargetIdentity):
     status: Status
     cached: bool = False
     artifacts: list[ArtifactRecord] = []

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from gobuildx import __version__, archive, sbom, stageview
 from gobuildx.config import Release
 from gobuildx.errors import ConfigError, ReleaseRefused
-from gobuildx.manifest import Manifest, TargetRecord, write_atomic
+from gobuildx.manifest import Manifest, TargetIdentity, TargetRecord, write_atomic
 from gobuildx.manifest import read as manifest_read
 from gobuildx.project import ProjectContext
 from gobuildx.stageview import StageView, Verdict
@@ -49,18 +49,7 @@ class ReleaseArchive(BaseModel):
     sha256: str
 
 
-class ReleaseTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    goos: str
-    goarch: str
-    goarm: str | None = None
-    goamd64: str | None = None
-    cgo: bool
-    libc: str
-    min_glibc: str | None = None
-    link: str
+class ReleaseTarget(TargetIdentity):
     c_toolchain: str | None = None
     archive: ReleaseArchive
     binaries: list[ReleaseBinary]
