@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gobuildx import smoke
-from gobuildx.goenv import user_cache_dir
+from gobuildx.dirs import user_cache_dir
 from gobuildx.project import open_project
 from gobuildx.toolchain import zig_cache_dir
 

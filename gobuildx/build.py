@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx import __version__, manifest, stamp, toolchain
+from gobuildx import __version__, manifest, stamp, toolchain, vcs
 from gobuildx.config import Binary
 from gobuildx.errors import ConfigError, ToolchainMissing
 from gobuildx.manifest import ArtifactRecord, Manifest, TargetRecord
@@ -30,6 +31,7 @@ PASS_ENV = (
     "SSL_CERT_FILE", "SSL_CERT_DIR", "ZIG_GLOBAL_CACHE_DIR", "ZIG_LOCAL_CACHE_DIR",
 )
 LOG_TAIL_LINES = 25
+FLUSH_INTERVAL_S = 2.0
 STATE_DIR = ".gobuildx"
 
 
@@ -65,11 +67,27 @@ class Options(BaseModel):
 Reporter = Callable[[str, TargetRecord | str], None]
 
 
-def plan_all(ctx: ProjectContext, targets: Sequence[Target]) -> list[Plan]:
-    """Plans for every target, or one error listing every target that cannot be built."""
+class Inputs(NamedTuple):
+    """What a run's plans are made from, read once before any compiler starts."""
+
+    git: vcs.GitFacts
+    stamp: stamp.Stamp
+    seen: list[stamp.Seen]  # every source file and directory, as stat saw it
+    sources: str  # their digest
+
+
+def gather_inputs(ctx: ProjectContext) -> Inputs:
+    git = vcs.facts(ctx.loaded.module_dir)
     st = stamp.resolve(ctx.loaded.module_dir, ctx.loaded.config.project.version,
-                       ctx.loaded.path, ctx.environ)
-    sources = stamp.source_digest(ctx.loaded.module_dir, [ctx.dist])
+                       ctx.loaded.path, ctx.environ, git)
+    seen = stamp.walk_sources(ctx.loaded.module_dir, [ctx.dist])
+    return Inputs(git=git, stamp=st, seen=seen, sources=stamp.source_digest(seen))
+
+
+def plan_all(ctx: ProjectContext, targets: Sequence[Target], inputs: Inputs | None = None) -> list[Plan]:
+    """Plans for every target, or one error listing every target that cannot be built."""
+    inputs = inputs or gather_inputs(ctx)
+    st, sources = inputs.stamp, inputs.sources
     host = (ctx.go.hostos, ctx.go.hostarch)
     plans, missing, bad = [], [], []
     for target in targets:
@@ -182,12 +200,16 @@ def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Repor
     try:
         futures = {pool.submit(_build_one, ctx, p, opts, running, report): p for p in plans}
         pending: list[TargetRecord] = []
+        flushed = time.monotonic()
         for fut in as_completed(futures):
             record = fut.result()
             records.append(record)
             pending.append(record)
-            if not record.cached:  # a fresh artifact is recorded at once; up-to-date ones in one write
+            # Fresh artifacts reach the manifest within FLUSH_INTERVAL_S (an interrupted run
+            # loses at most that much of it; the per-target stamps are written at once).
+            if not record.cached and time.monotonic() - flushed >= FLUSH_INTERVAL_S:
                 _flush(dist, header, pending)
+                flushed = time.monotonic()
             report("done", record)
         _flush(dist, header, pending)
     except BaseException:
@@ -252,16 +274,21 @@ def _record(plan: Plan, **fields: object) -> TargetRecord:
     return TargetRecord.model_validate(base)
 
 
-def _stamp_path(dist: Path, target_id: str) -> Path:
+def stamp_path(dist: Path, target_id: str) -> Path:
     return dist / STATE_DIR / "stamps" / f"{target_id}.json"
+
+
+def _saved(dist: Path, target_id: str) -> dict[str, Any]:
+    try:
+        saved = json.loads(stamp_path(dist, target_id).read_text())
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
 
 
 def _up_to_date(dist: Path, plan: Plan) -> list[ArtifactRecord] | None:
     """The recorded artifacts if inputs and files are exactly as the last successful build left them."""
-    try:
-        saved = json.loads(_stamp_path(dist, plan.target.id).read_text())
-    except (OSError, ValueError):
-        return None
+    saved = _saved(dist, plan.target.id)
     if saved.get("inputs") != plan.inputs:
         return None
     artifacts = []
@@ -290,6 +317,7 @@ def _build_one(ctx: ProjectContext, plan: Plan, opts: Options, running: _Running
     log_path.parent.mkdir(parents=True, exist_ok=True)
     artifacts: list[ArtifactRecord] = []
     zig_cache = toolchain.zig_cache_dir(ctx.environ, ctx.cache_dir)
+    _drop_unknown_staging(dist, plan)
     with open(log_path, "wb") as log, toolchain.libc_gate(  # a zig libc's first build: once at a time
             plan.toolchain, zig_cache, plan.target.id, lambda text: report("note", text)) as libc_built:
         log.write(_log_header(plan).encode())
@@ -319,8 +347,9 @@ def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, runnin
     dist = ctx.dist
     final = dist / step.output
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    argv = [str(tmp) if a == "{output}" else a for a in step.argv]
+    staged = staging_path(dist, step)
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    argv = [str(staged) if a == "{output}" else a for a in step.argv]
     log.write(("$ " + " ".join(argv) + "\n").encode())  # type: ignore[attr-defined]
     log.flush()  # type: ignore[attr-defined]
     try:
@@ -335,31 +364,69 @@ def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, runnin
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.wait()
-        tmp.unlink(missing_ok=True)
         return f"go build timed out after {opts.timeout_s:.0f}s"
     finally:
         running.discard(proc)
     if code != 0:
-        tmp.unlink(missing_ok=True)
         return f"go build exited with status {code}"
-    os.replace(tmp, final)
+    publish(staged, final)
     return None
+
+
+def _drop_unknown_staging(dist: Path, plan: Plan) -> None:
+    """Keep a staged binary only if it is exactly what the last build published (its stamp
+    says so): anything else there (a write into the artifact, which shares its inode) is
+    removed, for go to write afresh rather than refuse to overwrite it."""
+    published = {a.get("path"): (a.get("size"), a.get("mtime_ns"))
+                  for a in _saved(dist, plan.target.id).get("artifacts", [])}
+    for step in plan.steps:
+        staged = staging_path(dist, step)
+        try:
+            st = os.stat(staged)
+        except OSError:
+            continue
+        if published.get(step.output) != (st.st_size, st.st_mtime_ns):
+            staged.unlink()
+
+
+def staging_path(dist: Path, step: Step) -> Path:
+    """Where `go build -o` writes: a private path that persists between runs.
+
+    Go does not relink when the file at -o already holds a binary with the build ID it
+    would produce (what `go install` relies on), so a warm rebuild costs no link.
+    """
+    return dist / STATE_DIR / "out" / step.output
+
+
+def publish(staged: Path, final: Path) -> None:
+    """Make `staged` the artifact at `final` atomically: a hard link (no copy of the bytes)
+    to a temporary name, then rename over the old artifact.
+
+    Go never writes an -o file in place (it renames into it, or removes it and writes a
+    new one), so a later build of `staged` leaves the published inode untouched.
+    """
+    if final.exists() and os.path.samefile(staged, final):
+        return  # go found the staged binary current: it is the artifact already
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(staged, tmp)
+    except OSError:  # a filesystem without hard links
+        shutil.copy2(staged, tmp)
+    os.replace(tmp, final)
 
 
 def _finish_artifact(dist: Path, step: Step) -> ArtifactRecord:
     path = dist / step.output
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
     return ArtifactRecord(binary=step.binary, path=step.output, size=path.stat().st_size,
-                          sha256=h.hexdigest())
+                          sha256=manifest.sha256_file(path))
 
 
 def _save_stamp(dist: Path, plan: Plan, artifacts: list[ArtifactRecord]) -> None:
     saved = {"inputs": plan.inputs, "artifacts": [
         {**a.model_dump(), "mtime_ns": os.stat(dist / a.path).st_mtime_ns} for a in artifacts]}
-    manifest.write_atomic(_stamp_path(dist, plan.target.id), json.dumps(saved).encode())
+    # A cache entry: lost or stale, it only costs a rebuild (it is checked against the artifact).
+    manifest.write_atomic(stamp_path(dist, plan.target.id), json.dumps(saved).encode(), durable=False)
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

@@ -1,16 +1,26 @@
-"""The `gobuildx` program: invoke's Program over the task collection."""
+"""The `gobuildx` program: invoke's Program over the task collection.
+
+Two answers come before invoke is imported (it and the stage models cost most of a
+second): `--version`, and a `build` whose receipt says nothing changed (see fastpath).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-
-from invoke import Program
+from typing import TYPE_CHECKING
 
 from gobuildx import __version__
-from gobuildx.tasks import StageExecutor, collection
+
+if TYPE_CHECKING:
+    from invoke import Program
 
 
 def program() -> Program:
+    from invoke import Program
+
+    from gobuildx.tasks import StageExecutor, collection
+
     return Program(name="gobuildx", binary="gobuildx", version=__version__,
                    namespace=collection(), executor_class=StageExecutor)
 
@@ -24,4 +34,12 @@ def normalize(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    program().run(normalize(sys.argv))
+    argv = normalize(sys.argv)
+    if argv[1:] in (["--version"], ["-V"]):
+        print(f"gobuildx {__version__}")
+        return
+    from gobuildx import fastpath
+
+    if fastpath.run(argv, os.environ, os.getcwd()):
+        return
+    program().run(argv)

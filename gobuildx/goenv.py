@@ -131,9 +131,3 @@ def dist_list(tool: GoToolchain, cache_dir: Path) -> list[Platform]:
     ]
 
 
-def user_cache_dir(environ: dict[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    if env.get("GOBUILDX_CACHE"):
-        return Path(env["GOBUILDX_CACHE"])
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gobuildx"

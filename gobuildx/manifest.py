@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -95,24 +96,47 @@ def path_in(dist: Path) -> Path:
 
 
 def read(dist: Path) -> Manifest | None:
-    path = path_in(dist)
-    if not path.is_file():
+    return _parse(path_in(dist), _read_bytes(path_in(dist)))
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _parse(path: Path, data: bytes | None) -> Manifest | None:
+    if data is None:
         return None
     try:
-        return Manifest.model_validate_json(path.read_bytes())
+        return Manifest.model_validate_json(data)
     except (ValidationError, ValueError) as exc:
         raise GobuildxError(f"{path}: not a gobuildx manifest ({exc.__class__.__name__}); "
                             "delete it or run `gobuildx build --force`") from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary sibling, fsync, then rename: readers see old or new, never half."""
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temporary sibling, then rename: readers see old or new, never half.
+
+    `durable` also fsyncs before the rename, so a power loss cannot leave an empty file
+    under the new name; files derived from others (stamps, the report page) skip it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -128,9 +152,16 @@ def locked(dist: Path) -> Iterator[None]:
 
 
 def update(dist: Path, change: Callable[[Manifest | None], Manifest]) -> Manifest:
-    """Read, change and rewrite the manifest while holding its lock."""
+    """Read, change and rewrite the manifest while holding its lock.
+
+    An unchanged manifest is not rewritten: a stage with nothing to do costs no fsync,
+    and the file's mtime says when something last changed.
+    """
+    path = path_in(dist)
     with locked(dist):
-        new = change(read(dist))
-        payload = json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
-        write_atomic(path_in(dist), payload.encode())
+        before = _read_bytes(path)
+        new = change(_parse(path, before))
+        payload = (json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n").encode()
+        if payload != before:
+            write_atomic(path, payload)
         return new

@@ -21,8 +21,7 @@ from pydantic import BaseModel
 
 from gobuildx import manifest
 from gobuildx.errors import BuildFailed, MergeFailed
-from gobuildx.manifest import Manifest, TargetRecord, write_atomic
-from gobuildx.release import sha256_file
+from gobuildx.manifest import Manifest, TargetRecord, sha256_file, write_atomic
 
 HEADER_KEYS = ("project", "version", "commit", "date", "go", "gobuildx")
 PREBUILT = Path(".gobuildx") / "prebuilt.json"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx import config, goenv, matrix
+from gobuildx import config, dirs, goenv, matrix
 from gobuildx.goenv import GoToolchain
 from gobuildx.matrix import Target
 
@@ -38,6 +38,6 @@ def open_project(path: Path, environ: dict[str, str] | None = None) -> ProjectCo
     env = dict(os.environ if environ is None else environ)
     loaded = config.load(path)
     go = goenv.resolve(env)
-    cache_dir = goenv.user_cache_dir(env)
+    cache_dir = dirs.user_cache_dir(env)
     targets = matrix.expand(loaded, go.platforms(cache_dir))
     return ProjectContext(loaded=loaded, go=go, targets=targets, cache_dir=cache_dir, environ=env)

@@ -22,7 +22,13 @@ from pydantic import BaseModel, ConfigDict
 from gobuildx import __version__, archive, sbom, stageview
 from gobuildx.config import Release
 from gobuildx.errors import ConfigError, ReleaseRefused
-from gobuildx.manifest import Manifest, TargetIdentity, TargetRecord, write_atomic
+from gobuildx.manifest import (
+    Manifest,
+    TargetIdentity,
+    TargetRecord,
+    sha256_file,
+    write_atomic,
+)
 from gobuildx.manifest import read as manifest_read
 from gobuildx.project import ProjectContext
 from gobuildx.stageview import StageView, Verdict
@@ -166,14 +172,6 @@ def extra_files(settings: Release, root: Path, config_path: Path) -> list[archiv
     if problems:
         raise ConfigError(problems)
     return entries
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_artifacts(dist: Path, rec: TargetRecord) -> None:

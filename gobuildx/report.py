@@ -27,10 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-
 from gobuildx import manifest
-from gobuildx.goenv import user_cache_dir
 from gobuildx.audit_report import AuditReport, AuditResult, glibc_callouts, runs_on_text
+from gobuildx.dirs import user_cache_dir
 from gobuildx.imagerecord import ImageRecord
 from gobuildx.manifest import Manifest, StageTiming, TargetRecord
 from gobuildx.runners.base import SmokeRecord
@@ -439,7 +438,13 @@ def environment() -> Environment:
 
     Imported here, not at module level: most commands never render a page.
     """
-    from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined, select_autoescape
+    from jinja2 import (
+        Environment,
+        FileSystemBytecodeCache,
+        PackageLoader,
+        StrictUndefined,
+        select_autoescape,
+    )
 
     cache = user_cache_dir() / "jinja"
     try:
@@ -469,7 +474,7 @@ def refresh(dist: Path) -> Path | None:
     if m is None:
         return None
     out = path_in(dist)
-    manifest.write_atomic(out, render(m).encode())
+    manifest.write_atomic(out, render(m).encode(), durable=False)  # regenerated from the manifest at will
     return out
 
 

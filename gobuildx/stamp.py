@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from gobuildx import vcs
 from gobuildx.errors import ConfigError
 
-GIT_TIMEOUT = 30
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv"}
 
 
@@ -26,37 +26,26 @@ class Stamp(BaseModel):
     dirty: bool
 
 
-def _git(args: list[str], cwd: Path) -> str | None:
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=GIT_TIMEOUT, check=False,
-                              env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
-                                   "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"})
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def resolve(module_dir: Path, source: str, config_path: Path, environ: dict[str, str]) -> Stamp:
+def resolve(module_dir: Path, source: str, config_path: Path, environ: dict[str, str],
+            git: vcs.GitFacts | None = None) -> Stamp:
     """The version per `project.version`, the commit, and a reproducible date.
 
     The date is SOURCE_DATE_EPOCH when set, else the commit time, else the epoch:
     never the wall clock, so two builds of one commit are byte-identical.
     """
-    commit = _git(["rev-parse", "HEAD"], module_dir) or "none"
-    dirty = bool(_git(["status", "--porcelain", "--untracked-files=no"], module_dir))
-    epoch = environ.get("SOURCE_DATE_EPOCH") or _git(["log", "-1", "--format=%ct"], module_dir) or "0"
+    git = git or vcs.facts(module_dir)
+    epoch = environ.get("SOURCE_DATE_EPOCH") or git.commit_time or "0"
     if not epoch.isdigit():
         raise ConfigError([f"SOURCE_DATE_EPOCH={epoch!r}: expected whole seconds since 1970"])
     date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Stamp(version=_version(module_dir, source, config_path, environ), commit=commit,
-                 date=date, dirty=dirty)
+    return Stamp(version=_version(git, source, config_path, environ), commit=git.commit or "none",
+                 date=date, dirty=bool(git.status))
 
 
-def _version(module_dir: Path, source: str, config_path: Path, environ: dict[str, str]) -> str:
+def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[str, str]) -> str:
     where = f"{config_path}: project.version"
     if source == "git":
-        described = _git(["describe", "--tags", "--always", "--dirty"], module_dir) or "0.0.0-dev"
+        described = git.describe or "0.0.0-dev"
         return described[1:] if re.match(r"v\d", described) else described
     if source.startswith("env:"):
         name = source[4:]
@@ -74,26 +63,45 @@ def _version(module_dir: Path, source: str, config_path: Path, environ: dict[str
     return source
 
 
-def source_digest(module_dir: Path, exclude: list[Path]) -> str:
-    """A digest of every file under the module (path, size, mtime), plus local replaces.
+class Seen(NamedTuple):
+    """One file or directory as a walk saw it: enough to tell later whether it changed."""
 
-    Over-approximates what `go build` reads (any embedded file counts), costs a
-    stat per file, and is computed once per run for all targets.
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+    is_dir: bool
+
+
+def walk_sources(module_dir: Path, exclude: list[Path]) -> list[Seen]:
+    """Every directory and file under the module and its local replaces (VCS and tool dirs skipped).
+
+    Over-approximates what `go build` reads (any embedded file counts) at the cost of a
+    stat per entry, once per run for all targets.
     """
-    h = hashlib.sha256()
-    roots = [module_dir, *_local_replaces(module_dir)]
+    seen: list[Seen] = []
     skip = {p.resolve() for p in exclude}
-    for root in roots:
+    for root in [module_dir, *_local_replaces(module_dir)]:
         for dirpath, dirnames, filenames in os.walk(root):
             here = Path(dirpath)
             dirnames[:] = sorted(d for d in dirnames
                                  if d not in SKIP_DIRS and (here / d).resolve() not in skip)
-            for name in sorted(filenames):
+            for name, is_dir in [("", True), *((f, False) for f in sorted(filenames))]:
                 try:
-                    st = os.stat(here / name)
+                    st = os.stat(here / name if name else here)
                 except OSError:
                     continue
-                h.update(f"{here / name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                seen.append(Seen(str(here / name) if name else str(here), st.st_size, st.st_mtime_ns,
+                                 st.st_ino, is_dir))
+    return seen
+
+
+def source_digest(seen: list[Seen]) -> str:
+    """A digest of the files of a walk (path, size, mtime): what changes when a source does."""
+    h = hashlib.sha256()
+    for s in seen:
+        if not s.is_dir:
+            h.update(f"{s.path}\0{s.size}\0{s.mtime_ns}\n".encode())
     return h.hexdigest()
 
 

@@ -21,8 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from gobuildx.dirs import user_cache_dir
 from gobuildx.errors import ToolchainMissing
-from gobuildx.goenv import user_cache_dir
 from gobuildx.matrix import Target
 
 Kind = Literal["explicit", "system", "zig"]

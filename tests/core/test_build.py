@@ -233,3 +233,24 @@ def test_quick_start_builds_the_whole_default_matrix(hello_dist: Path) -> None:
     for rec in data["targets"]:
         assert rec["status"] == "ok", rec
         assert sha256(hello_dist / rec["artifacts"][0]["path"]) == rec["artifacts"][0]["sha256"]
+
+
+def test_a_rebuild_never_writes_into_the_published_artifact(project) -> None:
+    """Go writes -o into a private staging path that persists (so a warm rebuild need not
+    relink); the artifact is a hard link to it. A reader holding the old artifact open
+    still reads the old bytes after a rebuild, and dist/ never shows a half-written file."""
+    root = project("hello", TOML)
+    args = ["build", "--target", "linux-amd64", "--no-audit"]
+    run_gobuildx(args, cwd=root, env=EPOCH, check=True)
+    art = root / "dist" / "linux-amd64" / "hello"
+    old_sha = manifest(root)["targets"][0]["artifacts"][0]["sha256"]
+    with open(art, "rb") as held:
+        main = root / "hello" / "main.go"
+        main.write_text(main.read_text().replace("hello %s", "hullo %s"))
+        run_gobuildx(args, cwd=root, env=EPOCH, check=True)
+        assert hashlib.sha256(held.read()).hexdigest() == old_sha
+    new_sha = manifest(root)["targets"][0]["artifacts"][0]["sha256"]
+    assert new_sha != old_sha and sha256(art) == new_sha
+    forced = run_gobuildx([*args, "--force"], cwd=root, env=EPOCH, check=True)  # go finds it current
+    assert lines(forced, "built") == 1 and sha256(art) == new_sha
+    assert not list((root / "dist").glob("*/.*.tmp-*"))

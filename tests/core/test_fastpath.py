@@ -1,0 +1,144 @@
+"""The no-op fast path: a repeated `gobuildx build` answers from its receipt, and any change
+(source, config, environment, git, artifact) takes the full path and rebuilds what it must."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from gobuildx import fastpath, vcs
+from tests.conftest import run_gobuildx
+from tests.core.test_build import EPOCH, TOML, lines, manifest
+
+ARGS = ["build", "--target", "linux-amd64", "--no-audit"]
+NOOP = "gobuildx: nothing changed since"
+
+
+def settle(root: Path, age_s: float = 30) -> None:
+    """Date every file and directory a little in the past: fresh copies are 'racy' inputs."""
+    then = time.time() - age_s
+    for path in [root, *root.rglob("*")]:
+        if "dist" not in path.relative_to(root).parts:
+            os.utime(path, (then, then))
+
+
+def edit(path: Path, text: str) -> None:
+    path.write_text(text)
+    settle_one(path)
+
+
+def settle_one(path: Path) -> None:
+    then = time.time() - 5
+    os.utime(path, (then, then))
+
+
+def binary_says(root: Path) -> str:
+    return subprocess.run([root / "dist" / "linux-amd64" / "hello"], capture_output=True, text=True,
+                          timeout=30, check=True).stdout
+
+
+def built_then_noop(root: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A full-path build that rebuilt linux-amd64, then a no-op answered by the fast path."""
+    full = run_gobuildx(ARGS, cwd=root, env={**EPOCH, **(env or {})}, check=True)
+    assert NOOP not in full.stdout and lines(full, "built") == 1, full.stdout
+    again = run_gobuildx(ARGS, cwd=root, env={**EPOCH, **(env or {})}, check=True)
+    assert again.stdout.startswith(NOOP) and lines(again, "up to date") == 1, again.stdout
+    return again
+
+
+def test_noop_is_answered_without_touching_dist(project) -> None:
+    root = project("hello", TOML)
+    settle(root)
+    run_gobuildx(["build"], cwd=root, env=EPOCH, check=True)
+    dist = root / "dist"
+    before = {p: p.stat().st_mtime_ns for p in dist.rglob("*") if p.is_file()}
+    again = run_gobuildx(["build"], cwd=root, env=EPOCH, check=True)
+    assert again.stdout.startswith(NOOP), again.stdout
+    assert lines(again, "up to date") == 5 and lines(again, "built") == 0
+    assert "audit: 5 targets passed" in again.stdout
+    assert str(dist / "wasip1-wasm" / "hello.wasm") in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in dist.rglob("*") if p.is_file()} == before
+    # the full path, asked for, agrees: everything up to date
+    slow = run_gobuildx(["build"], cwd=root, env={**EPOCH, fastpath.DISABLE: "1"}, check=True)
+    assert NOOP not in slow.stdout and lines(slow, "up to date") == 5
+
+
+def test_every_change_takes_the_full_path(project) -> None:
+    root = project("hello", TOML)
+    settle(root)
+    built_then_noop(root)
+    main = root / "hello" / "main.go"
+    edit(main, main.read_text().replace("hello %s", "hullo %s"))  # a source edit
+    built_then_noop(root)
+    assert binary_says(root).startswith("hullo 1.2.3")
+    (root / "hello" / "extra.go").write_text('package main\n\nvar extra = "x"\n')  # a new file
+    settle_one(root / "hello" / "extra.go")
+    built_then_noop(root)
+    toml = root / "targets.toml"
+    edit(toml, toml.read_text().replace('version = "1.2.3"', 'version = "1.2.4"'))  # the config
+    built_then_noop(root)
+    assert binary_says(root).startswith("hullo 1.2.4")
+    built_then_noop(root, env={"SOURCE_DATE_EPOCH": "1700000123"})  # the environment
+    (root / "dist" / "linux-amd64" / "hello").unlink()  # a lost artifact
+    built_then_noop(root)
+    forced = run_gobuildx([*ARGS, "--force"], cwd=root, env=EPOCH, check=True)
+    assert NOOP not in forced.stdout and lines(forced, "built") == 1
+    again = run_gobuildx(ARGS, cwd=root, env=EPOCH, check=True)  # what --force built answers the same command
+    assert again.stdout.startswith(NOOP), again.stdout
+
+
+def test_git_state_alone_takes_the_full_path(project) -> None:
+    """Git state outside the module changes the stamped version: the fast path asks git too."""
+    root = project("hello", TOML.replace('version = "1.2.3"', 'version = "git"'))
+    notes = root / "NOTES.md"  # tracked, outside the module: no walk sees it
+    notes.write_text("one\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "one"], ["tag", "v1.0.0"]):
+        subprocess.run([*git, *cmd], cwd=root, check=True, timeout=60)
+    settle(root)
+    built_then_noop(root)
+    assert binary_says(root).startswith("hello 1.0.0 ")
+    notes.write_text("two\n")  # the work tree is dirty now
+    built_then_noop(root)
+    assert binary_says(root).startswith("hello 1.0.0-dirty ")
+    subprocess.run([*git, "commit", "-qam", "two"], cwd=root, check=True, timeout=60)
+    built_then_noop(root)
+    assert binary_says(root).startswith("hello 1.0.0-1-g")
+
+
+def test_a_racy_input_writes_no_receipt(tmp_path: Path) -> None:
+    """An input modified just before the walk that read it could change again unseen."""
+    now = time.time_ns()
+    common = dict(module_dir=tmp_path, git=vcs.GitFacts(None, None, None, None), go=Path("/usr/bin/go"),
+                  go_source="PATH", walk_started_ns=now, inputs=[], outputs=[], lines=[])
+    env = {"GOBUILDX_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin"}
+    racy = fastpath.save(["gobuildx", "build"], env, str(tmp_path), walked=[("a.go", 1, now - 1_000, 1)], **common)
+    assert racy is None
+    calm = fastpath.save(["gobuildx", "build"], env, str(tmp_path),
+                         walked=[("a.go", 1, now - 10_000_000_000 + 123, 1)], **common)
+    assert calm is not None and json.loads(calm.read_text())["key"] == []
+
+
+@pytest.mark.parametrize(("argv", "key"), [
+    (["gobuildx", "build"], []),
+    (["gobuildx", "build", "-j", "2", "--target=linux-*", "-n"], ["-j", "2", "--target=linux-*", "-n"]),
+    (["gobuildx", "build", "--matrix", "linux", "--config", "x.toml"], ["--matrix", "linux", "--config", "x.toml"]),
+    (["gobuildx", "build", "--force"], None),
+    (["gobuildx", "build", "--target"], None),
+    (["gobuildx", "build", "--help"], None),
+    (["gobuildx", "smoke"], None),
+    (["gobuildx", "--echo", "build"], None),
+])
+def test_only_commands_a_receipt_can_speak_for(argv: list[str], key: list[str] | None) -> None:
+    assert fastpath.command_key(argv) == key
+
+
+def test_a_forced_build_is_saved_as_the_same_command_without_force() -> None:
+    argv = ["gobuildx", "build", "-f", "--target", "x", "--force"]
+    assert fastpath.command_key(argv) is None
+    assert fastpath.command_key(argv, saving=True) == ["--target", "x"]
