@@ -94,6 +94,9 @@ def main() -> None:
     opts = parser.parse_args()
     if opts.quick:
         opts.reps, opts.cold_reps = 1, 1
+    # as a regular (non-editable) install would have it, even under PYTHONDONTWRITEBYTECODE
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "gobuildx")], check=True,
+                   stdout=subprocess.DEVNULL, timeout=300)
     with tempfile.TemporaryDirectory(prefix="gobuildx-bench-") as tmp:
         tmpdir = Path(tmp)
         root = setup(tmpdir / "proj")

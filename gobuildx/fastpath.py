@@ -27,7 +27,7 @@ from pathlib import Path
 from gobuildx import __version__, vcs
 from gobuildx.dirs import user_cache_dir
 
-SCHEMA = 1
+SCHEMA = 2
 DISABLE = "GOBUILDX_NO_FASTPATH"
 # Shell bookkeeping that changes between two identical commands and never reaches a build.
 VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES", "PS1", "PS2", "PROMPT_COMMAND",

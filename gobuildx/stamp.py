@@ -39,7 +39,7 @@ def resolve(module_dir: Path, source: str, config_path: Path, environ: dict[str,
         raise ConfigError([f"SOURCE_DATE_EPOCH={epoch!r}: expected whole seconds since 1970"])
     date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return Stamp(version=_version(git, source, config_path, environ), commit=git.commit or "none",
-                 date=date, dirty=bool(git.status))
+                 date=date, dirty=git.dirty)
 
 
 def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[str, str]) -> str:

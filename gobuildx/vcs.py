@@ -11,12 +11,16 @@ GIT_TIMEOUT = 30
 
 
 class GitFacts(NamedTuple):
-    """Raw answers of git; None where git had none (no repository, no commit, no tag)."""
+    """Raw answers of git; None where git had none (no repository, no commit)."""
 
     commit: str | None
-    status: str | None  # `git status --porcelain` of tracked files: non-empty means dirty
-    commit_time: str | None
-    describe: str | None
+    commit_time: str | None  # committer time, seconds since 1970
+    describe: str | None  # `git describe --tags --always --dirty`
+
+    @property
+    def dirty(self) -> bool:
+        """Tracked files differ from HEAD (what `--dirty` appends; untracked files do not count)."""
+        return bool(self.describe and self.describe.endswith("-dirty"))
 
 
 def git(args: list[str], cwd: Path) -> str | None:
@@ -31,9 +35,8 @@ def git(args: list[str], cwd: Path) -> str | None:
 
 
 def facts(module_dir: Path) -> GitFacts:
-    return GitFacts(
-        commit=git(["rev-parse", "HEAD"], module_dir),
-        status=git(["status", "--porcelain", "--untracked-files=no"], module_dir),
-        commit_time=git(["log", "-1", "--format=%ct"], module_dir),
-        describe=git(["describe", "--tags", "--always", "--dirty"], module_dir),
-    )
+    """Two git calls: every build asks, and so does each no-op answered from a receipt."""
+    head = (git(["log", "-1", "--format=%H %ct"], module_dir) or "").split()
+    commit, commit_time = (head[0], head[1]) if len(head) == 2 else (None, None)
+    return GitFacts(commit=commit, commit_time=commit_time,
+                    describe=git(["describe", "--tags", "--always", "--dirty"], module_dir))

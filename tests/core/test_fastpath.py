@@ -114,7 +114,7 @@ def test_git_state_alone_takes_the_full_path(project) -> None:
 def test_a_racy_input_writes_no_receipt(tmp_path: Path) -> None:
     """An input modified just before the walk that read it could change again unseen."""
     now = time.time_ns()
-    common = dict(module_dir=tmp_path, git=vcs.GitFacts(None, None, None, None), go=Path("/usr/bin/go"),
+    common = dict(module_dir=tmp_path, git=vcs.GitFacts(None, None, None), go=Path("/usr/bin/go"),
                   go_source="PATH", walk_started_ns=now, inputs=[], outputs=[], lines=[])
     env = {"GOBUILDX_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin"}
     racy = fastpath.save(["gobuildx", "build"], env, str(tmp_path), walked=[("a.go", 1, now - 1_000, 1)], **common)
