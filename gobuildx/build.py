@@ -32,6 +32,7 @@ PASS_ENV = (
 )
 LOG_TAIL_LINES = 25
 FLUSH_INTERVAL_S = 2.0
+UNKNOWN_S, UNKNOWN_CGO_S = 1e6, 2e6  # never built: before any known duration
 STATE_DIR = ".gobuildx"
 
 
@@ -198,7 +199,8 @@ def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Repor
     header = _header(ctx, plans[0].stamp) if plans else None
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        futures = {pool.submit(_build_one, ctx, p, opts, running, report): p for p in plans}
+        ordered = longest_first(plans, manifest.read(dist))
+        futures = {pool.submit(_build_one, ctx, p, opts, running, report): p for p in ordered}
         pending: list[TargetRecord] = []
         flushed = time.monotonic()
         for fut in as_completed(futures):
@@ -219,6 +221,19 @@ def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Repor
         raise
     pool.shutdown(wait=True)
     return sorted(records, key=lambda r: r.id)
+
+
+def longest_first(plans: Sequence[Plan], previous: Manifest | None) -> list[Plan]:
+    """Start the longest builds first: a run ends with its last build, and a long one started
+    last leaves the other slots idle meanwhile (LPT scheduling). Durations are the last
+    run's (manifest.json); a target never built counts as long, a cgo one as longest."""
+    def expected(plan: Plan) -> float:
+        rec = previous.target(plan.target.id) if previous else None
+        if rec is not None and rec.duration_s:
+            return rec.duration_s
+        return UNKNOWN_CGO_S if plan.target.cgo else UNKNOWN_S
+
+    return sorted(plans, key=expected, reverse=True)
 
 
 def _header(ctx: ProjectContext, st: stamp.Stamp) -> Manifest:

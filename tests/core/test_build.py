@@ -254,3 +254,18 @@ def test_a_rebuild_never_writes_into_the_published_artifact(project) -> None:
     forced = run_gobuildx([*args, "--force"], cwd=root, env=EPOCH, check=True)  # go finds it current
     assert lines(forced, "built") == 1 and sha256(art) == new_sha
     assert not list((root / "dist").glob("*/.*.tmp-*"))
+
+
+def test_longest_builds_start_first(project) -> None:
+    """With one slot, the build order is the start order: last run's durations, longest first."""
+    root = project("hello", TOML)
+    run_gobuildx(["build", "--no-audit"], cwd=root, env=EPOCH, check=True)
+    path = root / "dist" / "manifest.json"
+    data = json.loads(path.read_text())
+    wanted = ["windows-arm64", "linux-amd64", "wasip1-wasm", "linux-arm64", "windows-amd64"]
+    for rec in data["targets"]:
+        rec["duration_s"] = 10.0 - wanted.index(rec["id"])
+    path.write_text(json.dumps(data))
+    forced = run_gobuildx(["build", "--no-audit", "--force", "-j", "1"], cwd=root, env=EPOCH, check=True)
+    order = [line.split()[1] for line in forced.stdout.splitlines() if line.startswith("  built ")]
+    assert order == wanted, forced.stdout
