@@ -34,7 +34,14 @@ def normalize(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    argv = normalize(sys.argv)
+    try:
+        _main(normalize(sys.argv))
+    except BrokenPipeError:  # `gobuildx build | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + 13)
+
+
+def _main(argv: list[str]) -> None:
     if argv[1:] in (["--version"], ["-V"]):
         print(f"gobuildx {__version__}")
         return
