@@ -137,8 +137,11 @@ def test_reproducible_bytes_across_directories_and_caches(tmp_path: Path) -> Non
 def test_interrupt_leaves_no_partial_artifact(project, tmp_path: Path) -> None:
     root = project("hello", TOML)
     env = {**os.environ, "CI": "1", "GOCACHE": str(tmp_path / "cold-cache")}  # slow enough to interrupt
+    # SIG_DFL first: a runner started in the background (`cmd &`) ignores SIGINT, and so would
+    # gobuildx, which inherits it; Python turns SIGINT into KeyboardInterrupt only if not ignored.
     proc = subprocess.Popen([sys.executable, "-m", "gobuildx", "build", "-j", "2"], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)

@@ -1,9 +1,9 @@
 // sqlite is github.com/mattn/go-sqlite3's _example/simple, condensed: it creates an
 // SQLite database file, inserts rows in a transaction, queries them back and prints
 // them. go-sqlite3 (and the SQLite C amalgamation it compiles with cgo, the real cost)
-// comes from the Go module proxy; only this wrapper lives in the repository, because
-// the benchmark edits one of its lines (and a directory named _example cannot be
-// a dependency's main package we could edit).
+// comes from the Go module proxy. The example itself builds from the proxy too
+// (`go build github.com/mattn/go-sqlite3/_example/simple`), but the benchmark needs a
+// main package it can edit one line of, so this wrapper repeats it.
 package main
 
 import (
