@@ -61,7 +61,7 @@ sys.path.insert(0, str(REPO))
 
 from gobuildx import __version__, audit, build, goenv, manifest, smoke, toolchain  # noqa: E402
 from gobuildx.linkage import Facts, read_facts  # noqa: E402
-from gobuildx.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord  # noqa: E402
+from gobuildx.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord, sha256_file  # noqa: E402
 from gobuildx.matrix import Target  # noqa: E402
 from gobuildx.project import ProjectContext, open_project  # noqa: E402
 
@@ -405,10 +405,6 @@ def with_dist(ctx: ProjectContext, dist: Path) -> ProjectContext:
     return ctx.model_copy(update={"loaded": ctx.loaded.model_copy(update={"config": config})})
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def goreleaser_view(ctx: ProjectContext, targets: Sequence[Target], binaries: dict[str, Path],
                     header: Manifest, view: Path) -> ProjectContext:
     """A gobuildx-shaped dist (manifest.json + <target>/<binary>) of GoReleaser's binaries."""
@@ -424,7 +420,7 @@ def goreleaser_view(ctx: ProjectContext, targets: Sequence[Target], binaries: di
         (view / t.id).mkdir(parents=True)
         shutil.copy2(src, view / rel)
         art = ArtifactRecord(binary=ctx.loaded.config.project.binary_list()[0].name, path=rel,
-                             size=src.stat().st_size, sha256=sha256(src))
+                             size=src.stat().st_size, sha256=sha256_file(src))
         records.append(TargetRecord(**identity.model_dump(), status="ok", artifacts=[art]))
     mf = header.model_copy(update={"targets": records, "stages": [], "image": None})
     manifest.write_atomic(manifest.path_in(view), (mf.model_dump_json(indent=2) + "\n").encode())
@@ -464,7 +460,7 @@ def correctness(b: Bench, eq: Equivalent, envs: dict[str, dict[str, str]], work:
         r_path = view.dist / theirs.artifacts[0].path if theirs and theirs.artifacts else view.dist / "missing"
         g_audit, g_smoke = verdicts(ctx.dist, t.id)
         r_audit, r_smoke = verdicts(view.dist, t.id)
-        same = g_path.is_file() and r_path.is_file() and sha256(g_path) == sha256(r_path)
+        same = g_path.is_file() and r_path.is_file() and sha256_file(g_path) == sha256_file(r_path)
         rows.append(Row(target=t.id, facts=(read_facts(g_path), read_facts(r_path)), same_bytes=same,
                         audit=(g_audit, r_audit), smoke=(g_smoke, r_smoke)))
     return rows
