@@ -1,7 +1,7 @@
 """What a dynamic ELF needs to start on scratch: its interpreter and library closure from a sysroot.
 
 The linkage comes from the audit's record when present, else from the ELF itself
-(PT_INTERP and DT_NEEDED read with pyelftools; nothing is executed). Libraries are
+(PT_INTERP and DT_NEEDED read by gobuildx.formats.elf; nothing is executed). Libraries are
 looked up in a sysroot for the target's CPU (Debian's cross libc packages put one at
 /usr/<triple>; the host's own is / for its CPU), checked to be ELF files of the same
 machine and class, followed recursively, and placed in the image at /lib/<soname>
@@ -15,11 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.elffile import ELFFile
 from pydantic import BaseModel, ConfigDict
 
+from gobuildx.formats import FormatError, elf
 from gobuildx.matrix import Target
 
 # goarch (+ goarm) -> (Debian multiarch triple, cross sysroot, package that provides it)
@@ -136,18 +134,12 @@ def _lib_dirs() -> list[str]:
 
 
 def _read(path: Path) -> tuple[str | None, list[str], tuple[str, int]]:
+    """Interpreter, DT_NEEDED and (machine, class bits) of an ELF file."""
     try:
-        with open(path, "rb") as fh:
-            elf = ELFFile(fh)
-            interp = None
-            for seg in elf.iter_segments():
-                if seg["p_type"] == "PT_INTERP":
-                    interp = seg.get_interp_name()
-            needed = [tag.needed for sec in elf.iter_sections() if isinstance(sec, DynamicSection)
-                      for tag in sec.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
-            return interp, needed, (elf["e_machine"], elf.elfclass)
-    except (ELFError, OSError) as exc:
+        info = elf.read_file(path)
+    except (FormatError, OSError, ValueError) as exc:
         raise ClosureError(f"{path}: not a readable ELF file ({exc})") from None
+    return info.interpreter, list(info.needed), (info.machine, info.bits)
 
 
 def _machine(path: Path) -> tuple[str, int]:
@@ -156,8 +148,6 @@ def _machine(path: Path) -> tuple[str, int]:
 
 def _machine_or_none(path: Path) -> tuple[str, int] | None:
     try:
-        with open(path, "rb") as fh:
-            elf = ELFFile(fh)
-            return elf["e_machine"], elf.elfclass
-    except (ELFError, OSError):
+        return _machine(path)
+    except ClosureError:
         return None

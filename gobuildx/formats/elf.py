@@ -9,7 +9,9 @@ go from its raw bytes.
 from __future__ import annotations
 
 import array
+import mmap
 import sys
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel
@@ -261,6 +263,18 @@ class ElfReader:
 
     def section(self, name: str) -> Section | None:
         return next((s for s in self.sections if s.name == name), None)
+
+
+def read_file(path: Path) -> ElfInfo:
+    """The headers and dynamic section of the ELF file at `path` (mapped, never executed).
+
+    Raises FormatError for anything that is not a well-formed ELF file, OSError if it cannot be opened.
+    """
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"\x7fELF":
+            raise FormatError(f"{path} is not an ELF file")
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return ElfReader(data).info
 
 
 def _name_at(table: bytes, index: int) -> str:

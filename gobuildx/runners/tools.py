@@ -6,8 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+from gobuildx.formats import FormatError, elf
 
 VERSION_TIMEOUT_S = 20.0
 
@@ -30,11 +29,6 @@ def version(argv: list[str], environ: dict[str, str]) -> str | None:
 def elf_interpreter(path: Path) -> str | None:
     """PT_INTERP of an ELF file (None for a static binary or a non-ELF file)."""
     try:
-        with open(path, "rb") as fh:
-            elf = ELFFile(fh)
-            for seg in elf.iter_segments():
-                if seg["p_type"] == "PT_INTERP":
-                    return str(seg.get_interp_name())
-    except (ELFError, OSError):
+        return elf.read_file(path).interpreter
+    except (FormatError, OSError, ValueError):
         return None
-    return None

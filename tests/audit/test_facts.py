@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gobuildx import linkage
+from gobuildx.formats import FormatError, elf
 from gobuildx.linkage import Facts, glibc_key
 from tests.audit.conftest import go_exe, run_tool
 
@@ -64,6 +65,26 @@ def test_elf_facts_agree_with_readelf_and_file(bins: dict[str, Path], name: str)
     assert parsed == readelf_versions(path)
     machine = {"x86-64": "x86-64", "AArch64": "aarch64"}[f.machine or ""]
     assert machine in line
+
+
+@pytest.mark.parametrize("name", ["cgo-glibc", "zig-musl", "pure-arm64", "ls"])
+def test_read_file_gives_the_loader_view_readelf_gives(bins: dict[str, Path], name: str) -> None:
+    """elf.read_file (what the image closure and the smoke runners use) against `readelf -lW`/`-dW`."""
+    info = elf.read_file(bins[name])
+    program_headers = run_tool(["readelf", "-lW", str(bins[name])])
+    m = re.search(r"\[Requesting program interpreter: ([^\]]+)\]", program_headers)
+    assert info.interpreter == (m.group(1) if m else None)
+    assert info.needed == readelf_needed(bins[name])
+
+
+def test_read_file_refuses_what_is_not_elf(bins: dict[str, Path], tmp_path: Path) -> None:
+    for path in (bins["windows.exe"], bins["wasip1.wasm"]):
+        with pytest.raises(FormatError, match="not an ELF file"):
+            elf.read_file(path)
+    cut = tmp_path / "cut"
+    cut.write_bytes(bins["pure"].read_bytes()[:40])  # the ELF magic, then the header breaks off
+    with pytest.raises(FormatError):
+        elf.read_file(cut)
 
 
 @pytest.mark.parametrize("name", ["cgo-glibc", "zig-glibc2.17", "cxx", "ls"])
