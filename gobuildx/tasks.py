@@ -32,6 +32,18 @@ if TYPE_CHECKING:
 SHARED = ("config", "matrix", "target", "jobs")
 
 
+SELECT_HELP = {
+    "config": "path to targets.toml (default: ./targets.toml or $GOBUILDX_CONFIG)",
+    "matrix": "matrix name, or 'all' (default)",
+    "target": "target id or shell glob (repeatable), e.g. 'linux-*' or '*-musl'",
+}
+
+
+def selection_help(jobs: str | None, own: dict[str, str]) -> dict[str, str]:
+    """--config/--matrix/--target help shared by every stage, then `--jobs` and the task's own options."""
+    return {**SELECT_HELP, **({"jobs": jobs} if jobs else {}), **own}
+
+
 def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn GobuildxError into a clean message and its exit code."""
 
@@ -82,8 +94,8 @@ def _open(config: str | None) -> ProjectContext:
 
 @task(
     help={
-        "config": "path to targets.toml (default: ./targets.toml or $GOBUILDX_CONFIG)",
-        "matrix": "matrix name, or 'all' (default)",
+        "config": SELECT_HELP["config"],
+        "matrix": SELECT_HELP["matrix"],
         "json": "print the targets as JSON",
         "format": "table (default), json, or github: one line for a GitHub Actions strategy.matrix",
         "shards": "with --format github: N shard jobs ({shard: 'I/N', ...}) instead of one job per target",
@@ -121,15 +133,11 @@ def matrix(c: Context, config: str | None = None, matrix: str = "all", json_: bo
 
 @task(
     iterable=["target"],
-    help={
-        "config": "path to targets.toml",
-        "matrix": "matrix name, or 'all' (default)",
-        "target": "target id or shell glob (repeatable), e.g. 'linux-*' or '*-musl'",
-        "jobs": "parallel builds (default: one per core)",
+    help=selection_help("parallel builds (default: one per core)", {
         "force": "rebuild even targets whose inputs did not change (and ignore merged artifacts)",
         "shard": "I/N: build only shard I of N of the selection (one CI runner each; see docs/release.md)",
         "no-audit": "skip the linkage audit that runs after compiling",
-    },
+    }),
 )
 @stage
 def build(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
@@ -205,7 +213,7 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
     """Let the next identical `gobuildx build` answer from stat calls (gobuildx.fastpath)."""
     import os
 
-    from gobuildx import fastpath, manifest, merge
+    from gobuildx import fastpath, manifest, merge, stamp
     from gobuildx import report as report_page
     from gobuildx.build import stamp_path
 
@@ -221,9 +229,13 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
     version = ctx.loaded.config.project.version
     if version.startswith("file:"):
         proj_inputs.append(ctx.loaded.path.parent / version[5:])
+    settled_ns = time.time_ns()
+    walked = stamp.settle_dirs(inputs.seen, [dist])  # the build may have created dist/ in the module
+    if walked is None:  # a file came or went during the build: let the next run look for itself
+        return
     fastpath.save(sys.argv, ctx.environ, os.getcwd(), module_dir=ctx.loaded.module_dir, git=inputs.git,
-                  go=ctx.go.go, go_source=ctx.go.source, walk_started_ns=walk_started_ns,
-                  walked=[(e.path, e.size, e.mtime_ns, e.ino) for e in inputs.seen],
+                  go=ctx.go.go, go_source=ctx.go.source, walk_started_ns=walk_started_ns, settled_ns=settled_ns,
+                  walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
                   inputs=proj_inputs, outputs=outputs, lines=lines)
 
 
@@ -245,11 +257,7 @@ def _run_audit(ctx: ProjectContext, targets: list[Any], opts: Any, fmt: str, out
 
 @task(
     iterable=["target", "path"],
-    help={
-        "config": "path to targets.toml",
-        "matrix": "matrix name, or 'all' (default)",
-        "target": "target id or shell glob (repeatable)",
-        "jobs": "parallel `file`/`ldd` runs (default: two per core, at most 8)",
+    help=selection_help("parallel `file`/`ldd` runs (default: two per core, at most 8)", {
         "path": "audit this file instead of the built matrix (repeatable; also: `gobuildx audit -- FILE...`)",
         "expect": "with --path: the declared libc to check against: static, musl, glibc",
         "min-glibc": "with --path --expect glibc: the oldest glibc the files must run on, e.g. 2.17",
@@ -258,7 +266,7 @@ def _run_audit(ctx: ProjectContext, targets: list[Any], opts: Any, fmt: str, out
         "output": "write the report in --format to this file (the table still goes to the terminal)",
         "warn-only": "report failed verdicts but exit 0",
         "no-evidence": "skip running `file` and `ldd` (parse only)",
-    },
+    }),
 )
 @stage
 def audit(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
@@ -296,7 +304,7 @@ def init(c: Context, dir: str = ".", force: bool = False) -> None:
     print(f"wrote {path}")
 
 
-@task(help={"config": "path to targets.toml", "matrix": "matrix name, or 'all'"})
+@task(help={"config": SELECT_HELP["config"], "matrix": SELECT_HELP["matrix"]})
 @stage
 def doctor(c: Context, config: str | None = None, matrix: str = "all") -> None:
     """Show the Go toolchain and the C toolchain each target resolves to."""
@@ -332,16 +340,13 @@ def report(c: Context, config: str | None = None, dist: str | None = None) -> No
 @task(
     pre=[build],
     iterable=["target"],
-    help={
-        "config": "path to targets.toml",
-        "matrix": "matrix name, or 'all' (default)",
-        "target": "target id or shell glob (repeatable); only Linux targets matching image.targets get images",
-        "jobs": "parallel builds for the build this needs (default: one per core)",
+    help=selection_help("parallel builds for the build this needs (default: one per core)", {
+        "target": SELECT_HELP["target"] + "; only Linux targets matching image.targets get images",
         "repository": "image repository, overriding image.repository (e.g. 127.0.0.1:5000/hello)",
         "push": "push every platform image, then the multi-arch index under each tag",
         "oci_layout": "build without a daemon: write an OCI image layout (all platforms) to this directory",
         "tarballs": "build without a daemon: write one `docker load`-able tarball per target to this directory",
-    },
+    }),
 )
 @stage
 def image(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
@@ -389,13 +394,9 @@ def release_stages(c: Context, config: str | None = None, matrix: str = "all", t
 @task(
     pre=[call(build, no_audit=True), call(audit, warn_only=True), release_stages],
     iterable=["target"],
-    help={
-        "config": "path to targets.toml",
-        "matrix": "matrix name, or 'all' (default)",
-        "target": "target id or shell glob (repeatable)",
-        "jobs": "parallel work (default: one per core)",
+    help=selection_help("parallel work (default: one per core)", {
         "allow_failures": "release even if an audit or smoke test failed (recorded in manifest.json)",
-    },
+    }),
 )
 @stage
 def release(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
@@ -474,13 +475,9 @@ def verify(c: Context, dir: str) -> None:
 @task(
     pre=[call(build, no_audit=True)],
     iterable=["target"],
-    help={
-        "config": "path to targets.toml",
-        "matrix": "matrix name, or 'all' (default)",
-        "target": "target id or shell glob (repeatable)",
-        "jobs": "parallel smoke runs (default: one per core)",
+    help=selection_help("parallel smoke runs (default: one per core)", {
         "junit": "write the JUnit XML here (default: dist/smoke-junit.xml)",
-    },
+    }),
 )
 @stage
 def smoke(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
