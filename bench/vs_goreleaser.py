@@ -398,13 +398,6 @@ def goreleaser_binaries(gr_dist: Path, eq: Equivalent) -> dict[str, Path]:
     return {tid: found[key] for tid, key in eq.keys.items() if key in found}
 
 
-def with_dist(ctx: ProjectContext, dist: Path) -> ProjectContext:
-    """The same project with another dist directory (where GoReleaser's binaries are laid out)."""
-    project = ctx.loaded.config.project.model_copy(update={"dist": str(dist)})
-    config = ctx.loaded.config.model_copy(update={"project": project})
-    return ctx.model_copy(update={"loaded": ctx.loaded.model_copy(update={"config": config})})
-
-
 def goreleaser_view(ctx: ProjectContext, targets: Sequence[Target], binaries: dict[str, Path],
                     header: Manifest, view: Path) -> ProjectContext:
     """A gobuildx-shaped dist (manifest.json + <target>/<binary>) of GoReleaser's binaries."""
@@ -424,7 +417,7 @@ def goreleaser_view(ctx: ProjectContext, targets: Sequence[Target], binaries: di
         records.append(TargetRecord(**identity.model_dump(), status="ok", artifacts=[art]))
     mf = header.model_copy(update={"targets": records, "stages": [], "image": None})
     manifest.write_atomic(manifest.path_in(view), (mf.model_dump_json(indent=2) + "\n").encode())
-    return with_dist(ctx, view)
+    return ctx.with_dist(view)
 
 
 def verdicts(dist: Path, tid: str) -> tuple[str, str]:

@@ -25,6 +25,12 @@ class ProjectContext(BaseModel):
     def dist(self) -> Path:
         return self.loaded.dist_dir
 
+    def with_dist(self, dist: Path) -> ProjectContext:
+        """The same project writing to (or reading from) another dist directory."""
+        project = self.loaded.config.project.model_copy(update={"dist": str(dist)})
+        cfg = self.loaded.config.model_copy(update={"project": project})
+        return self.model_copy(update={"loaded": self.loaded.model_copy(update={"config": cfg})})
+
     def select(self, matrix_name: str = "all", patterns: list[str] | tuple[str, ...] = ()) -> list[Target]:
         return matrix.select(self.loaded, self.targets, matrix_name, list(patterns))
 
