@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
 from gobuildx.linkage import Facts
+
+if TYPE_CHECKING:  # rich is imported by the renderings that use it: manifest.py imports this module
+    from rich.console import Console
+    from rich.table import Table
 
 SCHEMA = "gobuildx.audit/1"
 Verdict = Literal["pass", "warn", "fail"]
@@ -121,6 +123,8 @@ def runs_on_text(bases: list[str]) -> str:
 
 
 def table(report: AuditReport) -> Table:
+    from rich.table import Table
+
     t = Table(title=f"linkage audit: {len(report.results)} checked, verdict {report.verdict.upper()}"
                     + (" (warn-only)" if report.warn_only else ""))
     for col in ("target", "verdict", "binary", "linkage", "go / cgo", "runs on"):
@@ -135,6 +139,8 @@ def table(report: AuditReport) -> Table:
 
 
 def table_text(report: AuditReport, width: int = 160) -> str:
+    from rich.console import Console
+
     buf = io.StringIO()
     con = Console(file=buf, width=width, no_color=True, force_terminal=False, soft_wrap=False)
     print_table(con, report)

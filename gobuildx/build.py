@@ -210,7 +210,7 @@ def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Repor
             # Fresh artifacts reach the manifest within FLUSH_INTERVAL_S (an interrupted run
             # loses at most that much of it; the per-target stamps are written at once).
             if not record.cached and time.monotonic() - flushed >= FLUSH_INTERVAL_S:
-                _flush(dist, header, pending)
+                _flush(dist, header, pending, durable=False)
                 flushed = time.monotonic()
             report("done", record)
         _flush(dist, header, pending)
@@ -241,12 +241,12 @@ def _header(ctx: ProjectContext, st: stamp.Stamp) -> Manifest:
                     version=st.version, commit=st.commit, date=st.date, go=ctx.go.version)
 
 
-def _flush(dist: Path, header: Manifest | None, pending: list[TargetRecord]) -> None:
+def _flush(dist: Path, header: Manifest | None, pending: list[TargetRecord], durable: bool = True) -> None:
     if header is None or not pending:
         return
     batch = list(pending)
     pending.clear()
-    manifest.update(dist, lambda old: _merge(old, header, batch))
+    manifest.update(dist, lambda old: _merge(old, header, batch), durable=durable)
 
 
 HEADER = ("gobuildx", "project", "version", "commit", "date", "go")

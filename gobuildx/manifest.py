@@ -151,11 +151,12 @@ def locked(dist: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def update(dist: Path, change: Callable[[Manifest | None], Manifest]) -> Manifest:
+def update(dist: Path, change: Callable[[Manifest | None], Manifest], durable: bool = True) -> Manifest:
     """Read, change and rewrite the manifest while holding its lock.
 
     An unchanged manifest is not rewritten: a stage with nothing to do costs no fsync,
-    and the file's mtime says when something last changed.
+    and the file's mtime says when something last changed. `durable=False` is for a
+    progress flush that a later durable write of the same stage supersedes.
     """
     path = path_in(dist)
     with locked(dist):
@@ -163,5 +164,5 @@ def update(dist: Path, change: Callable[[Manifest | None], Manifest]) -> Manifes
         new = change(_parse(path, before))
         payload = (json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n").encode()
         if payload != before:
-            write_atomic(path, payload)
+            write_atomic(path, payload, durable=durable)
         return new
