@@ -110,17 +110,23 @@ def _go_env_file(environ: Mapping[str, str]) -> str:
 
 
 def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, module_dir: Path,
-         git: vcs.GitFacts, go: Path, go_source: str, walked: Iterable[tuple[str, int, int, int]],
-         walk_started_ns: int, inputs: Iterable[str | Path], outputs: Iterable[str | Path],
+         git: vcs.GitFacts, go: Path, go_source: str, walked: Iterable[tuple[str, int, int, int, bool]],
+         walk_started_ns: int, settled_ns: int, inputs: Iterable[str | Path], outputs: Iterable[str | Path],
          lines: list[str]) -> Path | None:
-    """Write the receipt of a successful build; None when there is none to write (or a racy input)."""
+    """Write the receipt of a successful build; None when there is none to write (or a racy input).
+
+    `walked` holds (path, size, mtime_ns, inode, is_dir): files as the walk before compiling
+    saw them, directories as re-listed after the build (stamp.settle_dirs, at `settled_ns`).
+    """
     key = command_key(argv, saving=True)
     if key is None or environ.get(DISABLE):
         return None
     files: dict[str, Stat] = {}
-    for path, size, mtime_ns, ino in walked:
+    file_mtimes, dir_mtimes = [], []
+    for path, size, mtime_ns, ino, is_dir in walked:
         files[path] = (size, mtime_ns, ino)
-    if _racy([m for _, m, _ in files.values()], walk_started_ns):
+        (dir_mtimes if is_dir else file_mtimes).append(mtime_ns)
+    if _racy(file_mtimes, walk_started_ns) or _racy(dir_mtimes, settled_ns):
         return None
     for path in [*inputs, *outputs, *environment_paths(environ)]:
         files.setdefault(str(path), stat(path))

@@ -96,6 +96,51 @@ def walk_sources(module_dir: Path, exclude: list[Path]) -> list[Seen]:
     return seen
 
 
+def settle_dirs(seen: list[Seen], exclude: list[Path]) -> list[Seen] | None:
+    """The walk's directories re-read after a build: their current stat where they still hold
+    exactly the entries the walk saw (the build itself may have created dist/ in one, which
+    changes its mtime), files as the walk saw them. None if any directory gained or lost an
+    entry since the walk: the build may not have seen it, so nothing may vouch for it."""
+    children: dict[str, set[str]] = {}
+    for s in seen:
+        parent, _, name = s.path.rpartition(os.sep)
+        children.setdefault(parent, set()).add(name)
+    skip = {p.resolve() for p in exclude}
+    settled = []
+    for s in seen:
+        if s.is_dir:
+            fresh = _same_entries(s.path, children.get(s.path, set()), skip)
+            if fresh is None:
+                return None
+            s = fresh
+        settled.append(s)
+    return settled
+
+
+def _same_entries(path: str, expected: set[str], skip: set[Path]) -> Seen | None:
+    """The directory's stat (taken before listing it) if its walked entries are `expected`."""
+    try:
+        st = os.stat(path)
+        with os.scandir(path) as entries:
+            names = {e.name for e in entries if _walked(e, skip)}
+    except OSError:
+        return None
+    if names != expected:
+        return None
+    return Seen(path, st.st_size, st.st_mtime_ns, st.st_ino, True)
+
+
+def _walked(entry: os.DirEntry[str], skip: set[Path]) -> bool:
+    """Whether walk_sources records this entry of a directory it enters."""
+    if entry.is_dir():  # os.walk lists a linked directory but does not enter it
+        return not (entry.name in SKIP_DIRS or entry.is_symlink() or _skipped(entry, skip))
+    return not entry.is_symlink() or os.path.exists(entry.path)  # a dangling link cannot be stat'ed
+
+
+def _skipped(entry: os.DirEntry[str], skip: set[Path]) -> bool:
+    return any(entry.name == p.name for p in skip) and Path(entry.path).resolve() in skip
+
+
 def source_digest(seen: list[Seen]) -> str:
     """A digest of the files of a walk (path, size, mtime): what changes when a source does."""
     h = hashlib.sha256()
