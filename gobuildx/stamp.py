@@ -100,7 +100,9 @@ def settle_dirs(seen: list[Seen], exclude: list[Path]) -> list[Seen] | None:
     """The walk's directories re-read after a build: their current stat where they still hold
     exactly the entries the walk saw (the build itself may have created dist/ in one, which
     changes its mtime), files as the walk saw them. None if any directory gained or lost an
-    entry since the walk: the build may not have seen it, so nothing may vouch for it."""
+    entry since the walk: the build may not have seen it, so nothing may vouch for it.
+    (A dist nested in a directory the build creates, such as "build/dist", is such an entry:
+    that first build leaves no receipt, the next one does.)"""
     children: dict[str, set[str]] = {}
     for s in seen:
         parent, _, name = s.path.rpartition(os.sep)
@@ -131,10 +133,19 @@ def _same_entries(path: str, expected: set[str], skip: set[Path]) -> Seen | None
 
 
 def _walked(entry: os.DirEntry[str], skip: set[Path]) -> bool:
-    """Whether walk_sources records this entry of a directory it enters."""
-    if entry.is_dir():  # os.walk lists a linked directory but does not enter it
-        return not (entry.name in SKIP_DIRS or entry.is_symlink() or _skipped(entry, skip))
-    return not entry.is_symlink() or os.path.exists(entry.path)  # a dangling link cannot be stat'ed
+    """Whether walk_sources records this entry of a directory it enters (as os.walk sorts it)."""
+    try:
+        is_dir = entry.is_dir()
+    except OSError:  # e.g. a symlink loop: os.walk lists it among the files
+        is_dir = False
+    if is_dir:  # os.walk lists a linked or unreadable directory but does not enter it
+        return not (entry.name in SKIP_DIRS or entry.is_symlink() or _skipped(entry, skip)
+                    or not os.access(entry.path, os.R_OK))
+    try:
+        entry.stat()  # the walk records only what it can stat (not a dangling link)
+    except OSError:
+        return False
+    return True
 
 
 def _skipped(entry: os.DirEntry[str], skip: set[Path]) -> bool:

@@ -147,6 +147,7 @@ def test_a_file_that_comes_during_the_build_forbids_the_receipt(tmp_path: Path) 
     (tmp_path / "pkg" / "a.go").write_text("package pkg\n")
     (tmp_path / "link").symlink_to(tmp_path / "pkg")        # listed by os.walk, never entered
     (tmp_path / "dangling.go").symlink_to(tmp_path / "gone")  # cannot be stat'ed: not recorded
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")        # is_dir() raises: neither
     dist = tmp_path / "dist"
     seen = stamp.walk_sources(tmp_path, [dist])
     dist.mkdir()  # what a build does
