@@ -47,14 +47,22 @@ def setup(workdir: Path) -> Path:
     return workdir
 
 
-def gobuildx(root: Path, env: dict[str, str], jobs: int, targets: list[str], *extra: str) -> float:
-    """One `gobuildx build`, compile only (--no-audit): the loop does not audit either."""
+NOOP = "gobuildx: nothing changed since"
+
+
+def gobuildx(root: Path, env: dict[str, str], jobs: int, targets: list[str], *extra: str,
+             answered: list[bool] | None = None) -> float:
+    """One `gobuildx build`, compile only (--no-audit): the loop does not audit either.
+    `answered` gets whether the receipt answered it (the fast path's first line)."""
     args = [sys.executable, "-m", "gobuildx", "build", "--no-audit", "-j", str(jobs), *extra]
     for t in targets:
         args += ["--target", t]
     start = time.perf_counter()
-    subprocess.run(args, cwd=root, env=env, check=True, stdout=subprocess.DEVNULL, timeout=3600)
-    return time.perf_counter() - start
+    proc = subprocess.run(args, cwd=root, env=env, check=True, stdout=subprocess.PIPE, text=True, timeout=3600)
+    took = time.perf_counter() - start
+    if answered is not None:
+        answered.append(proc.stdout.startswith(NOOP))
+    return took
 
 
 def startup(root: Path, env: dict[str, str]) -> float:
@@ -113,6 +121,7 @@ def main() -> None:
                                                             "warm loop", "in place gobuildx", "in place loop",
                                                             "no-op gobuildx", "no-op full path", "startup")}
         loop_out = tmpdir / "loop-out"
+        answered: list[bool] = []  # per no-op run: did the receipt answer it?
         for rep in range(0 if opts.skip_cold else opts.cold_reps):
             for tool in (("gobuildx", "loop") if rep % 2 == 0 else ("loop", "gobuildx")):
                 env = {**base, "GOCACHE": str(tmpdir / f"cold-{tool}-{rep}")}
@@ -142,11 +151,12 @@ def main() -> None:
                     results["in place gobuildx"].append(gobuildx(root, warm_env, opts.jobs, targets, "--force"))
                 else:
                     results["in place loop"].append(plain_loop(script, warm_env, opts.jobs))
-            results["no-op gobuildx"].append(gobuildx(root, warm_env, opts.jobs, targets))
+            results["no-op gobuildx"].append(gobuildx(root, warm_env, opts.jobs, targets, answered=answered))
             results["no-op full path"].append(gobuildx(root, {**warm_env, "GOBUILDX_NO_FASTPATH": "1"},
                                                        opts.jobs, targets))
             results["startup"].append(startup(root, warm_env))
         report(results, len(targets), opts.jobs)
+        print(f"(the receipt answered {sum(answered)} of {len(answered)} no-op runs; the others took the full path)")
 
 
 def report(results: dict[str, list[float]], n: int, jobs: int) -> None:

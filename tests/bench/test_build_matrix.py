@@ -27,3 +27,4 @@ def test_quick_run_prints_every_mode_with_a_ratio() -> None:
         assert re.search(rf"^{mode}\s+{number}\s+{number}\s+{number}\s", proc.stdout, re.MULTILINE), proc.stdout
     assert re.search(rf"^no-op, full\s+{number}\s", proc.stdout, re.MULTILINE), proc.stdout
     assert not re.search(r"^cold\s", proc.stdout, re.MULTILINE), "--skip-cold ran a cold build"
+    assert "(the receipt answered 1 of 1 no-op runs;" in proc.stdout, proc.stdout
