@@ -109,6 +109,11 @@ def _go_env_file(environ: Mapping[str, str]) -> str:
     return os.path.join(config, "go", "env")
 
 
+def wanted(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether a receipt can speak for this command at all (`save` writes none otherwise)."""
+    return command_key(argv, saving=True) is not None and not environ.get(DISABLE)
+
+
 def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, module_dir: Path,
          git: vcs.GitFacts, go: Path, go_source: str, walked: Iterable[tuple[str, int, int, int, bool]],
          walk_started_ns: int, settled_ns: int, inputs: Iterable[str | Path], outputs: Iterable[str | Path],
@@ -119,7 +124,7 @@ def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, module_di
     saw them, directories as re-listed after the build (stamp.settle_dirs, at `settled_ns`).
     """
     key = command_key(argv, saving=True)
-    if key is None or environ.get(DISABLE):
+    if key is None or not wanted(argv, environ):
         return None
     files: dict[str, Stat] = {}
     file_mtimes, dir_mtimes = [], []

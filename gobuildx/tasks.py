@@ -217,6 +217,8 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
     from gobuildx import report as report_page
     from gobuildx.build import stamp_path
 
+    if not fastpath.wanted(sys.argv, ctx.environ):  # e.g. the build before `smoke`: skip the re-listing
+        return
     dist = ctx.dist
     lines = [f"  up to date  {r.id:28} {', '.join(str(dist / a.path) for a in r.artifacts)}" for r in records]
     lines.append(f"report: {report_page.path_in(dist)}")
