@@ -23,7 +23,7 @@ def test_quick_run_prints_every_mode_with_a_ratio() -> None:
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     number = r"\d+\.\d+"
     assert re.search(r"^2 targets, -j 2, ", proc.stdout, re.MULTILINE), proc.stdout
-    for mode in ("warm", "in place", "no-op"):
+    for mode in ("warm", "in place", "no-op", "floor"):
         assert re.search(rf"^{mode}\s+{number}\s+{number}\s+{number}\s", proc.stdout, re.MULTILINE), proc.stdout
     assert re.search(rf"^no-op, full\s+{number}\s", proc.stdout, re.MULTILINE), proc.stdout
     assert not re.search(r"^cold\s", proc.stdout, re.MULTILINE), "--skip-cold ran a cold build"
