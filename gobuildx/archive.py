@@ -3,7 +3,8 @@
 tar.gz: entries sorted, mtime = epoch, uid/gid 0 with empty owner names, mode 0755
 for executables and 0644 otherwise, GNU tar format, gzip header with mtime 0 and no
 file name. zip: entries sorted, the epoch as DOS date (clamped to 1980-01-01, the
-earliest a zip can hold), unix modes, deflate.
+earliest a zip can hold, and rounded down to even seconds, its resolution), unix modes,
+deflate.
 """
 
 from __future__ import annotations
@@ -80,9 +81,17 @@ def _targz(entries: Sequence[Entry], epoch: int) -> bytes:
     return out.getvalue()
 
 
+def stored_mtime(fmt: Format, epoch: int) -> int:
+    """The mtime an archive of `fmt` gives its entries for `epoch`: a zip's DOS date counts
+    two-second steps from 1980, so an odd epoch reads back one second earlier."""
+    if fmt == "zip":
+        return max(epoch, ZIP_EPOCH_MIN) // 2 * 2
+    return epoch
+
+
 def _zip(entries: Sequence[Entry], epoch: int) -> bytes:
     out = io.BytesIO()
-    stamp = time.gmtime(max(epoch, ZIP_EPOCH_MIN))[:6]
+    stamp = time.gmtime(stored_mtime("zip", epoch))[:6]
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for entry in entries:
             info = zipfile.ZipInfo(entry.name, date_time=stamp)

@@ -61,7 +61,7 @@ def _check_archive(folder: Path, rm: ReleaseManifest, t: ReleaseTarget) -> list[
         problems.append(f"{name}: holds {sorted(by_name)}, the manifest says {sorted(expected)}")
     if [m.name for m in members] != sorted(m.name for m in members):
         problems.append(f"{name}: entries are not sorted (not a gobuildx archive)")
-    want_mtime = max(rm.epoch, archive.ZIP_EPOCH_MIN) if t.archive.format == "zip" else rm.epoch
+    want_mtime = archive.stored_mtime(t.archive.format, rm.epoch)
     for m in members:
         if (m.uid, m.gid, m.mtime) != (0, 0, want_mtime):
             problems.append(f"{name}: {m.name} has uid/gid/mtime {m.uid}/{m.gid}/{m.mtime}, "

@@ -7,9 +7,11 @@ import io
 import json
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
-from tests.release.conftest import gobuildx, read_json
+from tests.conftest import run_gobuildx
+from tests.release.conftest import gobuildx, make_project, read_json
 
 ARCHIVE = "hello_0.0.0-dev_linux-amd64.tar.gz"
 
@@ -94,3 +96,17 @@ def test_added_and_removed_files(release_copy: Path) -> None:
 def test_not_a_release_folder(tmp_path: Path) -> None:
     proc = _verify(tmp_path)
     assert proc.returncode == 8 and "no SHA256SUMS" in proc.stderr
+
+
+def test_odd_epoch_zip_release_verifies(tmp_path: Path) -> None:
+    """A zip holds times in two-second steps: an odd SOURCE_DATE_EPOCH reads back one second
+    earlier, and verify must expect exactly that (not the epoch, not anything else)."""
+    root = make_project(tmp_path / "odd")
+    env = {"SOURCE_DATE_EPOCH": "1700000001"}
+    run_gobuildx(["release", "--target", "windows-amd64"], cwd=root, env=env, check=True)
+    rel = root / "dist" / "release"
+    proc = run_gobuildx(["verify", str(rel)], cwd=root, env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (zipped,) = rel.glob("*.zip")
+    with zipfile.ZipFile(zipped) as zf:
+        assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
