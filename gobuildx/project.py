@@ -45,5 +45,5 @@ def open_project(path: Path, environ: dict[str, str] | None = None) -> ProjectCo
     loaded = config.load(path)
     go = goenv.resolve(env)
     cache_dir = dirs.user_cache_dir(env)
-    targets = matrix.expand(loaded, go.platforms(cache_dir))
+    targets = matrix.expand(loaded, go.platforms(cache_dir, env))
     return ProjectContext(loaded=loaded, go=go, targets=targets, cache_dir=cache_dir, environ=env)

