@@ -18,9 +18,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gobuildx import __version__
+from gobuildx.errors import ReleaseRefused
 
 SbomFormat = Literal["spdx", "cyclonedx"]
 GO_TIMEOUT = 60
+# What `go version -m` says of a file that holds no build info to read (wasm, a non-Go binary).
+NO_BUILDINFO = ("unrecognized file format", "not a Go executable")
 NAMESPACE = "https://gobuildx.invalid/spdx"
 UUID_NAMESPACE = uuid.UUID("6f1c7a38-3f0e-4d55-9a43-7d9b0c2a4e11")
 NO_BUILDINFO = ("{name} has no Go build info (a wasm binary does not embed one, golang/go#73741); "
@@ -82,18 +85,30 @@ class Subject(BaseModel):
 
 
 def read_buildinfo(go: Path, binary: Path, env: dict[str, str]) -> BuildInfo | None:
-    """The binary's build info, or None when it has none (wasm)."""
+    """The binary's build info (`go version -m -json`, Go 1.24 and later), or None when go finds
+    none in it (wasm: golang/go#73741). Any other failure refuses the release: an SBOM
+    without its modules would be a placeholder."""
+    why = f"cannot read the build info of {binary} for its SBOM"
     try:
         proc = subprocess.run([str(go), "version", "-m", "-json", str(binary)], env=env,
                               capture_output=True, text=True, timeout=GO_TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError as exc:
+        raise ReleaseRefused(f"{why}: cannot run {go}: {exc}") from None
+    except subprocess.TimeoutExpired:
+        raise ReleaseRefused(f"{why}: `{go} version -m -json` did not answer within {GO_TIMEOUT} s") from None
+    if "flag provided but not defined: -json" in proc.stderr:
+        raise ReleaseRefused(f"{why}: {go} has no `go version -m -json` (Go 1.24 and later do); "
+                             "use a newer Go or set release.sbom = \"none\"")
+    if not proc.stdout.strip() and any(f"could not read Go build info from {binary}: {why_none}" in proc.stderr
+                                       for why_none in NO_BUILDINFO):
         return None
     if proc.returncode != 0:
-        return None
+        raise ReleaseRefused(f"{why}: `{go} version -m -json` failed: {proc.stderr.strip()}")
     try:
         return BuildInfo.model_validate_json(proc.stdout)
-    except ValidationError:
-        return None
+    except ValidationError as exc:
+        raise ReleaseRefused(f"{why}: `{go} version -m -json` printed unexpected JSON "
+                             f"({exc.error_count()} problems, first: {exc.errors()[0]['msg']})") from None
 
 
 def render(fmt: SbomFormat, subject: Subject, info: BuildInfo | None) -> bytes:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.release.conftest import EPOCH, IDS, IMAGE_TOML, TOML, docker_up, gobuildx, make_project, read_json
+from tests.conftest import run_gobuildx
+from tests.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, docker_up, gobuildx, make_project,
+                                     read_json)
 
 NAMES = {"linux-amd64": "hello_0.0.0-dev_linux-amd64.tar.gz",
          "windows-amd64": "hello_0.0.0-dev_windows-amd64.zip",
@@ -179,6 +181,33 @@ def test_failed_smoke_refuses_and_keeps_the_previous_release(tmp_path: Path) -> 
     rm = read_json(rel / "manifest.json")
     assert {t["id"]: t["smoke"] for t in rm["targets"]} == {"linux-amd64": "fail", "wasip1-wasm": "pass"}
     gobuildx(["verify", str(rel)], cwd=root)
+
+
+OLD_GO = """#!/bin/sh
+# Go before 1.24, as `go version -m -json` meets it; every other command is the real go.
+if [ "$1" = version ] && [ "$3" = -json ]; then
+  echo "flag provided but not defined: -json" >&2
+  exit 2
+fi
+exec {go} "$@"
+"""
+
+
+def test_a_go_without_version_json_refuses_rather_than_an_empty_sbom(tmp_path: Path) -> None:
+    """An SBOM without its modules would be a placeholder: the release is refused, the last one kept."""
+    root = make_project(tmp_path / "p")
+    gobuildx(["release", "--target", "linux-amd64"], cwd=root)
+    rel = root / "dist" / "release"
+    before = (rel / "SHA256SUMS").read_bytes()
+    old_go = tmp_path / "old-go"
+    old_go.write_text(OLD_GO.format(go=shutil.which("go")))
+    old_go.chmod(0o755)
+    proc = run_gobuildx(["release", "--target", "linux-amd64"], cwd=root,
+                        env={**ENV, "GOBUILDX_GO": str(old_go)})
+    assert proc.returncode == 7, proc.stdout + proc.stderr
+    assert "has no `go version -m -json` (Go 1.24 and later do)" in proc.stderr
+    assert 'release.sbom = "none"' in proc.stderr and "Traceback" not in proc.stderr
+    assert (rel / "SHA256SUMS").read_bytes() == before, "a refused release leaves the previous one"
 
 
 @pytest.mark.skipif(not docker_up(), reason="needs a Docker engine (ci/services.sh starts one)")
