@@ -12,7 +12,7 @@ PKGS=(
   docker.io docker-registry qemu-user-static wine64 chromium
   libc6-arm64-cross libc6-armhf-cross libc6-armel-cross libc6-riscv64-cross
   libc6-ppc64el-cross libc6-s390x-cross libc6-i386-cross
-  binutils file ca-certificates tzdata curl bsdutils procps git gcc g++ libc6-dev musl fonts-dejavu-core
+  binutils file ca-certificates tzdata curl bsdutils procps git gcc g++ libc6-dev musl fonts-dejavu-core unzip
 )
 missing=()
 for p in "${PKGS[@]}"; do

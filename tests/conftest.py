@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+SDE = "1700000000"  # SOURCE_DATE_EPOCH of the image tests: reproducible dates
 
 
 def run_gobuildx(args: list[str], cwd: Path, env: dict[str, str] | None = None,
@@ -29,6 +30,30 @@ def run_gobuildx(args: list[str], cwd: Path, env: dict[str, str] | None = None,
         raise AssertionError(f"gobuildx {' '.join(args)} exited {proc.returncode}\n"
                              f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
     return proc
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def need(ok: object, message: str) -> None:
+    """A test's tool or service is missing: skip on a laptop, fail in CI (ci/setup.sh installs
+    everything the suite needs, so a skip there would hide a broken setup)."""
+    if ok:
+        return
+    if in_ci():
+        pytest.fail(f"{message} (CI is set: ci/setup.sh should have provided it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    """Start (or find) the Docker engine and the registry on 127.0.0.1:5000 (ci/services.sh);
+    returns the env that reaches them."""
+    proc = subprocess.run(["bash", str(REPO / "ci" / "services.sh")], capture_output=True, text=True,
+                          timeout=300, env={**os.environ}, check=False)
+    assert proc.returncode == 0, f"ci/services.sh failed:\n{proc.stdout}\n{proc.stderr}"
+    return {"DOCKER_HOST": "unix:///var/run/docker.sock", "SOURCE_DATE_EPOCH": SDE}
 
 
 @pytest.fixture(scope="session")

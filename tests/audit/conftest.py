@@ -20,6 +20,7 @@ import pytest
 
 from gobuildx import goenv
 from gobuildx.toolchain import zig_command
+from tests.conftest import need
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -85,8 +86,8 @@ def bins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _cxx(out: Path) -> Path:
     """A real C++ program: it needs GLIBCXX_ versions from libstdc++ (and GCC_ from libgcc_s)."""
     gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
+    need(gxx, "g++ is not installed (apt-get install g++)")
+    assert gxx is not None
     src = out / "hello.cc"
     src.write_text('#include <iostream>\n#include <stdexcept>\n#include <string>\n'
                    'int main(int argc, char**) { try { if (argc > 5) throw std::runtime_error("x"); }\n'

@@ -11,6 +11,7 @@ from gobuildx import linkage
 from gobuildx.formats import FormatError, elf
 from gobuildx.linkage import Facts, glibc_key
 from tests.audit.conftest import go_exe, run_tool
+from tests.conftest import need
 
 ELF_NAMES = ["pure", "pure-arm64", "cgo-glibc", "cgo-glibc-static", "zig-glibc2.17", "zig-musl", "cxx", "ls"]
 
@@ -189,8 +190,7 @@ def test_dt_relr_abi_tag_means_glibc_236(tmp_path: Path) -> None:
     exe = tmp_path / "relr"
     proc = subprocess.run(["gcc", "-O1", "-fPIE", "-pie", "-Wl,-z,pack-relative-relocs", "-o", str(exe), str(src)],
                           capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        pytest.skip(f"this linker cannot pack relative relocations: {proc.stderr.strip()[:200]}")
+    need(proc.returncode == 0, f"this linker cannot pack relative relocations: {proc.stderr.strip()[:200]}")
     assert "GLIBC_ABI_DT_RELR" in readelf_versions(exe)["libc.so.6"]
     f = facts_of(exe)
     assert f.max_glibc == "2.36"
@@ -202,8 +202,8 @@ def test_glibc_private_symbols_match_readelf() -> None:
     """glibc's own libraries bind to GLIBC_PRIVATE: reported separately, symbol by symbol."""
     lib = next((p for p in (Path("/lib/x86_64-linux-gnu/libresolv.so.2"), Path("/lib/aarch64-linux-gnu/libresolv.so.2"))
                 if p.exists()), None)
-    if lib is None:
-        pytest.skip("no libresolv.so.2 at the Debian multiarch path")
+    need(lib, "no libresolv.so.2 at the Debian multiarch path")
+    assert lib is not None
     f = facts_of(lib)
     assert f.glibc_private and set(f.glibc_private) == readelf_symbols_of(lib, "GLIBC_PRIVATE")
     assert "GLIBC_PRIVATE" not in f.glibc_versions

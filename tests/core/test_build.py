@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, copy_example, run_gobuildx
+from tests.conftest import REPO, copy_example, need, run_gobuildx
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 TOML = """
@@ -165,8 +165,7 @@ def test_stale_temporary_from_a_killed_run_is_removed(project) -> None:
 
 
 def test_progress_display_on_a_terminal(project) -> None:
-    if not shutil.which("script"):
-        pytest.skip("`script` (bsdutils) is needed to give gobuildx a terminal")
+    need(shutil.which("script"), "`script` (bsdutils) is needed to give gobuildx a terminal")
     root = project("hello", TOML)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["TERM"] = "xterm-256color"

@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -18,24 +16,14 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.conftest import EXAMPLES, REPO, run_gobuildx
+from tests.conftest import EXAMPLES, run_gobuildx
 
 REGISTRY = "127.0.0.1:5000"
-SDE = "1700000000"  # SOURCE_DATE_EPOCH for every image test: reproducible dates
 LINUX_ARCHES = ["amd64", "386", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
 NATIVE = ("amd64", "386")  # an amd64 kernel runs 386 binaries itself (qemu-i386 crashes Go's runtime)
 QEMU = {"arm64": "aarch64", "arm": "arm", "riscv64": "riscv64", "ppc64le": "ppc64le",
         "s390x": "s390x"}
 ACCEPT_INDEX = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
-
-
-@pytest.fixture(scope="session")
-def services() -> dict[str, str]:
-    """Start (or find) the engine and the registry; returns the env that reaches them."""
-    proc = subprocess.run(["bash", str(REPO / "ci" / "services.sh")], capture_output=True, text=True,
-                          timeout=300, env={**os.environ}, check=False)
-    assert proc.returncode == 0, f"ci/services.sh failed:\n{proc.stdout}\n{proc.stderr}"
-    return {"DOCKER_HOST": "unix:///var/run/docker.sock", "SOURCE_DATE_EPOCH": SDE}
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CGO_CORE, REPO, SQLITE_CORE, run_gobuildx
+from tests.conftest import CGO_CORE, REPO, SQLITE_CORE, need, run_gobuildx
 from tests.libc.artifacts import (CPUS, EF_ARM_ABI_FLOAT_HARD, GOARCH, elf_facts, parse_id,
                                   pe_machine, run_artifact)
 
@@ -155,7 +155,6 @@ include = [{ goos = "linux", goarch = "amd64", libc = "musl", link = "dynamic" }
     facts = elf_facts(path)
     assert facts.interpreter == "/lib/ld-musl-x86_64.so.1", facts
     assert facts.needed == ["libc.so"] and facts.glibc_versions == [], facts
-    if not Path("/lib/ld-musl-x86_64.so.1").exists():
-        pytest.skip("linkage checked; running it needs the musl loader (apt-get install musl)")
+    need(Path("/lib/ld-musl-x86_64.so.1").exists(), "linkage checked; running it needs the musl loader (apt-get install musl)")
     proc = run_artifact(path, "amd64", "musl")
     assert proc.returncode == 0 and "libc musl" in proc.stdout, proc.stdout + proc.stderr

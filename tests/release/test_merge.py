@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gobuildx import manifest
-from tests.release.conftest import IDS, IMAGE_TOML, docker_up, gobuildx, make_project, read_json
+from tests.release.conftest import IDS, IMAGE_TOML, gobuildx, make_project, read_json
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +140,7 @@ def test_bad_shard_is_a_config_error(tmp_path: Path) -> None:
         assert proc.returncode == 2 and "--shard" in proc.stderr, (bad, proc.stderr)
 
 
-@pytest.mark.skipif(not docker_up(), reason="needs a Docker engine (ci/services.sh starts one)")
-def test_merge_job_rebuilds_the_same_image_index(tmp_path: Path) -> None:
+def test_merge_job_rebuilds_the_same_image_index(tmp_path: Path, services: dict[str, str]) -> None:
     """Runners build binaries only; the merge job's release builds the images and the multi-arch
     index from the merged artifacts: the same digests as a one-machine release."""
     single = make_project(tmp_path / "single", IMAGE_TOML)

@@ -9,10 +9,9 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import pytest
 
-from tests.conftest import run_gobuildx
-from tests.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, docker_up, gobuildx, make_project,
+from tests.conftest import need, run_gobuildx
+from tests.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, gobuildx, make_project,
                                      read_json)
 
 NAMES = {"linux-amd64": "hello_0.0.0-dev_linux-amd64.tar.gz",
@@ -54,10 +53,10 @@ def test_windows_gets_a_zip_with_the_exe(one_machine: Path) -> None:
     assert [i.filename for i in infos] == ["LICENSE", "README.md", "hello.exe"]
     assert {i.date_time for i in infos} == {(2023, 11, 14, 22, 13, 20)}
     assert (infos[2].external_attr >> 16) & 0o777 == 0o755
-    if shutil.which("unzip"):
-        out = subprocess.run(["unzip", "-l", str(path)], capture_output=True, text=True, timeout=60,
-                             check=True).stdout
-        assert "hello.exe" in out and "2023-11-14" in out
+    need(shutil.which("unzip"), "unzip is not installed (apt-get install unzip)")
+    out = subprocess.run(["unzip", "-l", str(path)], capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    assert "hello.exe" in out and "2023-11-14" in out
 
 
 def test_archived_binary_is_the_built_one(one_machine: Path) -> None:
@@ -210,8 +209,7 @@ def test_a_go_without_version_json_refuses_rather_than_an_empty_sbom(tmp_path: P
     assert (rel / "SHA256SUMS").read_bytes() == before, "a refused release leaves the previous one"
 
 
-@pytest.mark.skipif(not docker_up(), reason="needs a Docker engine (ci/services.sh starts one)")
-def test_release_records_image_digests_and_index(tmp_path: Path) -> None:
+def test_release_records_image_digests_and_index(tmp_path: Path, services: dict[str, str]) -> None:
     root = make_project(tmp_path / "img", IMAGE_TOML)
     proc = gobuildx(["release"], cwd=root)
     rm = read_json(root / "dist" / "release" / "manifest.json")
