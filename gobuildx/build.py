@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -307,15 +308,15 @@ def _up_to_date(dist: Path, plan: Plan) -> list[ArtifactRecord] | None:
     if saved.get("inputs") != plan.inputs:
         return None
     artifacts = []
-    for art in saved.get("artifacts", []):
-        try:
+    try:
+        for art in saved.get("artifacts", []):
             st = os.stat(dist / art["path"])
-        except OSError:
-            return None
-        if (st.st_size, st.st_mtime_ns) != (art["size"], art["mtime_ns"]):
-            return None
-        artifacts.append(ArtifactRecord(binary=art["binary"], path=art["path"],
-                                        size=art["size"], sha256=art["sha256"]))
+            if (st.st_size, st.st_mtime_ns) != (art["size"], art["mtime_ns"]):
+                return None
+            artifacts.append(ArtifactRecord(binary=art["binary"], path=art["path"],
+                                            size=art["size"], sha256=art["sha256"]))
+    except (OSError, KeyError, TypeError, ValueError):  # gone, or a damaged stamp: build it again
+        return None
     return artifacts or None
 
 
@@ -365,7 +366,7 @@ def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, runnin
     staged = staging_path(dist, step)
     staged.parent.mkdir(parents=True, exist_ok=True)
     argv = [str(staged) if a == "{output}" else a for a in step.argv]
-    log.write(("$ " + " ".join(argv) + "\n").encode())  # type: ignore[attr-defined]
+    log.write(("$ " + shlex.join(argv) + "\n").encode())  # type: ignore[attr-defined]
     log.flush()  # type: ignore[attr-defined]
     try:
         proc = subprocess.Popen(argv, cwd=ctx.loaded.module_dir, env=plan.env, stdout=log,
@@ -392,8 +393,9 @@ def _drop_unknown_staging(dist: Path, plan: Plan) -> None:
     """Keep a staged binary only if it is exactly what the last build published (its stamp
     says so): anything else there (a write into the artifact, which shares its inode) is
     removed, for go to write afresh rather than refuse to overwrite it."""
+    artifacts = _saved(dist, plan.target.id).get("artifacts", [])
     published = {a.get("path"): (a.get("size"), a.get("mtime_ns"))
-                  for a in _saved(dist, plan.target.id).get("artifacts", [])}
+                  for a in (artifacts if isinstance(artifacts, list) else []) if isinstance(a, dict)}
     for step in plan.steps:
         staged = staging_path(dist, step)
         try:
@@ -451,7 +453,23 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 def _clean_temporaries(dist: Path) -> None:
+    """Remove half-published artifacts (`.NAME.tmp-PID`) left by this process or by a run that
+    died; another live gobuildx working in the same dist may be about to rename its own."""
     if not dist.is_dir():
         return
     for tmp in dist.glob("*/.*.tmp-*"):
-        tmp.unlink(missing_ok=True)
+        if not _alive(tmp.name.rpartition(".tmp-")[2]):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid_text: str) -> bool:
+    """Whether the pid in a temporary's name is another process still running."""
+    if not pid_text.isdigit() or int(pid_text) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

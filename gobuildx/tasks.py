@@ -235,10 +235,13 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
     walked = stamp.settle_dirs(inputs.seen, [dist])  # the build may have created dist/ in the module
     if walked is None:  # a file came or went during the build: let the next run look for itself
         return
-    fastpath.save(sys.argv, ctx.environ, os.getcwd(), module_dir=ctx.loaded.module_dir, git=inputs.git,
-                  go=ctx.go.go, go_source=ctx.go.source, walk_started_ns=walk_started_ns, settled_ns=settled_ns,
-                  walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
-                  inputs=proj_inputs, outputs=outputs, lines=lines)
+    try:
+        fastpath.save(sys.argv, ctx.environ, os.getcwd(), module_dir=ctx.loaded.module_dir, git=inputs.git,
+                      go=ctx.go.go, go_source=ctx.go.source, walk_started_ns=walk_started_ns, settled_ns=settled_ns,
+                      walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
+                      inputs=proj_inputs, outputs=outputs, lines=lines)
+    except OSError as exc:  # the build succeeded; only the shortcut for the next one is lost
+        print(f"gobuildx: note: no receipt for the next no-op run ({exc})", file=sys.stderr)
 
 
 def _run_audit(ctx: ProjectContext, targets: list[Any], opts: Any, fmt: str, output: str | None,

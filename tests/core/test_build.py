@@ -156,12 +156,48 @@ def test_interrupt_leaves_no_partial_artifact(project, tmp_path: Path) -> None:
 
 
 def test_stale_temporary_from_a_killed_run_is_removed(project) -> None:
+    """A half-published artifact of a run that died goes; one of a live process stays (that
+    run is about to rename it, e.g. `gobuildx image` working on the same dist)."""
     root = project("hello", TOML)
-    stale = root / "dist" / "linux-amd64" / ".hello.tmp-99999"
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True).stdout.strip()
+    stale = root / "dist" / "linux-amd64" / f".hello.tmp-{dead}"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"half")
-    run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, check=True)
+    with subprocess.Popen(["sleep", "120"]) as other:
+        busy = root / "dist" / "linux-amd64" / f".hello.tmp-{other.pid}"
+        busy.write_bytes(b"being written")
+        try:
+            run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, check=True)
+        finally:
+            other.kill()
     assert not stale.exists()
+    assert busy.read_bytes() == b"being written"
+
+
+def test_a_damaged_stamp_means_a_rebuild(project) -> None:
+    """The per-target stamp is a cache entry: when it is damaged the target is built again, and
+    the run does not crash."""
+    root = project("hello", TOML)
+    run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, check=True)
+    stamp = root / "dist" / ".gobuildx" / "stamps" / "linux-amd64.json"
+    saved = json.loads(stamp.read_text())
+    for art in saved["artifacts"]:
+        del art["sha256"]
+    stamp.write_text(json.dumps(saved))
+    proc = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env={"GOBUILDX_NO_FASTPATH": "1"})
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "up to date" not in proc.stdout, proc.stdout
+    assert "sha256" in json.loads(stamp.read_text())["artifacts"][0]
+
+
+def test_a_cache_that_cannot_be_written_costs_only_the_receipt(project, tmp_path: Path) -> None:
+    root = project("hello", TOML)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    proc = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env={"GOBUILDX_CACHE": str(blocked / "c")})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "no receipt for the next no-op run" in proc.stderr and "Traceback" not in proc.stderr
+    assert (root / "dist" / "linux-amd64" / "hello").is_file()
 
 
 def test_progress_display_on_a_terminal(project) -> None:
