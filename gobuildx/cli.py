@@ -17,12 +17,11 @@ if TYPE_CHECKING:
 
 
 def program() -> Program:
-    from invoke import Program
-
+    from gobuildx.program import GobuildxProgram
     from gobuildx.tasks import StageExecutor, collection
 
-    return Program(name="gobuildx", binary="gobuildx", version=__version__,
-                   namespace=collection(), executor_class=StageExecutor)
+    return GobuildxProgram(name="gobuildx", binary="gobuildx", version=__version__,
+                           namespace=collection(), executor_class=StageExecutor)
 
 
 def normalize(argv: list[str]) -> list[str]:
