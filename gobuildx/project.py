@@ -7,7 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx import config, dirs, goenv, matrix
+from gobuildx import config, configcheck, dirs, goenv, matrix
+from gobuildx.errors import ConfigError
 from gobuildx.goenv import GoToolchain
 from gobuildx.matrix import Target
 
@@ -43,7 +44,13 @@ def open_project(path: Path, environ: dict[str, str] | None = None) -> ProjectCo
     """Load and validate targets.toml against the Go that will build it."""
     env = dict(os.environ if environ is None else environ)
     loaded = config.load(path)
+    found = configcheck.problems(loaded)  # reported with the matrix's own, all at once
     go = goenv.resolve(env)
     cache_dir = dirs.user_cache_dir(env)
-    targets = matrix.expand(loaded, go.platforms(cache_dir, env))
+    try:
+        targets = matrix.expand(loaded, go.platforms(cache_dir, env))
+    except ConfigError as exc:
+        raise ConfigError(found + exc.problems) from None
+    if found:
+        raise ConfigError(found)
     return ProjectContext(loaded=loaded, go=go, targets=targets, cache_dir=cache_dir, environ=env)

@@ -14,6 +14,13 @@ name = "hello"
 dir = "hello"
 """
 
+@pytest.fixture(autouse=True)
+def hello_module(tmp_path: Path) -> None:
+    """The module these configs name (dir = "hello"): gobuildx checks that it is there."""
+    (tmp_path / "hello").mkdir(exist_ok=True)
+    (tmp_path / "hello" / "main.go").write_text("package main\n\nfunc main() {}\n")
+
+
 
 def check(tmp_path: Path, text: str) -> str:
     (tmp_path / "targets.toml").write_text(text)
@@ -116,7 +123,6 @@ def test_unknown_matrix_and_target_selection(tmp_path: Path) -> None:
 
 
 def test_bad_version_source_and_template(tmp_path: Path) -> None:
-    (tmp_path / "hello").mkdir()
     (tmp_path / "targets.toml").write_text(
         BASE + 'version = "env:NO_SUCH_VAR_GOBUILDX"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
     proc = run_gobuildx(["build"], cwd=tmp_path)
@@ -126,3 +132,21 @@ def test_bad_version_source_and_template(tmp_path: Path) -> None:
         '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
     proc = run_gobuildx(["build"], cwd=tmp_path)
     assert proc.returncode == 2 and "project.ldflags[0]" in proc.stderr and "{version}" in proc.stderr
+
+
+def test_missing_dir_main_and_bad_placeholders_are_caught_by_matrix(tmp_path: Path) -> None:
+    """What the schema cannot see is still found before any compiler runs, all at once: a
+    project.dir or main package that is not there, and ldflags placeholders that do not exist."""
+    err = check(tmp_path, '[project]\nname = "hello"\ndir = "helo"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
+    assert "project.dir: 'helo' is not a directory" in err and "did you mean 'hello'?" in err
+    (tmp_path / "hello" / "cmd" / "hello").mkdir(parents=True)
+    (tmp_path / "hello" / "cmd" / "hello" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    err = check(tmp_path, BASE + 'main = "./cmd/helo"\nldflags = ["-X main.v={verison}", "-X main.id={id}"]\n'
+                '[[override]]\nmatch = "linux-*"\nldflags = ["-X a={"]\n'
+                '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64", "amd46"]\n')
+    assert "project.main: './cmd/helo': no Go files in" in err and "did you mean './cmd/hello'?" in err
+    assert "project.ldflags[0]: '-X main.v={verison}': unknown placeholder {verison}" in err
+    assert "allowed: {version}, {commit}, {date}, {id}, {goos}, {goarch}; did you mean {version}?" in err
+    assert "project.ldflags[1]" not in err
+    assert "override[0].ldflags[0]: '-X a={'" in err and "write a literal brace as {{ or }}" in err
+    assert "amd46" in err, "the matrix's own problems are reported in the same run"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, run_gobuildx
 
 DEFAULT_IDS = {
@@ -12,6 +14,13 @@ DEFAULT_IDS = {
     "linux-ppc64le", "linux-s390x", "windows-amd64", "windows-arm64", "darwin-amd64",
     "darwin-arm64", "freebsd-amd64", "wasip1-wasm", "js-wasm",
 }
+
+@pytest.fixture(autouse=True)
+def hello_module(tmp_path: Path) -> None:
+    """The module these configs name (dir = "hello"): gobuildx checks that it is there."""
+    (tmp_path / "hello").mkdir(exist_ok=True)
+    (tmp_path / "hello" / "main.go").write_text("package main\n\nfunc main() {}\n")
+
 
 
 def matrix_json(cwd: Path, *args: str) -> list[dict]:
@@ -32,6 +41,7 @@ def test_named_matrix_and_all_deduplicates(tmp_path: Path) -> None:
     (tmp_path / "targets.toml").write_text("""
 [project]
 name = "x"
+dir = "hello"
 [matrix.a]
 goos = ["linux"]
 goarch = ["amd64", "arm64"]
@@ -64,6 +74,7 @@ def test_overrides_merge_in_order(tmp_path: Path) -> None:
     (tmp_path / "targets.toml").write_text("""
 [project]
 name = "x"
+dir = "hello"
 [matrix.a]
 goos = ["linux", "windows"]
 goarch = ["amd64"]
