@@ -305,7 +305,9 @@ def init(c: Context, dir: str = ".", force: bool = False) -> None:
     """Inspect the Go module and write a starter targets.toml."""
     from gobuildx import scaffold
 
-    path = scaffold.write_starter(Path(dir), force=force)
+    path, note = scaffold.write_starter(Path(dir), force=force)
+    if note:
+        print(note)
     print(f"wrote {path}")
 
 
