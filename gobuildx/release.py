@@ -300,6 +300,18 @@ def publish(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def version_warnings(rm: ReleaseManifest) -> list[str]:
+    """What a release engineer should hear before publishing: a version that no commit names."""
+    out = []
+    if rm.commit == "none":
+        out.append(f"warning: the release is stamped {rm.version} with commit none: the module is in no git "
+                   "repository with a commit; tag a commit, or set project.version")
+    if rm.version.endswith("-dirty"):
+        out.append(f"warning: the release is stamped {rm.version}: built from uncommitted changes "
+                   "(git describe --dirty); commit them, then release again")
+    return out
+
+
 def not_run_notes(rm: ReleaseManifest) -> list[str]:
     return [f"note: the {name} stage did not run; its result is recorded as \"not-run\""
             for name, state in rm.stages.items() if state != "ran"]

@@ -38,13 +38,18 @@ def resolve(module_dir: Path, source: str, config_path: Path, environ: dict[str,
     if not epoch.isdigit():
         raise ConfigError([f"SOURCE_DATE_EPOCH={epoch!r}: expected whole seconds since 1970"])
     date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Stamp(version=_version(git, source, config_path, environ), commit=git.commit or "none",
+    return Stamp(version=_version(git, source, config_path, environ, module_dir), commit=git.commit or "none",
                  date=date, dirty=git.dirty)
 
 
-def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[str, str]) -> str:
+def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[str, str],
+             module_dir: Path) -> str:
     where = f"{config_path}: project.version"
     if source == "git":
+        if git.describe is None and (why := vcs.unreadable(module_dir)):
+            raise ConfigError([f"{where}: \"git\" (the default) needs git to read the repository, and it "
+                               f"cannot: {why}; fix that, or set project.version (\"env:NAME\", "
+                               "\"file:PATH\" or a literal)"])
         described = git.describe or "0.0.0-dev"
         return described[1:] if re.match(r"v\d", described) else described
     if source.startswith("env:"):

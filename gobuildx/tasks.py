@@ -429,6 +429,8 @@ def _print_release(rm: Any, folder: Path) -> None:
         print(f"  {o.id:26} OMITTED ({o.reason})")
     for note in release_stage.not_run_notes(rm):
         print(note)
+    for warning in release_stage.version_warnings(rm):
+        print(warning, file=sys.stderr)
     print(f"release: {folder} ({len(rm.targets)} targets; check with `sha256sum -c SHA256SUMS` "
           f"or `gobuildx verify {folder}`)")
 

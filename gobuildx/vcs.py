@@ -40,3 +40,21 @@ def facts(module_dir: Path) -> GitFacts:
     commit, commit_time = (head[0], head[1]) if len(head) == 2 else (None, None)
     return GitFacts(commit=commit, commit_time=commit_time,
                     describe=git(["describe", "--tags", "--always", "--dirty"], module_dir))
+
+
+def unreadable(module_dir: Path) -> str | None:
+    """Why git cannot read the repository the module is in ("dubious ownership", git missing, a
+    damaged .git), or None when it can or there is no repository. Asked only when `facts` found
+    no version, to tell "no repository or no commit yet" from "git refused"."""
+    if not any((d / ".git").exists() for d in (module_dir, *module_dir.parents)):
+        return None
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=module_dir, capture_output=True,
+                              text=True, timeout=GIT_TIMEOUT, check=False,
+                              env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
+                                   "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"})
+    except OSError as exc:
+        return f"cannot run git: {exc}"
+    except subprocess.TimeoutExpired:
+        return f"git did not answer within {GIT_TIMEOUT} s"
+    return None if proc.returncode == 0 else (proc.stderr.strip() or f"git exited {proc.returncode}")

@@ -332,3 +332,24 @@ def test_longest_builds_start_first(project) -> None:
     forced = run_gobuildx(["build", "--no-audit", "--force", "-j", "1"], cwd=root, env=EPOCH, check=True)
     order = [line.split()[1] for line in forced.stdout.splitlines() if line.startswith("  built ")]
     assert order == wanted, forced.stdout
+
+
+def test_git_that_cannot_read_the_repository_is_a_config_error(project, tmp_path: Path) -> None:
+    """git refusing the repository ("dubious ownership") must not stamp 0.0.0-dev silently."""
+    need(os.getuid() == 0, "handing the repository to another user (chown) needs root")
+    root = project("hello", TOML.replace('version = "1.2.3"\n', ""))  # the default: version = "git"
+    env = {"HOME": str(tmp_path / "home")}  # no global safe.directory of the machine's user
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "."], cwd=root, check=True, timeout=60)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True, timeout=60)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=root, check=True, timeout=60)
+    subprocess.run(["chown", "-R", "nobody", str(root)], check=True, timeout=60)
+    try:
+        proc = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env=env)
+    finally:
+        subprocess.run(["chown", "-R", f"{os.getuid()}", str(root)], check=True, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert 'project.version: "git" (the default) needs git to read the repository' in proc.stderr
+    assert "dubious ownership" in proc.stderr and "safe.directory" in proc.stderr
+    ok = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env=env, check=True)
+    assert "0.0.0-dev" not in (root / "dist" / "manifest.json").read_text(), ok.stdout

@@ -244,3 +244,18 @@ def test_sbom_lists_dependencies_and_replacements(tmp_path: Path) -> None:
     assert dep["comment"] == "replaced by the local directory ./greet"
     assert {"spdxElementId": "SPDXRef-Binary", "relationshipType": "DEPENDS_ON",
             "relatedSpdxElement": dep["SPDXID"]} in doc["relationships"]
+
+
+def test_release_warns_when_no_commit_names_its_version(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    args = ["release", "--target", "linux-amd64"]
+    plain = gobuildx(args, cwd=root)
+    assert "stamped 0.0.0-dev with commit none" in plain.stderr, plain.stderr
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    for step in (["init", "-q", "."], ["add", "-A"], ["commit", "-qm", "v1"], ["tag", "v1.0.0"]):
+        subprocess.run([*git, *step], cwd=root, check=True, timeout=60)
+    tagged = gobuildx(args, cwd=root)
+    assert "warning" not in tagged.stderr and "hello_1.0.0_linux-amd64.tar.gz" in tagged.stdout, tagged.stderr
+    (root / "README.md").write_text("# hello, edited\n")
+    dirty = gobuildx(args, cwd=root)
+    assert "stamped 1.0.0-dirty: built from uncommitted changes" in dirty.stderr, dirty.stderr
