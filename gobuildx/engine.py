@@ -68,7 +68,7 @@ def connect(environ: dict[str, str], timeout_s: float = 120.0) -> docker.APIClie
         return api
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         raise EngineError(f"cannot reach the Docker engine at {where}: {_first_line(exc)}; start it "
-                          "(`bash ci/services.sh`, or `dockerd`) or set DOCKER_HOST, or build "
+                          "(`sudo systemctl start docker`, or run `dockerd`) or set DOCKER_HOST, or build "
                           "without a daemon with --oci-layout DIR") from None
 
 
