@@ -50,6 +50,9 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
         try:
+            if isinstance(kwargs.get("jobs"), int) and kwargs["jobs"] < 0:
+                raise ConfigError([f"--jobs {kwargs['jobs']}: expected a number of parallel jobs, "
+                                   "or 0 for one per core"])
             return fn(c, *args, **kwargs)
         except GobuildxError as exc:
             raise Exit(f"gobuildx: {exc}", code=exc.exit_code) from None
@@ -93,25 +96,29 @@ def _open(config: str | None) -> ProjectContext:
 
 
 @task(
+    iterable=["target"],
     help={
-        "config": SELECT_HELP["config"],
-        "matrix": SELECT_HELP["matrix"],
-        "json": "print the targets as JSON",
+        **SELECT_HELP,
+        "json": "print the targets as JSON (the same as --format json)",
         "format": "table (default), json, or github: one line for a GitHub Actions strategy.matrix",
         "shards": "with --format github: N shard jobs ({shard: 'I/N', ...}) instead of one job per target",
     }
 )
 @stage
-def matrix(c: Context, config: str | None = None, matrix: str = "all", json_: bool = False,
-           format: str = "table", shards: int = 0) -> None:
+def matrix(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+           json_: bool = False, format: str = "table", shards: int = 0) -> None:
     """Print the expanded targets of a matrix (ids, platforms, libc, cgo)."""
     from gobuildx import console as ui
     from gobuildx import shard as shard_stage
 
-    ctx = _open(config)
-    targets = ctx.select(matrix)
     if format not in ("table", "json", "github"):
         raise ConfigError([f"--format {format!r}: allowed: table, json, github"])
+    if json_ and format not in ("table", "json"):
+        raise ConfigError([f"--json and --format {format} disagree: --json is --format json"])
+    if shards and format != "github":
+        raise ConfigError([f"--shards {shards}: only with --format github (a GitHub Actions matrix of shard jobs)"])
+    ctx = _open(config)
+    targets = ctx.select(matrix, target or [])
     if format == "github":
         print(shard_stage.github_matrix(targets, shards))
         return
@@ -311,16 +318,16 @@ def init(c: Context, dir: str = ".", force: bool = False) -> None:
     print(f"wrote {path}")
 
 
-@task(help={"config": SELECT_HELP["config"], "matrix": SELECT_HELP["matrix"]})
+@task(iterable=["target"], help=SELECT_HELP)
 @stage
-def doctor(c: Context, config: str | None = None, matrix: str = "all") -> None:
+def doctor(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None) -> None:
     """Show the Go toolchain and the C toolchain each target resolves to."""
     from gobuildx import toolchain
 
     ctx = _open(config)
     print(f"go: {ctx.go.version} at {ctx.go.go} (from {ctx.go.source}); GOCACHE={ctx.go.gocache}")
     host = (ctx.go.hostos, ctx.go.hostarch)
-    for tid, desc in toolchain.describe_all(ctx.select(matrix), host, ctx.environ):
+    for tid, desc in toolchain.describe_all(ctx.select(matrix, target or []), host, ctx.environ):
         print(f"  {tid:28} {desc}")
     from gobuildx import smoke_view
     from gobuildx.runners.registry import all_runners

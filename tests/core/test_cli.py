@@ -32,3 +32,23 @@ def test_help_lists_only_options_that_do_something() -> None:
         assert dropped not in out, dropped
     assert "--list" in out and "--version" in out
     assert run_gobuildx(["--pty", "matrix"], cwd=REPO).returncode == 2
+
+
+def test_matrix_and_doctor_take_the_build_selection() -> None:
+    """`matrix --target` shows what `build --target` would build (and shards it for CI)."""
+    ids = [t["id"] for t in json.loads(run_gobuildx(["matrix", "--json", "--target", "linux-arm*"],
+                                                    cwd=REPO, check=True).stdout)]
+    assert ids and all(i.startswith("linux-arm") for i in ids), ids
+    shards = json.loads(run_gobuildx(["matrix", "--format", "github", "--shards", "2", "--target", "linux-arm*"],
+                                     cwd=REPO, check=True).stdout)
+    assert sorted(" ".join(s["targets"] for s in shards["include"]).split()) == sorted(ids)
+    doctor = run_gobuildx(["doctor", "--target", "wasip1-wasm"], cwd=REPO, check=True).stdout
+    assert "wasip1-wasm" in doctor and "linux-amd64" not in doctor
+
+
+def test_options_that_would_be_ignored_are_refused() -> None:
+    for args, said in ((["matrix", "--shards", "3"], "--shards 3: only with --format github"),
+                       (["matrix", "--json", "--format", "github"], "--json is --format json"),
+                       (["build", "--jobs", "-1"], "--jobs -1: expected a number of parallel jobs")):
+        proc = run_gobuildx(args, cwd=REPO)
+        assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
