@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import itertools
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -126,6 +127,7 @@ def expand(loaded: LoadedConfig, platforms: Sequence[Platform]) -> list[Target]:
     raws: list[_Raw] = []
     for name, spec in cfg.matrix.items():
         problems += _check_axes(loaded, name, spec, platforms)
+        problems += _unused_axes(loaded, name, spec, cfg.defaults)
         raws += _expand_matrix(name, spec, cfg.defaults)
     by_id: dict[str, Target] = {}
     for raw in raws:
@@ -220,6 +222,24 @@ def _check_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec,
         for axis, value, known in (("goos", inc.goos, known_os), ("goarch", inc.goarch, known_arch)):
             if value not in known:
                 problems.append(_unknown(f"{where}.include[{i}].{axis}", value, known, axis.upper()))
+    return problems
+
+
+def _unused_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec, defaults: Settings) -> list[str]:
+    """A variant axis that applies to no combination of the matrix is a mistake, not a no-op."""
+    where = f"{loaded.path}: matrix.{name}"
+    problems = []
+    for axis, values, arch in (("goarm", spec.goarm, "arm"), ("goamd64", spec.goamd64, "amd64")):
+        if values and arch not in spec.goarch:
+            problems.append(f"{where}.{axis}: applies only to goarch = \"{arch}\", which the goarch axis "
+                            f"{json.dumps(list(spec.goarch))} does not have; add \"{arch}\" or remove {axis}")
+    glibc = any((libc or _default_for(defaults, goos, goarch)) == "glibc"
+                for goos, goarch, libc in itertools.product(spec.goos, spec.goarch, spec.libc or [None]))
+    if spec.min_glibc and not glibc:
+        libcs = json.dumps(list(spec.libc)) if spec.libc else "each platform's default"
+        problems.append(f"{where}.min_glibc: applies only to glibc targets, and this matrix's axes make none "
+                        f"(goos {json.dumps(list(spec.goos))}, libc {libcs}); set libc = [\"glibc\"] (Linux) "
+                        "or remove min_glibc")
     return problems
 
 

@@ -150,3 +150,17 @@ def test_missing_dir_main_and_bad_placeholders_are_caught_by_matrix(tmp_path: Pa
     assert "project.ldflags[1]" not in err
     assert "override[0].ldflags[0]: '-X a={'" in err and "write a literal brace as {{ or }}" in err
     assert "amd46" in err, "the matrix's own problems are reported in the same run"
+
+
+def test_a_variant_axis_that_applies_to_nothing_is_refused(tmp_path: Path) -> None:
+    """goarm without arm, goamd64 without amd64, min_glibc without any glibc target: a silent no-op
+    would leave the user believing their release has those variants."""
+    err = check(tmp_path, BASE + '[matrix.mac]\ngoos = ["darwin"]\ngoarch = ["arm64"]\ngoarm = ["7"]\n'
+                'goamd64 = ["v3"]\nmin_glibc = ["2.28"]\n')
+    assert 'matrix.mac.goarm: applies only to goarch = "arm", which the goarch axis ["arm64"] does not have' in err
+    assert 'matrix.mac.goamd64: applies only to goarch = "amd64"' in err
+    assert "matrix.mac.min_glibc: applies only to glibc targets, and this matrix's axes make none" in err
+    ok = BASE + '[matrix.mixed]\ngoos = ["linux", "darwin"]\ngoarch = ["amd64", "arm"]\ngoarm = ["7"]\n' \
+        'cgo = [true]\nlibc = ["glibc"]\nmin_glibc = ["2.28"]\nexclude = [{ goos = "darwin" }]\n'
+    (tmp_path / "targets.toml").write_text(ok)
+    assert run_gobuildx(["matrix"], cwd=tmp_path).returncode == 0, "axes that apply to some targets are fine"

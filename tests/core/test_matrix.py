@@ -49,7 +49,6 @@ goarch = ["amd64", "arm64"]
 goos = ["linux"]
 goarch = ["arm64", "arm"]
 goarm = ["7"]
-goamd64 = ["v3"]
 exclude = [{ goarch = "arm" }]
 include = [
   { goos = "linux", goarch = "amd64", goamd64 = "v3" },
