@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -86,7 +87,12 @@ def test_keep_going_reports_every_failure(project) -> None:
     data = {t["id"]: t for t in manifest(root)["targets"]}
     assert data["linux-arm64"]["status"] == "failed"
     assert "cannot use" in data["linux-arm64"]["error"]
-    assert "cannot use" in (root / "dist" / data["linux-arm64"]["log"]).read_text()
+    log = (root / "dist" / data["linux-arm64"]["log"]).read_text()
+    assert "cannot use" in log
+    (command,) = [line[2:] for line in log.splitlines() if line.startswith("$ ")]
+    argv = shlex.split(command)  # the failing command, quoted so it can be pasted into a shell
+    assert argv[1] == "build" and "-tags=broken" in argv
+    assert next(a for a in argv if a.startswith("-ldflags=")).startswith("-ldflags=-s -w -X main.version=1.2.3")
     assert all(data[t]["status"] == "ok" for t in data if t != "linux-arm64")
     assert not (root / "dist" / "linux-arm64" / "hello").exists()
     assert not list((root / "dist").glob("*/.*.tmp-*"))
