@@ -10,6 +10,7 @@ behind a pull-through proxy); a 401 says so plainly.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -98,10 +99,10 @@ class Client(BaseModel):
         full = url if url.startswith("http") else self.base + url
         req = urllib.request.Request(full, data=data, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310
-                return resp.status, dict(resp.headers.items()), resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers.items()), exc.read()
+            return _send(req, self.timeout_s)
+        except http.client.HTTPException as exc:  # IncompleteRead, BadStatusLine, ...: not OSErrors
+            raise RegistryError(f"the registry {self.domain} sent a broken HTTP response to {method} {full}: "
+                                f"{exc!r}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RegistryError(f"cannot reach the registry {self.domain} ({self.base}): {reason}") from None
@@ -178,6 +179,15 @@ def push(repo: Repository, images: Sequence[Image], image_index: Blob, tags: Seq
                             f"{', '.join(moved) or 'none'}; not moved: {', '.join(tags[len(moved):])}") from None
         moved.append(tag)
     return image_index.digest
+
+
+def _send(req: urllib.request.Request, timeout_s: float) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and whole body of the answer, an HTTP error status included."""
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310
+            return resp.status, dict(resp.headers.items()), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers.items()), exc.read()  # this body can break off too
 
 
 def _expect(status: int, want: int, what: str, body: bytes) -> None:

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def _host_runs(job: Job) -> bool:
 class ContainerRunner(Runner):
     name = "container"
     kind = "image"
-    install = "apt-get install docker.io (and start dockerd: bash ci/services.sh)"
+    install = "apt-get install docker.io, and start the engine (systemctl start docker, or dockerd)"
 
     def applies(self, job: Job) -> bool:
         return job.target.goos == "linux" and _image(job) is not None
@@ -177,18 +178,34 @@ def unpack(image: dict[str, Any], cache: Path) -> Path:
     dest = cache / image["digest"].split(":", 1)[1]
     if (dest / "rootfs").is_dir():
         return dest / "rootfs"
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=cache))  # unique per process and thread
+    try:
+        tmp.chmod(0o755)  # dest gets this mode, as a plain mkdir would give it
+        extract(image, tmp)
+        return publish(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already once published
+
+
+def extract(image: dict[str, Any], tmp: Path) -> None:
+    """Every layer of the image, in order, into tmp/rootfs."""
     read = _layout_reader(image)
     manifest = json.loads(read(image["digest"]))
-    tmp = cache / f".{dest.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "rootfs").mkdir(parents=True)
     for layer in manifest["layers"]:
         with tarfile.open(fileobj=io.BytesIO(read(layer["digest"])), mode="r:*") as tar:
             tar.extractall(tmp / "rootfs", filter="tar")  # refuses paths and links leaving rootfs
-    if dest.exists():  # another job unpacked it meanwhile
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
+
+
+def publish(tmp: Path, dest: Path) -> Path:
+    """Rename the unpacked tmp to dest; if another process or job got there first, use theirs."""
+    try:
         os.replace(tmp, dest)
+    except OSError:
+        if not (dest / "rootfs").is_dir():  # not a lost race: a real failure
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
     return dest / "rootfs"
 
 

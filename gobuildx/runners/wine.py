@@ -7,9 +7,13 @@ and says so in every result's notes.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import IO
 
 from gobuildx.runners.base import Availability, Job, SmokeResult
 from gobuildx.runners.locks import file_lock
@@ -20,6 +24,7 @@ from gobuildx.runners.wineshim import DLL_NAME, ShimError, ensure_shim
 PACKAGE = "apt-get install wine64"
 WINE32_PACKAGE = "dpkg --add-architecture i386 && apt-get update && apt-get install wine32:i386"
 BOOT_TIMEOUT_S = 600.0
+STOP_TIMEOUT_S = 30.0
 READY = ".gobuildx-ready"
 SHIM_NOTE = (f"Wine lacks {DLL_NAME} (ProcessPrng, needed by Go >= 1.22): gobuildx supplied its own "
              "shim (ProcessPrng -> advapi32!SystemFunction036) in the prefix's system32")
@@ -90,12 +95,25 @@ def ensure_prefix(cache_dir: Path, environ: dict[str, str]) -> tuple[Path, list[
             if not marker.is_file():
                 create_prefix(prefix, environ)
                 install_shim_if_missing(prefix, cache_dir, environ)
-                marker.write_text("shim\n" if shim_installed(prefix) else "builtin\n")
+                write_marker(marker, "shim\n" if shim_installed(prefix) else "builtin\n")
     notes = [SHIM_NOTE] if marker.read_text().strip() == "shim" else []
     return prefix, notes
 
 
-def create_prefix(prefix: Path, environ: dict[str, str]) -> None:
+def write_marker(marker: Path, text: str) -> None:
+    """Write the ready marker atomically: a reader sees no marker or the whole of it."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{marker.name}.", dir=marker.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            os.fchmod(fh.fileno(), 0o644)  # as a plain write would make it, not mkstemp's 0600
+            fh.write(text)
+        os.replace(tmp, marker)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def create_prefix(prefix: Path, environ: dict[str, str], timeout_s: float = BOOT_TIMEOUT_S) -> None:
     if prefix.exists():
         shutil.rmtree(prefix)  # a half-made prefix from an interrupted run
     prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -105,14 +123,40 @@ def create_prefix(prefix: Path, environ: dict[str, str]) -> None:
     # Output to a file, not a pipe: Wine's services inherit it and outlive wineboot.
     with open(log, "wb") as out:
         try:
-            proc = subprocess.run([wine, "wineboot", "--init"], env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=BOOT_TIMEOUT_S, start_new_session=True,
-                                  check=False)
+            code = run_in_own_group([wine, "wineboot", "--init"], env, out, timeout_s)
         except (OSError, subprocess.TimeoutExpired) as exc:
+            stop_prefix(env)
             raise PrefixError(f"wineboot --init in {prefix} failed: {exc} (log: {log})") from None
-    if proc.returncode != 0 or not system32(prefix).is_dir():
+    if code != 0 or not system32(prefix).is_dir():
         text = log.read_text(errors="replace")[-1500:]
-        raise PrefixError(f"wineboot --init in {prefix} exited {proc.returncode} (log: {log}): {text}")
+        raise PrefixError(f"wineboot --init in {prefix} exited {code} (log: {log}): {text}")
+
+
+def run_in_own_group(argv: list[str], env: dict[str, str], out: IO[bytes], timeout_s: float) -> int:
+    """Run argv in a new session; on timeout (or any interruption) kill its whole process group
+    (wineboot and the explorer it started), reap it and re-raise."""
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        return proc.wait(timeout=timeout_s)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the group is gone already
+        proc.wait()
+        raise
+
+
+def stop_prefix(env: dict[str, str]) -> None:
+    """Kill what is left of the prefix in env: wineserver and its services each run in a session
+    of their own, out of reach of the group kill. Best effort: wineboot has failed already."""
+    server = which("wineserver", env) or "wineserver"
+    try:
+        subprocess.run([server, "-k"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=STOP_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
 
 
 def system32(prefix: Path) -> Path:

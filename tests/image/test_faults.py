@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import image
+from gobuildx import image, registry
 from gobuildx.errors import ImageFailed
 from gobuildx.project import open_project
 from tests.conftest import run_gobuildx
@@ -152,3 +152,55 @@ def test_push_failing_halfway_moves_no_tag(hello_images: Path, services: dict[st
     recorded = json.loads((root / "dist" / "manifest.json").read_text())["image"]
     assert recorded is None or recorded["digest"] == before  # the failed push recorded nothing (the build
     # that runs first may drop the previous record; it never records the three-platform index)
+
+
+class _TruncatingRegistry(BaseHTTPRequestHandler):
+    """Promises a longer body (Content-Length) than it sends, then closes the connection."""
+
+    status = 200
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "4096")
+        self.end_headers()
+        self.wfile.write(b'{"errors": [')
+        self.wfile.flush()
+        self.close_connection = True
+
+    do_HEAD = do_PUT = do_POST = do_PATCH = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def truncating_registry(request: pytest.FixtureRequest) -> Iterator[str]:
+    handler = type("Handler", (_TruncatingRegistry,), {"status": getattr(request, "param", 200)})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("truncating_registry", [200, 500], indirect=True)
+def test_a_truncated_registry_answer_is_a_registry_error(truncating_registry: str) -> None:
+    client = registry.Client(domain=truncating_registry, timeout_s=10)
+    with pytest.raises(registry.RegistryError) as raised:
+        client.ping()
+    assert str(raised.value) == (f"the registry {truncating_registry} sent a broken HTTP response to GET "
+                                 f"http://{truncating_registry}/v2/: IncompleteRead(12 bytes read, 4084 more expected)")
+
+
+def test_push_to_a_truncating_registry_says_so(hello_images: Path, services: dict[str, str], tmp_path: Path,
+                                               truncating_registry: str) -> None:
+    root = clone(hello_images, tmp_path / "p")
+    proc = run_gobuildx(["image", "-t", "linux-amd64", "-r", f"{truncating_registry}/x", "--oci-layout", "l",
+                         "--push"], cwd=root, env=services)
+    assert proc.returncode == 5, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert (f"push to {truncating_registry}/x failed: the registry {truncating_registry} sent a broken HTTP "
+            f"response to GET http://{truncating_registry}/v2/: IncompleteRead(" in proc.stderr), proc.stderr
+    assert "no tag was moved" in proc.stderr

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from gobuildx.project import open_project
 from gobuildx.runners.base import Check, Host, Job
-from gobuildx.runners.container import ContainerRunner, ImageRootfsRunner
+from gobuildx.runners.container import ContainerRunner, ImageRootfsRunner, extract, publish, unpack
 from tests.conftest import run_gobuildx
 from tests.image.conftest import clone, unique_repo
 
@@ -56,3 +58,27 @@ def test_image_rootfs_notices_a_foreign_entrypoint(daemonless_project: Path, tmp
     record["image"] = {**record["image"], "artifact_sha256": "0" * 64}
     result = ImageRootfsRunner().run(job.model_copy(update={"record": record}))
     assert result.status == "failed" and "not the artifact 000000000000" in result.reason
+
+
+def test_image_rootfs_unpack_that_loses_the_race_uses_the_winner(daemonless_project: Path, tmp_path: Path) -> None:
+    """Two processes unpack the same image: the second's rename meets the first's populated
+    directory, and must use it instead of failing ("cannot unpack")."""
+    image = (job_for(daemonless_project, "linux-arm64", Check(), tmp_path).record or {})["image"]
+    cache = tmp_path / "cache" / "image-rootfs"
+    winner = unpack(image, cache)  # the first process: cache/<digest>/rootfs now exists
+    loser = cache / ".loser.tmp"
+    extract(image, loser)  # the second process had checked before the first renamed, and unpacked too
+    assert publish(loser, winner.parent) == winner
+    assert not loser.exists() and sorted(os.listdir(cache)) == [winner.parent.name]
+    entry = winner / image["entrypoint"][0].lstrip("/")
+    assert hashlib.sha256(entry.read_bytes()).hexdigest() == image["artifact_sha256"]
+    assert unpack(image, cache) == winner  # and a later call reuses it
+
+
+def test_image_rootfs_unpacks_in_parallel_jobs(daemonless_project: Path, tmp_path: Path) -> None:
+    """Jobs of one smoke run (threads of one process) unpack the same image at once; all succeed."""
+    image = (job_for(daemonless_project, "linux-arm64", Check(), tmp_path).record or {})["image"]
+    cache = tmp_path / "cache" / "image-rootfs"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        roots = list(pool.map(lambda _: unpack(image, cache), range(4)))
+    assert len(set(roots)) == 1 and sorted(os.listdir(cache)) == [roots[0].parent.name]
