@@ -11,6 +11,7 @@ from tests.conftest import run_gobuildx
 BASE = """
 [project]
 name = "hello"
+dir = "hello"
 [defaults]
 cgo = false
 [matrix.m]

@@ -12,6 +12,7 @@ from tests.conftest import run_gobuildx
 BASE = """
 [project]
 name = "hello"
+dir = "hello"
 
 [matrix.default]
 goos = ["linux", "windows"]
