@@ -23,7 +23,7 @@ from gobuildx.errors import ReleaseRefused
 SbomFormat = Literal["spdx", "cyclonedx"]
 GO_TIMEOUT = 60
 # What `go version -m` says of a file that holds no build info to read (wasm, a non-Go binary).
-NO_BUILDINFO = ("unrecognized file format", "not a Go executable")
+GO_FINDS_NONE = ("unrecognized file format", "not a Go executable")
 NAMESPACE = "https://gobuildx.invalid/spdx"
 UUID_NAMESPACE = uuid.UUID("6f1c7a38-3f0e-4d55-9a43-7d9b0c2a4e11")
 NO_BUILDINFO = ("{name} has no Go build info (a wasm binary does not embed one, golang/go#73741); "
@@ -100,7 +100,7 @@ def read_buildinfo(go: Path, binary: Path, env: dict[str, str]) -> BuildInfo | N
         raise ReleaseRefused(f"{why}: {go} has no `go version -m -json` (Go 1.24 and later do); "
                              "use a newer Go or set release.sbom = \"none\"")
     if not proc.stdout.strip() and any(f"could not read Go build info from {binary}: {why_none}" in proc.stderr
-                                       for why_none in NO_BUILDINFO):
+                                       for why_none in GO_FINDS_NONE):
         return None
     if proc.returncode != 0:
         raise ReleaseRefused(f"{why}: `{go} version -m -json` failed: {proc.stderr.strip()}")

@@ -9,6 +9,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import pytest
 
 from tests.conftest import need, run_gobuildx
 from tests.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, gobuildx, make_project,
@@ -190,22 +191,34 @@ if [ "$1" = version ] && [ "$3" = -json ]; then
 fi
 exec {go} "$@"
 """
+UNREADABLE_GO = """#!/bin/sh
+# A go that cannot open the binary it is asked about; every other command is the real go.
+if [ "$1" = version ] && [ "$3" = -json ]; then
+  echo "$4: could not read Go build info from $4: open $4: permission denied" >&2
+  exit 1
+fi
+exec {go} "$@"
+"""
 
 
-def test_a_go_without_version_json_refuses_rather_than_an_empty_sbom(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("script", "said"), [
+    (OLD_GO, "has no `go version -m -json` (Go 1.24 and later do)"),
+    (UNREADABLE_GO, "permission denied"),
+], ids=["go-before-1.24", "unreadable-binary"])
+def test_sbom_failures_refuse_rather_than_an_empty_sbom(tmp_path: Path, script: str, said: str) -> None:
     """An SBOM without its modules would be a placeholder: the release is refused, the last one kept."""
     root = make_project(tmp_path / "p")
     gobuildx(["release", "--target", "linux-amd64"], cwd=root)
     rel = root / "dist" / "release"
     before = (rel / "SHA256SUMS").read_bytes()
-    old_go = tmp_path / "old-go"
-    old_go.write_text(OLD_GO.format(go=shutil.which("go")))
-    old_go.chmod(0o755)
+    fake_go = tmp_path / "fake-go"
+    fake_go.write_text(script.format(go=shutil.which("go")))
+    fake_go.chmod(0o755)
     proc = run_gobuildx(["release", "--target", "linux-amd64"], cwd=root,
-                        env={**ENV, "GOBUILDX_GO": str(old_go)})
+                        env={**ENV, "GOBUILDX_GO": str(fake_go)})
     assert proc.returncode == 7, proc.stdout + proc.stderr
-    assert "has no `go version -m -json` (Go 1.24 and later do)" in proc.stderr
-    assert 'release.sbom = "none"' in proc.stderr and "Traceback" not in proc.stderr
+    assert "cannot read the build info of" in proc.stderr and said in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
     assert (rel / "SHA256SUMS").read_bytes() == before, "a refused release leaves the previous one"
 
 
