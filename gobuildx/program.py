@@ -22,6 +22,7 @@ from gobuildx.errors import ConfigError
 # Core options of invoke's Program that gobuildx keeps (the others configure invoke's runners).
 CORE = ("complete", "debug", "help", "list", "list-depth", "list-format", "print-completion-script",
         "version", "write-pyc")
+LIST_FORMATS = ("flat", "nested", "json")
 
 
 class GobuildxProgram(Program):
@@ -45,6 +46,16 @@ class GobuildxProgram(Program):
         with self._usage_errors():
             super().parse_tasks()
 
+    def parse_cleanup(self) -> None:
+        with self._usage_errors():
+            super().parse_cleanup()
+
+    def list_tasks(self) -> None:
+        if self.list_format not in LIST_FORMATS:
+            raise Exit(f"gobuildx: --list-format {self.list_format!r}: allowed: {', '.join(LIST_FORMATS)}",
+                       code=ConfigError.exit_code)
+        super().list_tasks()
+
     def _usage_errors(self) -> Any:
         return _UsageErrors(self)
 
@@ -59,9 +70,12 @@ class _UsageErrors:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if not isinstance(exc, ParseError):
-            return False
-        raise Exit(f"gobuildx: {exc}{hint(str(exc), self.prog)}", code=ConfigError.exit_code) from None
+        if isinstance(exc, ParseError):
+            raise Exit(f"gobuildx: {exc}{hint(str(exc), self.prog)}", code=ConfigError.exit_code) from None
+        if isinstance(exc, ValueError):  # an option's value of the wrong kind: `--jobs x`
+            raise Exit(f"gobuildx: an option's value is not of its kind ({exc}); "
+                       "`gobuildx TASK --help` shows what each option takes", code=ConfigError.exit_code) from None
+        return False
 
 
 def hint(message: str, prog: Program) -> str:
@@ -77,28 +91,51 @@ def hint(message: str, prog: Program) -> str:
             f" (tasks: {', '.join(tasks)}; `gobuildx --list`)"
     name = word.split("=", 1)[0]
     argv = list(prog.argv[1:])
+    at = _position(argv, name)
     task = next((w for w in argv if w in tasks), None)
     long = name.startswith("--")  # a short flag means different things in different tasks (-f, -j)
-    if long and task is not None and argv.index(task) > argv.index(word) and name in _flags(prog, task):
-        return f"; options go after the task name: `gobuildx {' '.join(_moved(argv, word, task))}`"
+    before_task = at is not None and (task is None or argv.index(task) > at)
+    owners = sorted((t for t in tasks if _argument(prog, t, name) is not None), key=lambda t: t != "build")
+    if long and before_task and owners:
+        if task is None:
+            return f"; {name} is an option of a task and goes after its name, e.g. `gobuildx {owners[0]} {name} ...`"
+        if task in owners:
+            return f"; options go after the task name: `gobuildx {' '.join(_moved(prog, argv, task))}`"
     flags = sorted(_flags(prog, task) if task else {f for t in tasks for f in _flags(prog, t)})
     close = difflib.get_close_matches(name, [f for f in flags if f.startswith("--")], n=2) if long else []
     return (f"; did you mean {' or '.join(close)}?" if close else "") + \
         f" (`gobuildx {task or 'TASK'} --help` lists its options)"
 
 
-def _moved(argv: list[str], word: str, task: str) -> list[str]:
-    """argv with the option `word` (and its value, if separate) moved after `task`."""
-    i = argv.index(word)
-    taken = argv[i:i + (1 if "=" in word or argv[i + 1:i + 2] == [task] else 2)]
-    rest = argv[:i] + argv[i + len(taken):]
-    at = rest.index(task) + 1
-    return rest[:at] + taken + rest[at:]
+def _position(argv: list[str], name: str) -> int | None:
+    """Where the option `name` is on the command line, given as `--name`, `--name=value` or `-n`."""
+    return next((i for i, w in enumerate(argv) if w == name or w.startswith(name + "=")), None)
+
+
+def _moved(prog: Program, argv: list[str], task: str) -> list[str]:
+    """argv with every option of `task` given before it (and its value, when it takes one as
+    the next word) moved after it."""
+    end = argv.index(task)
+    kept, taken, i = [], [], 0
+    while i < end:
+        word = argv[i]
+        arg = _argument(prog, task, word.split("=", 1)[0]) if word.startswith("--") else None
+        size = 2 if arg is not None and "=" not in word and arg.takes_value and i + 1 < end else 1
+        (taken if arg is not None else kept).extend(argv[i:i + size])
+        i += size
+    return kept + [task] + taken + argv[end + 1:]
+
+
+def _argument(prog: Program, task: str, flag: str) -> Argument | None:
+    for arg in prog.namespace[task].get_arguments():  # type: ignore[index]
+        if flag in _names(arg):
+            return arg
+    return None
 
 
 def _flags(prog: Program, task: str) -> set[str]:
-    body = prog.namespace[task]  # type: ignore[index]
-    flags = set()
-    for arg in body.get_arguments():
-        flags |= {("--" if len(n) > 1 else "-") + n.replace("_", "-") for n in arg.names}
-    return flags
+    return {f for arg in prog.namespace[task].get_arguments() for f in _names(arg)}  # type: ignore[index]
+
+
+def _names(arg: Argument) -> set[str]:
+    return {("--" if len(n) > 1 else "-") + n.replace("_", "-") for n in arg.names}

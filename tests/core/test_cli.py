@@ -52,3 +52,20 @@ def test_options_that_would_be_ignored_are_refused() -> None:
                        (["build", "--jobs", "-1"], "--jobs -1: expected a number of parallel jobs")):
         proc = run_gobuildx(args, cwd=REPO)
         assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
+
+
+def test_every_kind_of_command_line_mistake_is_exit_2_without_a_traceback() -> None:
+    cases = [
+        (["--matrix=all", "matrix"], "options go after the task name: `gobuildx matrix --matrix=all`"),
+        (["--force", "--jobs", "2", "build", "-t", "linux-amd64"],
+         "options go after the task name: `gobuildx build --force --jobs 2 -t linux-amd64`"),
+        (["--matrix", "all"], "--matrix is an option of a task and goes after its name, e.g. `gobuildx build"),
+        (["--help", "biuld"], "did you mean 'build'?"),
+        (["biuld", "--help"], "did you mean 'build'?"),
+        (["build", "--jobs", "x"], "an option's value is not of its kind"),
+        (["--list-format", "bad"], "--list-format 'bad': allowed: flat, nested, json"),
+    ]
+    for args, said in cases:
+        proc = run_gobuildx(args, cwd=REPO)
+        assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr, args
