@@ -92,13 +92,22 @@ def _needing_cgo(go: Path, module_dir: Path, environ: dict[str, str], pkgs: list
                 candidates.append((main, path, path == p["ImportPath"]))
     if not candidates:
         return []
+    # The same mains with CGO_ENABLED=0: what each still imports, and which Go files remain.
     env = {**environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-    paths = sorted({path for _, path, _ in candidates})
-    without = {p["ImportPath"]: set(p.get("GoFiles") or [])
-               for p in _go_list(go, ["-e", "-json=ImportPath,GoFiles", *paths], module_dir, env)}
-    needing = {path for path in paths
-               if without.get(path, set()) <= set(by_path[path].get("GoFiles") or [])}
-    return [c for c in candidates if c[1] in needing]
+    roots = sorted({p["ImportPath"] for _, p in main_pkgs})
+    listed = _go_list(go, ["-e", "-deps", "-json=ImportPath,GoFiles,Deps", *roots], module_dir, env)
+    without = {p["ImportPath"]: p for p in listed}
+    reached = {root: {root, *without.get(root, {}).get("Deps", [])} for root in roots}
+    mains = dict(main_pkgs)
+
+    def needed(main: str, path: str) -> bool:
+        """Still imported without cgo, and no Go file of its own for that case (a `!cgo` fallback)."""
+        if path not in reached.get(mains[main]["ImportPath"], set()):
+            return False  # imported only from files that need cgo themselves (`//go:build cgo`)
+        pure = set(without.get(path, {}).get("GoFiles") or [])
+        return pure <= set(by_path[path].get("GoFiles") or [])
+
+    return [c for c in candidates if needed(c[0], c[1])]
 
 
 def _cgo_note(facts: ModuleFacts) -> str:

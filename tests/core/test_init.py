@@ -87,6 +87,20 @@ def test_init_detects_cgo_in_an_imported_package_of_the_module(tmp_path: Path) -
     release = [t for t in _targets(optional) if "release" in t["matrices"]]
     assert "linux-amd64" in {t["id"] for t in release} and not any(t["cgo"] for t in release)
 
+    # The main package imports the cgo package only in a `//go:build cgo` file, and has a
+    # pure-Go file for !cgo: without cgo it never imports it, so cgo stays optional.
+    gated = module("gated", fallback=False)
+    main_dir = gated / "cmd" / "gated"
+    (main_dir / "main.go").write_text("package main\n\nfunc main() { println(add(1, 2)) }\n")
+    (main_dir / "add_cgo.go").write_text('//go:build cgo\n\npackage main\n\n'
+                                         'import "example.com/gated/internal/sum"\n\n'
+                                         "func add(a, b int) int { return sum.Add(a, b) }\n")
+    (main_dir / "add_pure.go").write_text("//go:build !cgo\n\npackage main\n\nfunc add(a, b int) int { return a + b }\n")
+    proc = run_gobuildx(["init", "--dir", str(gated)], cwd=tmp_path, check=True)
+    assert "uses cgo" not in proc.stdout, proc.stdout
+    release = [t for t in _targets(gated) if "release" in t["matrices"]]
+    assert "darwin-arm64" in {t["id"] for t in release} and not any(t["cgo"] for t in release)
+
 
 def test_init_writes_the_default_ldflags_and_flags_and_they_build_the_same_binary(tmp_path: Path) -> None:
     """The starter shows gobuildx's implicit ldflags (-s -w -X ...) and flags (-trimpath) in
