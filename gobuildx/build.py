@@ -468,7 +468,7 @@ def _alive(pid_text: str) -> bool:
         return False
     try:
         os.kill(int(pid_text), 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process (or no such pid at all)
         return False
     except PermissionError:  # someone else's process
         return True

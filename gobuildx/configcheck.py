@@ -39,7 +39,9 @@ def template_errors(text: str) -> list[str]:
     out = []
     for field in fields:
         name = field.split(".")[0].split("[")[0]
-        if name not in PLACEHOLDERS:
+        if name in PLACEHOLDERS and field != name:
+            out.append(f"{{{field}}}: a placeholder is a plain name, such as {{{name}}}")
+        elif name not in PLACEHOLDERS:
             close = difflib.get_close_matches(name, PLACEHOLDERS, n=1)
             out.append(f"unknown placeholder {{{field}}}; allowed: "
                        f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
@@ -51,6 +53,9 @@ def _path_problems(loaded: LoadedConfig) -> list[str]:
     project = loaded.config.project
     module = loaded.module_dir
     if not module.is_dir():
+        if "\\" in project.dir:
+            return [f"{loaded.path}: project.dir: {project.dir!r} is not a directory ({module}); "
+                    "write paths with forward slashes"]
         siblings = _subdirs(module.parent) if module.parent.is_dir() else []
         close = difflib.get_close_matches(module.name, siblings, n=1)
         return [f"{loaded.path}: project.dir: {project.dir!r} is not a directory ({module})"
@@ -59,8 +64,8 @@ def _path_problems(loaded: LoadedConfig) -> list[str]:
              if project.binaries else [("project.main", project.main)])
     out = []
     for key, main in keyed:
-        if not main.startswith(".") or _has_go_files(module / main):
-            continue  # an import path (example.com/x/cmd/y) is go's to resolve
+        if not main.startswith(".") or "..." in main or _has_go_files(module / main):
+            continue  # an import path (example.com/x/cmd/y) or a pattern (./cmd/...) is go's to resolve
         packages = sorted(_go_packages(module))
         close = difflib.get_close_matches(main, packages, n=1)
         out.append(f"{loaded.path}: {key}: {main!r}: no Go files in {(module / main).resolve()}"

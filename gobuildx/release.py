@@ -300,12 +300,15 @@ def publish(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def version_warnings(rm: ReleaseManifest) -> list[str]:
+def version_warnings(rm: ReleaseManifest, version_source: str) -> list[str]:
     """What a release engineer should hear before publishing: a version that no commit names."""
     out = []
-    if rm.commit == "none":
+    if rm.commit == "none" and version_source == "git":
         out.append(f"warning: the release is stamped {rm.version} with commit none: the module is in no git "
                    "repository with a commit; tag a commit, or set project.version")
+    elif rm.commit == "none":
+        out.append(f"warning: the release is stamped {rm.version} with commit none: its binaries name no "
+                   "commit (the module is in no git repository with a commit)")
     if rm.version.endswith("-dirty"):
         out.append(f"warning: the release is stamped {rm.version}: built from uncommitted changes "
                    "(git describe --dirty); commit them, then release again")

@@ -423,10 +423,10 @@ def release(c: Context, config: str | None = None, matrix: str = "all", target: 
     ids = [t.id for t in ctx.select(matrix, target or [])]
     with report_page.timed(ctx.dist, "release"):
         rm = release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs))
-    _print_release(rm, ctx.dist / release_stage.RELEASE_DIR)
+    _print_release(rm, ctx.dist / release_stage.RELEASE_DIR, ctx.loaded.config.project.version)
 
 
-def _print_release(rm: Any, folder: Path) -> None:
+def _print_release(rm: Any, folder: Path, version_source: str) -> None:
     from gobuildx import release as release_stage
 
     for t in rm.targets:
@@ -436,7 +436,7 @@ def _print_release(rm: Any, folder: Path) -> None:
         print(f"  {o.id:26} OMITTED ({o.reason})")
     for note in release_stage.not_run_notes(rm):
         print(note)
-    for warning in release_stage.version_warnings(rm):
+    for warning in release_stage.version_warnings(rm, version_source):
         print(warning, file=sys.stderr)
     print(f"release: {folder} ({len(rm.targets)} targets; check with `sha256sum -c SHA256SUMS` "
           f"or `gobuildx verify {folder}`)")
@@ -472,7 +472,7 @@ def merge(c: Context, dir: list[str] | None = None, out: str | None = None, conf
     print(f"merged {len(joined.targets)} targets from {len(dirs)} runners into {dest}")
     if not no_release:
         rm = release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=dest))
-        _print_release(rm, dest / release_stage.RELEASE_DIR)
+        _print_release(rm, dest / release_stage.RELEASE_DIR, ctx.loaded.config.project.version)
 
 
 @task(help={"dir": "the release folder, e.g. dist/release (positional, or --dir)"})

@@ -150,6 +150,12 @@ def test_missing_dir_main_and_bad_placeholders_are_caught_by_matrix(tmp_path: Pa
     assert "project.ldflags[1]" not in err
     assert "override[0].ldflags[0]: '-X a={'" in err and "write a literal brace as {{ or }}" in err
     assert "amd46" in err, "the matrix's own problems are reported in the same run"
+    err = check(tmp_path, BASE + 'main = "./..."\nldflags = ["-X main.v={version.major}"]\n'
+                '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
+    assert "{version.major}: a placeholder is a plain name, such as {version}" in err
+    assert "project.main" not in err, "a package pattern is go's to resolve"
+    err = check(tmp_path, '[project]\nname = "hello"\ndir = "hello\\\\cmd"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n')
+    assert "write paths with forward slashes" in err
 
 
 def test_a_variant_axis_that_applies_to_nothing_is_refused(tmp_path: Path) -> None:

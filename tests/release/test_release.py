@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import subprocess
 import tarfile
@@ -263,10 +264,16 @@ def test_release_warns_when_no_commit_names_its_version(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     args = ["release", "--target", "linux-amd64"]
     plain = gobuildx(args, cwd=root)
-    assert "stamped 0.0.0-dev with commit none" in plain.stderr, plain.stderr
+    assert "stamped 0.0.0-dev with commit none" in plain.stderr and "tag a commit" in plain.stderr
+    literal = (root / "targets.toml").read_text().replace('[project]\n', '[project]\nversion = "2.0.0"\n', 1)
+    (root / "targets.toml").write_text(literal)
+    stated = gobuildx(args, cwd=root)
+    assert "stamped 2.0.0 with commit none" in stated.stderr and "project.version" not in stated.stderr
+    (root / "targets.toml").write_text(literal.replace('version = "2.0.0"\n', ""))
     git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # no signing or hooks
     for step in (["init", "-q", "."], ["add", "-A"], ["commit", "-qm", "v1"], ["tag", "v1.0.0"]):
-        subprocess.run([*git, *step], cwd=root, check=True, timeout=60)
+        subprocess.run([*git, *step], cwd=root, check=True, timeout=60, env=env)
     tagged = gobuildx(args, cwd=root)
     assert "warning" not in tagged.stderr and "hello_1.0.0_linux-amd64.tar.gz" in tagged.stdout, tagged.stderr
     (root / "README.md").write_text("# hello, edited\n")
