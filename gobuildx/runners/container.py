@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from gobuildx.runners.tools import version, which
 
 NATIVE = {"amd64": ("amd64", "386"), "arm64": ("arm64",)}  # host arch -> arches its kernel runs itself
 DOCKER_TIMEOUT_S = 120.0
+ABANDONED_S = 3600.0  # a half-unpacked rootfs this old belongs to a run that was killed
 
 
 def _image(job: Job) -> dict[str, Any] | None:
@@ -179,6 +181,7 @@ def unpack(image: dict[str, Any], cache: Path) -> Path:
     if (dest / "rootfs").is_dir():
         return dest / "rootfs"
     cache.mkdir(parents=True, exist_ok=True)
+    _forget_abandoned(cache)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=cache))  # unique per process and thread
     try:
         tmp.chmod(0o755)  # dest gets this mode, as a plain mkdir would give it
@@ -186,6 +189,17 @@ def unpack(image: dict[str, Any], cache: Path) -> Path:
         return publish(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # gone already once published
+
+
+def _forget_abandoned(cache: Path, older_than_s: float = ABANDONED_S) -> None:
+    """Remove half-unpacked trees of runs that were killed (a live unpack takes seconds)."""
+    cutoff = time.time() - older_than_s
+    for tmp in cache.glob(".*.tmp-*"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def extract(image: dict[str, Any], tmp: Path) -> None:

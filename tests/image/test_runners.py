@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -82,3 +83,18 @@ def test_image_rootfs_unpacks_in_parallel_jobs(daemonless_project: Path, tmp_pat
     with ThreadPoolExecutor(max_workers=4) as pool:
         roots = list(pool.map(lambda _: unpack(image, cache), range(4)))
     assert len(set(roots)) == 1 and sorted(os.listdir(cache)) == [roots[0].parent.name]
+
+
+def test_image_rootfs_forgets_trees_of_killed_runs(daemonless_project: Path, tmp_path: Path) -> None:
+    """A run killed mid-unpack leaves its temporary tree; a later unpack removes it once it is
+    old (an hour), and leaves a fresh one, which may be another job's work in progress."""
+    image = (job_for(daemonless_project, "linux-arm64", Check(), tmp_path).record or {})["image"]
+    cache = tmp_path / "cache" / "image-rootfs"
+    old, fresh = cache / ".abc.tmp-killed", cache / ".abc.tmp-working"
+    for tree in (old, fresh):
+        (tree / "rootfs").mkdir(parents=True)
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    root = unpack(image, cache)
+    assert not old.exists() and fresh.is_dir()
+    assert sorted(os.listdir(cache)) == sorted([root.parent.name, fresh.name])
