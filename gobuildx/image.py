@@ -148,9 +148,23 @@ def plan(ctx: ProjectContext, table: ImageTable, targets: Sequence[Target], mani
             plans.append(_plan_one(ctx, table, target, mani, binary, annotations, host))
         except (_Refused, closure.ClosureError, oci.OciError) as exc:
             problems.append(f"{target.id}: {exc}")
+    problems += _same_platform(targets)
     if problems:
         raise ImageFailed("no image was built:\n  " + "\n  ".join(problems))
     return plans
+
+
+def _same_platform(targets: Sequence[Target]) -> list[str]:
+    """Targets that would share one platform entry of the multi-arch index (a pull would get
+    whichever comes first, e.g. linux-amd64 and linux-amd64-musl): one problem per platform."""
+    by_platform: dict[str, list[str]] = {}
+    for target in targets:
+        p = platform_of(target)
+        by_platform.setdefault("/".join(x for x in (p.os, p.architecture, p.variant) if x), []).append(target.id)
+    return [f"{', '.join(ids)} are all the {platform} image of one multi-arch index, so a pull would get "
+            f"whichever comes first; narrow image.targets to one of them (e.g. image.targets = "
+            f"[\"{ids[0]}\", ...]) or select one with --target"
+            for platform, ids in by_platform.items() if len(ids) > 1]
 
 
 class _Refused(Exception):

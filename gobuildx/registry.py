@@ -11,6 +11,7 @@ behind a pull-through proxy); a 401 says so plainly.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import re
 import urllib.error
@@ -31,7 +32,18 @@ _PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _DOMAIN = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?$"
                      r"|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$")
 TAG = re.compile(r"^[\w][\w.-]{0,127}$")
-LOOPBACK = ("localhost", "127.", "[::1]")
+
+
+def loopback(domain: str) -> bool:
+    """Whether a registry's host (`localhost:5000`, `127.0.0.1`, `[::1]:5000`) is this machine:
+    only those are spoken to over plain HTTP. `localhost.example.com` or `127.0.0.1.nip.io` are not."""
+    host = domain[1:domain.index("]")] if domain.startswith("[") and "]" in domain else domain.rsplit(":", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class RegistryError(Exception):
@@ -90,7 +102,7 @@ class Client(BaseModel):
 
     @property
     def base(self) -> str:
-        scheme = "http" if self.domain.startswith(LOOPBACK) else "https"
+        scheme = "http" if loopback(self.domain) else "https"
         host = "registry-1.docker.io" if self.domain == DEFAULT_DOMAIN else self.domain
         return f"{scheme}://{host}"
 

@@ -204,3 +204,36 @@ def test_push_to_a_truncating_registry_says_so(hello_images: Path, services: dic
     assert (f"push to {truncating_registry}/x failed: the registry {truncating_registry} sent a broken HTTP "
             f"response to GET http://{truncating_registry}/v2/: IncompleteRead(" in proc.stderr), proc.stderr
     assert "no tag was moved" in proc.stderr
+
+
+def test_two_targets_of_one_platform_are_refused(tmp_path: Path) -> None:
+    """linux-amd64 and linux-amd64-musl are both linux/amd64: one index cannot hold both (a pull
+    would get whichever comes first), so the plan names them, before any work."""
+    from gobuildx.manifest import Manifest
+    from tests.conftest import copy_example
+
+    copy_example("hello", tmp_path)
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "hello"\ndir = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64", "arm64"]\n'
+        'include = [{ goos = "linux", goarch = "amd64", cgo = true, libc = "musl" }]\n'
+        '[image]\nrepository = "127.0.0.1:5000/x"\n')
+    ctx = open_project(tmp_path / "targets.toml")
+    table = image.table_of(ctx)
+    targets = image.select(ctx, table, ctx.targets)
+    with pytest.raises(ImageFailed) as refused:
+        image.plan(ctx, table, targets, Manifest(gobuildx="0", project="hello", version="1", commit="c",
+                                                 date="d", go="go1"))
+    message = str(refused.value)
+    assert "linux-amd64, linux-amd64-musl are all the linux/amd64 image of one multi-arch index" in message
+    assert "linux-arm64, " not in message
+
+
+@pytest.mark.parametrize(("domain", "scheme"), [
+    ("127.0.0.1:5000", "http"), ("localhost:5000", "http"), ("[::1]:5000", "http"), ("localhost", "http"),
+    ("localhost.example.com", "https"), ("127.0.0.1.nip.io:5000", "https"), ("localhostregistry:5000", "https"),
+    ("ghcr.io", "https"),
+])
+def test_only_this_machine_is_spoken_to_over_plain_http(domain: str, scheme: str) -> None:
+    assert registry.loopback(domain) is (scheme == "http")
+    assert registry.parse_repository(f"{domain}/team/app").domain == domain
+    assert registry.Client(domain=domain).base == f"{scheme}://{domain}"
