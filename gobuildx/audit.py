@@ -26,7 +26,19 @@ from gobuildx.matrix import Target
 DYNAMIC_BY_DESIGN = {"darwin", "ios", "openbsd", "solaris", "illumos"}
 GLIBC_LIBS = ["libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1", "libresolv.so.2",
               "libutil.so.1", "ld-linux*.so.*", "ld64.so.*", "ld.so.1"]
-MUSL_LIBS = ["libc.musl-*.so.1", "ld-musl-*.so.1"]
+MUSL_LIBS = ["libc.musl-*.so.1", "ld-musl-*.so.1", "libc.so"]  # libc.so: musl's name outside Alpine (zig, musl-gcc)
+# DLLs every Windows install has (compared case-insensitively): the API sets, the kernel and
+# Win32 libraries, the C runtimes Windows itself ships. A MinGW runtime such as
+# libwinpthread-1.dll or libgcc_s_seh-1.dll, or a VC++ redistributable, is not among them.
+WINDOWS_DLLS = ["api-ms-win-*", "ext-ms-*", "kernel32.dll", "kernelbase.dll", "ntdll.dll", "advapi32.dll",
+                "user32.dll", "gdi32.dll", "shell32.dll", "shlwapi.dll", "ole32.dll", "oleaut32.dll",
+                "comctl32.dll", "comdlg32.dll", "ws2_32.dll", "mswsock.dll", "wsock32.dll", "winmm.dll",
+                "msvcrt.dll", "ucrtbase.dll", "crypt32.dll", "bcrypt.dll", "bcryptprimitives.dll", "ncrypt.dll",
+                "secur32.dll", "sspicli.dll", "iphlpapi.dll", "dnsapi.dll", "netapi32.dll", "userenv.dll",
+                "version.dll", "powrprof.dll", "psapi.dll", "dbghelp.dll", "setupapi.dll", "cfgmgr32.dll",
+                "wintrust.dll", "rpcrt4.dll", "winhttp.dll", "wininet.dll", "imm32.dll", "uxtheme.dll",
+                "dwmapi.dll", "opengl32.dll", "d3d*.dll", "dxgi.dll", "winspool.drv", "mpr.dll", "wtsapi32.dll",
+                "synchronization.dll", "normaliz.dll", "authz.dll", "wevtapi.dll", "pdh.dll", "hid.dll"]
 CXX_LIBS = ["libstdc++.so.*", "libgcc_s.so.*"]
 MACOS_LIBS = ["/usr/lib/libSystem.B.dylib", "/usr/lib/libresolv.9.dylib", "/usr/lib/libc++*.dylib",
               "/System/Library/Frameworks/*"]
@@ -159,12 +171,25 @@ def check(d: Declaration, f: Facts) -> list[Finding]:
         out.append(Finding(level="note", code="dynamic-by-design",
                            message=f"{name}: {goos} binaries link the system libc even with cgo off "
                                    "(dynamic by design, not a defect)"))
-    elif f.format == "pe" and f.dlls:
-        out.append(Finding(level="note", code="dlls", message=f"{name}: imports {', '.join(f.dlls)} "
-                           "(other DLLs load at run time)"))
+    elif f.format == "pe" and (f.dlls or f.delay_dlls):
+        out += _check_windows(d, f, name)
     elif f.format == "wasm":
         out += _check_wasm(d, f, name)
     out += _check_required(d, f, name)
+    return out
+
+
+def _check_windows(d: Declaration, f: Facts, name: str) -> list[Finding]:
+    listed = f.dlls + [f"{x} (delay-loaded)" for x in f.delay_dlls]
+    out = [Finding(level="note", code="dlls", message=f"{name}: imports {', '.join(listed)} "
+                   "(other DLLs load at run time)")]
+    known = [g.lower() for g in WINDOWS_DLLS + (d.policy.allow_needed or [])]
+    extra = [x for x in [*f.dlls, *f.delay_dlls] if not _matches(x.lower(), known)]
+    if extra:
+        out.append(Finding(level="warn", code="extra-dlls",
+                           message=f"{name}: needs {', '.join(extra)}, which a clean Windows does not have: "
+                                   "ship it beside the .exe, link it statically, or list it in "
+                                   "audit.allow_needed"))
     return out
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from gobuildx import manifest
 from tests.audit.conftest import CPROG
-from tests.conftest import run_gobuildx
+from tests.conftest import need, run_gobuildx
 
 TOML = """
 [project]
@@ -161,3 +161,21 @@ def test_build_no_audit_skips_it(built: Path) -> None:
     proc = run_gobuildx(["build", "--matrix", "wrong", "--no-audit"], cwd=built)
     assert proc.returncode == 0, proc.stderr
     assert "linkage audit" not in proc.stdout
+
+
+def test_a_dll_that_windows_does_not_have_is_a_warning(built: Path, tmp_path: Path) -> None:
+    """Wine's d3d9.dll (a real PE) imports wined3d.dll, which no Windows install has: the audit
+    warns, as it would for a MinGW runtime such as libwinpthread-1.dll. Go's own .exe imports
+    kernel32.dll only and passes."""
+    wine_pe = Path("/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/d3d9.dll")
+    need(wine_pe.is_file(), "wine64's PE libraries are not installed (apt-get install wine64)")
+    exe = built / "dist" / "windows-amd64" / "cprog.exe"
+    proc = run_gobuildx(["audit", "--path", str(wine_pe), "--path", str(exe), "--format", "json"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr  # a warning, not a failure
+    results = {Path(r["id"]).name: r for r in json.loads(proc.stdout)["results"]}
+    assert results["d3d9.dll"]["verdict"] == "warn"
+    warned = [f for f in results["d3d9.dll"]["findings"] if f["code"] == "extra-dlls"]
+    assert warned and "needs wined3d.dll, which a clean Windows does not have" in warned[0]["message"]
+    assert "kernel32.dll" not in warned[0]["message"] and "ucrtbase.dll" not in warned[0]["message"]
+    assert results["cprog.exe"]["verdict"] == "pass", results["cprog.exe"]
+

@@ -155,6 +155,9 @@ include = [{ goos = "linux", goarch = "amd64", libc = "musl", link = "dynamic" }
     facts = elf_facts(path)
     assert facts.interpreter == "/lib/ld-musl-x86_64.so.1", facts
     assert facts.needed == ["libc.so"] and facts.glibc_versions == [], facts
+    audit = run_gobuildx(["audit", "--format", "json"], cwd=root, check=True)
+    (result,) = json.loads(audit.stdout)["results"]
+    assert result["verdict"] == "pass", result  # libc.so is musl itself (zig's name), not an extra library
     need(Path("/lib/ld-musl-x86_64.so.1").exists(), "linkage checked; running it needs the musl loader (apt-get install musl)")
     proc = run_artifact(path, "amd64", "musl")
     assert proc.returncode == 0 and "libc musl" in proc.stdout, proc.stdout + proc.stderr
