@@ -202,6 +202,9 @@ def _check_platform(d: Declaration, f: Facts, name: str) -> list[Finding]:
     if d.goarch and f.goarch and f.goarch != d.goarch:
         out.append(Finding(level="fail", code="wrong-arch",
                            message=f"{name}: is {f.machine} ({f.goarch}), declared goarch {d.goarch}"))
+    if d.goarch and f.universal_goarchs and d.goarch not in f.universal_goarchs:
+        out.append(Finding(level="fail", code="wrong-arch",
+                           message=f"{name}: is {f.machine}, with no slice for declared goarch {d.goarch}"))
     return out
 
 

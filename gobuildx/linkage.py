@@ -86,6 +86,7 @@ class Facts(BaseModel):
     dylibs: list[str] = []
     dylinker: str | None = None
     min_os: str | None = None
+    universal_goarchs: list[str] = []        # a universal binary: the goarch of each slice
     # wasm
     wasm_imports: list[str] = []
     wasm_exports: list[str] = []
@@ -251,13 +252,21 @@ def _pe(facts: Facts, data: mmap.mmap) -> None:
     _go(facts, data, (section.offset, section.rawsize) if section else None)
 
 
+MACHO_GOARCH = {"x86-64": "amd64", "AArch64": "arm64", "x86": "386", "ARM": "arm"}
+
+
 def _macho(facts: Facts, data: mmap.mmap) -> None:
     info = macho.read(data)
     facts.os_abi = info.platform or "darwin"
     facts.machine, facts.bits, facts.endian = info.machine, info.bits, info.endian
-    facts.goarch = {"x86-64": "amd64", "AArch64": "arm64", "x86": "386", "ARM": "arm"}.get(info.machine)
+    facts.goarch = MACHO_GOARCH.get(info.machine)
+    if info.slices:  # universal: one goarch per slice, and the dylibs of all of them
+        facts.machine = "universal (" + ", ".join(info.universal_archs) + ")"
+        facts.goarch = None
+        facts.universal_goarchs = [MACHO_GOARCH.get(s.machine, s.machine) for s in info.slices]
     facts.stripped, facts.pie = info.stripped, info.pie
-    facts.dylibs = info.dylibs + info.weak_dylibs
+    slices = info.slices or [info]
+    facts.dylibs = list(dict.fromkeys(d for s in slices for d in s.dylibs + s.weak_dylibs))
     facts.dylinker, facts.min_os, facts.rpath = info.dylinker, info.min_os, info.rpaths
     facts.static = not facts.dylibs and info.dylinker is None
     section = info.section("__go_buildinfo")

@@ -28,7 +28,7 @@ def sniff(head: bytes) -> Kind | None:
     if head[:2] == b"MZ":
         return "pe"
     if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce",
-                    b"\xca\xfe\xba\xbe"):
+                    b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"):
         return "macho"
     if head[:4] == b"\x00asm":
         return "wasm"

@@ -41,31 +41,42 @@ class MachoInfo(BaseModel):
     min_os: str | None = None
     stripped: bool = True          # no local symbols in the symbol table
     universal_archs: list[str] = []
+    slices: list[MachoInfo] = []   # a universal binary's thin slices, in header order
     sections: list[MachoSection] = []
 
     def section(self, name: str) -> MachoSection | None:
         return next((s for s in self.sections if s.name == name), None)
 
 
+FAT_MAGIC, FAT_MAGIC_64 = 0xCAFEBABE, 0xCAFEBABF
+THIN_MAGICS = (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce")
+
+
 def read(data: object) -> MachoInfo:
+    """A thin Mach-O, or a universal one: every slice is read (a corrupt one is a FormatError);
+    the first slice's facts come back with every slice in `slices` and `universal_archs`."""
     head = Blob(data, little=False)
-    if head.u32(0) == 0xCAFEBABE:
-        return _universal(data, head)
+    if head.u32(0) in (FAT_MAGIC, FAT_MAGIC_64):
+        return _universal(data, head, wide=head.u32(0) == FAT_MAGIC_64)
     return _thin(data, 0)
 
 
-def _universal(data: object, head: Blob) -> MachoInfo:
+def _universal(data: object, head: Blob, wide: bool) -> MachoInfo:
     count = head.u32(4, "fat header")
     if not 0 < count <= 32:
         raise FormatError(f"universal header lists {count} architectures (a Java class file?)")
-    archs = [head.unpack("iiIII", 8 + 20 * i, f"fat arch {i}") for i in range(count)]
-    info = _thin(data, archs[0][2])
-    info.universal_archs = [CPUS.get(a[0] & 0xFFFFFFFF, f"cpu {a[0]:#x}") for a in archs]
+    fmt, size = ("iiQQII", 32) if wide else ("iiIII", 20)
+    archs = [head.unpack(fmt, 8 + size * i, f"fat arch {i}") for i in range(count)]
+    slices = [_thin(data, a[2]) for a in archs]
+    info = slices[0].model_copy(update={"slices": slices})
+    info.universal_archs = [s.machine for s in slices]
     return info
 
 
 def _thin(data: object, base: int) -> MachoInfo:
     probe = Blob(data).read(base, 4, "Mach-O magic")
+    if probe not in THIN_MAGICS:
+        raise FormatError(f"no Mach-O header at offset {base} (magic {probe.hex()})")
     little = probe in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
     bits: Literal[32, 64] = 64 if probe in (b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf") else 32
     b = Blob(data, little=little)

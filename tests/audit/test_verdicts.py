@@ -135,3 +135,44 @@ def test_warn_only_policy_reports_but_does_not_gate(bins: dict[str, Path]) -> No
     assert r.verdict == "fail"
     assert report_of([r], {r.id: False}, warn_only=False).verdict == "warn"
     assert report_of([r], {r.id: True}, warn_only=False).verdict == "fail"
+
+
+def _fat_binary(tmp_path: Path) -> Path:
+    """Go's own test file of a universal (386 + amd64) macOS executable, from the toolchain."""
+    import base64
+    import subprocess
+
+    from tests.audit.conftest import go_exe
+
+    goroot = subprocess.run([go_exe(), "env", "GOROOT"], capture_output=True, text=True, timeout=60,
+                            check=True).stdout.strip()
+    src = Path(goroot) / "src" / "debug" / "macho" / "testdata" / "fat-gcc-386-amd64-darwin-exec.base64"
+    out = tmp_path / "fat"
+    out.write_bytes(base64.b64decode(src.read_text()))
+    return out
+
+
+def test_universal_macho_is_judged_by_all_of_its_slices(tmp_path: Path) -> None:
+    import struct
+
+    fat = _fat_binary(tmp_path)
+    facts = linkage.read_facts(fat)
+    assert facts.machine == "universal (x86, x86-64)" and facts.universal_goarchs == ["386", "amd64"]
+    assert "wrong-arch" not in codes(verdict(fat, goos="darwin", goarch="amd64"))
+    assert "wrong-arch" not in codes(verdict(fat, goos="darwin", goarch="386"))
+    assert "wrong-arch" in codes(verdict(fat, goos="darwin", goarch="arm64"))
+
+    raw = fat.read_bytes()
+    count = struct.unpack(">I", raw[4:8])[0]
+    entries = [struct.unpack(">iiIII", raw[8 + 20 * i:28 + 20 * i]) for i in range(count)]
+    wide = struct.pack(">II", 0xCAFEBABF, count) + b"".join(
+        struct.pack(">iiQQII", cpu, sub, off, size, align, 0) for cpu, sub, off, size, align in entries)
+    assert len(wide) <= min(e[2] for e in entries)  # the 64-bit header still ends before the first slice
+    fat64 = tmp_path / "fat64"
+    fat64.write_bytes(wide + raw[len(wide):])
+    assert linkage.read_facts(fat64).universal_goarchs == ["386", "amd64"]  # FAT_MAGIC_64
+
+    first = entries[0][2]
+    broken = tmp_path / "broken"
+    broken.write_bytes(raw[:first] + b"\0\0\0\0" + raw[first + 4:])
+    assert (linkage.read_facts(broken).error or "").startswith(f"corrupt MACHO: no Mach-O header at offset {first}")
