@@ -46,7 +46,7 @@ def assemble(artifact: Path, binary: str, table: ImageTable, config_root: Path,
     out = [Entry(path=f"{BIN_DIR}/{binary}", mode=0o755, source=artifact),
            Entry(path="etc/ssl/certs/ca-certificates.crt", source=host.ca_bundle),
            Entry(path="tmp", kind="dir", mode=0o1777),
-           Entry(path=f"home/{table.user}", kind="dir", mode=0o755),
+           Entry(path=f"home/{table.user}", kind="dir", mode=0o755, uid=table.uid, gid=table.uid),  # writable HOME
            *_accounts(table), *_zoneinfo(host.zoneinfo)]
     for i, extra in enumerate(table.files):
         src = (config_root / extra.src).resolve()

@@ -34,6 +34,17 @@ def file_in_image(engine: docker.DockerClient, ref: str, path: str) -> bytes:
         container.remove(force=True)
 
 
+def owner_in_image(engine: docker.DockerClient, ref: str, path: str) -> tuple[int, int]:
+    container = engine.containers.create(ref, network_mode="none")
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            first = tar.getmembers()[0]
+            return first.uid, first.gid
+    finally:
+        container.remove(force=True)
+
+
 def test_dockerfile_in_repo_is_the_one_gobuildx_builds() -> None:
     assert (REPO / "dockerfiles" / "scratch.Dockerfile").read_text() == engine_mod.SCRATCH_DOCKERFILE
     text = engine_mod.dockerfile_text("/usr/local/bin/hello")
@@ -85,6 +96,8 @@ def test_engine_multiarch_push_pull_run(hello_images: Path, services: dict[str, 
     assert "nonroot:x:65532:65532:" in file_in_image(engine, native, "/etc/passwd").decode()
     assert len(file_in_image(engine, native, "/etc/ssl/certs/ca-certificates.crt")) > 10_000
     assert file_in_image(engine, native, "/usr/share/zoneinfo/Europe/Paris").startswith(b"TZif")
+    assert owner_in_image(engine, native, "/home/nonroot") == (65532, 65532)  # a writable HOME, as in distroless
+    assert owner_in_image(engine, native, "/etc/passwd") == (0, 0)
 
 
 @pytest.mark.parametrize("arch,qemu", [("arm64", "aarch64")])

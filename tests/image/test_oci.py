@@ -74,7 +74,8 @@ def test_layer_holds_exactly_the_artifact_and_scratch_needs(hello_images: Path, 
     assert hashlib.sha256(binary).hexdigest() == rec["artifacts"][0]["sha256"]
     assert members["usr/local/bin/hello"].mode == 0o755 and members["tmp"].mode == 0o1777
     assert members["etc/hello/extra.yaml"].mode == 0o640
-    assert {m.uid for m in members.values()} == {0} and {m.mtime for m in members.values()} == {1700000000}
+    assert {n: (m.uid, m.gid) for n, m in members.items() if m.uid or m.gid} == {"home/nonroot": (65532, 65532)}
+    assert {m.mtime for m in members.values()} == {1700000000}  # the user owns its HOME, root all else
     assert "nonroot:x:65532:65532:" in passwd
     tops = {n.split("/")[0] for n in members}
     assert tops == {"etc", "home", "tmp", "usr"}, tops
