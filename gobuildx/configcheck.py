@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import os
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gobuildx.config import LoadedConfig
@@ -30,8 +30,9 @@ def _template_problems(loaded: LoadedConfig) -> list[str]:
     return out
 
 
-def template_errors(text: str) -> list[str]:
-    """What is wrong with the {placeholders} of one ldflags entry (empty: nothing)."""
+def template_errors(text: str, allowed: Sequence[str] = PLACEHOLDERS) -> list[str]:
+    """What is wrong with the {placeholders} of one template (empty: nothing), for
+    `str.format` with the names in `allowed`: ldflags entries, image tags."""
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
     except ValueError as exc:
@@ -39,12 +40,12 @@ def template_errors(text: str) -> list[str]:
     out = []
     for field in fields:
         name = field.split(".")[0].split("[")[0]
-        if name in PLACEHOLDERS and field != name:
+        if name in allowed and field != name:
             out.append(f"{{{field}}}: a placeholder is a plain name, such as {{{name}}}")
-        elif name not in PLACEHOLDERS:
-            close = difflib.get_close_matches(name, PLACEHOLDERS, n=1)
+        elif name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
             out.append(f"unknown placeholder {{{field}}}; allowed: "
-                       f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+                       f"{', '.join('{' + p + '}' for p in allowed)}"
                        + (f"; did you mean {{{close[0]}}}?" if close else ""))
     return out
 

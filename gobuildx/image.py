@@ -16,7 +16,6 @@ from __future__ import annotations
 import calendar
 import fnmatch
 import hashlib
-import string
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx import closure, engine, manifest, oci, registry, rootfs
+from gobuildx import closure, configcheck, engine, manifest, oci, registry, rootfs
 from gobuildx.config import ImageTable
 from gobuildx.errors import ConfigError, ImageFailed
 from gobuildx.imagerecord import Builder, ImageIndexRecord, ImageRecord, PlatformDigest
@@ -99,11 +98,9 @@ def render_tags(ctx: ProjectContext, table: ImageTable, mani: Manifest) -> list[
     problems, out = [], []
     for i, template in enumerate(table.tags):
         where = f"{ctx.loaded.path}: image.tags[{i}]"
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-        unknown = [f for f in fields if f not in TAG_FIELDS]
-        if unknown:
-            problems.append(f"{where}: unknown placeholder {{{unknown[0]}}}; allowed: "
-                            + ", ".join("{" + f + "}" for f in TAG_FIELDS))
+        wrong = configcheck.template_errors(template, TAG_FIELDS)
+        if wrong:
+            problems += [f"{where}: {why}" for why in wrong]
             continue
         tag = template.format(**values)
         try:

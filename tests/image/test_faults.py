@@ -47,6 +47,12 @@ def test_invalid_tag_template(hello_images: Path, services: dict[str, str], tmp_
     assert "image.tags[0]: '{version}+build' gives '1.2.3+build' is not a valid image tag" in proc.stderr
     assert "image.tags[1]: unknown placeholder {nope}" in proc.stderr
     assert not (root / "l").exists()
+    (root / "targets.toml").write_text(hello_toml('[image]\nrepository = "127.0.0.1:5000/x"\ntags = ["v{version", "{verison}"]\n'))
+    proc = run_gobuildx(["image", "-t", "linux-amd64", "--oci-layout", "l"], cwd=root, env=services)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr  # the same check as ldflags
+    assert "image.tags[0]: " in proc.stderr and "write a literal brace as {{ or }}" in proc.stderr
+    assert "image.tags[1]: unknown placeholder {verison}" in proc.stderr and "did you mean {version}?" in proc.stderr
+    assert not (root / "l").exists()
 
 
 def test_unreachable_engine(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
