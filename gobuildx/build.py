@@ -295,11 +295,18 @@ def stamp_path(dist: Path, target_id: str) -> Path:
 
 
 def _saved(dist: Path, target_id: str) -> dict[str, Any]:
+    """The target's stamp, or {} when there is none or it is not shaped like one (a damaged
+    stamp only costs a rebuild): a dict whose "artifacts" is a list of dicts."""
     try:
         saved = json.loads(stamp_path(dist, target_id).read_text())
     except (OSError, ValueError):
         return {}
-    return saved if isinstance(saved, dict) else {}
+    if not isinstance(saved, dict):
+        return {}
+    artifacts = saved.get("artifacts", [])
+    if not (isinstance(artifacts, list) and all(isinstance(a, dict) for a in artifacts)):
+        return {}
+    return saved
 
 
 def _up_to_date(dist: Path, plan: Plan) -> list[ArtifactRecord] | None:
@@ -393,9 +400,8 @@ def _drop_unknown_staging(dist: Path, plan: Plan) -> None:
     """Keep a staged binary only if it is exactly what the last build published (its stamp
     says so): anything else there (a write into the artifact, which shares its inode) is
     removed, for go to write afresh rather than refuse to overwrite it."""
-    artifacts = _saved(dist, plan.target.id).get("artifacts", [])
     published = {a.get("path"): (a.get("size"), a.get("mtime_ns"))
-                  for a in (artifacts if isinstance(artifacts, list) else []) if isinstance(a, dict)}
+                  for a in _saved(dist, plan.target.id).get("artifacts", [])}
     for step in plan.steps:
         staged = staging_path(dist, step)
         try:
