@@ -11,10 +11,10 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import IO
 
+from gobuildx.manifest import write_atomic
 from gobuildx.runners.base import Availability, Job, SmokeResult
 from gobuildx.runners.locks import file_lock
 from gobuildx.runners.process import CommandRunner, Invocation, base_env, execute
@@ -95,22 +95,10 @@ def ensure_prefix(cache_dir: Path, environ: dict[str, str]) -> tuple[Path, list[
             if not marker.is_file():
                 create_prefix(prefix, environ)
                 install_shim_if_missing(prefix, cache_dir, environ)
-                write_marker(marker, "shim\n" if shim_installed(prefix) else "builtin\n")
+                # atomically (a reader sees no marker or all of it); the prefix lock makes one writer
+                write_atomic(marker, b"shim\n" if shim_installed(prefix) else b"builtin\n")
     notes = [SHIM_NOTE] if marker.read_text().strip() == "shim" else []
     return prefix, notes
-
-
-def write_marker(marker: Path, text: str) -> None:
-    """Write the ready marker atomically: a reader sees no marker or the whole of it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{marker.name}.", dir=marker.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            os.fchmod(fh.fileno(), 0o644)  # as a plain write would make it, not mkstemp's 0600
-            fh.write(text)
-        os.replace(tmp, marker)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def create_prefix(prefix: Path, environ: dict[str, str], timeout_s: float = BOOT_TIMEOUT_S) -> None:
