@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from invoke import Program
 from invoke.exceptions import Exit, ParseError
@@ -35,19 +36,19 @@ class GobuildxProgram(Program):
             self.config.merge()
 
     def parse_core(self, argv: list[str] | None) -> None:
-        with self._usage_errors():
+        with _usage_errors(self):
             super().parse_core(argv)
 
     def parse_collection(self) -> None:
-        with self._usage_errors():
+        with _usage_errors(self):
             super().parse_collection()
 
     def parse_tasks(self) -> None:
-        with self._usage_errors():
+        with _usage_errors(self):
             super().parse_tasks()
 
     def parse_cleanup(self) -> None:
-        with self._usage_errors():
+        with _usage_errors(self):
             super().parse_cleanup()
 
     def list_tasks(self) -> None:
@@ -56,26 +57,17 @@ class GobuildxProgram(Program):
                        code=ConfigError.exit_code)
         super().list_tasks()
 
-    def _usage_errors(self) -> Any:
-        return _UsageErrors(self)
 
-
-class _UsageErrors:
-    """Turn invoke's ParseError into exit 2 (a configuration error) with a hint."""
-
-    def __init__(self, prog: GobuildxProgram) -> None:
-        self.prog = prog
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if isinstance(exc, ParseError):
-            raise Exit(f"gobuildx: {exc}{hint(str(exc), self.prog)}", code=ConfigError.exit_code) from None
-        if isinstance(exc, ValueError):  # an option's value of the wrong kind: `--jobs x`
-            raise Exit(f"gobuildx: an option's value is not of its kind ({exc}); "
-                       "`gobuildx TASK --help` shows what each option takes", code=ConfigError.exit_code) from None
-        return False
+@contextmanager
+def _usage_errors(prog: Program) -> Iterator[None]:
+    """Turn invoke's ParseError (and a value of the wrong kind) into exit 2 with a hint."""
+    try:
+        yield
+    except ParseError as exc:
+        raise Exit(f"gobuildx: {exc}{hint(str(exc), prog)}", code=ConfigError.exit_code) from None
+    except ValueError as exc:  # an option's value of the wrong kind: `--jobs x`
+        raise Exit(f"gobuildx: an option's value is not of its kind ({exc}); "
+                   "`gobuildx TASK --help` shows what each option takes", code=ConfigError.exit_code) from None
 
 
 def hint(message: str, prog: Program) -> str:

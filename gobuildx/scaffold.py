@@ -194,11 +194,7 @@ def write_starter(module_dir: Path, force: bool, environ: dict[str, str] | None 
               f"{'yes' if facts.uses_cgo else 'no'}\n")
     note = _cgo_note(facts) if facts.needs_cgo else None
     if note:
-        header += "".join(f"# {line}\n" for line in _wrap(note))
+        header += "".join(f"# {line}\n" for line in textwrap.wrap(note, width=96))
     data = starter(facts.module, facts.mains, facts.uses_cgo, needs_cgo=bool(facts.needs_cgo))
     write_atomic(out, render(header, data).encode())
     return out, note
-
-
-def _wrap(text: str, width: int = 96) -> list[str]:
-    return textwrap.wrap(text, width=width)
