@@ -32,6 +32,16 @@ def run_gobuildx(args: list[str], cwd: Path, env: dict[str, str] | None = None,
     return proc
 
 
+# git as a fresh machine has it: no global or system config (signing, hooks) of the user's.
+GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def git(cwd: Path, *args: str) -> None:
+    """One git command in a test's repository, as an anonymous committer."""
+    subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args], cwd=cwd,
+                   env=GIT_ENV, check=True, timeout=60, capture_output=True)
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 

@@ -15,12 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, copy_example, need, run_gobuildx
+from tests.conftest import REPO, copy_example, git, need, run_gobuildx
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
-# git as a fresh machine has it: no global or system config (signing, hooks) of the user's.
-GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-
 TOML = """
 [project]
 name = "hello"
@@ -349,9 +346,8 @@ def test_git_that_cannot_read_the_repository_is_a_config_error(project, tmp_path
         pytest.skip("handing the repository to another user (chown) needs root")
     root = project("hello", TOML.replace('version = "1.2.3"\n', ""))  # the default: version = "git"
     env = {"HOME": str(tmp_path / "home")}  # no global safe.directory of the machine's user
-    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
     for step in (["init", "-q", "."], ["add", "-A"], ["commit", "-qm", "x"]):
-        subprocess.run([*git, *step], cwd=root, check=True, timeout=60, env=GIT_ENV)
+        git(root, *step)
     subprocess.run(["chown", "-R", "nobody", str(root)], check=True, timeout=60)
     try:
         proc = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env=env)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gobuildx import fastpath, stamp, vcs
-from tests.conftest import run_gobuildx
+from tests.conftest import git, run_gobuildx
 from tests.core.test_build import EPOCH, TOML, lines, manifest
 
 ARGS = ["build", "--target", "linux-amd64", "--no-audit"]
@@ -97,16 +97,15 @@ def test_git_state_alone_takes_the_full_path(project) -> None:
     root = project("hello", TOML.replace('version = "1.2.3"', 'version = "git"'))
     notes = root / "NOTES.md"  # tracked, outside the module: no walk sees it
     notes.write_text("one\n")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "one"], ["tag", "v1.0.0"]):
-        subprocess.run([*git, *cmd], cwd=root, check=True, timeout=60)
+        git(root, *cmd)
     settle(root)
     built_then_noop(root)
     assert binary_says(root).startswith("hello 1.0.0 ")
     notes.write_text("two\n")  # the work tree is dirty now
     built_then_noop(root)
     assert binary_says(root).startswith("hello 1.0.0-dirty ")
-    subprocess.run([*git, "commit", "-qam", "two"], cwd=root, check=True, timeout=60)
+    git(root, "commit", "-qam", "two")
     built_then_noop(root)
     assert binary_says(root).startswith("hello 1.0.0-1-g")
 

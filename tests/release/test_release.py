@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 import subprocess
 import tarfile
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need, run_gobuildx
+from tests.conftest import git, need, run_gobuildx
 from tests.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, gobuildx, make_project,
                                      read_json)
 
@@ -270,10 +269,8 @@ def test_release_warns_when_no_commit_names_its_version(tmp_path: Path) -> None:
     stated = gobuildx(args, cwd=root)
     assert "stamped 2.0.0 with commit none" in stated.stderr and "project.version" not in stated.stderr
     (root / "targets.toml").write_text(literal.replace('version = "2.0.0"\n', ""))
-    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # no signing or hooks
     for step in (["init", "-q", "."], ["add", "-A"], ["commit", "-qm", "v1"], ["tag", "v1.0.0"]):
-        subprocess.run([*git, *step], cwd=root, check=True, timeout=60, env=env)
+        git(root, *step)
     tagged = gobuildx(args, cwd=root)
     assert "warning" not in tagged.stderr and "hello_1.0.0_linux-amd64.tar.gz" in tagged.stdout, tagged.stderr
     (root / "README.md").write_text("# hello, edited\n")
