@@ -54,15 +54,17 @@ def setup(workdir: Path) -> Path:
 NOOP = "gobuildx: nothing changed since"
 
 
+def gobuildx_argv(jobs: int, targets: list[str], *extra: str) -> list[str]:
+    return [sys.executable, "-m", "gobuildx", "build", "--no-audit", "-j", str(jobs), *extra,
+            *(w for t in targets for w in ("--target", t))]
+
+
 def gobuildx(root: Path, env: dict[str, str], jobs: int, targets: list[str], *extra: str,
              answered: list[bool] | None = None) -> float:
     """One `gobuildx build`, compile only (--no-audit): the loop does not audit either.
     `answered` gets whether the receipt answered it (the fast path's first line)."""
-    args = [sys.executable, "-m", "gobuildx", "build", "--no-audit", "-j", str(jobs), *extra]
-    for t in targets:
-        args += ["--target", t]
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=root, env=env, check=True, stdout=subprocess.PIPE, text=True, timeout=3600)
+    proc = subprocess.run(gobuildx_argv(jobs, targets, *extra), cwd=root, env=env, check=True, stdout=subprocess.PIPE, text=True, timeout=3600)
     took = time.perf_counter() - start
     if answered is not None:
         answered.append(proc.stdout.startswith(NOOP))
@@ -111,11 +113,8 @@ def floor(script: Path, root: Path, env: dict[str, str], jobs: int, targets: lis
     with open(script) as commands:
         loop = subprocess.Popen(loop_argv(jobs), stdin=commands, env=env)
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "gobuildx", "build", "--no-audit", "-j", str(jobs),
-                 *(w for t in targets for w in ("--target", t))],
-                cwd=root, env={**env, "GOBUILDX_NO_FASTPATH": "1"}, check=True, stdout=subprocess.PIPE,
-                text=True, timeout=3600)
+            proc = subprocess.run(gobuildx_argv(jobs, targets), cwd=root, env={**env, "GOBUILDX_NO_FASTPATH": "1"},
+                                  check=True, stdout=subprocess.PIPE, text=True, timeout=3600)
         finally:
             code = loop.wait(timeout=3600)
     took = time.perf_counter() - start
