@@ -66,6 +66,15 @@ def services() -> dict[str, str]:
     return {"DOCKER_HOST": "unix:///var/run/docker.sock", "SOURCE_DATE_EPOCH": SDE}
 
 
+@pytest.fixture
+def hello_module(tmp_path: Path) -> Path:
+    """A minimal main package at tmp_path/hello, for configs that name dir = "hello" (gobuildx
+    checks that a project's module and main package are there)."""
+    (tmp_path / "hello").mkdir(exist_ok=True)
+    (tmp_path / "hello" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    return tmp_path / "hello"
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

@@ -15,11 +15,7 @@ DEFAULT_IDS = {
     "darwin-arm64", "freebsd-amd64", "wasip1-wasm", "js-wasm",
 }
 
-@pytest.fixture(autouse=True)
-def hello_module(tmp_path: Path) -> None:
-    """The module these configs name (dir = "hello"): gobuildx checks that it is there."""
-    (tmp_path / "hello").mkdir(exist_ok=True)
-    (tmp_path / "hello" / "main.go").write_text("package main\n\nfunc main() {}\n")
+pytestmark = pytest.mark.usefixtures("hello_module")  # the module these configs name (dir = "hello")
 
 
 

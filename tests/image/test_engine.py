@@ -22,27 +22,28 @@ EXPECTED = {  # target id -> (architecture, variant) in the index and the pulled
 }
 
 
-def file_in_image(engine: docker.DockerClient, ref: str, path: str) -> bytes:
-    container = engine.containers.create(ref, network_mode="none")
-    try:
-        stream, _ = container.get_archive(path)
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            member = tar.extractfile(tar.getmembers()[0])
-            assert member is not None
-            return member.read()
-    finally:
-        container.remove(force=True)
-
-
-def owner_in_image(engine: docker.DockerClient, ref: str, path: str) -> tuple[int, int]:
+def member_in_image(engine: docker.DockerClient, ref: str, path: str) -> tuple[tarfile.TarInfo, bytes | None]:
+    """The tar header and contents (None for a directory) of one path of an image, via a container."""
     container = engine.containers.create(ref, network_mode="none")
     try:
         stream, _ = container.get_archive(path)
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             first = tar.getmembers()[0]
-            return first.uid, first.gid
+            member = tar.extractfile(first)
+            return first, member.read() if member is not None else None
     finally:
         container.remove(force=True)
+
+
+def file_in_image(engine: docker.DockerClient, ref: str, path: str) -> bytes:
+    _, data = member_in_image(engine, ref, path)
+    assert data is not None
+    return data
+
+
+def owner_in_image(engine: docker.DockerClient, ref: str, path: str) -> tuple[int, int]:
+    info, _ = member_in_image(engine, ref, path)
+    return info.uid, info.gid
 
 
 def test_dockerfile_in_repo_is_the_one_gobuildx_builds() -> None:
