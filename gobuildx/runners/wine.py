@@ -7,9 +7,7 @@ and says so in every result's notes.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 from typing import IO
@@ -17,7 +15,7 @@ from typing import IO
 from gobuildx.manifest import write_atomic
 from gobuildx.runners.base import Availability, Job, SmokeResult
 from gobuildx.runners.locks import file_lock
-from gobuildx.runners.process import CommandRunner, Invocation, base_env, execute
+from gobuildx.runners.process import CommandRunner, Invocation, base_env, execute, kill_group
 from gobuildx.runners.tools import version, which
 from gobuildx.runners.wineshim import DLL_NAME, ShimError, ensure_shim
 
@@ -128,11 +126,7 @@ def run_in_own_group(argv: list[str], env: dict[str, str], out: IO[bytes], timeo
     try:
         return proc.wait(timeout=timeout_s)
     except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass  # the group is gone already
-        proc.wait()
+        kill_group(proc)
         raise
 
 
