@@ -23,12 +23,16 @@ class GitFacts(NamedTuple):
         return bool(self.describe and self.describe.endswith("-dirty"))
 
 
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`git ARGS` with a minimal environment; raises OSError or TimeoutExpired."""
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT,
+                          check=False, env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
+                                            "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"})
+
+
 def git(args: list[str], cwd: Path) -> str | None:
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=GIT_TIMEOUT, check=False,
-                              env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
-                                   "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"})
+        proc = _run(args, cwd)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -49,10 +53,7 @@ def unreadable(module_dir: Path) -> str | None:
     if not any((d / ".git").exists() for d in (module_dir, *module_dir.parents)):
         return None
     try:
-        proc = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=module_dir, capture_output=True,
-                              text=True, timeout=GIT_TIMEOUT, check=False,
-                              env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
-                                   "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"})
+        proc = _run(["rev-parse", "--is-inside-work-tree"], module_dir)
     except OSError as exc:
         return f"cannot run git: {exc}"
     except subprocess.TimeoutExpired:
