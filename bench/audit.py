@@ -4,8 +4,8 @@ Builds three ~10 MB Go binaries (pure static, cgo dynamic glibc, cgo PIE; all
 with symbols and DWARF), copies them into 30 artifacts, then times side by side in one run:
 
   loop       : for each file, run `file -b` and `readelf -dVW` (what a shell script does)
-  parse      : gobuildx.linkage.read_facts on each file (headers, .dynamic, version tables)
-  full       : gobuildx.linkage.read_many with evidence (parse + `file` + `ldd`, threads)
+  parse      : gobuildx.audit.linkage.read_facts on each file (headers, .dynamic, version tables)
+  full       : gobuildx.audit.linkage.read_many with evidence (parse + `file` + `ldd`, threads)
   pyelftools : DT_NEEDED + version needs + every versioned dynamic symbol via pyelftools objects
 
 and prints the ratios. Usage: .venv/bin/python bench/audit.py [--copies 30] [--rounds 3]
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gobuildx import linkage  # noqa: E402
+from gobuildx.audit import linkage  # noqa: E402
 
 PROGRAM = """package main
 

@@ -39,8 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx import build  # noqa: E402
-from gobuildx.project import open_project  # noqa: E402
+from gobuildx.build import stage as build  # noqa: E402
+from gobuildx.project.context import open_project  # noqa: E402
 
 QUICK_TARGETS = ["linux-amd64", "windows-arm64"]
 

@@ -30,7 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx import build, project  # noqa: E402
+from gobuildx.build import stage as build
+from gobuildx.project import context as project  # noqa: E402
 
 TIMEOUT = 7200
 

@@ -26,8 +26,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx import engine, image, manifest, oci, rootfs  # noqa: E402
-from gobuildx.project import open_project  # noqa: E402
+from gobuildx.image import engine
+from gobuildx.image import stage as image
+from gobuildx.model import manifest
+from gobuildx.image import oci
+from gobuildx.image import rootfs  # noqa: E402
+from gobuildx.project.context import open_project  # noqa: E402
 
 HAND_DOCKERFILE = """\
 FROM scratch

@@ -25,10 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx import smoke
-from gobuildx.dirs import user_cache_dir
-from gobuildx.project import open_project
-from gobuildx.toolchain import zig_cache_dir
+from gobuildx.smoke import stage as smoke
+from gobuildx.util.dirs import user_cache_dir
+from gobuildx.project.context import open_project
+from gobuildx.project.toolchain import zig_cache_dir
 
 SMOKE = r"""
 [smoke]

@@ -59,11 +59,17 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx import __version__, audit, build, goenv, manifest, smoke, toolchain  # noqa: E402
-from gobuildx.linkage import Facts, read_facts  # noqa: E402
-from gobuildx.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord, sha256_file  # noqa: E402
-from gobuildx.matrix import Target  # noqa: E402
-from gobuildx.project import ProjectContext, open_project  # noqa: E402
+from gobuildx import __version__
+from gobuildx.audit import stage as audit
+from gobuildx.build import stage as build
+from gobuildx.project import goenv
+from gobuildx.model import manifest
+from gobuildx.smoke import stage as smoke
+from gobuildx.project import toolchain  # noqa: E402
+from gobuildx.audit.linkage import Facts, read_facts  # noqa: E402
+from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord, sha256_file  # noqa: E402
+from gobuildx.project.matrix import Target  # noqa: E402
+from gobuildx.project.context import ProjectContext, open_project  # noqa: E402
 
 GORELEASER = "github.com/goreleaser/goreleaser/v2"
 GORELEASER_VERSION = "v2.15.1"  # v2.18+ needs a newer Go than 1.26
@@ -502,7 +508,7 @@ def linkage_text(f: Facts) -> str:
 
 
 def print_rows(name: str, rows: Sequence[Row]) -> None:
-    print(f"\n{name}: correctness, gobuildx | GoReleaser binaries (facts read by gobuildx.linkage)")
+    print(f"\n{name}: correctness, gobuildx | GoReleaser binaries (facts read by gobuildx.audit.linkage)")
     print(f"{'target':<24}{'linkage':<24}{'interpreter':<30}{'agree':<7}{'same bytes':<12}"
           f"{'audit':<12}{'smoke':<18}ok")
     for r in rows:

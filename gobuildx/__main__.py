@@ -1,3 +1,3 @@
-from gobuildx.cli import main
+from gobuildx.cli.main import main
 
 main()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import goenv
-from gobuildx.toolchain import zig_command
+from gobuildx.project import goenv
+from gobuildx.project.toolchain import zig_command
 from tests.conftest import need
 
 HERE = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import linkage
+from gobuildx.audit import linkage
 
 PER_FILE_BUDGET_S = 2.0
 

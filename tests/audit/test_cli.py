@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import manifest
+from gobuildx.model import manifest
 from tests.audit.conftest import CPROG
 from tests.conftest import need, run_gobuildx
 

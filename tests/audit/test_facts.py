@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import linkage
+from gobuildx.audit import linkage
 from gobuildx.formats import FormatError, elf
-from gobuildx.linkage import Facts, glibc_key
+from gobuildx.audit.linkage import Facts, glibc_key
 from tests.audit.conftest import go_exe, run_tool
 from tests.conftest import need
 
@@ -207,7 +207,7 @@ def test_glibc_private_symbols_match_readelf() -> None:
     f = facts_of(lib)
     assert f.glibc_private and set(f.glibc_private) == readelf_symbols_of(lib, "GLIBC_PRIVATE")
     assert "GLIBC_PRIVATE" not in f.glibc_versions
-    from gobuildx.audit import Declaration, judge
+    from gobuildx.audit.stage import Declaration, judge
 
     r = judge(Declaration(id="libresolv", goos="linux", libc="glibc"), [f])
     assert any(x.code == "glibc-private" and x.level == "fail" for x in r.findings)

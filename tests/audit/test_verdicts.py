@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gobuildx import linkage
-from gobuildx.audit import Declaration, judge, runs_on
-from gobuildx.audit_report import ANY_LINUX, AuditResult
-from gobuildx.config import AuditPolicy
+from gobuildx.audit import linkage
+from gobuildx.audit.stage import Declaration, judge, runs_on
+from gobuildx.audit.render import ANY_LINUX, AuditResult
+from gobuildx.project.config import AuditPolicy
 
 
 def verdict(path: Path, **declared: object) -> AuditResult:
@@ -129,7 +129,7 @@ def test_required_base_fails_when_missing(bins: dict[str, Path]) -> None:
 
 
 def test_warn_only_policy_reports_but_does_not_gate(bins: dict[str, Path]) -> None:
-    from gobuildx.audit import report_of
+    from gobuildx.audit.stage import report_of
 
     r = verdict(bins["cgo-glibc"], goos="linux", goarch="amd64", cgo=True, libc="static")
     assert r.verdict == "fail"

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import fastpath, stamp, vcs
+from gobuildx.cli import fastpath
+from gobuildx.build import stamp
+from gobuildx.util import git as vcs
 from tests.conftest import git, run_gobuildx
 from tests.core.test_build import EPOCH, TOML, lines, manifest
 

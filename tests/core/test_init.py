@@ -12,7 +12,7 @@ from pathlib import Path
 
 import tomli_w
 
-from gobuildx.config import DEFAULT_LDFLAGS
+from gobuildx.project.config import DEFAULT_LDFLAGS
 from tests.conftest import SDE, copy_example, run_gobuildx
 
 ENV = {"SOURCE_DATE_EPOCH": SDE}

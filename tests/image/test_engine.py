@@ -11,7 +11,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from gobuildx import engine as engine_mod
+from gobuildx.image import engine as engine_mod
 from tests.conftest import REPO, run_gobuildx
 from tests.image.conftest import clone, registry_get, run_in_image, unique_repo
 

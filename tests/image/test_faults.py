@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import image, registry
+from gobuildx.image import stage as image
+from gobuildx.image import registry
 from gobuildx.errors import ImageFailed
-from gobuildx.project import open_project
+from gobuildx.project.context import open_project
 from tests.conftest import run_gobuildx
 from tests.image.conftest import REGISTRY, clone, hello_toml, registry_get, unique_repo
 
@@ -215,7 +216,7 @@ def test_push_to_a_truncating_registry_says_so(hello_images: Path, services: dic
 def test_two_targets_of_one_platform_are_refused(tmp_path: Path) -> None:
     """linux-amd64 and linux-amd64-musl are both linux/amd64: one index cannot hold both (a pull
     would get whichever comes first), so the plan names them, before any work."""
-    from gobuildx.manifest import Manifest
+    from gobuildx.model.manifest import Manifest
     from tests.conftest import copy_example
 
     copy_example("hello", tmp_path)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.project import open_project
-from gobuildx.runners.base import Check, Host, Job
-from gobuildx.runners.container import ContainerRunner, ImageRootfsRunner, extract, publish, unpack
+from gobuildx.project.context import open_project
+from gobuildx.smoke.runners.base import Check, Host, Job
+from gobuildx.smoke.runners.container import ContainerRunner, ImageRootfsRunner, extract, publish, unpack
 from tests.conftest import run_gobuildx
 from tests.image.conftest import clone, unique_repo
 

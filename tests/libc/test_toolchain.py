@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import toolchain
-from gobuildx.matrix import GLIBC_FIRST, Target, lowest_glibc
+from gobuildx.project import toolchain
+from gobuildx.project.matrix import GLIBC_FIRST, Target, lowest_glibc
 from tests.conftest import run_gobuildx
 from tests.libc.artifacts import elf_facts, pe_machine
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import manifest
+from gobuildx.model import manifest
 from tests.release.conftest import IDS, IMAGE_TOML, gobuildx, make_project, read_json
 
 

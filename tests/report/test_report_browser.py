@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from gobuildx import manifest, report
+from gobuildx.model import manifest
+from gobuildx.report import stage as report
 from tests.conftest import REPO, run_gobuildx
 
 # The compiler quotes this HTML in its error: the page must show it as text (a <script> element is a bug).

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx import manifest, report
-from gobuildx.imagerecord import ImageRecord
-from gobuildx.runners.base import SmokeRecord, SmokeResult
+from gobuildx.model import manifest
+from gobuildx.report import stage as report
+from gobuildx.model.image import ImageRecord
+from gobuildx.smoke.runners.base import SmokeRecord, SmokeResult
 from tests.conftest import run_gobuildx
 
 

@@ -10,9 +10,9 @@ import os
 import shutil
 from pathlib import Path
 
-from gobuildx import smoke
-from gobuildx.project import open_project
-from gobuildx.runners.container import ContainerRunner
+from gobuildx.smoke import stage as smoke
+from gobuildx.project.context import open_project
+from gobuildx.smoke.runners.container import ContainerRunner
 from tests.conftest import run_gobuildx
 
 TARGETS = ["linux-amd64", "linux-arm64"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.matrix import Target
-from gobuildx.project import open_project
-from gobuildx.runners.base import Check, Host, Job
-from gobuildx.runners.qemu import QemuRunner
+from gobuildx.project.matrix import Target
+from gobuildx.project.context import open_project
+from gobuildx.smoke.runners.base import Check, Host, Job
+from gobuildx.smoke.runners.qemu import QemuRunner
 from tests.conftest import EXAMPLES
 
 

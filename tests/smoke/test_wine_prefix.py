@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.runners import wine
+from gobuildx.smoke.runners import wine
 from tests.conftest import need
 
 

@@ -1,0 +1,51 @@
+"""The `gobuildx` program: invoke's Program over the task collection.
+
+Two answers come before invoke is imported (it and the stage models cost most of a
+second): `--version`, and a `build` whose receipt says nothing changed (see fastpath).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from gobuildx import __version__
+
+if TYPE_CHECKING:
+    from invoke import Program
+
+
+def program() -> Program:
+    from gobuildx.cli.program import GobuildxProgram
+    from gobuildx.cli.tasks import StageExecutor, collection
+
+    return GobuildxProgram(name="gobuildx", binary="gobuildx", version=__version__,
+                           namespace=collection(), executor_class=StageExecutor)
+
+
+def normalize(argv: list[str]) -> list[str]:
+    """`gobuildx TASK --help` as `gobuildx --help TASK`: a task's positional argument
+    (e.g. `verify DIR`) would otherwise swallow the --help."""
+    if len(argv) >= 3 and not argv[1].startswith("-") and argv[2] in ("--help", "-h"):
+        return [argv[0], "--help", argv[1], *argv[3:]]
+    return argv
+
+
+def main() -> None:
+    try:
+        _main(normalize(sys.argv))
+    except BrokenPipeError:  # `gobuildx build | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + 13)
+
+
+def _main(argv: list[str]) -> None:
+    if argv[1:] in (["--version"], ["-V"]):
+        print(f"gobuildx {__version__}")
+        return
+    from gobuildx.cli import fastpath
+
+    if fastpath.run(argv, os.environ, os.getcwd()):
+        return
+    program().run(argv)

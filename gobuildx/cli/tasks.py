@@ -1,0 +1,534 @@
+"""The invoke task collection behind the `gobuildx` program.
+
+Each task is a thin shell: parse options, open the project, call the stage
+module, print, and turn a GobuildxError into its documented exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from invoke import Collection, Context, Executor, call, task
+from invoke.exceptions import Exit
+from invoke.tasks import Call, Task
+
+from gobuildx.errors import BuildFailed, ConfigError, GobuildxError, VerifyFailed
+
+if TYPE_CHECKING:
+    from gobuildx.project.context import ProjectContext
+
+# Stage modules (pydantic models, parsers, jinja...) are imported inside the task that
+# uses them: `gobuildx --help` or `gobuildx matrix` should not pay for all of them.
+
+# Options that select what a stage works on; passed down to its pre-tasks.
+SHARED = ("config", "matrix", "target", "jobs")
+
+
+SELECT_HELP = {
+    "config": "path to targets.toml (default: ./targets.toml or $GOBUILDX_CONFIG)",
+    "matrix": "matrix name, or 'all' (default)",
+    "target": "target id or shell glob (repeatable), e.g. 'linux-*' or '*-musl'",
+}
+
+
+def selection_help(jobs: str | None, own: dict[str, str]) -> dict[str, str]:
+    """--config/--matrix/--target help shared by every stage, then `--jobs` and the task's own options."""
+    return {**SELECT_HELP, **({"jobs": jobs} if jobs else {}), **own}
+
+
+def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn GobuildxError into a clean message and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
+        try:
+            if isinstance(kwargs.get("jobs"), int) and kwargs["jobs"] < 0:
+                raise ConfigError([f"--jobs {kwargs['jobs']}: expected a number of parallel jobs, "
+                                   "or 0 for one per core"])
+            return fn(c, *args, **kwargs)
+        except GobuildxError as exc:
+            raise Exit(f"gobuildx: {exc}", code=exc.exit_code) from None
+
+    return wrapper
+
+
+class StageExecutor(Executor):
+    """Invoke's executor, but a pre-task gets the selection options of the task that needs it.
+
+    `gobuildx smoke --matrix release` then builds the release matrix first, not the default.
+    """
+
+    def expand_calls(self, calls: list[Any]) -> list[Call]:  # type: ignore[override]
+        ret: list[Call] = []
+        for item in calls:
+            one = Call(item) if isinstance(item, Task) else item
+            pre = [self._inherit(one, p) for p in one.pre]
+            ret.extend(self.expand_calls(pre))
+            ret.append(one)
+            ret.extend(self.expand_calls(list(one.post)))
+        return ret
+
+    @staticmethod
+    def _inherit(parent: Call, pre: Any) -> Call:
+        child = pre if isinstance(pre, Call) else Call(pre)
+        accepted = inspect.signature(child.task.body).parameters
+        kwargs = dict(child.kwargs or {})
+        for key in SHARED:
+            if key in accepted and key in (parent.kwargs or {}):
+                kwargs.setdefault(key, parent.kwargs[key])
+        return Call(child.task, args=child.args, kwargs=kwargs, called_as=child.called_as)
+
+
+def _open(config: str | None) -> ProjectContext:
+    import os
+
+    from gobuildx.project.context import config_path, open_project
+
+    return open_project(config_path(config, dict(os.environ)))
+
+
+@task(
+    iterable=["target"],
+    help={
+        **SELECT_HELP,
+        "json": "print the targets as JSON (the same as --format json)",
+        "format": "table (default), json, or github: one line for a GitHub Actions strategy.matrix",
+        "shards": "with --format github: N shard jobs ({shard: 'I/N', ...}) instead of one job per target",
+    }
+)
+@stage
+def matrix(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+           json_: bool = False, format: str = "table", shards: int = 0) -> None:
+    """Print the expanded targets of a matrix (ids, platforms, libc, cgo)."""
+    from gobuildx.cli import console as ui
+    from gobuildx.project import shard as shard_stage
+
+    if format not in ("table", "json", "github"):
+        raise ConfigError([f"--format {format!r}: allowed: table, json, github"])
+    if json_ and format not in ("table", "json"):
+        raise ConfigError([f"--json and --format {format} disagree: --json is --format json"])
+    if shards and format != "github":
+        raise ConfigError([f"--shards {shards}: only with --format github (a GitHub Actions matrix of shard jobs)"])
+    ctx = _open(config)
+    targets = ctx.select(matrix, target or [])
+    if format == "github":
+        print(shard_stage.github_matrix(targets, shards))
+        return
+    if json_ or format == "json":
+        print(json.dumps([t.model_dump(mode="json") for t in targets], indent=2))
+        return
+    con = ui.make_console()
+    from rich.table import Table
+
+    table = Table(title=f"{len(targets)} targets ({matrix}) — {ctx.go.version}")
+    for col in ("id", "goos/goarch", "variant", "libc", "cgo", "matrices"):
+        table.add_column(col)
+    for t in targets:
+        variant = t.goarm and f"GOARM={t.goarm}" or t.goamd64 and f"GOAMD64={t.goamd64}" or ""
+        table.add_row(t.id, t.platform, variant, t.libc + (f" >= {t.min_glibc}" if t.min_glibc else ""),
+                      "on" if t.cgo else "off", ", ".join(t.matrices))
+    con.print(table)
+
+
+@task(
+    iterable=["target"],
+    help=selection_help("parallel builds (default: one per core)", {
+        "force": "rebuild even targets whose inputs did not change (and ignore merged artifacts)",
+        "shard": "I/N: build only shard I of N of the selection (one CI runner each; see docs/release.md)",
+        "no-audit": "skip the linkage audit that runs after compiling",
+    }),
+)
+@stage
+def build(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+          jobs: int = 0, force: bool = False, shard: str | None = None, no_audit: bool = False) -> None:
+    """Cross-compile every selected target in parallel into dist/<target-id>/."""
+    from gobuildx.build import stage as build_stage
+    from gobuildx.cli import console as ui
+    from gobuildx.release import merge as merge_stage
+    from gobuildx.report import stage as report_page
+    from gobuildx.project import shard as shard_stage
+
+    ctx = _open(config)
+    selected = ctx.select(matrix, target or [])
+    if shard:
+        part = shard_stage.parse(shard)
+        selected = shard_stage.select(part, selected)
+        print(f"gobuildx: shard {part.label}: {' '.join(t.id for t in selected) or '(no targets)'}")
+    merged = None if force else merge_stage.prebuilt(ctx.dist, [t.id for t in selected])
+    if merged is not None:
+        print(f"gobuildx: {len(merged)} targets prebuilt (merged from {merge_stage.describe(ctx.dist)}); "
+              "not compiling (`--force` builds here)")
+        if not no_audit and merged:
+            from gobuildx.audit import stage as audit_stage
+
+            con = ui.make_console()
+            audit_stage.enforce(_run_audit(ctx, selected, audit_stage.Options(jobs=jobs), "table", None, con),
+                                warn_only=False)
+        return
+    merge_stage.forget_prebuilt(ctx.dist)
+    walk_started_ns = time.time_ns()
+    inputs = build_stage.gather_inputs(ctx)
+    plans = build_stage.plan_all(ctx, selected, inputs)
+    con = ui.make_console()
+    con.print(f"gobuildx: {len(plans)} targets with {ctx.go.version} ({ctx.go.go}, from {ctx.go.source})",
+              highlight=False)
+    _preload(["jinja2"] + ([] if no_audit else ["gobuildx.audit.stage"]))
+    with report_page.timed(ctx.dist, "build"), ui.build_progress(con, len(plans)) as report:
+        records = build_stage.run(ctx, plans, build_stage.Options(jobs=jobs, force=force), report)  # type: ignore[arg-type]
+    ui.summary(con, records, str(ctx.dist))
+    con.print(f"report: {report_page.path_in(ctx.dist)}", highlight=False)
+    failed = [r.id for r in records if r.status == "failed"]
+    report = None
+    if not no_audit and len(failed) < len(records):
+        from gobuildx.audit import stage as audit_stage
+
+        report = _run_audit(ctx, selected, audit_stage.Options(jobs=jobs), "table", None, con)
+    if failed:
+        raise BuildFailed(f"{len(failed)} of {len(records)} targets failed: {', '.join(failed)}")
+    if report is not None:
+        audit_stage.enforce(report, warn_only=False)
+    _save_receipt(ctx, inputs, walk_started_ns, records, audited=report is not None)
+
+
+def _preload(modules: list[str]) -> None:
+    """Import what the end of a build needs (the report's jinja, the audit) while `go build`
+    runs: those processes leave the CPU idle between steps, and the imports then cost no
+    wall time after the last one. A daemon thread; a failure surfaces at the real import."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001, S112 - the real import reports it
+                continue
+
+    threading.Thread(target=load, name="gobuildx-preload", daemon=True).start()
+
+
+def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, records: list[Any],
+                  audited: bool) -> None:
+    """Let the next identical `gobuildx build` answer from stat calls (gobuildx.cli.fastpath)."""
+    import os
+
+    from gobuildx.cli import fastpath
+    from gobuildx.model import manifest
+    from gobuildx.release import merge
+    from gobuildx.build import stamp
+    from gobuildx.report import stage as report_page
+    from gobuildx.build.stage import stamp_path
+
+    if not fastpath.wanted(sys.argv, ctx.environ):  # e.g. the build before `smoke`: skip the re-listing
+        return
+    dist = ctx.dist
+    lines = [f"  up to date  {r.id:28} {', '.join(str(dist / a.path) for a in r.artifacts)}" for r in records]
+    lines.append(f"report: {report_page.path_in(dist)}")
+    if audited:
+        lines.append(f"audit: {len(records)} targets passed (artifacts unchanged since)")
+    outputs = [dist / a.path for r in records for a in r.artifacts]
+    outputs += [stamp_path(dist, r.id) for r in records]
+    outputs += [manifest.path_in(dist), report_page.path_in(dist), dist / merge.PREBUILT]
+    proj_inputs = [ctx.loaded.path, ctx.go.go, ctx.go.goroot / "VERSION"]
+    version = ctx.loaded.config.project.version
+    if version.startswith("file:"):
+        proj_inputs.append(ctx.loaded.path.parent / version[5:])
+    settled_ns = time.time_ns()
+    walked = stamp.settle_dirs(inputs.seen, [dist])  # the build may have created dist/ in the module
+    if walked is None:  # a file came or went during the build: let the next run look for itself
+        return
+    try:
+        fastpath.save(sys.argv, ctx.environ, os.getcwd(), module_dir=ctx.loaded.module_dir, git=inputs.git,
+                      go=ctx.go.go, go_source=ctx.go.source, walk_started_ns=walk_started_ns, settled_ns=settled_ns,
+                      walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
+                      inputs=proj_inputs, outputs=outputs, lines=lines)
+    except OSError as exc:  # the build succeeded; only the shortcut for the next one is lost
+        print(f"gobuildx: note: no receipt for the next no-op run ({exc})", file=sys.stderr)
+
+
+def _run_audit(ctx: ProjectContext, targets: list[Any], opts: Any, fmt: str, output: str | None,
+               con: Any) -> Any:
+    from gobuildx.audit import stage as audit_stage
+    from gobuildx.report import stage as report_page
+
+    with report_page.timed(ctx.dist, "audit"):
+        report, skipped = audit_stage.audit_targets(ctx.dist, targets, opts)
+    if skipped:  # on stderr: stdout may be a JSON/Markdown/JUnit report
+        print(f"audit: skipped {len(skipped)} targets not built (or failed): {', '.join(skipped)}",
+              file=sys.stderr)
+    if not report.results:
+        raise GobuildxError(f"{ctx.dist}: none of the selected targets is built; run `gobuildx build` first")
+    audit_stage.emit(report, fmt, output, con)
+    return report
+
+
+@task(
+    iterable=["target", "path"],
+    help=selection_help("parallel `file`/`ldd` runs (default: two per core, at most 8)", {
+        "path": "audit this file instead of the built matrix (repeatable; also: `gobuildx audit -- FILE...`)",
+        "expect": "with --path: the declared libc to check against: static, musl, glibc",
+        "min-glibc": "with --path --expect glibc: the oldest glibc the files must run on, e.g. 2.17",
+        "cgo": "with --path: expect CGO_ENABLED=1 (on) or 0 (off)",
+        "format": "table (default), json, markdown or junit",
+        "output": "write the report in --format to this file (the table still goes to the terminal)",
+        "warn-only": "report failed verdicts but exit 0",
+        "no-evidence": "skip running `file` and `ldd` (parse only)",
+    }),
+)
+@stage
+def audit(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+          jobs: int = 0, path: list[str] | None = None, expect: str | None = None, min_glibc: str | None = None,
+          cgo: str | None = None, format: str = "table", output: str | None = None, warn_only: bool = False,
+          no_evidence: bool = False) -> None:
+    """Audit the linkage of every built artifact (or of any files) against its declaration."""
+    from gobuildx.audit import stage as audit_stage
+    from gobuildx.cli import console as ui
+
+    audit_stage.check_format(format)
+    opts = audit_stage.Options(evidence=not no_evidence, jobs=jobs, warn_only=warn_only)
+    con = ui.make_console()
+    paths = list(path or []) + shlex.split(c.remainder or "")
+    if paths:
+        declared = audit_stage.expectation(expect, min_glibc, cgo)
+        report = audit_stage.audit_paths([Path(p) for p in paths], declared, opts)
+        audit_stage.emit(report, format, output, con)
+    else:
+        if expect or min_glibc or cgo:
+            raise ConfigError(["--expect, --min-glibc and --cgo apply to --path; targets declare theirs "
+                               "in targets.toml"])
+        ctx = _open(config)
+        report = _run_audit(ctx, ctx.select(matrix, target or []), opts, format, output, con)
+    audit_stage.enforce(report, warn_only)
+
+
+@task(help={"force": "overwrite an existing targets.toml", "dir": "the Go module directory (default: .)"})
+@stage
+def init(c: Context, dir: str = ".", force: bool = False) -> None:
+    """Inspect the Go module and write a starter targets.toml."""
+    from gobuildx.project import scaffold
+
+    path, note = scaffold.write_starter(Path(dir), force=force)
+    if note:
+        print(note)
+    print(f"wrote {path}")
+
+
+@task(iterable=["target"], help=SELECT_HELP)
+@stage
+def doctor(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None) -> None:
+    """Show the Go toolchain and the C toolchain each target resolves to."""
+    from gobuildx.project import toolchain
+
+    ctx = _open(config)
+    print(f"go: {ctx.go.version} at {ctx.go.go} (from {ctx.go.source}); GOCACHE={ctx.go.gocache}")
+    host = (ctx.go.hostos, ctx.go.hostarch)
+    for tid, desc in toolchain.describe_all(ctx.select(matrix, target or []), host, ctx.environ):
+        print(f"  {tid:28} {desc}")
+    from gobuildx.cli import smoke_view
+    from gobuildx.smoke.runners.registry import all_runners
+
+    print("smoke runners:")
+    for text in smoke_view.runner_lines([r.availability(ctx.environ) for r in all_runners()]):
+        print(text)
+
+
+@task(help={"config": "path to targets.toml (for its dist directory)",
+            "dist": "render this dist directory instead (no targets.toml or Go needed)"})
+@stage
+def report(c: Context, config: str | None = None, dist: str | None = None) -> None:
+    """Regenerate dist/report.html (the matrix as one self-contained page) from dist/manifest.json."""
+    from gobuildx.report import stage as report_page
+
+    where = Path(dist) if dist else _open(config).dist
+    page = report_page.refresh(where)
+    if page is None:
+        raise GobuildxError(f"{where}: no manifest.json yet; run `gobuildx build` first")
+    print(f"wrote {page}")
+
+
+@task(
+    pre=[build],
+    iterable=["target"],
+    help=selection_help("parallel builds for the build this needs (default: one per core)", {
+        "target": SELECT_HELP["target"] + "; only Linux targets matching image.targets get images",
+        "repository": "image repository, overriding image.repository (e.g. 127.0.0.1:5000/hello)",
+        "push": "push every platform image, then the multi-arch index under each tag",
+        "oci_layout": "build without a daemon: write an OCI image layout (all platforms) to this directory",
+        "tarballs": "build without a daemon: write one `docker load`-able tarball per target to this directory",
+    }),
+)
+@stage
+def image(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+          jobs: int = 0, repository: str | None = None, push: bool = False, oci_layout: str | None = None,
+          tarballs: str | None = None) -> None:
+    """Build one FROM-scratch image per Linux target (Docker engine, or daemonless), join them in one index."""
+    from gobuildx.image import stage as image_stage
+    from gobuildx.report import stage as report_page
+
+    ctx = _open(config)
+    opts = image_stage.Options(repository=repository, push=push,
+                               oci_layout=Path(oci_layout) if oci_layout else None,
+                               tarballs=Path(tarballs) if tarballs else None)
+    with report_page.timed(ctx.dist, "image"):
+        result = image_stage.run(ctx, ctx.select(matrix, target or []), opts)
+    for tid, rec in result.records.items():
+        extra = f" +{len(rec.libraries)} libs from sysroot" if rec.libraries else ""
+        print(f"  {tid:26} {rec.platform:14} {rec.digest}  {rec.size / 1e6:.1f} MB{extra}")
+    idx = result.index
+    print(f"index {idx.digest} ({len(idx.platforms)} platforms, built with {idx.builder})")
+    for ref in idx.tags:
+        print(f"  {'pushed' if idx.pushed else 'not pushed (use --push)'}: {ref}")
+    if idx.oci_layout:
+        print(f"  OCI layout: {idx.oci_layout}")
+
+
+@task(iterable=["target"])
+@stage
+def release_stages(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+                   jobs: int = 0) -> None:
+    """(release's pre-task) image (when [image] is configured), then smoke; a smoke failure is only
+    recorded, for `release` to refuse (or accept with --allow-failures)."""
+    from gobuildx.errors import SmokeFailed
+
+    if _open(config).loaded.config.image is not None:
+        image(c, config=config, matrix=matrix, target=target, jobs=jobs)
+    try:
+        smoke(c, config=config, matrix=matrix, target=target, jobs=jobs)
+    except Exit as exc:
+        if exc.code != SmokeFailed.exit_code:
+            raise
+        print(f"{exc.message}\n(recorded; release decides)")
+
+
+@task(
+    pre=[call(build, no_audit=True), call(audit, warn_only=True), release_stages],
+    iterable=["target"],
+    help=selection_help("parallel work (default: one per core)", {
+        "allow_failures": "release even if an audit or smoke test failed (recorded in manifest.json)",
+    }),
+)
+@stage
+def release(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+            jobs: int = 0, allow_failures: bool = False) -> None:
+    """Write dist/release/: archives, SBOMs, manifest.json and SHA256SUMS (after the stages it needs)."""
+    from gobuildx.release import stage as release_stage
+    from gobuildx.report import stage as report_page
+
+    ctx = _open(config)
+    ids = [t.id for t in ctx.select(matrix, target or [])]
+    with report_page.timed(ctx.dist, "release"):
+        rm = release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs))
+    _print_release(rm, ctx.dist / release_stage.RELEASE_DIR, ctx.loaded.config.project.version)
+
+
+def _print_release(rm: Any, folder: Path, version_source: str) -> None:
+    from gobuildx.release import stage as release_stage
+
+    for t in rm.targets:
+        print(f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
+              + (f", image {t.image}" if t.image else ""))
+    for o in rm.omitted:
+        print(f"  {o.id:26} OMITTED ({o.reason})")
+    for note in release_stage.not_run_notes(rm):
+        print(note)
+    for warning in release_stage.version_warnings(rm, version_source):
+        print(warning, file=sys.stderr)
+    print(f"release: {folder} ({len(rm.targets)} targets; check with `sha256sum -c SHA256SUMS` "
+          f"or `gobuildx verify {folder}`)")
+
+
+@task(
+    iterable=["dir", "target"],
+    help={
+        "dir": "a runner's dist folder (repeat --dir for each; a quoted glob such as 'shards/*' works)",
+        "out": "the joined dist folder (default: the project's dist)",
+        "config": "path to targets.toml (the same one every shard used)",
+        "matrix": "the --matrix the shards used (default: all)",
+        "target": "the --target globs the shards used (repeatable)",
+        "allow_failures": "release even if an audit or smoke test failed",
+        "no_release": "only join the dist folders; do not write <out>/release/",
+    },
+)
+@stage
+def merge(c: Context, dir: list[str] | None = None, out: str | None = None, config: str | None = None,
+          matrix: str = "all", target: list[str] | None = None, allow_failures: bool = False,
+          no_release: bool = False) -> None:
+    """Join the dist folders of several CI runners (built with --shard) into one dist and one release."""
+    from gobuildx.release import merge as merge_stage
+    from gobuildx.release import stage as release_stage
+
+    ctx = _open(config)
+    dirs = merge_stage.expand_dirs(dir or [])
+    if not dirs:
+        raise GobuildxError("merge needs the runners' dist folders: --dir A --dir B (or --dir 'shards/*')")
+    ids = [t.id for t in ctx.select(matrix, target or [])]
+    dest = Path(out).resolve() if out else ctx.dist
+    joined = merge_stage.join(dirs, dest, ids)
+    print(f"merged {len(joined.targets)} targets from {len(dirs)} runners into {dest}")
+    if not no_release:
+        rm = release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=dest))
+        _print_release(rm, dest / release_stage.RELEASE_DIR, ctx.loaded.config.project.version)
+
+
+@task(help={"dir": "the release folder, e.g. dist/release (positional, or --dir)"})
+@stage
+def verify(c: Context, dir: str) -> None:
+    """Re-check a release folder: SHA256SUMS, every archive and SBOM against manifest.json."""
+    from gobuildx.release import verify as verify_stage
+
+    problems, rm = verify_stage.check(Path(dir))
+    if problems:
+        raise VerifyFailed(f"{dir}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    count = len(rm.targets) if rm else 0
+    print(f"{dir}: OK ({count} targets; checksums, archives, SBOMs and manifest agree)")
+
+
+@task(
+    pre=[call(build, no_audit=True)],
+    iterable=["target"],
+    help=selection_help("parallel smoke runs (default: one per core)", {
+        "junit": "write the JUnit XML here (default: dist/smoke-junit.xml)",
+    }),
+)
+@stage
+def smoke(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
+          jobs: int = 0, junit: str | None = None) -> None:
+    """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image)."""
+    from gobuildx.cli import console as ui
+    from gobuildx.report import stage as report_page
+    from gobuildx.smoke import stage as smoke_stage
+    from gobuildx.cli import smoke_view
+    from gobuildx.errors import SmokeFailed
+
+    ctx = _open(config)
+    selected = ctx.select(matrix, target or [])
+    con = ui.make_console()
+    con.print(f"gobuildx: smoke {len(selected)} targets on {ctx.go.hostos}/{ctx.go.hostarch}", highlight=False)
+    opts = smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None)
+    with report_page.timed(ctx.dist, "smoke"):
+        outcome = smoke_stage.smoke(ctx, selected, opts, smoke_view.reporter(con))
+    smoke_view.summary(con, outcome.records, str(outcome.junit))
+    con.print(f"smoke: {smoke_view.counts(outcome.records)}", highlight=False)
+    if outcome.failed:
+        raise SmokeFailed(f"{len(outcome.failed)} of {len(outcome.records)} targets failed smoke: "
+                          f"{', '.join(outcome.failed)}")
+
+
+def collection() -> Collection:
+    ns = Collection()
+    for t in (release, merge, verify):
+        ns.add_task(t)
+    for t in (init, matrix, build, audit, doctor, report):
+        ns.add_task(t)
+    ns.add_task(image)
+    ns.add_task(smoke)
+    return ns
+

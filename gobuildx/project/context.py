@@ -1,0 +1,60 @@
+"""Everything a stage needs to know about the project, resolved once per command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from gobuildx.project import config
+from gobuildx.project import checks as configcheck
+from gobuildx.util import dirs
+from gobuildx.project import goenv
+from gobuildx.project import matrix
+from gobuildx.errors import ConfigError
+from gobuildx.project.goenv import GoToolchain
+from gobuildx.project.matrix import Target
+
+
+class ProjectContext(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    loaded: config.LoadedConfig
+    go: GoToolchain
+    targets: list[Target]
+    cache_dir: Path
+    environ: dict[str, str]
+
+    @property
+    def dist(self) -> Path:
+        return self.loaded.dist_dir
+
+    def with_dist(self, dist: Path) -> ProjectContext:
+        """The same project writing to (or reading from) another dist directory."""
+        project = self.loaded.config.project.model_copy(update={"dist": str(dist)})
+        cfg = self.loaded.config.model_copy(update={"project": project})
+        return self.model_copy(update={"loaded": self.loaded.model_copy(update={"config": cfg})})
+
+    def select(self, matrix_name: str = "all", patterns: list[str] | tuple[str, ...] = ()) -> list[Target]:
+        return matrix.select(self.loaded, self.targets, matrix_name, list(patterns))
+
+
+def config_path(given: str | None, environ: dict[str, str]) -> Path:
+    return Path(given or environ.get("GOBUILDX_CONFIG") or "targets.toml")
+
+
+def open_project(path: Path, environ: dict[str, str] | None = None) -> ProjectContext:
+    """Load and validate targets.toml against the Go that will build it."""
+    env = dict(os.environ if environ is None else environ)
+    loaded = config.load(path)
+    found = configcheck.problems(loaded)  # reported with the matrix's own, all at once
+    go = goenv.resolve(env)
+    cache_dir = dirs.user_cache_dir(env)
+    try:
+        targets = matrix.expand(loaded, go.platforms(cache_dir, env))
+    except ConfigError as exc:
+        raise ConfigError(found + exc.problems) from None
+    if found:
+        raise ConfigError(found)
+    return ProjectContext(loaded=loaded, go=go, targets=targets, cache_dir=cache_dir, environ=env)

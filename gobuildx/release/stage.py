@@ -1,0 +1,346 @@
+"""dist/release/: one archive per target, SBOMs, manifest.json and SHA256SUMS, all reproducible.
+
+The release is assembled in a hidden staging directory and renamed into place, so
+dist/release/ is always a complete release (the previous one, or the new one); a
+refused release never touches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from calendar import timegm
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from time import strptime
+
+from pydantic import BaseModel, ConfigDict
+
+from gobuildx import __version__
+from gobuildx.release import archive
+from gobuildx.release import sbom
+from gobuildx.release import stageview
+from gobuildx.project.config import Release
+from gobuildx.errors import ConfigError, ReleaseRefused
+from gobuildx.model.manifest import (
+    Manifest,
+    TargetIdentity,
+    TargetRecord,
+    sha256_file,
+    write_atomic,
+)
+from gobuildx.model.manifest import read as manifest_read
+from gobuildx.project.context import ProjectContext
+from gobuildx.release.stageview import StageView, Verdict
+
+RELEASE_DIR = "release"
+SUMS = "SHA256SUMS"
+MANIFEST = "manifest.json"
+RELEASE_SCHEMA = 1
+
+
+class ReleaseBinary(BaseModel):
+    binary: str
+    path: str  # inside the archive
+    size: int
+    sha256: str
+    sbom: str | None = None
+    sbom_sha256: str | None = None
+
+
+class ReleaseArchive(BaseModel):
+    name: str
+    format: archive.Format
+    size: int
+    sha256: str
+
+
+class ReleaseTarget(TargetIdentity):
+    c_toolchain: str | None = None
+    archive: ReleaseArchive
+    binaries: list[ReleaseBinary]
+    audit: Verdict
+    smoke: Verdict
+    image: str | None = None
+
+
+class Omitted(BaseModel):
+    id: str
+    reason: str
+
+
+class ReleaseManifest(BaseModel):
+    """dist/release/manifest.json: everything a consumer needs, nothing that varies by machine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = RELEASE_SCHEMA
+    gobuildx: str
+    project: str
+    version: str
+    commit: str
+    date: str
+    epoch: int
+    go: str
+    sbom: str
+    files: list[str]
+    stages: dict[str, str]
+    image_index: str | None = None  # the multi-arch index digest: pull <image_repository>@<image_index>
+    image_repository: str | None = None
+    targets: list[ReleaseTarget]
+    omitted: list[Omitted] = []
+
+
+class Inputs(BaseModel):
+    """What a release is made from: a dist manifest and the project's [release] table."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    dist: Path
+    manifest: Manifest
+    settings: Release
+    root: Path  # paths in settings.files are relative to it (the directory of targets.toml)
+    config_path: Path
+    go: Path
+    env: dict[str, str]
+    ids: list[str]  # the selected targets
+    allow_failures: bool = False
+    jobs: int = 0
+
+
+class Blocker(BaseModel):
+    id: str
+    reason: str
+
+
+def epoch_of(m: Manifest) -> int:
+    """The build date as seconds: SOURCE_DATE_EPOCH or the commit time, as the build used."""
+    return timegm(strptime(m.date, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def blockers(m: Manifest, ids: Sequence[str]) -> list[Blocker]:
+    """Every selected target that must not be released, with the stage that blocked it."""
+    out = []
+    for tid in ids:
+        rec = m.target(tid)
+        if rec is None:
+            out.append(Blocker(id=tid, reason="not built (absent from dist/manifest.json)"))
+            continue
+        if rec.status != "ok" or not rec.artifacts:
+            out.append(Blocker(id=tid, reason=f"build {rec.status}"))
+            continue
+        v = stageview.view(rec)
+        if v.audit == "fail":
+            out.append(Blocker(id=tid, reason="audit failed" + (f": {v.audit_detail}" if v.audit_detail else "")))
+        if v.smoke == "fail":
+            out.append(Blocker(id=tid, reason="smoke test failed" + (f": {v.smoke_detail}" if v.smoke_detail else "")))
+    return out
+
+
+def refusal(found: Sequence[Blocker]) -> ReleaseRefused:
+    lines = [f"  {b.id}: {b.reason}" for b in found]
+    return ReleaseRefused(f"release refused: {len({b.id for b in found})} target(s) blocked it\n"
+                          + "\n".join(lines)
+                          + "\n(fix them, or pass --allow-failures to release the rest and record the failures)")
+
+
+def archive_stem(settings: Release, m: Manifest, rec: TargetRecord, config_path: Path) -> str:
+    values = {"project": m.project, "version": m.version, "commit": m.commit, "id": rec.id,
+              "goos": rec.goos, "goarch": rec.goarch}
+    try:
+        stem = settings.name.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError([f"{config_path}: release.name: cannot fill {settings.name!r} ({exc}); "
+                           f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"]) from None
+    if not stem or "/" in stem or stem.startswith("."):
+        raise ConfigError([f"{config_path}: release.name: {settings.name!r} gives {stem!r}, "
+                           "which is not a plain file name"])
+    return stem
+
+
+def extra_files(settings: Release, root: Path, config_path: Path) -> list[archive.Entry]:
+    entries, problems = [], []
+    for i, name in enumerate(settings.files):
+        rel = PurePosixPath(name)
+        where = f"{config_path}: release.files[{i}]"
+        if rel.is_absolute() or ".." in rel.parts:
+            problems.append(f"{where}: {name!r} must be a path inside the project (relative, no '..')")
+        elif not (root / rel).is_file():
+            problems.append(f"{where}: {name!r}: no such file {root / rel}")
+        else:
+            entries.append(archive.Entry(name=str(rel), source=root / rel))
+    if problems:
+        raise ConfigError(problems)
+    return entries
+
+
+def _check_artifacts(dist: Path, rec: TargetRecord) -> None:
+    for art in rec.artifacts:
+        path = dist / art.path
+        if not path.is_file():
+            raise ReleaseRefused(f"{rec.id}: {path} is missing (dist/manifest.json lists it); "
+                                 "rebuild with `gobuildx build`")
+        if sha256_file(path) != art.sha256:
+            raise ReleaseRefused(f"{rec.id}: {path} changed since it was built (sha256 differs from "
+                                 "dist/manifest.json); rebuild with `gobuildx build --force`")
+
+
+def _one_target(inp: Inputs, rec: TargetRecord, extras: list[archive.Entry], staging: Path,
+                epoch: int) -> ReleaseTarget:
+    _check_artifacts(inp.dist, rec)
+    m, fmt = inp.manifest, archive.format_for(rec.goos)
+    stem = archive_stem(inp.settings, m, rec, inp.config_path)
+    entries = [archive.Entry(name=PurePosixPath(a.path).name, source=inp.dist / a.path, executable=True)
+               for a in rec.artifacts]
+    taken = {e.name for e in entries}
+    entries += [e for e in extras if e.name not in taken]
+    data = archive.write(fmt, entries, epoch)
+    name = f"{stem}.{fmt}"
+    write_atomic(staging / name, data)
+    binaries = [_binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging) for a in rec.artifacts]
+    v: StageView = stageview.view(rec)
+    return ReleaseTarget(
+        id=rec.id, goos=rec.goos, goarch=rec.goarch, goarm=rec.goarm, goamd64=rec.goamd64, cgo=rec.cgo,
+        libc=rec.libc, min_glibc=rec.min_glibc, link=rec.link, c_toolchain=rec.c_toolchain,
+        archive=ReleaseArchive(name=name, format=fmt, size=len(data), sha256=hashlib.sha256(data).hexdigest()),
+        binaries=binaries, audit=v.audit, smoke=v.smoke, image=v.image)
+
+
+def _binary(inp: Inputs, rec: TargetRecord, binary: str, path: str, size: int, digest: str,
+            stem: str, staging: Path) -> ReleaseBinary:
+    inner = PurePosixPath(path).name
+    out = ReleaseBinary(binary=binary, path=inner, size=size, sha256=digest)
+    if inp.settings.sbom == "none":
+        return out
+    m = inp.manifest
+    info = sbom.read_buildinfo(inp.go, inp.dist / path, inp.env)
+    subject = sbom.Subject(project=m.project, version=m.version, date=m.date, target=rec.id,
+                           binary=binary, path=inner, sha256=digest)
+    doc = sbom.render(inp.settings.sbom, subject, info)
+    name = sbom.file_name(inp.settings.sbom, stem, binary)
+    write_atomic(staging / name, doc)
+    return out.model_copy(update={"sbom": name, "sbom_sha256": hashlib.sha256(doc).hexdigest()})
+
+
+def sums_text(files: dict[str, str]) -> str:
+    """SHA256SUMS as `sha256sum -c` reads it: '<hex>  <name>', sorted by name."""
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(files.items()))
+
+
+def assemble(inp: Inputs) -> ReleaseManifest:
+    """Check, then write dist/release/ atomically; returns its manifest."""
+    found = blockers(inp.manifest, inp.ids)
+    if found and not inp.allow_failures:
+        raise refusal(found)
+    blocked_builds = {b.id: b.reason for b in found if b.reason.startswith(("not built", "build "))}
+    extras = extra_files(inp.settings, inp.root, inp.config_path)
+    records = [r for r in (inp.manifest.target(t) for t in sorted(inp.ids))
+               if r is not None and r.id not in blocked_builds]
+    _check_unique_names(inp, records)
+    epoch = epoch_of(inp.manifest)
+    staging = inp.dist / f".{RELEASE_DIR}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        targets = _all_targets(inp, records, extras, staging, epoch)
+        rm = _release_manifest(inp, targets, epoch, blocked_builds)
+        _write_index(staging, rm)
+        publish(staging, inp.dist / RELEASE_DIR)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return rm
+
+
+def _check_unique_names(inp: Inputs, records: list[TargetRecord]) -> None:
+    seen: dict[str, str] = {}
+    for rec in records:
+        stem = archive_stem(inp.settings, inp.manifest, rec, inp.config_path)
+        if stem in seen:
+            raise ConfigError([f"{inp.config_path}: release.name: {inp.settings.name!r} gives {stem!r} for both "
+                               f"{seen[stem]} and {rec.id}; include {{id}} (or {{goos}} and {{goarch}} and "
+                               "what else differs)"])
+        seen[stem] = rec.id
+
+
+def _all_targets(inp: Inputs, records: list[TargetRecord], extras: list[archive.Entry],
+                 staging: Path, epoch: int) -> list[ReleaseTarget]:
+    jobs = inp.jobs or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda r: _one_target(inp, r, extras, staging, epoch), records))
+
+
+def _release_manifest(inp: Inputs, targets: list[ReleaseTarget], epoch: int,
+                      omitted: dict[str, str]) -> ReleaseManifest:
+    m = inp.manifest
+    ran = stageview.stages_run(m)
+    return ReleaseManifest(
+        gobuildx=__version__, project=m.project, version=m.version, commit=m.commit, date=m.date,
+        epoch=epoch, go=m.go, sbom=inp.settings.sbom, files=list(inp.settings.files),
+        stages={"build": "ran", **{k: ("ran" if v else "not run") for k, v in ran.items()}},
+        image_index=stageview.index_digest(m), image_repository=m.image.repository if m.image else None,
+        targets=targets,
+        omitted=[Omitted(id=k, reason=v) for k, v in sorted(omitted.items())])
+
+
+def _write_index(staging: Path, rm: ReleaseManifest) -> None:
+    body = json.dumps(rm.model_dump(mode="json"), indent=2) + "\n"
+    write_atomic(staging / MANIFEST, body.encode())
+    digests = {p.name: sha256_file(p) for p in staging.iterdir() if p.is_file() and p.name != SUMS}
+    write_atomic(staging / SUMS, sums_text(digests).encode())
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Swap a finished staging directory into place: readers see the old or the new release."""
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.rename(final, old)
+    os.rename(staging, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def version_warnings(rm: ReleaseManifest, version_source: str) -> list[str]:
+    """What a release engineer should hear before publishing: a version that no commit names."""
+    out = []
+    if rm.commit == "none" and version_source == "git":
+        out.append(f"warning: the release is stamped {rm.version} with commit none: the module is in no git "
+                   "repository with a commit; tag a commit, or set project.version")
+    elif rm.commit == "none":
+        out.append(f"warning: the release is stamped {rm.version} with commit none: its binaries name no "
+                   "commit (the module is in no git repository with a commit)")
+    if rm.version.endswith("-dirty"):
+        out.append(f"warning: the release is stamped {rm.version}: built from uncommitted changes "
+                   "(git describe --dirty); commit them, then release again")
+    return out
+
+
+def not_run_notes(rm: ReleaseManifest) -> list[str]:
+    return [f"note: the {name} stage did not run; its result is recorded as \"not-run\""
+            for name, state in rm.stages.items() if state != "ran"]
+
+
+def go_env(environ: dict[str, str]) -> dict[str, str]:
+    keep = ("PATH", "HOME", "TMPDIR", "GOCACHE", "GOROOT", "GOPATH", "GOMODCACHE")
+    return {**{k: environ[k] for k in keep if k in environ}, "GOTOOLCHAIN": "local", "GOFLAGS": ""}
+
+
+def from_project(ctx: ProjectContext, ids: Sequence[str], allow_failures: bool = False,
+                 jobs: int = 0, dist: Path | None = None) -> Inputs:
+    """Release inputs for the selected ids of a project (dist: another dist folder, e.g. merged)."""
+    where = dist or ctx.dist
+    m = read_manifest(where)
+    return Inputs(dist=where, manifest=m, settings=ctx.loaded.config.release, root=ctx.loaded.root,
+                  config_path=ctx.loaded.path, go=ctx.go.go, env=go_env(ctx.environ), ids=list(ids),
+                  allow_failures=allow_failures, jobs=jobs)
+
+
+def read_manifest(dist: Path) -> Manifest:
+    m = manifest_read(dist)
+    if m is None:
+        raise ReleaseRefused(f"{dist}/manifest.json does not exist: nothing was built there "
+                             "(run `gobuildx build`, or `gobuildx merge` the runners' dist folders)")
+    return m

@@ -1,0 +1,238 @@
+"""Runners that prove a target's image works, not just its artifact.
+
+* `container`: runs the image in the Docker engine with the docker CLI: `--network none`,
+  `--read-only`, as the image's own non-root user; a foreign CPU runs with its
+  qemu-<arch>-static bind-mounted as the entrypoint (there is no binfmt_misc), so the
+  loader and libraries come from the image itself. The image is found locally (docker
+  path), loaded from its tarball (daemonless path), or pulled by digest (pushed).
+* `image-rootfs`: the daemonless check: unpacks the image's layers from its OCI layout
+  (or tarball) into the cache and runs the entrypoint with `qemu-<arch>-static -L <rootfs>`,
+  after checking the entrypoint's sha256 equals the artifact's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from gobuildx.smoke.runners.base import Availability, Job, Runner, SmokeResult
+from gobuildx.smoke.runners.process import Invocation, base_env, execute
+from gobuildx.smoke.runners.qemu import QEMU_ARCH
+from gobuildx.smoke.runners.tools import version, which
+
+NATIVE = {"amd64": ("amd64", "386"), "arm64": ("arm64",)}  # host arch -> arches its kernel runs itself
+DOCKER_TIMEOUT_S = 120.0
+ABANDONED_S = 3600.0  # a half-unpacked rootfs this old belongs to a run that was killed
+
+
+def _image(job: Job) -> dict[str, Any] | None:
+    image = (job.record or {}).get("image")
+    return image if isinstance(image, dict) else None
+
+
+def _host_runs(job: Job) -> bool:
+    return job.target.goarch in NATIVE.get(job.host.goarch, (job.host.goarch,))
+
+
+class ContainerRunner(Runner):
+    name = "container"
+    kind = "image"
+    install = "apt-get install docker.io, and start the engine (systemctl start docker, or dockerd)"
+
+    def applies(self, job: Job) -> bool:
+        return job.target.goos == "linux" and _image(job) is not None
+
+    def availability(self, environ: dict[str, str]) -> Availability:
+        docker = which("docker", environ)
+        if docker is None:
+            return Availability(runner=self.name, available=False, detail="docker CLI not on PATH",
+                                install=self.install)
+        proc = _docker(["version", "--format", "{{.Server.Version}}"], environ)
+        if proc.returncode != 0:
+            return Availability(runner=self.name, available=False, install=self.install,
+                                detail=f"no Docker engine answers: {proc.stderr.strip()[:200]}")
+        return Availability(runner=self.name, available=True, version=f"engine {proc.stdout.strip()}",
+                            detail=docker, install=self.install)
+
+    def run(self, job: Job) -> SmokeResult:
+        image = _image(job)
+        assert image is not None
+        if job.check.server:
+            return self.skipped(job, "server checks need a network; the container runs with --network none")
+        qemu = None
+        if not _host_runs(job):
+            qemu = which(f"qemu-{QEMU_ARCH.get(job.target.goarch, job.target.goarch)}-static", job.environ)
+            if qemu is None:
+                return self.skipped(job, f"no qemu for {job.target.goarch}: apt-get install qemu-user-static")
+        ref, why = _locate(image, job.environ)
+        if ref is None:
+            return SmokeResult(runner=self.name, binary=job.binary, status="failed", reason=why)
+        name = f"gobuildx-smoke-{job.target.id}-{uuid.uuid4().hex[:8]}"
+        argv = ["docker", "run", "--rm", "--name", name, "--network", "none", "--read-only",
+                "--platform", image["platform"]]
+        for key, value in job.check.env.items():
+            argv += ["-e", f"{key}={value}"]
+        if qemu:
+            argv += ["-v", f"{os.path.realpath(qemu)}:/qemu:ro", "--entrypoint", "/qemu", ref,
+                     *image["entrypoint"], *job.check.args]
+        else:
+            argv += [ref, *job.check.args]
+        env = {"PATH": job.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(job.work_dir),
+               **{k: v for k, v in job.environ.items() if k.startswith("DOCKER_")}}
+        notes = [f"image {ref} ({image['platform']})"] + ([f"qemu entrypoint {qemu}"] if qemu else [])
+        try:
+            return execute(self.name, job, Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes))
+        finally:
+            _docker(["rm", "-f", name], job.environ)  # a timed-out run leaves no container behind
+
+
+def _docker(args: list[str], environ: dict[str, str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": environ.get("PATH", "/usr/bin:/bin"), "HOME": environ.get("HOME", "/root"),
+           **{k: v for k, v in environ.items() if k.startswith("DOCKER_")}}
+    try:
+        if stdin is not None:
+            proc = subprocess.run(["docker", *args], input=stdin, env=env, capture_output=True,
+                                  timeout=DOCKER_TIMEOUT_S, check=False)
+            return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"),
+                                               proc.stderr.decode(errors="replace"))
+        return subprocess.run(["docker", *args], env=env, capture_output=True, text=True,
+                              timeout=DOCKER_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(["docker", *args], 125, "", str(exc))
+
+
+def _locate(image: dict[str, Any], environ: dict[str, str]) -> tuple[str | None, str]:
+    """A reference the engine can run: local tag, else load the tarball, else repository@digest."""
+    for tag in image.get("local_tags") or []:
+        proc = _docker(["image", "inspect", "--format", "{{.Id}}", tag], environ)
+        if proc.returncode == 0 and proc.stdout.strip() == image["config_digest"]:
+            return tag, ""
+    if image.get("tarball") and Path(image["tarball"]).is_file():
+        proc = _docker(["load", "-q", "-i", image["tarball"]], environ)
+        if proc.returncode != 0:
+            return None, f"docker load {image['tarball']} failed: {proc.stderr.strip()[:200]}"
+        return image["config_digest"], ""
+    if image.get("pushed"):
+        return f"{image['repository']}@{image['digest']}", ""
+    return None, ("the image is not in the engine, has no tarball and was not pushed; "
+                  "rerun `gobuildx image` (or with --tarballs DIR / --push)")
+
+
+class ImageRootfsRunner(Runner):
+    name = "image-rootfs"
+    kind = "image"
+    install = "apt-get install qemu-user-static"
+
+    def applies(self, job: Job) -> bool:
+        image = _image(job)
+        return job.target.goos == "linux" and image is not None and bool(image.get("oci_layout") or image.get("tarball"))
+
+    def availability(self, environ: dict[str, str]) -> Availability:
+        qemu = which("qemu-x86_64-static", environ) or which("qemu-aarch64-static", environ)
+        if qemu is None:
+            return Availability(runner=self.name, available=False, detail="no qemu-*-static on PATH",
+                                install=self.install)
+        return Availability(runner=self.name, available=True, detail=qemu, install=self.install,
+                            version=version([qemu, "--version"], environ))
+
+    def run(self, job: Job) -> SmokeResult:
+        image = _image(job)
+        assert image is not None
+        if job.check.server:
+            return self.skipped(job, "server checks are left to the artifact runners")
+        try:
+            root = unpack(image, job.cache_dir / "image-rootfs")
+        except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
+            return SmokeResult(runner=self.name, binary=job.binary, status="failed",
+                               reason=f"cannot unpack the image {image['digest']}: {exc}")
+        entry = root / image["entrypoint"][0].lstrip("/")
+        got = hashlib.sha256(entry.read_bytes()).hexdigest() if entry.is_file() else "missing"
+        if got != image["artifact_sha256"]:
+            return SmokeResult(runner=self.name, binary=job.binary, status="failed",
+                               reason=f"{image['entrypoint'][0]} in the image is {got[:12]}, "
+                                      f"not the artifact {image['artifact_sha256'][:12]}")
+        if job.target.goarch == "386":
+            if image.get("dynamic"):
+                return self.skipped(job, "qemu-i386 cannot run Go's 386 runtime and a dynamic 386 "
+                                         "binary needs its image's loader; the container runner covers it")
+            argv = [str(entry), *job.check.args]
+        else:
+            qemu = which(f"qemu-{QEMU_ARCH.get(job.target.goarch, job.target.goarch)}-static", job.environ)
+            if qemu is None:
+                return self.skipped(job, f"no qemu for {job.target.goarch}: {self.install}")
+            argv = [qemu, "-L", str(root), str(entry), *job.check.args]
+        return execute(self.name, job, Invocation(argv=argv, env=base_env(job), cwd=job.work_dir,
+                                                  notes=[f"rootfs of {image['digest']} at {root}"]))
+
+
+def unpack(image: dict[str, Any], cache: Path) -> Path:
+    """The image's layers extracted (once) under cache/<digest>/rootfs; symlinks stay inside."""
+    dest = cache / image["digest"].split(":", 1)[1]
+    if (dest / "rootfs").is_dir():
+        return dest / "rootfs"
+    cache.mkdir(parents=True, exist_ok=True)
+    _forget_abandoned(cache)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=cache))  # unique per process and thread
+    try:
+        tmp.chmod(0o755)  # dest gets this mode, as a plain mkdir would give it
+        extract(image, tmp)
+        return publish(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already once published
+
+
+def _forget_abandoned(cache: Path, older_than_s: float = ABANDONED_S) -> None:
+    """Remove half-unpacked trees of runs that were killed (a live unpack takes seconds)."""
+    cutoff = time.time() - older_than_s
+    for tmp in cache.glob(".*.tmp-*"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def extract(image: dict[str, Any], tmp: Path) -> None:
+    """Every layer of the image, in order, into tmp/rootfs."""
+    read = _layout_reader(image)
+    manifest = json.loads(read(image["digest"]))
+    (tmp / "rootfs").mkdir(parents=True)
+    for layer in manifest["layers"]:
+        with tarfile.open(fileobj=io.BytesIO(read(layer["digest"])), mode="r:*") as tar:
+            tar.extractall(tmp / "rootfs", filter="tar")  # refuses paths and links leaving rootfs
+
+
+def publish(tmp: Path, dest: Path) -> Path:
+    """Rename the unpacked tmp to dest; if another process or job got there first, use theirs."""
+    try:
+        os.replace(tmp, dest)
+    except OSError:
+        if not (dest / "rootfs").is_dir():  # not a lost race: a real failure
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest / "rootfs"
+
+
+def _layout_reader(image: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """blob digest -> bytes, from the OCI layout directory or the tarball (also a layout)."""
+    if image.get("oci_layout") and Path(image["oci_layout"]).is_dir():
+        base = Path(image["oci_layout"]) / "blobs" / "sha256"
+        return lambda digest: (base / digest.split(":", 1)[1]).read_bytes()
+    with tarfile.open(image["tarball"]) as tar:
+        blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers()  # type: ignore[union-attr]
+                 if m.isfile() and m.name.startswith("blobs/sha256/")}
+    return lambda digest: blobs["blobs/sha256/" + digest.split(":", 1)[1]]
+
+
+def runners() -> list[Runner]:
+    return [ContainerRunner(), ImageRootfsRunner()]

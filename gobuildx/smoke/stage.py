@@ -1,0 +1,283 @@
+"""The smoke stage: run every built artifact where it would run, and record the verdicts.
+
+Per target: the first artifact runner that applies (native, qemu, wine, wasmtime, node) runs
+each binary; every image runner that applies (container, image-rootfs) runs too. A target
+nobody can run here is SKIPPED with the reason, never passed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from gobuildx.model import manifest
+from gobuildx.project.config import SmokeTable
+from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.project.matrix import Target
+from gobuildx.project.context import ProjectContext
+from gobuildx.smoke.runners.base import (
+    Availability,
+    Check,
+    Host,
+    Job,
+    Runner,
+    SmokeRecord,
+    SmokeResult,
+)
+from gobuildx.smoke.runners.registry import all_runners
+
+JUNIT = "smoke-junit.xml"
+SCRATCH = ".smoke"
+
+Reporter = Callable[[str, SmokeResult], None]
+
+
+class Options(BaseModel):
+    jobs: int = 0
+    junit: Path | None = None  # default: dist/smoke-junit.xml
+
+
+class Task(BaseModel):
+    """One unit of parallel work: a runner on a job, or a verdict decided without running."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    target: str
+    job: Job | None = None
+    runner: Runner | None = None
+    decided: SmokeResult | None = None
+
+
+class Outcome(BaseModel):
+    records: dict[str, SmokeRecord]
+    junit: Path
+
+    @property
+    def failed(self) -> list[str]:
+        return sorted(t for t, r in self.records.items() if r.status == "failed")
+
+
+def host_of(ctx: ProjectContext) -> Host:
+    return Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch)
+
+
+def smoke(ctx: ProjectContext, targets: Sequence[Target], opts: Options,
+          report: Reporter | None = None, runners: Sequence[Runner] | None = None) -> Outcome:
+    """Plan, run in parallel, write manifest.json and JUnit XML; return every verdict."""
+    mf = manifest.read(ctx.dist)
+    chosen = list(runners) if runners is not None else all_runners()
+    avail = AvailabilityCache(ctx.environ)
+    ports = PortBook()
+    tasks = [t for target in targets for t in plan_target(ctx, target, mf, chosen, avail, ports)]
+    started = time.monotonic()
+    results = run_tasks(tasks, opts.jobs or os.cpu_count() or 2, ports, report)
+    records = aggregate(targets, results)
+    write_manifest(ctx.dist, records)
+    junit = opts.junit or ctx.dist / JUNIT
+    write_junit(junit, targets, results, time.monotonic() - started)
+    return Outcome(records=records, junit=junit)
+
+
+def plan_target(ctx: ProjectContext, target: Target, mf: Manifest | None, runners: Sequence[Runner],
+                avail: AvailabilityCache, ports: PortBook) -> list[Task]:
+    """The tasks of one target: one per binary for its artifact runner, plus its image checks."""
+    if target.smoke.skip:
+        return [decided(target.id, "config", "skipped", f"[smoke] skip: {target.smoke.skip}")]
+    record = mf.target(target.id) if mf else None
+    if record is None or record.status != "ok" or not record.artifacts:
+        why = record.error.splitlines()[0] if record and record.error else "no artifact in manifest.json"
+        return [decided(target.id, "build", "failed", f"not built ({why}); run `gobuildx build`")]
+    version = mf.version if mf else ""
+    jobs = [make_job(ctx, target, record, a.binary, ctx.dist / a.path, version, ports) for a in record.artifacts]
+    tasks = [artifact_task(target, job, runners, avail, ctx) for job in jobs]
+    first = record.artifacts[0]
+    for runner in (r for r in runners if r.kind == "image"):
+        # A job of its own: in server mode, its own port (it runs beside the artifact check).
+        job = make_job(ctx, target, record, first.binary, ctx.dist / first.path, version, ports)
+        if runner.applies(job):
+            tasks.append(runner_task(target.id, job, runner, avail.get(runner)))
+    return tasks
+
+
+def artifact_task(target: Target, job: Job, runners: Sequence[Runner],
+                  avail: AvailabilityCache, ctx: ProjectContext) -> Task:
+    runner = next((r for r in runners if r.kind == "artifact" and r.applies(job)), None)
+    if runner is None:
+        return decided(target.id, "none", "skipped", no_runner_reason(target, host_of(ctx)), job.binary)
+    return runner_task(target.id, job, runner, avail.get(runner))
+
+
+def runner_task(target_id: str, job: Job, runner: Runner, avail: Availability) -> Task:
+    if not avail.available:
+        reason = f"runner unavailable: {avail.detail}; install: {avail.install}"
+        return decided(target_id, runner.name, "skipped", reason, job.binary)
+    return Task(target=target_id, job=job, runner=runner)
+
+
+def decided(target_id: str, runner: str, status: str, reason: str, binary: str = "") -> Task:
+    return Task(target=target_id, decided=SmokeResult(runner=runner, binary=binary, status=status,  # type: ignore[arg-type]
+                                                      reason=reason))
+
+
+def no_runner_reason(target: Target, host: Host) -> str:
+    where = {"darwin": "a macOS host", "ios": "an iOS device", "android": "an Android device or emulator"}
+    needs = where.get(target.goos, f"a {target.platform} machine")
+    return f"no runner for {target.platform} on this {host.goos}/{host.goarch} host (needs {needs})"
+
+
+def make_job(ctx: ProjectContext, target: Target, record: TargetRecord, binary: str, artifact: Path,
+             version: str, ports: PortBook) -> Job:
+    values = {"goos": target.goos, "goarch": target.goarch, "target": target.id,
+              "binary": binary, "version": version}
+    return Job(target=target, binary=binary, artifact=artifact.resolve(),
+               check=make_check(target.smoke, values, ports), host=host_of(ctx), goroot=ctx.go.goroot,
+               cache_dir=ctx.cache_dir, work_dir=ctx.dist / SCRATCH / target.id, environ=ctx.environ,
+               record=record.model_dump(mode="json"))
+
+
+def make_check(table: SmokeTable, values: dict[str, str], ports: PortBook) -> Check:
+    port = None if table.port is None else (table.port or ports.free())
+    filled = {**values, "port": str(port or "")}
+    return Check(args=[fill(a, filled) for a in table.args],
+                 env={k: fill(v, filled) for k, v in table.env.items()}, exit_code=table.exit_code,
+                 expect=fill(table.expect, filled) if table.expect else None, timeout_s=table.timeout,
+                 port=port, http_path=table.http_path, http_status=table.http_status)
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace only the known {placeholders}: a regex's own braces ({2,3}) stay as they are."""
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+class AvailabilityCache:
+    """Each runner's availability, asked once per run and only if some target needs that runner."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        self._environ = environ
+        self._known: dict[str, Availability] = {}
+
+    def get(self, runner: Runner) -> Availability:
+        if runner.name not in self._known:
+            self._known[runner.name] = runner.availability(self._environ)
+        return self._known[runner.name]
+
+
+class PortBook:
+    """Free ports handed out in this run, and a lock per fixed port so servers never collide."""
+
+    def __init__(self) -> None:
+        self._given: set[int] = set()
+        self._locks: dict[int, threading.Lock] = {}
+        self._mutex = threading.Lock()
+
+    def free(self) -> int:
+        with self._mutex:
+            while True:
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", 0))
+                    port = int(s.getsockname()[1])
+                if port not in self._given:
+                    self._given.add(port)
+                    return port
+
+    def lock(self, port: int) -> threading.Lock:
+        with self._mutex:
+            return self._locks.setdefault(port, threading.Lock())
+
+
+def run_tasks(tasks: Sequence[Task], jobs: int, ports: PortBook,
+              report: Reporter | None) -> list[tuple[str, SmokeResult]]:
+    def one(task: Task) -> tuple[str, SmokeResult]:
+        result = task.decided or run_one(task, ports)
+        if report:
+            report(task.target, result)
+        return task.target, result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, tasks))
+
+
+def run_one(task: Task, ports: PortBook) -> SmokeResult:
+    assert task.job is not None and task.runner is not None
+    start = time.monotonic()
+    try:
+        if task.job.check.port:
+            with ports.lock(task.job.check.port):
+                result = task.runner.run(task.job)
+        else:
+            result = task.runner.run(task.job)
+    except Exception as exc:  # noqa: BLE001 - a runner bug must not hide the other verdicts
+        return SmokeResult(runner=task.runner.name, binary=task.job.binary, status="failed",
+                           reason=f"runner error: {exc.__class__.__name__}: {exc}",
+                           duration_s=round(time.monotonic() - start, 3))
+    # The whole cost of the check, including one-time setup (a Wine prefix, the shim DLL).
+    update: dict[str, object] = {"duration_s": round(time.monotonic() - start, 3)}
+    if result.log:
+        update["log"] = relative_log(result.log, task.job)
+    return result.model_copy(update=update)
+
+
+def relative_log(log: str, job: Job) -> str:
+    dist = job.work_dir.parent.parent
+    try:
+        return Path(log).resolve().relative_to(dist.resolve()).as_posix()
+    except ValueError:
+        return log
+
+
+def aggregate(targets: Sequence[Target], results: Sequence[tuple[str, SmokeResult]]) -> dict[str, SmokeRecord]:
+    out = {}
+    for target in targets:
+        mine = [r for tid, r in results if tid == target.id]
+        statuses = {r.status for r in mine}
+        status = "failed" if "failed" in statuses else "passed" if "passed" in statuses else "skipped"
+        out[target.id] = SmokeRecord(status=status, results=mine,  # type: ignore[arg-type]
+                                     duration_s=round(sum(r.duration_s for r in mine), 3))
+    return out
+
+
+def write_manifest(dist: Path, records: dict[str, SmokeRecord]) -> None:
+    def change(mf: Manifest | None) -> Manifest:
+        assert mf is not None
+        mf.targets = [t.model_copy(update={"smoke": records[t.id]}) if t.id in records else t
+                      for t in mf.targets]
+        return mf
+
+    if manifest.read(dist) is not None:
+        manifest.update(dist, change)
+
+
+def write_junit(path: Path, targets: Sequence[Target], results: Sequence[tuple[str, SmokeResult]],
+                elapsed: float) -> None:
+    """JUnit XML: one testcase per target x runner x binary; skipped and failed as JUnit says."""
+    suite = ET.Element("testsuite", name="gobuildx smoke", time=f"{elapsed:.3f}")
+    counts = {"tests": 0, "failures": 0, "skipped": 0}
+    for tid, r in results:
+        counts["tests"] += 1
+        case = ET.SubElement(suite, "testcase", classname=f"smoke.{tid}",
+                             name=f"{r.runner}:{r.binary}" if r.binary else r.runner, time=f"{r.duration_s:.3f}")
+        if r.status == "failed":
+            counts["failures"] += 1
+            ET.SubElement(case, "failure", message=r.reason).text = r.output
+        elif r.status == "skipped":
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message=r.reason)
+        if r.output or r.command:
+            ET.SubElement(case, "system-out").text = " ".join(r.command) + "\n" + r.output
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    root = ET.Element("testsuites", name="gobuildx")
+    root.append(suite)
+    ET.indent(root)
+    data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    manifest.write_atomic(path, data)
