@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from gobuildx.image import engine
 from gobuildx.image import stage as image
-from gobuildx.model import manifest
+from gobuildx.project import manifest_file
 from gobuildx.image import oci
 from gobuildx.image import rootfs  # noqa: E402
 from gobuildx.project.context import open_project  # noqa: E402
@@ -102,7 +102,7 @@ def main() -> None:
         work = setup(Path(tmp), targets)
         ctx = open_project(work / "targets.toml", {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
         table = image.table_of(ctx)
-        mani = manifest.read(ctx.dist)
+        mani = manifest_file.read(ctx.dist)
         assert mani is not None
         plans = image.plan(ctx, table, image.select(ctx, table, ctx.select()), mani)
         repo = image.repository_of(ctx, table, None)

@@ -63,7 +63,8 @@ from gobuildx import __version__
 from gobuildx.audit import stage as audit
 from gobuildx.build import stage as build
 from gobuildx.project import goenv
-from gobuildx.model import manifest
+from gobuildx.project import manifest_file
+from gobuildx.util.files import write_atomic
 from gobuildx.smoke import stage as smoke
 from gobuildx.project import toolchain  # noqa: E402
 from gobuildx.audit.linkage import Facts, read_facts  # noqa: E402
@@ -422,12 +423,12 @@ def goreleaser_view(ctx: ProjectContext, targets: Sequence[Target], binaries: di
                              size=src.stat().st_size, sha256=sha256_file(src))
         records.append(TargetRecord(**identity.model_dump(), status="ok", artifacts=[art]))
     mf = header.model_copy(update={"targets": records, "stages": [], "image": None})
-    manifest.write_atomic(manifest.path_in(view), (mf.model_dump_json(indent=2) + "\n").encode())
+    write_atomic(manifest_file.path_in(view), (mf.model_dump_json(indent=2) + "\n").encode())
     return ctx.with_dist(view)
 
 
 def verdicts(dist: Path, tid: str) -> tuple[str, str]:
-    rec = manifest.read(dist).target(tid)  # type: ignore[union-attr]
+    rec = manifest_file.read(dist).target(tid)  # type: ignore[union-attr]
     if rec is None:
         return "missing", "missing"
     return (rec.audit.verdict if rec.audit else "none"), (rec.smoke.status if rec.smoke else "none")
@@ -446,16 +447,16 @@ def correctness(b: Bench, eq: Equivalent, envs: dict[str, dict[str, str]], work:
     (b.logs / "check-gobuildx-smoke.log").write_text(smoke_cli.stdout + smoke_cli.stderr)
     ctx = open_project(b.root / "targets.toml", env)
     targets = ctx.select("all", b.targets)
-    header = manifest.read(ctx.dist)
+    header = manifest_file.read(ctx.dist)
     assert header is not None
     view = goreleaser_view(ctx, targets, goreleaser_binaries(b.gr_dist, eq), header, work / f"{b.name}-goreleaser-view")
     audit.audit_targets(view.dist, targets, audit.Options(evidence=False, jobs=b.jobs))
     smoke.smoke(view, targets, smoke.Options(jobs=b.jobs))
     rows = []
     for t in targets:
-        mine = manifest.read(ctx.dist).target(t.id)  # type: ignore[union-attr]
+        mine = manifest_file.read(ctx.dist).target(t.id)  # type: ignore[union-attr]
         g_path = ctx.dist / mine.artifacts[0].path if mine and mine.artifacts else ctx.dist / "missing"
-        theirs = manifest.read(view.dist).target(t.id)  # type: ignore[union-attr]
+        theirs = manifest_file.read(view.dist).target(t.id)  # type: ignore[union-attr]
         r_path = view.dist / theirs.artifacts[0].path if theirs and theirs.artifacts else view.dist / "missing"
         g_audit, g_smoke = verdicts(ctx.dist, t.id)
         r_audit, r_smoke = verdicts(view.dist, t.id)

@@ -19,12 +19,9 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel
-
-from gobuildx.formats import FormatError, Kind, buildinfo, elf, macho, pe, sniff, wasm
-from gobuildx.formats.buildinfo import GoBuildInfo
+from gobuildx.formats import FormatError, buildinfo, elf, macho, pe, sniff, wasm
+from gobuildx.model.audit import Facts, FoundLibc
 
 EVIDENCE_TIMEOUT_S = 30.0
 GLIBC_ABI_TAGS = {"GLIBC_ABI_DT_RELR": "2.36"}   # version tags that name a feature, not a release
@@ -40,64 +37,6 @@ ELF_GOARCH = {("x86-64", 64): "amd64", ("x86", 32): "386", ("AArch64", 64): "arm
 HOST_MACHINE = {"x86_64": ("x86-64", 64), "aarch64": ("AArch64", 64), "armv7l": ("ARM", 32),
                 "i686": ("x86", 32), "riscv64": ("RISC-V", 64), "s390x": ("S/390", 64),
                 "ppc64le": ("PowerPC64", 64)}
-
-Libc = Literal["glibc", "musl", "none", "system", "unknown"]
-
-
-class Facts(BaseModel):
-    """Everything gobuildx knows about one file. Flat; keys are documented in docs/audit.md."""
-
-    path: str
-    size: int = 0
-    format: Kind | None = None
-    error: str | None = None                 # why the file could not be read (then most keys are empty)
-    os_abi: str | None = None
-    machine: str | None = None
-    goarch: str | None = None                # the GOARCH this machine/bitness/endianness means
-    bits: int | None = None
-    endian: str | None = None
-    stripped: bool | None = None
-    debug_info: bool | None = None
-    # ELF
-    elf_type: str | None = None
-    static: bool | None = None               # no interpreter and no needed libraries
-    pie: bool | None = None
-    interpreter: str | None = None
-    needed: list[str] = []
-    rpath: list[str] = []
-    runpath: list[str] = []
-    libc: Libc | None = None                 # the C library it binds to (ELF only)
-    versions: dict[str, list[str]] = {}      # library -> every required symbol version
-    glibc_versions: list[str] = []           # GLIBC_x.y needed, numerically sorted
-    max_glibc: str | None = None             # "2.34": the oldest glibc it can run on
-    max_glibc_symbols: list[str] = []        # the symbols (or ABI tags) that force max_glibc
-    max_glibc_symbol_count: int = 0
-    glibc_private: list[str] = []            # symbols bound to GLIBC_PRIVATE
-    cxx_versions: list[str] = []             # "libstdc++.so.6: GLIBCXX_3.4.29" (and CXXABI_)
-    gcc_versions: list[str] = []             # "libgcc_s.so.1: GCC_3.0"
-    other_versions: list[str] = []           # any other library's version needs
-    static_glibc: bool = False               # glibc linked in statically
-    nss: bool = False                        # static glibc that dlopens libnss_* for user/host lookups
-    # PE
-    dlls: list[str] = []
-    delay_dlls: list[str] = []
-    subsystem: str | None = None
-    # Mach-O
-    dylibs: list[str] = []
-    dylinker: str | None = None
-    min_os: str | None = None
-    universal_goarchs: list[str] = []        # a universal binary: the goarch of each slice
-    # wasm
-    wasm_imports: list[str] = []
-    wasm_exports: list[str] = []
-    producers: list[str] = []                # "language: Go go1.26.1", from the producers section
-    # Go
-    go: GoBuildInfo | None = None
-    go_note: str | None = None               # why there is no Go build info
-    # evidence from the classic tools
-    file: str | None = None                  # `file -b` output
-    ldd: str | None = None                   # `ldd` output, or "not applicable: <why>"
-
 
 def read_facts(path: Path) -> Facts:
     """Facts of one path; a path that cannot be read gives Facts with `error` set."""
@@ -229,7 +168,7 @@ def _versions(facts: Facts, reader: elf.ElfReader) -> None:
     facts.glibc_private = sorted({s for i in private for s in found.get(i, (0, []))[1]})
 
 
-def _libc(facts: Facts) -> Libc:
+def _libc(facts: Facts) -> FoundLibc:
     interp = facts.interpreter or ""
     if MUSL_INTERP.search(interp) or any(n.startswith("libc.musl-") for n in facts.needed):
         return "musl"

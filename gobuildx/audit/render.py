@@ -1,106 +1,34 @@
-"""The audit's result model (stored as `TargetRecord.audit`) and its four renderings.
+"""The audit report's four renderings: `render(report, fmt)` gives the terminal table, JSON,
+Markdown (for a CI job summary) or JUnit XML.
 
-`AuditResult` is flat and its keys are stable (documented in docs/audit.md);
-other stages read it from dist/manifest.json. `render(report, fmt)` gives the
-terminal table, JSON, Markdown (for a CI job summary) or JUnit XML.
+The result model (`AuditResult`, stored as `TargetRecord.audit`) is in `gobuildx.model.audit`;
+its keys are stable (documented in docs/audit.md) and other stages read it from dist/manifest.json.
 """
 
 from __future__ import annotations
 
 import io
-import json
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from pydantic import BaseModel
+from gobuildx.model.audit import (
+    ANY_LINUX,
+    FORMATS,
+    SCHEMA,
+    AuditReport,
+    AuditResult,
+    Finding,
+    Format,
+    Level,
+    Verdict,
+    glibc_callouts,
+    runs_on_text,
+    worst,
+)
 
-from gobuildx.audit.linkage import Facts
-
-if TYPE_CHECKING:  # rich is imported by the renderings that use it: manifest.py imports this module
+if TYPE_CHECKING:  # rich is imported by the renderings that use it: the audit stage imports this module
     from rich.console import Console
     from rich.table import Table
-
-SCHEMA = "gobuildx.audit/1"
-Verdict = Literal["pass", "warn", "fail"]
-Level = Literal["fail", "warn", "note"]
-Format = Literal["table", "json", "markdown", "junit"]
-FORMATS: tuple[str, ...] = ("table", "json", "markdown", "junit")
-
-
-class Finding(BaseModel):
-    """One observation: `fail` breaks the declaration, `warn` deserves a look, `note` is context."""
-
-    level: Level
-    code: str          # stable identifier, e.g. "glibc-above-floor", "static-has-interpreter"
-    message: str
-
-
-class AuditResult(BaseModel):
-    """The verdict on one target (or one path given on the command line)."""
-
-    id: str                                  # target id, or the path for `audit --path`
-    declared: str                            # the declaration checked, e.g. "glibc >= 2.17, cgo on"
-    verdict: Verdict
-    problems: list[str] = []                 # messages of `fail` findings
-    warnings: list[str] = []                 # messages of `warn` findings
-    findings: list[Finding] = []             # all of them, with codes and notes
-    linkage: str = ""                        # one-line summary: "static", "dynamic glibc >= 2.34", ...
-    static: bool | None = None
-    interpreter: str | None = None
-    needed: list[str] = []                   # DT_NEEDED / imported DLLs / dylibs, union over artifacts
-    libc: str | None = None
-    highest_glibc: str | None = None
-    floor_symbols: list[str] = []            # symbols forcing highest_glibc
-    glibc_private: list[str] = []
-    cxx: list[str] = []                      # GLIBCXX_/CXXABI_ needs ("libstdc++.so.6: GLIBCXX_3.4.29")
-    gcc: list[str] = []                      # GCC_ needs (libgcc_s)
-    runs_on: list[str] = []
-    cgo: bool | None = None                  # CGO_ENABLED from the Go build info
-    go_version: str | None = None
-    file: str | None = None                  # `file` line of the first artifact
-    artifacts: list[Facts] = []              # full facts per artifact
-
-    @property
-    def dynamic_glibc(self) -> bool:
-        return any(a.format == "elf" and a.libc == "glibc" and not a.static for a in self.artifacts)
-
-
-class AuditReport(BaseModel):
-    schema_: str = SCHEMA
-    verdict: Verdict
-    warn_only: bool = False
-    results: list[AuditResult]
-
-    def dynamic_glibc(self) -> list[AuditResult]:
-        return [r for r in self.results if r.dynamic_glibc or any(a.static_glibc for a in r.artifacts)]
-
-    def to_json(self) -> str:
-        data = self.model_dump(mode="json", by_alias=True)
-        data = {"schema": data.pop("schema_"), **data}
-        data["dynamic_glibc"] = [r.id for r in self.dynamic_glibc()]
-        return json.dumps(data, indent=2) + "\n"
-
-
-def worst(verdicts: list[Verdict]) -> Verdict:
-    return "fail" if "fail" in verdicts else "warn" if "warn" in verdicts else "pass"
-
-
-def glibc_callouts(report: AuditReport) -> list[str]:
-    """The lines that go at the top of every rendering: each glibc dependency and its cause."""
-    out = []
-    for r in report.dynamic_glibc():
-        for a in r.artifacts:
-            if a.static_glibc:
-                nss = " and dlopens libnss_* at run time for user/host lookups" if a.nss else ""
-                out.append(f"{r.id}: glibc linked STATICALLY{nss}: not portable across glibc versions")
-            elif a.libc == "glibc" and not a.static:
-                syms = ", ".join(a.max_glibc_symbols[:8]) or "no versioned symbols"
-                more = f" (+{a.max_glibc_symbol_count - 8} more)" if a.max_glibc_symbol_count > 8 else ""
-                floor = f"GLIBC_{a.max_glibc}" if a.max_glibc else "glibc (unversioned)"
-                out.append(f"{r.id}: dynamic glibc, needs {floor} ({syms}{more}); "
-                           f"libs: {', '.join(a.needed)}")
-    return out
-
 
 def render(report: AuditReport, fmt: Format, width: int = 160) -> str:
     if fmt == "json":
@@ -113,15 +41,6 @@ def render(report: AuditReport, fmt: Format, width: int = 160) -> str:
 
 
 # ---------------------------------------------------------------- table
-ANY_LINUX = ["scratch", "distroless-static", "alpine", "glibc-2.17", "glibc-2.28", "glibc-2.31", "glibc-2.36"]
-
-
-def runs_on_text(bases: list[str]) -> str:
-    if bases == ANY_LINUX:
-        return "any Linux (scratch, alpine, glibc)"
-    return ", ".join(bases) or "-"
-
-
 def table(report: AuditReport) -> Table:
     from rich.table import Table
 
@@ -212,3 +131,6 @@ def junit(report: AuditReport) -> str:
         out.append("    </testcase>")
     out += ["  </testsuite>", "</testsuites>"]
     return "\n".join(out) + "\n"
+
+__all__ = ["ANY_LINUX", "FORMATS", "SCHEMA", "AuditReport", "AuditResult", "Finding", "Format", "Level", "Verdict",
+           "glibc_callouts", "render", "runs_on_text", "worst"]

@@ -16,13 +16,24 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from gobuildx.audit import linkage
-from gobuildx.model import manifest
-from gobuildx.audit.render import ANY_LINUX, FORMATS, AuditReport, AuditResult, Finding, Verdict, print_table, render, worst
-from gobuildx.project.config import AuditPolicy
-from gobuildx.errors import AuditFailed, ConfigError, GobuildxError
 from gobuildx.audit.linkage import Facts, glibc_key
+from gobuildx.audit.render import (
+    ANY_LINUX,
+    FORMATS,
+    AuditReport,
+    AuditResult,
+    Finding,
+    Verdict,
+    print_table,
+    render,
+    worst,
+)
+from gobuildx.errors import AuditFailed, ConfigError, GobuildxError
 from gobuildx.model.manifest import Manifest
+from gobuildx.project import manifest_file
+from gobuildx.project.config import AuditPolicy
 from gobuildx.project.matrix import Target
+from gobuildx.util.files import write_atomic
 
 DYNAMIC_BY_DESIGN = {"darwin", "ios", "openbsd", "solaris", "illumos"}
 GLIBC_LIBS = ["libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1", "libresolv.so.2",
@@ -396,7 +407,7 @@ def audit_targets(dist: Path, targets: Sequence[Target], opts: Options) -> tuple
 
     Returns the report and the ids that were skipped (not built, or failed to build).
     """
-    man = manifest.read(dist)
+    man = manifest_file.read(dist)
     if man is None:
         raise GobuildxError(f"{dist}: no manifest.json; run `gobuildx build` first")
     built, skipped = [], []
@@ -440,7 +451,7 @@ def _record(dist: Path, results: list[AuditResult]) -> None:
                 rec.audit = by_id[rec.id]
         return old
 
-    manifest.update(dist, change)
+    manifest_file.update(dist, change)
 
 
 def audit_paths(paths: Sequence[Path], expect: Declaration | None, opts: Options) -> AuditReport:
@@ -464,7 +475,7 @@ def emit(report: AuditReport, fmt: str, output: str | None, console: Console) ->
     """Print the report (the table when writing another format to --output) and write --output."""
     check_format(fmt)
     if output:
-        manifest.write_atomic(Path(output), render(report, fmt).encode())  # type: ignore[arg-type]
+        write_atomic(Path(output), render(report, fmt).encode())  # type: ignore[arg-type]
     if output or fmt == "table":
         print_table(console, report)
         if output:

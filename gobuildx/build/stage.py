@@ -18,16 +18,16 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx import __version__
-from gobuildx.model import manifest
 from gobuildx.build import stamp
-from gobuildx.project import toolchain
-from gobuildx.util import git as vcs
-from gobuildx.project.config import Binary
 from gobuildx.errors import ConfigError, ToolchainMissing
 from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetRecord
-from gobuildx.project.matrix import Target
+from gobuildx.project import manifest_file, toolchain
+from gobuildx.project.config import Binary
 from gobuildx.project.context import ProjectContext
+from gobuildx.project.matrix import Target
 from gobuildx.project.toolchain import CToolchain
+from gobuildx.util import git as vcs
+from gobuildx.util.files import sha256_file, write_atomic
 
 PASS_ENV = (
     "PATH", "HOME", "USER", "TMPDIR", "LANG", "GOPATH", "GOCACHE", "GOMODCACHE", "GOENV",
@@ -204,7 +204,7 @@ def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Repor
     header = _header(ctx, plans[0].stamp) if plans else None
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        ordered = longest_first(plans, manifest.read(dist))
+        ordered = longest_first(plans, manifest_file.read(dist))
         futures = {pool.submit(_build_one, ctx, p, opts, running, report): p for p in ordered}
         pending: list[TargetRecord] = []
         flushed = time.monotonic()
@@ -251,7 +251,7 @@ def _flush(dist: Path, header: Manifest | None, pending: list[TargetRecord], dur
         return
     batch = list(pending)
     pending.clear()
-    manifest.update(dist, lambda old: _merge(old, header, batch), durable=durable)
+    manifest_file.update(dist, lambda old: _merge(old, header, batch), durable=durable)
 
 
 HEADER = ("gobuildx", "project", "version", "commit", "date", "go")
@@ -446,14 +446,14 @@ def publish(staged: Path, final: Path) -> None:
 def _finish_artifact(dist: Path, step: Step) -> ArtifactRecord:
     path = dist / step.output
     return ArtifactRecord(binary=step.binary, path=step.output, size=path.stat().st_size,
-                          sha256=manifest.sha256_file(path))
+                          sha256=sha256_file(path))
 
 
 def _save_stamp(dist: Path, plan: Plan, artifacts: list[ArtifactRecord]) -> None:
     saved = {"inputs": plan.inputs, "artifacts": [
         {**a.model_dump(), "mtime_ns": os.stat(dist / a.path).st_mtime_ns} for a in artifacts]}
     # A cache entry: lost or stale, it only costs a rebuild (it is checked against the artifact).
-    manifest.write_atomic(stamp_path(dist, plan.target.id), json.dumps(saved).encode(), durable=False)
+    write_atomic(stamp_path(dist, plan.target.id), json.dumps(saved).encode(), durable=False)
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.util import git as vcs
 from gobuildx.errors import ConfigError
+from gobuildx.util import git as vcs
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv"}
 

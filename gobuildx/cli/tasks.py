@@ -152,9 +152,9 @@ def build(c: Context, config: str | None = None, matrix: str = "all", target: li
     """Cross-compile every selected target in parallel into dist/<target-id>/."""
     from gobuildx.build import stage as build_stage
     from gobuildx.cli import console as ui
+    from gobuildx.project import shard as shard_stage
     from gobuildx.release import merge as merge_stage
     from gobuildx.report import stage as report_page
-    from gobuildx.project import shard as shard_stage
 
     ctx = _open(config)
     selected = ctx.select(matrix, target or [])
@@ -220,12 +220,12 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
     """Let the next identical `gobuildx build` answer from stat calls (gobuildx.cli.fastpath)."""
     import os
 
-    from gobuildx.cli import fastpath
-    from gobuildx.model import manifest
-    from gobuildx.release import merge
     from gobuildx.build import stamp
-    from gobuildx.report import stage as report_page
     from gobuildx.build.stage import stamp_path
+    from gobuildx.cli import fastpath
+    from gobuildx.project import manifest_file
+    from gobuildx.release import merge
+    from gobuildx.report import stage as report_page
 
     if not fastpath.wanted(sys.argv, ctx.environ):  # e.g. the build before `smoke`: skip the re-listing
         return
@@ -236,7 +236,7 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
         lines.append(f"audit: {len(records)} targets passed (artifacts unchanged since)")
     outputs = [dist / a.path for r in records for a in r.artifacts]
     outputs += [stamp_path(dist, r.id) for r in records]
-    outputs += [manifest.path_in(dist), report_page.path_in(dist), dist / merge.PREBUILT]
+    outputs += [manifest_file.path_in(dist), report_page.path_in(dist), dist / merge.PREBUILT]
     proj_inputs = [ctx.loaded.path, ctx.go.go, ctx.go.goroot / "VERSION"]
     version = ctx.loaded.config.project.version
     if version.startswith("file:"):
@@ -503,10 +503,10 @@ def smoke(c: Context, config: str | None = None, matrix: str = "all", target: li
           jobs: int = 0, junit: str | None = None) -> None:
     """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image)."""
     from gobuildx.cli import console as ui
-    from gobuildx.report import stage as report_page
-    from gobuildx.smoke import stage as smoke_stage
     from gobuildx.cli import smoke_view
     from gobuildx.errors import SmokeFailed
+    from gobuildx.report import stage as report_page
+    from gobuildx.smoke import stage as smoke_stage
 
     ctx = _open(config)
     selected = ctx.select(matrix, target or [])

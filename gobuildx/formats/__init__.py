@@ -9,9 +9,10 @@ hang or an unbounded allocation.
 from __future__ import annotations
 
 import struct
-from typing import Literal
 
-Kind = Literal["elf", "pe", "macho", "wasm"]
+from gobuildx.model.audit import (
+    Kind,  # the formats gobuildx reads, as Facts.format records them
+)
 
 MAX_CSTR = 4096          # longest NUL-terminated string we read (paths, sonames, symbol names)
 MAX_ITEMS = 100_000      # cap on any table walk (dynamic entries, imports, load commands)

@@ -12,29 +12,15 @@ from __future__ import annotations
 
 import json
 
-from pydantic import BaseModel
-
 from gobuildx.formats import Blob, FormatError, uleb
+from gobuildx.model.audit import (
+    GoBuildInfo,  # a contract of dist/manifest.json (Facts.go)
+)
 
 MAGIC = b"\xff Go buildinf:"
 HEADER = 32
 FLAG_INLINE = 0x2
 MAX_SEARCH = 64 * 1024 * 1024   # bytes of a data region scanned for the magic
-
-
-class GoBuildInfo(BaseModel):
-    """The embedded build info; `settings` keeps every `build K=V` line verbatim."""
-
-    go_version: str
-    path: str | None = None
-    main: str | None = None                 # "module@version"
-    deps: list[str] = []                    # "module@version", or "... => replacement@version"
-    settings: dict[str, str] = {}
-
-    @property
-    def cgo_enabled(self) -> bool | None:
-        value = self.settings.get("CGO_ENABLED")
-        return None if value is None else value == "1"
 
 
 def find(data: object, start: int, size: int) -> GoBuildInfo | None:

@@ -20,7 +20,16 @@ import docker.errors
 import docker.utils
 import requests.exceptions
 
-from gobuildx.image.oci import MT_CONFIG, MT_LAYER_GZIP, MT_MANIFEST, Blob, Image, Platform, canonical_json, gzip_bytes
+from gobuildx.image.oci import (
+    MT_CONFIG,
+    MT_LAYER_GZIP,
+    MT_MANIFEST,
+    Blob,
+    Image,
+    Platform,
+    canonical_json,
+    gzip_bytes,
+)
 
 DEFAULT_ENTRYPOINT = '["/usr/local/bin/app"]'
 # Kept identical to dockerfiles/scratch.Dockerfile (a test checks it).

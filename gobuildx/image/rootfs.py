@@ -15,8 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.image.closure import Placed
-from gobuildx.project.config import ImageTable
 from gobuildx.image.oci import Entry, OciError, normalize
+from gobuildx.project.config import ImageTable
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 ZONEINFO = Path("/usr/share/zoneinfo")

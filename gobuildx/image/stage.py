@@ -23,19 +23,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.image import closure
-from gobuildx.project import checks as configcheck
-from gobuildx.image import engine
-from gobuildx.model import manifest
-from gobuildx.image import oci
-from gobuildx.image import registry
-from gobuildx.image import rootfs
-from gobuildx.project.config import ImageTable
 from gobuildx.errors import ConfigError, ImageFailed
+from gobuildx.image import closure, engine, oci, registry, rootfs
 from gobuildx.model.image import Builder, ImageIndexRecord, ImageRecord, PlatformDigest
 from gobuildx.model.manifest import Manifest, TargetRecord
-from gobuildx.project.matrix import Target
+from gobuildx.project import checks as configcheck
+from gobuildx.project import manifest_file
+from gobuildx.project.config import ImageTable
 from gobuildx.project.context import ProjectContext
+from gobuildx.project.matrix import Target
+from gobuildx.util.files import write_atomic
 
 TAG_FIELDS = ("version", "commit", "short_commit", "project")
 
@@ -273,7 +270,7 @@ def write_outputs(plans: Sequence[Plan], images: Sequence[oci.Image], top: oci.B
                 path = opts.tarballs.resolve() / f"{p.target.id}.tar"
                 data = oci.docker_tarball(img, [f"{repo}:{_local_tag(t, p.target.id)}" for t in tags],
                                           p.spec.mtime)
-                manifest.write_atomic(path, data)
+                write_atomic(path, data)
                 out[p.target.id] = str(path)
         return out
     except (oci.OciError, OSError) as exc:
@@ -292,9 +289,9 @@ def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options) -> Result
     """Plan, build (docker or oci), write, push, and record in dist/manifest.json."""
     table = table_of(ctx)
     repo = repository_of(ctx, table, opts.repository)
-    mani = manifest.read(ctx.dist)
+    mani = manifest_file.read(ctx.dist)
     if mani is None:
-        raise ImageFailed(f"{manifest.path_in(ctx.dist)} is missing: run `gobuildx build` first")
+        raise ImageFailed(f"{manifest_file.path_in(ctx.dist)} is missing: run `gobuildx build` first")
     tags = render_tags(ctx, table, mani)
     plans = plan(ctx, table, select(ctx, table, targets), mani)
     if opts.builder == "oci":
@@ -334,7 +331,7 @@ def _result(plans: Sequence[Plan], images: Sequence[oci.Image], top: oci.Blob, r
 def _record(dist: Path, result: Result) -> None:
     def change(current: Manifest | None) -> Manifest:
         if current is None:
-            raise ImageFailed(f"{manifest.path_in(dist)} disappeared during the image stage")
+            raise ImageFailed(f"{manifest_file.path_in(dist)} disappeared during the image stage")
         for tid, rec in result.records.items():
             target = current.target(tid)
             if target is not None:
@@ -342,4 +339,4 @@ def _record(dist: Path, result: Result) -> None:
         current.image = result.index
         return current
 
-    manifest.update(dist, change)
+    manifest_file.update(dist, change)

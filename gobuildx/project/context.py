@@ -7,14 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.project import config
-from gobuildx.project import checks as configcheck
-from gobuildx.util import dirs
-from gobuildx.project import goenv
-from gobuildx.project import matrix
 from gobuildx.errors import ConfigError
+from gobuildx.project import checks as configcheck
+from gobuildx.project import config, goenv, matrix
 from gobuildx.project.goenv import GoToolchain
 from gobuildx.project.matrix import Target
+from gobuildx.util import dirs
 
 
 class ProjectContext(BaseModel):

@@ -11,8 +11,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.project.config import AuditPolicy, Libc, Link, LoadedConfig, MatrixSpec, Settings, SmokeTable, TargetSpec
 from gobuildx.errors import ConfigError
+from gobuildx.project.config import (
+    AuditPolicy,
+    Libc,
+    Link,
+    LoadedConfig,
+    MatrixSpec,
+    Settings,
+    SmokeTable,
+    TargetSpec,
+)
 from gobuildx.project.goenv import Platform
 
 WASM_ARCHES = {"wasm"}

@@ -12,10 +12,10 @@ from typing import Any
 
 import tomli_w
 
+from gobuildx.errors import ConfigError, GobuildxError
 from gobuildx.project import goenv
 from gobuildx.project.config import Project
-from gobuildx.errors import ConfigError, GobuildxError
-from gobuildx.model.manifest import write_atomic
+from gobuildx.util.files import write_atomic
 
 LIST_TIMEOUT = 300
 

@@ -21,9 +21,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.util.dirs import user_cache_dir
 from gobuildx.errors import ToolchainMissing
 from gobuildx.project.matrix import Target
+from gobuildx.util.dirs import user_cache_dir
 
 Kind = Literal["explicit", "system", "zig"]
 

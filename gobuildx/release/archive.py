@@ -17,11 +17,12 @@ import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Format = Literal["tar.gz", "zip"]
+from gobuildx.model.release import ArchiveFormat
+
+Format = ArchiveFormat
 EXEC_MODE = 0o755
 FILE_MODE = 0o644
 ZIP_EPOCH_MIN = 315532800  # 1980-01-01T00:00:00Z

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from gobuildx.model import manifest
 from gobuildx.errors import BuildFailed, MergeFailed
-from gobuildx.model.manifest import Manifest, TargetRecord, sha256_file, write_atomic
+from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.project import manifest_file
+from gobuildx.util.files import sha256_file, write_atomic
 
 HEADER_KEYS = ("project", "version", "commit", "date", "go", "gobuildx")
 PREBUILT = Path(".gobuildx") / "prebuilt.json"
@@ -51,7 +52,7 @@ def expand_dirs(given: Sequence[str]) -> list[Path]:
 def _read_all(dirs: Sequence[Path]) -> list[tuple[Path, Manifest]]:
     found, problems = [], []
     for d in dirs:
-        m = manifest.read(d) if d.is_dir() else None
+        m = manifest_file.read(d) if d.is_dir() else None
         if m is None:
             problems.append(f"{d}: no manifest.json (is it the dist folder of a `gobuildx build --shard` run?)")
         else:
@@ -132,7 +133,7 @@ def join(dirs: Sequence[Path], out: Path, expected: Sequence[str]) -> Manifest:
     if problems:
         raise MergeFailed("cannot merge the runners' dist folders:\n  " + "\n  ".join(problems))
     joined = _joined(found[0][1], [owners[t][1] for t in sorted(owners)])
-    manifest.update(out, lambda _old: joined)
+    manifest_file.update(out, lambda _old: joined)
     mark = Prebuilt(sources=[str(d) for d, _ in found],
                     artifacts={t: {a.path: a.sha256 for a in r.artifacts} for t, (_, r) in owners.items()})
     write_atomic(out / PREBUILT, (mark.model_dump_json(indent=2) + "\n").encode())
@@ -157,7 +158,7 @@ def prebuilt(dist: Path, ids: Sequence[str]) -> list[TargetRecord] | None:
     if missing:
         raise BuildFailed(f"{dist} holds artifacts merged from other runners, without {', '.join(missing)}; "
                           "merge the shard that built them, or `gobuildx build --force` to build here")
-    m = manifest.read(dist)
+    m = manifest_file.read(dist)
     records = []
     for tid in ids:
         rec = m.target(tid) if m else None

@@ -20,78 +20,24 @@ from time import strptime
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx import __version__
-from gobuildx.release import archive
-from gobuildx.release import sbom
-from gobuildx.release import stageview
-from gobuildx.project.config import Release
 from gobuildx.errors import ConfigError, ReleaseRefused
-from gobuildx.model.manifest import (
-    Manifest,
-    TargetIdentity,
-    TargetRecord,
-    sha256_file,
-    write_atomic,
+from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.model.release import (
+    MANIFEST,
+    RELEASE_DIR,
+    SUMS,
+    Omitted,
+    ReleaseArchive,
+    ReleaseBinary,
+    ReleaseManifest,
+    ReleaseTarget,
 )
-from gobuildx.model.manifest import read as manifest_read
+from gobuildx.project.config import Release
 from gobuildx.project.context import ProjectContext
-from gobuildx.release.stageview import StageView, Verdict
-
-RELEASE_DIR = "release"
-SUMS = "SHA256SUMS"
-MANIFEST = "manifest.json"
-RELEASE_SCHEMA = 1
-
-
-class ReleaseBinary(BaseModel):
-    binary: str
-    path: str  # inside the archive
-    size: int
-    sha256: str
-    sbom: str | None = None
-    sbom_sha256: str | None = None
-
-
-class ReleaseArchive(BaseModel):
-    name: str
-    format: archive.Format
-    size: int
-    sha256: str
-
-
-class ReleaseTarget(TargetIdentity):
-    c_toolchain: str | None = None
-    archive: ReleaseArchive
-    binaries: list[ReleaseBinary]
-    audit: Verdict
-    smoke: Verdict
-    image: str | None = None
-
-
-class Omitted(BaseModel):
-    id: str
-    reason: str
-
-
-class ReleaseManifest(BaseModel):
-    """dist/release/manifest.json: everything a consumer needs, nothing that varies by machine."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: int = RELEASE_SCHEMA
-    gobuildx: str
-    project: str
-    version: str
-    commit: str
-    date: str
-    epoch: int
-    go: str
-    sbom: str
-    files: list[str]
-    stages: dict[str, str]
-    image_index: str | None = None  # the multi-arch index digest: pull <image_repository>@<image_index>
-    image_repository: str | None = None
-    targets: list[ReleaseTarget]
-    omitted: list[Omitted] = []
+from gobuildx.project.manifest_file import read as manifest_read
+from gobuildx.release import archive, sbom, stageview
+from gobuildx.release.stageview import StageView
+from gobuildx.util.files import sha256_file, write_atomic
 
 
 class Inputs(BaseModel):

@@ -9,13 +9,11 @@ run reads as "not-run" (None for images): nothing is invented.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.model.release import Verdict
 
-Verdict = Literal["pass", "warn", "fail", "skipped", "not-run"]
 SMOKE: dict[str, Verdict] = {"passed": "pass", "failed": "fail", "skipped": "skipped"}
 
 

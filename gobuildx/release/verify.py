@@ -12,9 +12,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gobuildx.release import archive
-from gobuildx.release import sbom
-from gobuildx.release.stage import MANIFEST, SUMS, ReleaseManifest, ReleaseTarget, sha256_file
+from gobuildx.model.release import MANIFEST, SUMS, ReleaseManifest, ReleaseTarget
+from gobuildx.release import archive, sbom
+from gobuildx.util.files import sha256_file
 
 SUMS_LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 

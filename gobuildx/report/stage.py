@@ -27,12 +27,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from gobuildx.model import manifest
-from gobuildx.audit.render import AuditReport, AuditResult, glibc_callouts, runs_on_text
-from gobuildx.util.dirs import user_cache_dir
+from gobuildx.model.audit import AuditReport, AuditResult, glibc_callouts, runs_on_text
 from gobuildx.model.image import ImageRecord
 from gobuildx.model.manifest import Manifest, StageTiming, TargetRecord
-from gobuildx.smoke.runners.base import SmokeRecord
+from gobuildx.model.smoke import SmokeRecord
+from gobuildx.project import manifest_file
+from gobuildx.util.dirs import user_cache_dir
+from gobuildx.util.files import write_atomic
 
 REPORT = "report.html"
 STAGES = ("build", "audit", "image", "smoke", "release")
@@ -470,17 +471,17 @@ def path_in(dist: Path) -> Path:
 
 def refresh(dist: Path) -> Path | None:
     """Re-render dist/report.html from dist/manifest.json; None when there is no manifest."""
-    m = manifest.read(dist)
+    m = manifest_file.read(dist)
     if m is None:
         return None
     out = path_in(dist)
-    manifest.write_atomic(out, render(m).encode(), durable=False)  # regenerated from the manifest at will
+    write_atomic(out, render(m).encode(), durable=False)  # regenerated from the manifest at will
     return out
 
 
 def record_stage(dist: Path, name: str, started: datetime, duration_s: float) -> None:
     """Replace the timing of stage `name` in the manifest (no-op without a manifest)."""
-    if manifest.read(dist) is None:
+    if manifest_file.read(dist) is None:
         return
     timing = StageTiming(name=name, started=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
                          duration_s=round(duration_s, 3))
@@ -490,7 +491,7 @@ def record_stage(dist: Path, name: str, started: datetime, duration_s: float) ->
         others = [s for s in old.stages if s.name != name]
         return old.model_copy(update={"stages": [*others, timing]})
 
-    manifest.update(dist, change)
+    manifest_file.update(dist, change)
 
 
 @contextmanager

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.model import manifest
-from gobuildx.project.config import SmokeTable
 from gobuildx.model.manifest import Manifest, TargetRecord
-from gobuildx.project.matrix import Target
+from gobuildx.project import manifest_file
+from gobuildx.project.config import SmokeTable
 from gobuildx.project.context import ProjectContext
+from gobuildx.project.matrix import Target
 from gobuildx.smoke.runners.base import (
     Availability,
     Check,
@@ -33,6 +33,7 @@ from gobuildx.smoke.runners.base import (
     SmokeResult,
 )
 from gobuildx.smoke.runners.registry import all_runners
+from gobuildx.util.files import write_atomic
 
 JUNIT = "smoke-junit.xml"
 SCRATCH = ".smoke"
@@ -72,7 +73,7 @@ def host_of(ctx: ProjectContext) -> Host:
 def smoke(ctx: ProjectContext, targets: Sequence[Target], opts: Options,
           report: Reporter | None = None, runners: Sequence[Runner] | None = None) -> Outcome:
     """Plan, run in parallel, write manifest.json and JUnit XML; return every verdict."""
-    mf = manifest.read(ctx.dist)
+    mf = manifest_file.read(ctx.dist)
     chosen = list(runners) if runners is not None else all_runners()
     avail = AvailabilityCache(ctx.environ)
     ports = PortBook()
@@ -253,8 +254,8 @@ def write_manifest(dist: Path, records: dict[str, SmokeRecord]) -> None:
                       for t in mf.targets]
         return mf
 
-    if manifest.read(dist) is not None:
-        manifest.update(dist, change)
+    if manifest_file.read(dist) is not None:
+        manifest_file.update(dist, change)
 
 
 def write_junit(path: Path, targets: Sequence[Target], results: Sequence[tuple[str, SmokeResult]],
@@ -280,4 +281,4 @@ def write_junit(path: Path, targets: Sequence[Target], results: Sequence[tuple[s
     root.append(suite)
     ET.indent(root)
     data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-    manifest.write_atomic(path, data)
+    write_atomic(path, data)

@@ -1,4 +1,5 @@
-"""A cross-process file lock for one-time setup in the shared cache (Wine prefix, shim DLL)."""
+"""The one cross-process file lock: dist/manifest.json updates, one-time setup in the shared cache
+(Wine prefix, shim DLL)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.model import manifest
+from gobuildx.project import manifest_file
 from tests.audit.conftest import CPROG
 from tests.conftest import need, run_gobuildx
 
@@ -61,7 +61,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_build_audits_and_records_in_manifest(built: Path) -> None:
-    man = manifest.read(built / "dist")
+    man = manifest_file.read(built / "dist")
     assert man is not None
     audits = {t.id: t.audit for t in man.targets}
     assert all(audits[i] is not None and audits[i].verdict == "pass" for i in MAIN), audits  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gobuildx.audit import linkage
 from gobuildx.audit.stage import Declaration, judge, runs_on
-from gobuildx.audit.render import ANY_LINUX, AuditResult
+from gobuildx.model.audit import ANY_LINUX, AuditResult
 from gobuildx.project.config import AuditPolicy
 
 

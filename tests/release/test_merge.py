@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.model import manifest
+from gobuildx.project import manifest_file
 from tests.release.conftest import IDS, IMAGE_TOML, gobuildx, make_project, read_json
 
 
@@ -68,7 +68,7 @@ def test_merge_accepts_a_quoted_glob(shards: list[Path], tmp_path: Path) -> None
     proc = gobuildx(["merge", "--dir", pattern, "--no-release"], cwd=merger)
     assert "from 2 runners" in proc.stdout
     assert not (merger / "dist" / "release").exists()
-    assert sorted(t.id for t in manifest.read(merger / "dist").targets) == IDS  # type: ignore[union-attr]
+    assert sorted(t.id for t in manifest_file.read(merger / "dist").targets) == IDS  # type: ignore[union-attr]
 
 
 def test_merge_refuses_missing_and_duplicate_targets(shards: list[Path], tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def _runner_copy(src: Path, dest: Path) -> Path:
 
 def test_merge_refuses_disagreeing_toolchains(shards: list[Path], tmp_path: Path) -> None:
     odd = _runner_copy(shards[1], tmp_path / "odd")
-    manifest.update(odd, lambda m: m.model_copy(update={"go": "go1.25.0"}))  # type: ignore[union-attr]
+    manifest_file.update(odd, lambda m: m.model_copy(update={"go": "go1.25.0"}))  # type: ignore[union-attr]
     merger = make_project(tmp_path / "job")
     proc = gobuildx(["merge", "--dir", str(shards[0]), "--dir", str(odd)], cwd=merger, check=False)
     assert proc.returncode == 9
@@ -98,7 +98,7 @@ def test_merge_refuses_disagreeing_toolchains(shards: list[Path], tmp_path: Path
 
 def test_merge_refuses_a_changed_artifact(shards: list[Path], tmp_path: Path) -> None:
     odd = _runner_copy(shards[0], tmp_path / "odd")
-    rec = manifest.read(odd).targets[0]  # type: ignore[union-attr]
+    rec = manifest_file.read(odd).targets[0]  # type: ignore[union-attr]
     with open(odd / rec.artifacts[0].path, "ab") as fh:
         fh.write(b"\0")
     merger = make_project(tmp_path / "job")
@@ -114,12 +114,12 @@ def _fail_audit(dist: Path, target_id: str) -> None:
         m.upsert(rec.model_copy(update={"audit": rec.audit.model_copy(
             update={"verdict": "fail", "problems": ["needs GLIBC_2.34 (test)"]})}))
         return m
-    manifest.update(dist, change)
+    manifest_file.update(dist, change)
 
 
 def test_release_refuses_a_failed_audit_unless_allowed(shards: list[Path], tmp_path: Path) -> None:
     bad = _runner_copy(shards[0], tmp_path / "bad")
-    victim = manifest.read(bad).targets[0].id  # type: ignore[union-attr]
+    victim = manifest_file.read(bad).targets[0].id  # type: ignore[union-attr]
     _fail_audit(bad, victim)
     merger = make_project(tmp_path / "job")
     proc = gobuildx(["merge", "--dir", str(bad), "--dir", str(shards[1])], cwd=merger, check=False)

@@ -6,7 +6,6 @@ musl (static), and linux-arm64 with a build tag that selects a file which does n
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
 from html.parser import HTMLParser
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from gobuildx.model import manifest
+from gobuildx.project import manifest_file
 from gobuildx.report import stage as report
 from tests.conftest import REPO, run_gobuildx
 
@@ -110,7 +109,7 @@ def png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.usefixtures("chromium_path")
 def test_grid_without_javascript(failing_dist: Path, browser) -> None:  # type: ignore[no-untyped-def]
     """With the page's scripts off, the grid is complete: failures first, then the glibc flag."""
-    m = manifest.read(failing_dist)
+    m = manifest_file.read(failing_dist)
     assert m is not None
     page = failing_dist / "report.html"
     source = page.read_text()
@@ -146,7 +145,7 @@ def test_grid_without_javascript(failing_dist: Path, browser) -> None:  # type: 
 @pytest.mark.usefixtures("chromium_path")
 def test_failing_matrix_in_browser(failing_dist: Path, browser, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """A person's view: the failure's log, the glibc flag on top, a row opened by a click, the charts."""
-    m = manifest.read(failing_dist)
+    m = manifest_file.read(failing_dist)
     assert m is not None
     uri = (failing_dist / "report.html").as_uri()
     page = browser.open(uri, size=(1280, 900))
@@ -198,7 +197,7 @@ def test_failing_matrix_in_browser(failing_dist: Path, browser, artifacts_dir: P
 
 def test_page_has_the_manifest_facts(failing_dist: Path) -> None:
     """Every target's facts from manifest.json are in the page, HTML-escaped."""
-    m = manifest.read(failing_dist)
+    m = manifest_file.read(failing_dist)
     assert m is not None
     source = (failing_dist / "report.html").read_text()
     for t in m.targets:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gobuildx.model import manifest
+from gobuildx.project import manifest_file
 from gobuildx.report import stage as report
 from gobuildx.model.image import ImageRecord
 from gobuildx.smoke.runners.base import SmokeRecord, SmokeResult
@@ -20,13 +21,13 @@ def dist_copy(hello_dist: Path, tmp_path: Path) -> Path:
     """A dist directory holding only a copy of the example matrix's manifest.json."""
     out = tmp_path / "dist"
     out.mkdir()
-    shutil.copy(manifest.path_in(hello_dist), manifest.path_in(out))
+    shutil.copy(manifest_file.path_in(hello_dist), manifest_file.path_in(out))
     return out
 
 
 def test_example_matrix_report(hello_dist: Path, tmp_path: Path) -> None:
     """The build wrote the page; `gobuildx report` regenerates the same bytes from the manifest alone."""
-    m = manifest.read(hello_dist)
+    m = manifest_file.read(hello_dist)
     assert m is not None and len(m.targets) == 15
     built = report.path_in(hello_dist).read_text()
     for t in m.targets:
@@ -35,7 +36,7 @@ def test_example_matrix_report(hello_dist: Path, tmp_path: Path) -> None:
 
     alone = tmp_path / "elsewhere"
     alone.mkdir()
-    shutil.copy(manifest.path_in(hello_dist), manifest.path_in(alone))
+    shutil.copy(manifest_file.path_in(hello_dist), manifest_file.path_in(alone))
     proc = run_gobuildx(["report", "--dist", str(alone)], cwd=tmp_path, check=True)
     assert proc.stdout.strip() == f"wrote {report.path_in(alone)}"
     assert report.path_in(alone).read_text() == built, "the page is a function of manifest.json only"
@@ -50,9 +51,9 @@ def test_page_follows_the_manifest(dist_copy: Path, tmp_path: Path) -> None:
         victim.status, victim.artifacts, victim.error = "failed", [], "go build exited with status 2\n<i>boom</i>"
         return old
 
-    manifest.update(dist_copy, fail_one)
+    manifest_file.update(dist_copy, fail_one)
     run_gobuildx(["report", "--dist", str(dist_copy)], cwd=tmp_path, check=True)
-    page = report.page(manifest.read(dist_copy))  # type: ignore[arg-type]
+    page = report.page(manifest_file.read(dist_copy))  # type: ignore[arg-type]
     assert page.rows[0].id == "linux-s390x" and page.rows[0].open
     html = report.path_in(dist_copy).read_text()
     assert html.index('data-target="linux-s390x"') < html.index('data-target="darwin-amd64"')
@@ -68,7 +69,7 @@ def test_timed_records_each_stage_and_refreshes(dist_copy: Path) -> None:
         raise RuntimeError("a stage that fails is still timed")
     with report.timed(dist_copy, "smoke"):  # a re-run replaces the stage's timing
         pass
-    m = manifest.read(dist_copy)
+    m = manifest_file.read(dist_copy)
     assert m is not None
     timings = {s.name: s.duration_s for s in m.stages}
     assert set(timings) >= {"smoke", "image"} and timings["smoke"] < 0.2
@@ -109,8 +110,8 @@ def test_later_stages_render_from_their_records(dist_copy: Path) -> None:
             runner="wine", status="skipped", reason="wine not installed (apt-get install wine)")])
         return old
 
-    manifest.update(dist_copy, later_stages)
-    page = report.page(manifest.read(dist_copy))  # type: ignore[arg-type]
+    manifest_file.update(dist_copy, later_stages)
+    page = report.page(manifest_file.read(dist_copy))  # type: ignore[arg-type]
     first = page.rows[0]
     assert first.id == "linux-arm64" and first.tone == "bad" and first.open  # red rows start open
     assert first.cells["linkage"].tone == "bad" and "<needs>" in first.cells["linkage"].hint
@@ -125,7 +126,7 @@ def test_later_stages_render_from_their_records(dist_copy: Path) -> None:
     values = {f.label: f.value for f in first.facts}
     assert values["image"] == f"127.0.0.1:5000/hello@{digest}" and values["image entrypoint"] == "/hello"
     assert next(t for t in page.tiles if t.label == "images").value == "1"
-    html = report.render(manifest.read(dist_copy))  # type: ignore[arg-type]
+    html = report.render(manifest_file.read(dist_copy))  # type: ignore[arg-type]
     assert "but &lt;needs&gt; libc.so.6" in html and "<needs>" not in html
     assert "&lt;segfault&gt; &amp; core dumped" in html and "<segfault>" not in html
 
@@ -135,7 +136,7 @@ def test_smoke_stage_refreshes_the_report(project) -> None:  # type: ignore[no-u
     root = project("hello", '[project]\nname = "hello"\ndir = "hello"\n\n'
                             '[matrix.host]\ninclude = [{ goos = "linux", goarch = "amd64" }]\n')
     run_gobuildx(["smoke"], cwd=root, check=True)
-    m = manifest.read(root / "dist")
+    m = manifest_file.read(root / "dist")
     assert m is not None
     t = m.target("linux-amd64")
     assert t is not None and t.smoke is not None and t.smoke.status == "passed"
@@ -147,7 +148,7 @@ def test_smoke_stage_refreshes_the_report(project) -> None:  # type: ignore[no-u
     assert "<title>smoke: " in html and "<title>smoke: not run</title>" not in html
 
     run_gobuildx(["build"], cwd=root, check=True)  # nothing changed: the smoke verdict and its timing stay
-    again = manifest.read(root / "dist")
+    again = manifest_file.read(root / "dist")
     assert again is not None and again.target("linux-amd64").smoke == t.smoke  # type: ignore[union-attr]
     assert {"build", "smoke"} <= {s.name for s in again.stages}
     assert report.path_in(root / "dist").read_text() == report.render(again)
@@ -159,7 +160,7 @@ def test_image_stage_refreshes_the_report(project, tmp_path: Path) -> None:  # t
                             '[matrix.host]\ninclude = [{ goos = "linux", goarch = "amd64" }]\n\n'
                             '[image]\nrepository = "local/hello"\ntags = ["{version}"]\n')
     run_gobuildx(["image", "--oci-layout", str(tmp_path / "oci")], cwd=root, check=True)
-    m = manifest.read(root / "dist")
+    m = manifest_file.read(root / "dist")
     assert m is not None and m.image is not None
     t = m.target("linux-amd64")
     assert t is not None and t.image is not None

@@ -26,9 +26,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from gobuildx.model.smoke import SmokeRecord, SmokeResult, Verdict
 from gobuildx.project.matrix import Target
 
-Verdict = Literal["passed", "failed", "skipped"]
 RunnerKind = Literal["artifact", "image"]
 
 
@@ -85,29 +85,6 @@ class Availability(BaseModel):
     install: str = ""  # e.g. "apt-get install qemu-user-static"
 
 
-class SmokeResult(BaseModel):
-    """The verdict of one runner on one artifact."""
-
-    runner: str
-    binary: str = ""
-    status: Verdict
-    reason: str  # one line: what passed, or exactly what went wrong / why it was skipped
-    command: list[str] = []
-    exit_code: int | None = None
-    duration_s: float = 0.0
-    output: str = ""  # the tail of stdout+stderr
-    log: str | None = None  # full output, relative to dist
-    notes: list[str] = []  # e.g. "supplied ProcessPrng shim in the Wine prefix"
-
-
-class SmokeRecord(BaseModel):
-    """`TargetRecord.smoke` in dist/manifest.json: the overall verdict and every result."""
-
-    status: Verdict
-    results: list[SmokeResult]
-    duration_s: float = 0.0
-
-
 class Runner(abc.ABC):
     """A way to run artifacts. Implementations keep no state between jobs but caches on disk."""
 
@@ -129,3 +106,6 @@ class Runner(abc.ABC):
 
     def skipped(self, job: Job, reason: str) -> SmokeResult:
         return SmokeResult(runner=self.name, binary=job.binary, status="skipped", reason=reason)
+
+__all__ = ["Availability", "Check", "Host", "Job", "Runner", "RunnerKind", "SmokeRecord",
+           "SmokeResult", "Verdict"]

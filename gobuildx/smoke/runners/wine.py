@@ -12,12 +12,18 @@ import subprocess
 from pathlib import Path
 from typing import IO
 
-from gobuildx.model.manifest import write_atomic
 from gobuildx.smoke.runners.base import Availability, Job, SmokeResult
-from gobuildx.util.lock import file_lock
-from gobuildx.smoke.runners.process import CommandRunner, Invocation, base_env, execute, kill_group
+from gobuildx.smoke.runners.process import (
+    CommandRunner,
+    Invocation,
+    base_env,
+    execute,
+    kill_group,
+)
 from gobuildx.smoke.runners.tools import version, which
 from gobuildx.smoke.runners.wineshim import DLL_NAME, ShimError, ensure_shim
+from gobuildx.util.files import write_atomic
+from gobuildx.util.lock import file_lock
 
 PACKAGE = "apt-get install wine64"
 WINE32_PACKAGE = "dpkg --add-architecture i386 && apt-get update && apt-get install wine32:i386"

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 from gobuildx.errors import ToolchainMissing
-from gobuildx.util.lock import file_lock
-from gobuildx.smoke.runners.tools import which
 from gobuildx.project.toolchain import zig_command
+from gobuildx.smoke.runners.tools import which
+from gobuildx.util.lock import file_lock
 
 SOURCE = Path(__file__).resolve().parent / "shims" / "processprng.c"
 DLL_NAME = "bcryptprimitives.dll"

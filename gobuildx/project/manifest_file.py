@@ -1,0 +1,61 @@
+"""dist/manifest.json on disk: read it, and update it under its lock (each stage adds its results)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gobuildx.errors import GobuildxError
+from gobuildx.model.manifest import MANIFEST, Manifest
+from gobuildx.util.files import write_atomic
+from gobuildx.util.lock import file_lock
+
+
+def path_in(dist: Path) -> Path:
+    return dist / MANIFEST
+
+
+def read(dist: Path) -> Manifest | None:
+    return _parse(path_in(dist), _read_bytes(path_in(dist)))
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _parse(path: Path, data: bytes | None) -> Manifest | None:
+    if data is None:
+        return None
+    try:
+        return Manifest.model_validate_json(data)
+    except (ValidationError, ValueError) as exc:
+        raise GobuildxError(f"{path}: not a gobuildx manifest ({exc.__class__.__name__}); "
+                            "delete it or run `gobuildx build --force`") from None
+
+
+def locked(dist: Path) -> AbstractContextManager[None]:
+    return file_lock(dist / ".manifest.lock")
+
+
+def update(dist: Path, change: Callable[[Manifest | None], Manifest], durable: bool = True) -> Manifest:
+    """Read, change and rewrite the manifest while holding its lock.
+
+    An unchanged manifest is not rewritten: a stage with nothing to do costs no fsync,
+    and the file's mtime says when something last changed. `durable=False` is for a
+    progress flush that a later durable write of the same stage supersedes.
+    """
+    path = path_in(dist)
+    with locked(dist):
+        before = _read_bytes(path)
+        new = change(_parse(path, before))
+        payload = (json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n").encode()
+        if payload != before:
+            write_atomic(path, payload, durable=durable)
+        return new
