@@ -8,12 +8,10 @@ audits any files (ours or not) against an optional `--expect`.
 from __future__ import annotations
 
 import fnmatch
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
-from rich.console import Console
 
 from gobuildx.audit import linkage
 from gobuildx.audit.linkage import Facts, glibc_key
@@ -24,8 +22,6 @@ from gobuildx.audit.render import (
     AuditResult,
     Finding,
     Verdict,
-    print_table,
-    render,
     worst,
 )
 from gobuildx.errors import AuditFailed, ConfigError, GobuildxError
@@ -33,7 +29,6 @@ from gobuildx.model.manifest import Manifest
 from gobuildx.project import manifest_file
 from gobuildx.project.config import AuditPolicy
 from gobuildx.project.matrix import Target
-from gobuildx.util.files import write_atomic
 
 DYNAMIC_BY_DESIGN = {"darwin", "ios", "openbsd", "solaris", "illumos"}
 GLIBC_LIBS = ["libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1", "libresolv.so.2",
@@ -469,19 +464,6 @@ def audit_paths(paths: Sequence[Path], expect: Declaration | None, opts: Options
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ConfigError([f"--format {fmt!r}: allowed: {', '.join(FORMATS)}"])
-
-
-def emit(report: AuditReport, fmt: str, output: str | None, console: Console) -> None:
-    """Print the report (the table when writing another format to --output) and write --output."""
-    check_format(fmt)
-    if output:
-        write_atomic(Path(output), render(report, fmt).encode())  # type: ignore[arg-type]
-    if output or fmt == "table":
-        print_table(console, report)
-        if output:
-            console.print(f"audit report ({fmt}): {output}", highlight=False)
-    else:
-        sys.stdout.write(render(report, fmt))  # type: ignore[arg-type]
 
 
 def enforce(report: AuditReport, warn_only: bool) -> None:

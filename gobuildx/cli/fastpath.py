@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from gobuildx import __version__
 from gobuildx.util import git as vcs
@@ -34,10 +35,6 @@ DISABLE = "GOBUILDX_NO_FASTPATH"
 VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES", "PS1", "PS2", "PROMPT_COMMAND",
                           "HISTFILE", "HISTSIZE", "TERM_SESSION_ID", "WINDOWID", "SSH_CLIENT",
                           "SSH_CONNECTION", "SSH_TTY"})
-# `gobuildx build` options the receipt's key captures; any other word (--force, --help...) means no fast path.
-VALUE_OPTIONS = frozenset({"-c", "--config", "-m", "--matrix", "-t", "--target", "-j", "--jobs", "-s", "--shard"})
-FLAG_OPTIONS = frozenset({"-n", "--no-audit"})
-FORCE = frozenset({"-f", "--force"})
 # An input modified this close to the walk that read it may be modified again within one
 # mtime tick after it: such a receipt is not written (git's "racy clean" problem).
 RACY_NS_FINE = 100_000_000
@@ -48,23 +45,47 @@ Stat = tuple[int, int, int]  # size, mtime_ns, inode; (-1, 0, 0) for "does not e
 ABSENT: Stat = (-1, 0, 0)
 
 
-def command_key(argv: Sequence[str], saving: bool = False) -> list[str] | None:
-    """The options of a `gobuildx build` command line, if the receipt can speak for all of them.
+class Grammar(NamedTuple):
+    """The `build` task's options, as its invoke declaration gives them (cli.tasks.build_grammar):
+    the fast path never declares them a second time."""
 
-    `--force` is never answered from a receipt, but what it built is the answer for the
-    same command without it: when saving, it is left out of the key.
+    values: frozenset[str]  # options that take the next word (or `=value`)
+    flags: frozenset[str]
+    force: frozenset[str]  # never answered from a receipt
+
+    @classmethod
+    def of(cls, arguments: Iterable[tuple[Iterable[str], bool, bool]]) -> Grammar:
+        """From (names, takes_value, is_force) of each argument, names as invoke has them."""
+        values: set[str] = set()
+        flags: set[str] = set()
+        force: set[str] = set()
+        for names, takes_value, is_force in arguments:
+            words = {("--" if len(n) > 1 else "-") + n.replace("_", "-") for n in names}
+            (force if is_force else values if takes_value else flags).update(words)
+        return cls(frozenset(values), frozenset(flags), frozenset(force))
+
+
+def command_key(argv: Sequence[str], grammar: Grammar | None = None) -> list[str] | None:
+    """The options of a `gobuildx build` command line, as a receipt's key.
+
+    Looking up (no grammar), the words are the key as they are: a receipt exists only for a
+    command a successful build saved. Saving (with the build task's grammar), the key is
+    written only if the receipt can speak for every word; `--force` is never answered from
+    a receipt, but what it built is the answer for the same command without it, so it is
+    left out of the key.
     """
     if len(argv) < 2 or argv[1] != "build":
         return None
-    rest, i = list(argv[2:]), 0
-    if saving:
-        rest = [w for w in rest if w not in FORCE]
+    if grammar is None:
+        return list(argv[2:])
+    rest = [w for w in argv[2:] if w not in grammar.force]
+    i = 0
     while i < len(rest):
         word = rest[i]
         name, has_value = (word.split("=", 1)[0], "=" in word) if word.startswith("--") else (word, False)
-        if name in FLAG_OPTIONS and not has_value:
+        if name in grammar.flags and not has_value:
             i += 1
-        elif name in VALUE_OPTIONS:
+        elif name in grammar.values:
             i += 1 if has_value else 2
             if i > len(rest):
                 return None
@@ -111,11 +132,11 @@ def _go_env_file(environ: Mapping[str, str]) -> str:
 
 
 def wanted(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
-    """Whether a receipt can speak for this command at all (`save` writes none otherwise)."""
-    return command_key(argv, saving=True) is not None and not environ.get(DISABLE)
+    """Whether a receipt may be written for this command (`save` checks its words too)."""
+    return len(argv) >= 2 and argv[1] == "build" and not environ.get(DISABLE)
 
 
-def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, module_dir: Path,
+def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, grammar: Grammar, module_dir: Path,
          git: vcs.GitFacts, go: Path, go_source: str, walked: Iterable[tuple[str, int, int, int, bool]],
          walk_started_ns: int, settled_ns: int, inputs: Iterable[str | Path], outputs: Iterable[str | Path],
          lines: list[str]) -> Path | None:
@@ -124,7 +145,7 @@ def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, module_di
     `walked` holds (path, size, mtime_ns, inode, is_dir): files as the walk before compiling
     saw them, directories as re-listed after the build (stamp.settle_dirs, at `settled_ns`).
     """
-    key = command_key(argv, saving=True)
+    key = command_key(argv, grammar)
     if key is None or not wanted(argv, environ):
         return None
     files: dict[str, Stat] = {}

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 
 def program() -> Program:
     from gobuildx.cli.program import GobuildxProgram
-    from gobuildx.cli.tasks import StageExecutor, collection
+    from gobuildx.cli.tasks import collection
 
     return GobuildxProgram(name="gobuildx", binary="gobuildx", version=__version__,
-                           namespace=collection(), executor_class=StageExecutor)
+                           namespace=collection())
 
 
 def normalize(argv: list[str]) -> list[str]:

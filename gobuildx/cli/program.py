@@ -31,7 +31,9 @@ class GobuildxProgram(Program):
         return [a for a in super().core_args() if a.name in CORE]
 
     def update_config(self, merge: bool = True) -> None:
-        """No runtime config file or run() overrides: none of the dropped options exist."""
+        """No runtime config file or run() overrides: none of the dropped options exist. The
+        command line is kept for the build task's receipt (cli.fastpath keys it by its words)."""
+        self.config["gobuildx_argv"] = list(self.argv)
         if merge:
             self.config.merge()
 

@@ -1,13 +1,14 @@
 """The invoke task collection behind the `gobuildx` program.
 
-Each task is a thin shell: parse options, open the project, call the stage
-module, print, and turn a GobuildxError into its documented exit code.
+Each task is a thin shell: parse options, open the project (once per command), call
+`gobuildx.pipeline` or a stage, show the result (views.TerminalView), and turn a
+GobuildxError into its documented exit code. The order of the stages and the gates
+between them are the pipeline's, not these tasks'.
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import shlex
 import sys
@@ -16,21 +17,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from invoke import Collection, Context, Executor, call, task
+from invoke import Collection, Context, task
 from invoke.exceptions import Exit
-from invoke.tasks import Call, Task
 
-from gobuildx.errors import BuildFailed, ConfigError, GobuildxError, VerifyFailed
+from gobuildx.errors import ConfigError, GobuildxError, VerifyFailed
 
 if TYPE_CHECKING:
+    from gobuildx.pipeline import Built, Selection
     from gobuildx.project.context import ProjectContext
 
 # Stage modules (pydantic models, parsers, jinja...) are imported inside the task that
 # uses them: `gobuildx --help` or `gobuildx matrix` should not pay for all of them.
-
-# Options that select what a stage works on; passed down to its pre-tasks.
-SHARED = ("config", "matrix", "target", "jobs")
-
 
 SELECT_HELP = {
     "config": "path to targets.toml (default: ./targets.toml or $GOBUILDX_CONFIG)",
@@ -60,39 +57,18 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class StageExecutor(Executor):
-    """Invoke's executor, but a pre-task gets the selection options of the task that needs it.
-
-    `gobuildx smoke --matrix release` then builds the release matrix first, not the default.
-    """
-
-    def expand_calls(self, calls: list[Any]) -> list[Call]:  # type: ignore[override]
-        ret: list[Call] = []
-        for item in calls:
-            one = Call(item) if isinstance(item, Task) else item
-            pre = [self._inherit(one, p) for p in one.pre]
-            ret.extend(self.expand_calls(pre))
-            ret.append(one)
-            ret.extend(self.expand_calls(list(one.post)))
-        return ret
-
-    @staticmethod
-    def _inherit(parent: Call, pre: Any) -> Call:
-        child = pre if isinstance(pre, Call) else Call(pre)
-        accepted = inspect.signature(child.task.body).parameters
-        kwargs = dict(child.kwargs or {})
-        for key in SHARED:
-            if key in accepted and key in (parent.kwargs or {}):
-                kwargs.setdefault(key, parent.kwargs[key])
-        return Call(child.task, args=child.args, kwargs=kwargs, called_as=child.called_as)
-
-
 def _open(config: str | None) -> ProjectContext:
     import os
 
     from gobuildx.project.context import config_path, open_project
 
     return open_project(config_path(config, dict(os.environ)))
+
+
+def _selection(matrix: str, target: list[str] | None, jobs: int = 0) -> Selection:
+    from gobuildx.pipeline import Selection
+
+    return Selection(matrix=matrix, targets=tuple(target or []), jobs=jobs)
 
 
 @task(
@@ -150,73 +126,17 @@ def matrix(c: Context, config: str | None = None, matrix: str = "all", target: l
 def build(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
           jobs: int = 0, force: bool = False, shard: str | None = None, no_audit: bool = False) -> None:
     """Cross-compile every selected target in parallel into dist/<target-id>/."""
-    from gobuildx.build import stage as build_stage
-    from gobuildx.cli import console as ui
-    from gobuildx.project import shard as shard_stage
-    from gobuildx.release import merge as merge_stage
-    from gobuildx.report import stage as report_page
+    from gobuildx import pipeline
+    from gobuildx.cli.views import TerminalView
 
     ctx = _open(config)
-    selected = ctx.select(matrix, target or [])
-    if shard:
-        part = shard_stage.parse(shard)
-        selected = shard_stage.select(part, selected)
-        print(f"gobuildx: shard {part.label}: {' '.join(t.id for t in selected) or '(no targets)'}")
-    merged = None if force else merge_stage.prebuilt(ctx.dist, [t.id for t in selected])
-    if merged is not None:
-        print(f"gobuildx: {len(merged)} targets prebuilt (merged from {merge_stage.describe(ctx.dist)}); "
-              "not compiling (`--force` builds here)")
-        if not no_audit and merged:
-            from gobuildx.audit import stage as audit_stage
-
-            con = ui.make_console()
-            audit_stage.enforce(_run_audit(ctx, selected, audit_stage.Options(jobs=jobs), "table", None, con),
-                                warn_only=False)
-        return
-    merge_stage.forget_prebuilt(ctx.dist)
-    walk_started_ns = time.time_ns()
-    inputs = build_stage.gather_inputs(ctx)
-    plans = build_stage.plan_all(ctx, selected, inputs)
-    con = ui.make_console()
-    con.print(f"gobuildx: {len(plans)} targets with {ctx.go.version} ({ctx.go.go}, from {ctx.go.source})",
-              highlight=False)
-    _preload(["jinja2"] + ([] if no_audit else ["gobuildx.audit.stage"]))
-    with report_page.timed(ctx.dist, "build"), ui.build_progress(con, len(plans)) as report:
-        records = build_stage.run(ctx, plans, build_stage.Options(jobs=jobs, force=force), report)  # type: ignore[arg-type]
-    ui.summary(con, records, str(ctx.dist))
-    con.print(f"report: {report_page.path_in(ctx.dist)}", highlight=False)
-    failed = [r.id for r in records if r.status == "failed"]
-    report = None
-    if not no_audit and len(failed) < len(records):
-        from gobuildx.audit import stage as audit_stage
-
-        report = _run_audit(ctx, selected, audit_stage.Options(jobs=jobs), "table", None, con)
-    if failed:
-        raise BuildFailed(f"{len(failed)} of {len(records)} targets failed: {', '.join(failed)}")
-    if report is not None:
-        audit_stage.enforce(report, warn_only=False)
-    _save_receipt(ctx, inputs, walk_started_ns, records, audited=report is not None)
+    built = pipeline.build(ctx, _selection(matrix, target, jobs), TerminalView(), force=force, shard=shard,
+                           audit=not no_audit)
+    if built.inputs is not None:
+        _save_receipt(c, ctx, built)
 
 
-def _preload(modules: list[str]) -> None:
-    """Import what the end of a build needs (the report's jinja, the audit) while `go build`
-    runs: those processes leave the CPU idle between steps, and the imports then cost no
-    wall time after the last one. A daemon thread; a failure surfaces at the real import."""
-    import importlib
-    import threading
-
-    def load() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001, S112 - the real import reports it
-                continue
-
-    threading.Thread(target=load, name="gobuildx-preload", daemon=True).start()
-
-
-def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, records: list[Any],
-                  audited: bool) -> None:
+def _save_receipt(c: Context, ctx: ProjectContext, built: Built) -> None:
     """Let the next identical `gobuildx build` answer from stat calls (gobuildx.cli.fastpath)."""
     import os
 
@@ -227,12 +147,13 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
     from gobuildx.release import merge
     from gobuildx.report import stage as report_page
 
-    if not fastpath.wanted(sys.argv, ctx.environ):  # e.g. the build before `smoke`: skip the re-listing
+    argv = c.config.get("gobuildx_argv") or []
+    if built.inputs is None or not fastpath.wanted(argv, ctx.environ):  # e.g. the build before `smoke`
         return
-    dist = ctx.dist
+    inputs, records, dist = built.inputs, built.records, ctx.dist
     lines = [f"  up to date  {r.id:28} {', '.join(str(dist / a.path) for a in r.artifacts)}" for r in records]
     lines.append(f"report: {report_page.path_in(dist)}")
-    if audited:
+    if built.audited:
         lines.append(f"audit: {len(records)} targets passed (artifacts unchanged since)")
     outputs = [dist / a.path for r in records for a in r.artifacts]
     outputs += [stamp_path(dist, r.id) for r in records]
@@ -246,28 +167,21 @@ def _save_receipt(ctx: ProjectContext, inputs: Any, walk_started_ns: int, record
     if walked is None:  # a file came or went during the build: let the next run look for itself
         return
     try:
-        fastpath.save(sys.argv, ctx.environ, os.getcwd(), module_dir=ctx.loaded.module_dir, git=inputs.git,
-                      go=ctx.go.go, go_source=ctx.go.source, walk_started_ns=walk_started_ns, settled_ns=settled_ns,
+        fastpath.save(argv, ctx.environ, os.getcwd(), grammar=build_grammar(), module_dir=ctx.loaded.module_dir,
+                      git=inputs.git, go=ctx.go.go, go_source=ctx.go.source,
+                      walk_started_ns=built.walk_started_ns, settled_ns=settled_ns,
                       walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
                       inputs=proj_inputs, outputs=outputs, lines=lines)
     except OSError as exc:  # the build succeeded; only the shortcut for the next one is lost
         print(f"gobuildx: note: no receipt for the next no-op run ({exc})", file=sys.stderr)
 
 
-def _run_audit(ctx: ProjectContext, targets: list[Any], opts: Any, fmt: str, output: str | None,
-               con: Any) -> Any:
-    from gobuildx.audit import stage as audit_stage
-    from gobuildx.report import stage as report_page
+def build_grammar() -> Any:
+    """The options of the `build` task as the receipt's key reads them: declared once, by the task."""
+    from gobuildx.cli import fastpath
 
-    with report_page.timed(ctx.dist, "audit"):
-        report, skipped = audit_stage.audit_targets(ctx.dist, targets, opts)
-    if skipped:  # on stderr: stdout may be a JSON/Markdown/JUnit report
-        print(f"audit: skipped {len(skipped)} targets not built (or failed): {', '.join(skipped)}",
-              file=sys.stderr)
-    if not report.results:
-        raise GobuildxError(f"{ctx.dist}: none of the selected targets is built; run `gobuildx build` first")
-    audit_stage.emit(report, fmt, output, con)
-    return report
+    return fastpath.Grammar.of((arg.names, arg.takes_value, arg.name == "force")
+                               for arg in build.get_arguments())
 
 
 @task(
@@ -289,23 +203,25 @@ def audit(c: Context, config: str | None = None, matrix: str = "all", target: li
           cgo: str | None = None, format: str = "table", output: str | None = None, warn_only: bool = False,
           no_evidence: bool = False) -> None:
     """Audit the linkage of every built artifact (or of any files) against its declaration."""
+    from gobuildx import pipeline
     from gobuildx.audit import stage as audit_stage
-    from gobuildx.cli import console as ui
+    from gobuildx.cli.views import TerminalView
 
     audit_stage.check_format(format)
-    opts = audit_stage.Options(evidence=not no_evidence, jobs=jobs, warn_only=warn_only)
-    con = ui.make_console()
+    view = TerminalView(audit_format=format, audit_output=output)
     paths = list(path or []) + shlex.split(c.remainder or "")
     if paths:
+        opts = audit_stage.Options(evidence=not no_evidence, jobs=jobs, warn_only=warn_only)
         declared = audit_stage.expectation(expect, min_glibc, cgo)
         report = audit_stage.audit_paths([Path(p) for p in paths], declared, opts)
-        audit_stage.emit(report, format, output, con)
+        view.audit_report(report)
     else:
         if expect or min_glibc or cgo:
             raise ConfigError(["--expect, --min-glibc and --cgo apply to --path; targets declare theirs "
                                "in targets.toml"])
         ctx = _open(config)
-        report = _run_audit(ctx, ctx.select(matrix, target or []), opts, format, output, con)
+        report = pipeline.run_audit(ctx, _selection(matrix, target).of(ctx), jobs, view,
+                                    evidence=not no_evidence, warn_only=warn_only)
     audit_stage.enforce(report, warn_only)
 
 
@@ -355,7 +271,6 @@ def report(c: Context, config: str | None = None, dist: str | None = None) -> No
 
 
 @task(
-    pre=[build],
     iterable=["target"],
     help=selection_help("parallel builds for the build this needs (default: one per core)", {
         "target": SELECT_HELP["target"] + "; only Linux targets matching image.targets get images",
@@ -370,46 +285,19 @@ def image(c: Context, config: str | None = None, matrix: str = "all", target: li
           jobs: int = 0, repository: str | None = None, push: bool = False, oci_layout: str | None = None,
           tarballs: str | None = None) -> None:
     """Build one FROM-scratch image per Linux target (Docker engine, or daemonless), join them in one index."""
+    from gobuildx import pipeline
+    from gobuildx.cli.views import TerminalView
     from gobuildx.image import stage as image_stage
-    from gobuildx.report import stage as report_page
 
-    ctx = _open(config)
+    ctx, sel, view = _open(config), _selection(matrix, target, jobs), TerminalView()
     opts = image_stage.Options(repository=repository, push=push,
                                oci_layout=Path(oci_layout) if oci_layout else None,
                                tarballs=Path(tarballs) if tarballs else None)
-    with report_page.timed(ctx.dist, "image"):
-        result = image_stage.run(ctx, ctx.select(matrix, target or []), opts)
-    for tid, rec in result.records.items():
-        extra = f" +{len(rec.libraries)} libs from sysroot" if rec.libraries else ""
-        print(f"  {tid:26} {rec.platform:14} {rec.digest}  {rec.size / 1e6:.1f} MB{extra}")
-    idx = result.index
-    print(f"index {idx.digest} ({len(idx.platforms)} platforms, built with {idx.builder})")
-    for ref in idx.tags:
-        print(f"  {'pushed' if idx.pushed else 'not pushed (use --push)'}: {ref}")
-    if idx.oci_layout:
-        print(f"  OCI layout: {idx.oci_layout}")
-
-
-@task(iterable=["target"])
-@stage
-def release_stages(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
-                   jobs: int = 0) -> None:
-    """(release's pre-task) image (when [image] is configured), then smoke; a smoke failure is only
-    recorded, for `release` to refuse (or accept with --allow-failures)."""
-    from gobuildx.errors import SmokeFailed
-
-    if _open(config).loaded.config.image is not None:
-        image(c, config=config, matrix=matrix, target=target, jobs=jobs)
-    try:
-        smoke(c, config=config, matrix=matrix, target=target, jobs=jobs)
-    except Exit as exc:
-        if exc.code != SmokeFailed.exit_code:
-            raise
-        print(f"{exc.message}\n(recorded; release decides)")
+    pipeline.build(ctx, sel, view)
+    pipeline.image(ctx, sel, opts, view)
 
 
 @task(
-    pre=[call(build, no_audit=True), call(audit, warn_only=True), release_stages],
     iterable=["target"],
     help=selection_help("parallel work (default: one per core)", {
         "allow_failures": "release even if an audit or smoke test failed (recorded in manifest.json)",
@@ -419,30 +307,13 @@ def release_stages(c: Context, config: str | None = None, matrix: str = "all", t
 def release(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
             jobs: int = 0, allow_failures: bool = False) -> None:
     """Write dist/release/: archives, SBOMs, manifest.json and SHA256SUMS (after the stages it needs)."""
-    from gobuildx.release import stage as release_stage
-    from gobuildx.report import stage as report_page
+    from gobuildx import pipeline
+    from gobuildx.cli.views import TerminalView, print_release
+    from gobuildx.model.release import RELEASE_DIR
 
     ctx = _open(config)
-    ids = [t.id for t in ctx.select(matrix, target or [])]
-    with report_page.timed(ctx.dist, "release"):
-        rm = release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs))
-    _print_release(rm, ctx.dist / release_stage.RELEASE_DIR, ctx.loaded.config.project.version)
-
-
-def _print_release(rm: Any, folder: Path, version_source: str) -> None:
-    from gobuildx.release import stage as release_stage
-
-    for t in rm.targets:
-        print(f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
-              + (f", image {t.image}" if t.image else ""))
-    for o in rm.omitted:
-        print(f"  {o.id:26} OMITTED ({o.reason})")
-    for note in release_stage.not_run_notes(rm):
-        print(note)
-    for warning in release_stage.version_warnings(rm, version_source):
-        print(warning, file=sys.stderr)
-    print(f"release: {folder} ({len(rm.targets)} targets; check with `sha256sum -c SHA256SUMS` "
-          f"or `gobuildx verify {folder}`)")
+    rm = pipeline.release(ctx, _selection(matrix, target, jobs), TerminalView(), allow_failures=allow_failures)
+    print_release(rm, ctx.dist / RELEASE_DIR, ctx.loaded.config.project.version)
 
 
 @task(
@@ -462,8 +333,10 @@ def merge(c: Context, dir: list[str] | None = None, out: str | None = None, conf
           matrix: str = "all", target: list[str] | None = None, allow_failures: bool = False,
           no_release: bool = False) -> None:
     """Join the dist folders of several CI runners (built with --shard) into one dist and one release."""
+    from gobuildx import pipeline
+    from gobuildx.cli.views import print_release
+    from gobuildx.model.release import RELEASE_DIR
     from gobuildx.release import merge as merge_stage
-    from gobuildx.release import stage as release_stage
 
     ctx = _open(config)
     dirs = merge_stage.expand_dirs(dir or [])
@@ -474,8 +347,8 @@ def merge(c: Context, dir: list[str] | None = None, out: str | None = None, conf
     joined = merge_stage.join(dirs, dest, ids)
     print(f"merged {len(joined.targets)} targets from {len(dirs)} runners into {dest}")
     if not no_release:
-        rm = release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=dest))
-        _print_release(rm, dest / release_stage.RELEASE_DIR, ctx.loaded.config.project.version)
+        rm = pipeline.assemble(ctx, ids, allow_failures=allow_failures, dist=str(dest))
+        print_release(rm, dest / RELEASE_DIR, ctx.loaded.config.project.version)
 
 
 @task(help={"dir": "the release folder, e.g. dist/release (positional, or --dir)"})
@@ -492,7 +365,6 @@ def verify(c: Context, dir: str) -> None:
 
 
 @task(
-    pre=[call(build, no_audit=True)],
     iterable=["target"],
     help=selection_help("parallel smoke runs (default: one per core)", {
         "junit": "write the JUnit XML here (default: dist/smoke-junit.xml)",
@@ -502,24 +374,13 @@ def verify(c: Context, dir: str) -> None:
 def smoke(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
           jobs: int = 0, junit: str | None = None) -> None:
     """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image)."""
-    from gobuildx.cli import console as ui
-    from gobuildx.cli import smoke_view
-    from gobuildx.errors import SmokeFailed
-    from gobuildx.report import stage as report_page
+    from gobuildx import pipeline
+    from gobuildx.cli.views import TerminalView
     from gobuildx.smoke import stage as smoke_stage
 
-    ctx = _open(config)
-    selected = ctx.select(matrix, target or [])
-    con = ui.make_console()
-    con.print(f"gobuildx: smoke {len(selected)} targets on {ctx.go.hostos}/{ctx.go.hostarch}", highlight=False)
-    opts = smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None)
-    with report_page.timed(ctx.dist, "smoke"):
-        outcome = smoke_stage.smoke(ctx, selected, opts, smoke_view.reporter(con))
-    smoke_view.summary(con, outcome.records, str(outcome.junit))
-    con.print(f"smoke: {smoke_view.counts(outcome.records)}", highlight=False)
-    if outcome.failed:
-        raise SmokeFailed(f"{len(outcome.failed)} of {len(outcome.records)} targets failed smoke: "
-                          f"{', '.join(outcome.failed)}")
+    ctx, sel, view = _open(config), _selection(matrix, target, jobs), TerminalView()
+    pipeline.build(ctx, sel, view, audit=False)
+    pipeline.smoke(ctx, sel, smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None), view)
 
 
 def collection() -> Collection:

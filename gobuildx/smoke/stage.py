@@ -141,7 +141,7 @@ def make_job(ctx: ProjectContext, target: Target, record: TargetRecord, binary: 
     return Job(target=target, binary=binary, artifact=artifact.resolve(),
                check=make_check(target.smoke, values, ports), host=host_of(ctx), goroot=ctx.go.goroot,
                cache_dir=ctx.cache_dir, work_dir=ctx.dist / SCRATCH / target.id, environ=ctx.environ,
-               record=record.model_dump(mode="json"))
+               record=record)
 
 
 def make_check(table: SmokeTable, values: dict[str, str], ports: PortBook) -> Check:

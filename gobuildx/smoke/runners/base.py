@@ -12,7 +12,7 @@ A runner is asked three things about a `Job` (one artifact of one target):
 
 `kind = "artifact"` runners (native, qemu, wine, wasmtime, node) are exclusive: smoke uses
 the first one that applies.  `kind = "image"` runners (container, image-rootfs) run in
-addition, for every target whose manifest record has an image (`job.record["image"]`).
+addition, for every target whose manifest record has an image (`job.record.image`).
 
 This module imports nothing from gobuildx but the config and matrix models, so
 `gobuildx.model.manifest` can import `SmokeRecord` from here without a cycle.
@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import abc
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from gobuildx.model.manifest import TargetRecord
 from gobuildx.model.smoke import SmokeRecord, SmokeResult, Verdict
 from gobuildx.project.matrix import Target
 
@@ -72,7 +73,7 @@ class Job(BaseModel):
     cache_dir: Path  # ~/.cache/gobuildx: wine prefix, shim DLL, unpacked image rootfs
     work_dir: Path  # a scratch directory for this job (logs, temporary files)
     environ: dict[str, str]  # the explicit environment tools are found in (PATH) and run with
-    record: dict[str, Any] | None = None  # the target's manifest record as JSON (audit, image, ...)
+    record: TargetRecord | None = None  # the target's manifest record (audit, image, ...)
 
 
 class Availability(BaseModel):

@@ -23,8 +23,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
+from gobuildx.model.image import ImageRecord
 from gobuildx.smoke.runners.base import Availability, Job, Runner, SmokeResult
 from gobuildx.smoke.runners.process import Invocation, base_env, execute
 from gobuildx.smoke.runners.qemu import QEMU_ARCH
@@ -35,9 +35,8 @@ DOCKER_TIMEOUT_S = 120.0
 ABANDONED_S = 3600.0  # a half-unpacked rootfs this old belongs to a run that was killed
 
 
-def _image(job: Job) -> dict[str, Any] | None:
-    image = (job.record or {}).get("image")
-    return image if isinstance(image, dict) else None
+def _image(job: Job) -> ImageRecord | None:
+    return job.record.image if job.record is not None else None
 
 
 def _host_runs(job: Job) -> bool:
@@ -79,17 +78,17 @@ class ContainerRunner(Runner):
             return SmokeResult(runner=self.name, binary=job.binary, status="failed", reason=why)
         name = f"gobuildx-smoke-{job.target.id}-{uuid.uuid4().hex[:8]}"
         argv = ["docker", "run", "--rm", "--name", name, "--network", "none", "--read-only",
-                "--platform", image["platform"]]
+                "--platform", image.platform]
         for key, value in job.check.env.items():
             argv += ["-e", f"{key}={value}"]
         if qemu:
             argv += ["-v", f"{os.path.realpath(qemu)}:/qemu:ro", "--entrypoint", "/qemu", ref,
-                     *image["entrypoint"], *job.check.args]
+                     *image.entrypoint, *job.check.args]
         else:
             argv += [ref, *job.check.args]
         env = {"PATH": job.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(job.work_dir),
                **{k: v for k, v in job.environ.items() if k.startswith("DOCKER_")}}
-        notes = [f"image {ref} ({image['platform']})"] + ([f"qemu entrypoint {qemu}"] if qemu else [])
+        notes = [f"image {ref} ({image.platform})"] + ([f"qemu entrypoint {qemu}"] if qemu else [])
         try:
             return execute(self.name, job, Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes))
         finally:
@@ -111,19 +110,19 @@ def _docker(args: list[str], environ: dict[str, str], stdin: bytes | None = None
         return subprocess.CompletedProcess(["docker", *args], 125, "", str(exc))
 
 
-def _locate(image: dict[str, Any], environ: dict[str, str]) -> tuple[str | None, str]:
+def _locate(image: ImageRecord, environ: dict[str, str]) -> tuple[str | None, str]:
     """A reference the engine can run: local tag, else load the tarball, else repository@digest."""
-    for tag in image.get("local_tags") or []:
+    for tag in image.local_tags:
         proc = _docker(["image", "inspect", "--format", "{{.Id}}", tag], environ)
-        if proc.returncode == 0 and proc.stdout.strip() == image["config_digest"]:
+        if proc.returncode == 0 and proc.stdout.strip() == image.config_digest:
             return tag, ""
-    if image.get("tarball") and Path(image["tarball"]).is_file():
-        proc = _docker(["load", "-q", "-i", image["tarball"]], environ)
+    if image.tarball and Path(image.tarball).is_file():
+        proc = _docker(["load", "-q", "-i", image.tarball], environ)
         if proc.returncode != 0:
-            return None, f"docker load {image['tarball']} failed: {proc.stderr.strip()[:200]}"
-        return image["config_digest"], ""
-    if image.get("pushed"):
-        return f"{image['repository']}@{image['digest']}", ""
+            return None, f"docker load {image.tarball} failed: {proc.stderr.strip()[:200]}"
+        return image.config_digest, ""
+    if image.pushed:
+        return f"{image.repository}@{image.digest}", ""
     return None, ("the image is not in the engine, has no tarball and was not pushed; "
                   "rerun `gobuildx image` (or with --tarballs DIR / --push)")
 
@@ -135,7 +134,7 @@ class ImageRootfsRunner(Runner):
 
     def applies(self, job: Job) -> bool:
         image = _image(job)
-        return job.target.goos == "linux" and image is not None and bool(image.get("oci_layout") or image.get("tarball"))
+        return job.target.goos == "linux" and image is not None and bool(image.oci_layout or image.tarball)
 
     def availability(self, environ: dict[str, str]) -> Availability:
         qemu = which("qemu-x86_64-static", environ) or which("qemu-aarch64-static", environ)
@@ -154,15 +153,15 @@ class ImageRootfsRunner(Runner):
             root = unpack(image, job.cache_dir / "image-rootfs")
         except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
             return SmokeResult(runner=self.name, binary=job.binary, status="failed",
-                               reason=f"cannot unpack the image {image['digest']}: {exc}")
-        entry = root / image["entrypoint"][0].lstrip("/")
+                               reason=f"cannot unpack the image {image.digest}: {exc}")
+        entry = root / image.entrypoint[0].lstrip("/")
         got = hashlib.sha256(entry.read_bytes()).hexdigest() if entry.is_file() else "missing"
-        if got != image["artifact_sha256"]:
+        if got != image.artifact_sha256:
             return SmokeResult(runner=self.name, binary=job.binary, status="failed",
-                               reason=f"{image['entrypoint'][0]} in the image is {got[:12]}, "
-                                      f"not the artifact {image['artifact_sha256'][:12]}")
+                               reason=f"{image.entrypoint[0]} in the image is {got[:12]}, "
+                                      f"not the artifact {image.artifact_sha256[:12]}")
         if job.target.goarch == "386":
-            if image.get("dynamic"):
+            if image.dynamic:
                 return self.skipped(job, "qemu-i386 cannot run Go's 386 runtime and a dynamic 386 "
                                          "binary needs its image's loader; the container runner covers it")
             argv = [str(entry), *job.check.args]
@@ -172,12 +171,12 @@ class ImageRootfsRunner(Runner):
                 return self.skipped(job, f"no qemu for {job.target.goarch}: {self.install}")
             argv = [qemu, "-L", str(root), str(entry), *job.check.args]
         return execute(self.name, job, Invocation(argv=argv, env=base_env(job), cwd=job.work_dir,
-                                                  notes=[f"rootfs of {image['digest']} at {root}"]))
+                                                  notes=[f"rootfs of {image.digest} at {root}"]))
 
 
-def unpack(image: dict[str, Any], cache: Path) -> Path:
+def unpack(image: ImageRecord, cache: Path) -> Path:
     """The image's layers extracted (once) under cache/<digest>/rootfs; symlinks stay inside."""
-    dest = cache / image["digest"].split(":", 1)[1]
+    dest = cache / image.digest.split(":", 1)[1]
     if (dest / "rootfs").is_dir():
         return dest / "rootfs"
     cache.mkdir(parents=True, exist_ok=True)
@@ -202,10 +201,10 @@ def _forget_abandoned(cache: Path, older_than_s: float = ABANDONED_S) -> None:
             continue
 
 
-def extract(image: dict[str, Any], tmp: Path) -> None:
+def extract(image: ImageRecord, tmp: Path) -> None:
     """Every layer of the image, in order, into tmp/rootfs."""
     read = _layout_reader(image)
-    manifest = json.loads(read(image["digest"]))
+    manifest = json.loads(read(image.digest))
     (tmp / "rootfs").mkdir(parents=True)
     for layer in manifest["layers"]:
         with tarfile.open(fileobj=io.BytesIO(read(layer["digest"])), mode="r:*") as tar:
@@ -223,12 +222,12 @@ def publish(tmp: Path, dest: Path) -> Path:
     return dest / "rootfs"
 
 
-def _layout_reader(image: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _layout_reader(image: ImageRecord):  # type: ignore[no-untyped-def]
     """blob digest -> bytes, from the OCI layout directory or the tarball (also a layout)."""
-    if image.get("oci_layout") and Path(image["oci_layout"]).is_dir():
-        base = Path(image["oci_layout"]) / "blobs" / "sha256"
+    if image.oci_layout and Path(image.oci_layout).is_dir():
+        base = Path(image.oci_layout) / "blobs" / "sha256"
         return lambda digest: (base / digest.split(":", 1)[1]).read_bytes()
-    with tarfile.open(image["tarball"]) as tar:
+    with tarfile.open(image.tarball) as tar:
         blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers()  # type: ignore[union-attr]
                  if m.isfile() and m.name.startswith("blobs/sha256/")}
     return lambda digest: blobs["blobs/sha256/" + digest.split(":", 1)[1]]

@@ -1,0 +1,227 @@
+"""The pipeline: which stage runs after which, and the gates between them.
+
+Plain functions over one opened project (`ProjectContext`): a Python caller runs a whole
+`release` with them, without invoke and without a terminal. What a person sees is the
+caller's: every function takes a view (the `*View` protocols below; `gobuildx.cli.views`
+is the terminal's) and never prints. Stages hand each other typed records in memory;
+`dist/manifest.json` stays the contract between processes and CI runners.
+
+    build    compile (or take merged prebuilt artifacts), then audit unless told not to
+    audit    read every artifact, record verdicts; a failed verdict fails the build
+    image    after build: one image per Linux target, one index
+    smoke    after build (no audit): run every artifact where it would run
+    release  build (no audit), audit (warn only), image when configured, smoke (a failure
+             is recorded, not fatal), then the release folder, which refuses what failed
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from gobuildx.errors import BuildFailed, GobuildxError, SmokeFailed
+from gobuildx.project.context import ProjectContext
+from gobuildx.project.matrix import Target
+
+# Stage modules (pydantic models, the Docker SDK, jinja...) are imported inside the function
+# that runs them: `gobuildx build` should not pay for the image or release stage.
+if TYPE_CHECKING:
+    from gobuildx.build import stage as build_stage
+    from gobuildx.image import stage as image_stage
+    from gobuildx.model.audit import AuditReport
+    from gobuildx.model.manifest import TargetRecord
+    from gobuildx.model.release import ReleaseManifest
+    from gobuildx.smoke import stage as smoke_stage
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a command works on: `--matrix`, `--target` globs and `--jobs`, shared by its stages."""
+
+    matrix: str = "all"
+    targets: tuple[str, ...] = ()
+    jobs: int = 0
+
+    def of(self, ctx: ProjectContext) -> list[Target]:
+        return ctx.select(self.matrix, list(self.targets))
+
+
+class AuditView(Protocol):
+    def audit_skipped(self, ids: Sequence[str]) -> None: ...
+    def audit_report(self, report: AuditReport) -> None: ...
+
+
+class BuildView(AuditView, Protocol):
+    def shard(self, label: str, selected: Sequence[Target]) -> None: ...
+    def prebuilt(self, count: int, source: str) -> None: ...
+    def starting(self, ctx: ProjectContext, plans: int) -> None: ...
+    def progress(self, total: int) -> AbstractContextManager[build_stage.Reporter]: ...
+    def built(self, ctx: ProjectContext, records: Sequence[TargetRecord]) -> None: ...
+
+
+class ImageView(Protocol):
+    def images(self, result: image_stage.Result) -> None: ...
+
+
+class SmokeView(Protocol):
+    def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None: ...
+    def smoke_reporter(self) -> smoke_stage.Reporter: ...
+    def smoked(self, outcome: smoke_stage.Outcome) -> None: ...
+    def smoke_recorded(self, failure: SmokeFailed) -> None: ...
+
+
+class ReleaseView(BuildView, ImageView, SmokeView, Protocol):
+    """Everything a release shows: the views of the stages it runs."""
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a build made, and what the next identical command needs to answer from stat calls."""
+
+    records: list[TargetRecord]
+    audited: bool
+    inputs: build_stage.Inputs | None = None  # None: nothing was compiled (merged prebuilt artifacts)
+    walk_started_ns: int = 0
+
+
+def build(ctx: ProjectContext, sel: Selection, view: BuildView, *, force: bool = False,
+          shard: str | None = None, audit: bool = True) -> Built:
+    """Compile every selected target (or take the merged prebuilt ones), then audit them.
+
+    Raises BuildFailed when a target failed (after auditing the others), AuditFailed when
+    an artifact breaks its declaration."""
+    from gobuildx.build import stage as build_stage
+    from gobuildx.project import shard as shard_stage
+    from gobuildx.release import merge as merge_stage
+    from gobuildx.report import stage as report_page
+
+    selected = sel.of(ctx)
+    if shard:
+        part = shard_stage.parse(shard)
+        selected = shard_stage.select(part, selected)
+        view.shard(part.label, selected)
+    merged = None if force else merge_stage.prebuilt(ctx.dist, [t.id for t in selected])
+    if merged is not None:
+        view.prebuilt(len(merged), merge_stage.describe(ctx.dist))
+        if audit and merged:
+            _enforce(run_audit(ctx, selected, sel.jobs, view))
+        return Built(records=merged, audited=audit and bool(merged))
+    merge_stage.forget_prebuilt(ctx.dist)
+    walk_started_ns = time.time_ns()
+    inputs = build_stage.gather_inputs(ctx)
+    plans = build_stage.plan_all(ctx, selected, inputs)
+    view.starting(ctx, len(plans))
+    _preload(["jinja2"] + (["gobuildx.audit.stage"] if audit else []))
+    with report_page.timed(ctx.dist, "build"), view.progress(len(plans)) as reporter:
+        records = build_stage.run(ctx, plans, build_stage.Options(jobs=sel.jobs, force=force), reporter)
+    view.built(ctx, records)
+    failed = [r.id for r in records if r.status == "failed"]
+    report = run_audit(ctx, selected, sel.jobs, view) if audit and len(failed) < len(records) else None
+    if failed:
+        raise BuildFailed(f"{len(failed)} of {len(records)} targets failed: {', '.join(failed)}")
+    if report is not None:
+        _enforce(report)
+    return Built(records=records, audited=report is not None, inputs=inputs, walk_started_ns=walk_started_ns)
+
+
+def _preload(modules: list[str]) -> None:
+    """Import what the end of a build needs (the report's jinja, the audit) while `go build`
+    runs: those processes leave the CPU idle between steps, and the imports then cost no
+    wall time after the last one. A daemon thread; a failure surfaces at the real import."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001, S112 - the real import reports it
+                continue
+
+    threading.Thread(target=load, name="gobuildx-preload", daemon=True).start()
+
+
+def run_audit(ctx: ProjectContext, targets: Sequence[Target], jobs: int, view: AuditView, *,
+              evidence: bool = True, warn_only: bool = False) -> AuditReport:
+    """Audit the built targets among `targets`, record the verdicts, show the report."""
+    from gobuildx.audit import stage as audit_stage
+    from gobuildx.report import stage as report_page
+
+    opts = audit_stage.Options(evidence=evidence, jobs=jobs, warn_only=warn_only)
+    with report_page.timed(ctx.dist, "audit"):
+        report, skipped = audit_stage.audit_targets(ctx.dist, list(targets), opts)
+    if skipped:
+        view.audit_skipped(skipped)
+    if not report.results:
+        raise GobuildxError(f"{ctx.dist}: none of the selected targets is built; run `gobuildx build` first")
+    view.audit_report(report)
+    return report
+
+
+def _enforce(report: AuditReport, warn_only: bool = False) -> None:
+    from gobuildx.audit import stage as audit_stage
+
+    audit_stage.enforce(report, warn_only=warn_only)
+
+
+def image(ctx: ProjectContext, sel: Selection, opts: image_stage.Options, view: ImageView) -> image_stage.Result:
+    """One image per selected Linux target (the build must have run), joined in one index."""
+    from gobuildx.image import stage as image_stage
+    from gobuildx.report import stage as report_page
+
+    with report_page.timed(ctx.dist, "image"):
+        result = image_stage.run(ctx, sel.of(ctx), opts)
+    view.images(result)
+    return result
+
+
+def smoke(ctx: ProjectContext, sel: Selection, opts: smoke_stage.Options, view: SmokeView) -> smoke_stage.Outcome:
+    """Run every built artifact where it would run; SmokeFailed names every target that failed."""
+    from gobuildx.report import stage as report_page
+    from gobuildx.smoke import stage as smoke_stage
+
+    selected = sel.of(ctx)
+    view.smoke_starting(ctx, selected)
+    with report_page.timed(ctx.dist, "smoke"):
+        outcome = smoke_stage.smoke(ctx, selected, opts, view.smoke_reporter())
+    view.smoked(outcome)
+    if outcome.failed:
+        raise SmokeFailed(f"{len(outcome.failed)} of {len(outcome.records)} targets failed smoke: "
+                          f"{', '.join(outcome.failed)}")
+    return outcome
+
+
+def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_failures: bool = False) -> ReleaseManifest:
+    """Every stage a release needs, in order, then dist/release/.
+
+    The audit only warns and a smoke failure is only recorded: the release itself refuses
+    a target that failed either (or accepts it with allow_failures, recorded in its manifest)."""
+    from gobuildx.image import stage as image_stage
+    from gobuildx.smoke import stage as smoke_stage
+
+    build(ctx, sel, view, audit=False)
+    run_audit(ctx, sel.of(ctx), sel.jobs, view, warn_only=True)  # verdicts recorded; release refuses a fail
+    if ctx.loaded.config.image is not None:
+        image(ctx, sel, image_stage.Options(), view)
+    try:
+        smoke(ctx, sel, smoke_stage.Options(jobs=sel.jobs), view)
+    except SmokeFailed as exc:
+        view.smoke_recorded(exc)
+    return assemble(ctx, [t.id for t in sel.of(ctx)], allow_failures=allow_failures, jobs=sel.jobs)
+
+
+def assemble(ctx: ProjectContext, ids: Sequence[str], *, allow_failures: bool = False, jobs: int = 0,
+             dist: str | None = None) -> ReleaseManifest:
+    """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed)."""
+    from pathlib import Path
+
+    from gobuildx.release import stage as release_stage
+    from gobuildx.report import stage as report_page
+
+    if dist is not None:  # `gobuildx merge --out`: the joined folder, not the project's dist
+        return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist)))
+    with report_page.timed(ctx.dist, "release"):
+        return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs))
