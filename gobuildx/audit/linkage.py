@@ -96,9 +96,7 @@ def _elf(facts: Facts, data: mmap.mmap) -> None:
     facts.rpath, facts.runpath = info.rpath, info.runpath
     facts.static = info.interpreter is None and not info.needed
     _versions(facts, reader)
-    section = reader.section(".go.buildinfo")
-    region = (section.offset, section.size) if section else _first_writable(reader)
-    _go(facts, data, region)
+    _go(facts, data, buildinfo.elf_region(reader))
     if facts.static:
         start, end = _rodata(reader, len(data))
         facts.static_glibc = data.find(STATIC_GLIBC_MARK, start, end) >= 0
@@ -121,11 +119,6 @@ def elf_goarch(machine: str, bits: int, endian: str) -> str | None:
     if machine == "MIPS":
         return ("mips64" if bits == 64 else "mips") + ("le" if little else "")
     return ELF_GOARCH.get((machine, bits))
-
-
-def _first_writable(reader: elf.ElfReader) -> tuple[int, int] | None:
-    seg = next((s for s in reader.segments if s.type == elf.PT_LOAD and s.flags & 0x2), None)
-    return (seg.offset, seg.filesz) if seg else None
 
 
 def glibc_key(version: str) -> tuple[int, ...] | None:
@@ -187,8 +180,7 @@ def _pe(facts: Facts, data: mmap.mmap) -> None:
     facts.goarch = {"x86-64": "amd64", "x86": "386", "AArch64": "arm64", "ARM": "arm"}.get(info.machine)
     facts.stripped, facts.subsystem = info.stripped, info.subsystem
     facts.dlls, facts.delay_dlls = info.imports, info.delay_imports
-    section = info.data_section()
-    _go(facts, data, (section.offset, section.rawsize) if section else None)
+    _go(facts, data, buildinfo.pe_region(info))
 
 
 MACHO_GOARCH = {"x86-64": "amd64", "AArch64": "arm64", "x86": "386", "ARM": "arm"}
@@ -208,8 +200,7 @@ def _macho(facts: Facts, data: mmap.mmap) -> None:
     facts.dylibs = list(dict.fromkeys(d for s in slices for d in s.dylibs + s.weak_dylibs))
     facts.dylinker, facts.min_os, facts.rpath = info.dylinker, info.min_os, info.rpaths
     facts.static = not facts.dylibs and info.dylinker is None
-    section = info.section("__go_buildinfo")
-    _go(facts, data, (section.offset, section.size) if section else None)
+    _go(facts, data, buildinfo.macho_region(info))
 
 
 def _wasm(facts: Facts, data: mmap.mmap) -> None:

@@ -11,8 +11,10 @@ writable data section (PE). wasm modules carry none (golang/go#73741).
 from __future__ import annotations
 
 import json
+import mmap
+from pathlib import Path
 
-from gobuildx.formats import Blob, FormatError, uleb
+from gobuildx.formats import Blob, FormatError, elf, macho, pe, sniff, uleb
 from gobuildx.model.audit import (
     GoBuildInfo,  # a contract of dist/manifest.json (Facts.go)
 )
@@ -21,6 +23,39 @@ MAGIC = b"\xff Go buildinf:"
 HEADER = 32
 FLAG_INLINE = 0x2
 MAX_SEARCH = 64 * 1024 * 1024   # bytes of a data region scanned for the magic
+
+
+def elf_region(reader: elf.ElfReader) -> tuple[int, int] | None:
+    """`.go.buildinfo`, or (section headers stripped) the first writable PT_LOAD segment."""
+    section = reader.section(".go.buildinfo")
+    if section:
+        return section.offset, section.size
+    seg = next((s for s in reader.segments if s.type == elf.PT_LOAD and s.flags & 0x2), None)
+    return (seg.offset, seg.filesz) if seg else None
+
+
+def pe_region(info: pe.PeInfo) -> tuple[int, int] | None:
+    section = info.data_section()
+    return (section.offset, section.rawsize) if section else None
+
+
+def macho_region(info: macho.MachoInfo) -> tuple[int, int] | None:
+    section = info.section("__go_buildinfo")
+    return (section.offset, section.size) if section else None
+
+
+def read_file(path: Path) -> GoBuildInfo | None:
+    """The build info of any binary gobuildx reads, or None when it holds none (wasm modules,
+    a program not written in Go, an empty file). FormatError for a broken header or structure."""
+    with open(path, "rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return None
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            kind = sniff(bytes(data[:4]))
+            region = (elf_region(elf.ElfReader(data)) if kind == "elf" else
+                      pe_region(pe.read(data)) if kind == "pe" else
+                      macho_region(macho.read(data)) if kind == "macho" else None)
+            return find(data, *region) if region else None
 
 
 def find(data: object, start: int, size: int) -> GoBuildInfo | None:

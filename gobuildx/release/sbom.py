@@ -1,7 +1,7 @@
 """An SBOM per binary (SPDX 2.3 JSON or CycloneDX 1.5 JSON) from the module list Go embeds.
 
-The module list is read with `go version -m -json BINARY`, which reads any GOOS/GOARCH.
-wasm binaries carry no Go build info (golang/go#73741): their SBOM names the binary
+The module list is read from the binary itself by gobuildx.formats.buildinfo (the reader the
+audit uses; it reads any GOOS/GOARCH and needs no Go). wasm binaries carry no Go build info (golang/go#73741): their SBOM names the binary
 and says so in a comment instead of guessing. Output is deterministic: the date is the
 build date, identifiers derive from the binary's digest, keys are sorted.
 """
@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gobuildx import __version__
 from gobuildx.errors import ReleaseRefused
+from gobuildx.formats import FormatError, buildinfo
+from gobuildx.model.audit import GoBuildInfo
 
 SbomFormat = Literal["spdx", "cyclonedx"]
-GO_TIMEOUT = 60
-# What `go version -m` says of a file that holds no build info to read (wasm, a non-Go binary).
-GO_FINDS_NONE = ("unrecognized file format", "not a Go executable")
 NAMESPACE = "https://gobuildx.invalid/spdx"
 UUID_NAMESPACE = uuid.UUID("6f1c7a38-3f0e-4d55-9a43-7d9b0c2a4e11")
 NO_BUILDINFO = ("{name} has no Go build info (a wasm binary does not embed one, golang/go#73741); "
@@ -84,31 +82,33 @@ class Subject(BaseModel):
     sha256: str
 
 
-def read_buildinfo(go: Path, binary: Path, env: dict[str, str]) -> BuildInfo | None:
-    """The binary's build info (`go version -m -json`, Go 1.24 and later), or None when go finds
-    none in it (wasm: golang/go#73741). Any other failure refuses the release: an SBOM
-    without its modules would be a placeholder."""
-    why = f"cannot read the build info of {binary} for its SBOM"
+def read_buildinfo(binary: Path) -> BuildInfo | None:
+    """The binary's build info, read from its bytes by gobuildx.formats.buildinfo (any GOOS/GOARCH,
+    no Go needed), or None when it holds none (wasm: golang/go#73741). A file that cannot be
+    read refuses the release: an SBOM without its modules would be a placeholder."""
     try:
-        proc = subprocess.run([str(go), "version", "-m", "-json", str(binary)], env=env,
-                              capture_output=True, text=True, timeout=GO_TIMEOUT, check=False)
-    except OSError as exc:
-        raise ReleaseRefused(f"{why}: cannot run {go}: {exc}") from None
-    except subprocess.TimeoutExpired:
-        raise ReleaseRefused(f"{why}: `{go} version -m -json` did not answer within {GO_TIMEOUT} s") from None
-    if "flag provided but not defined: -json" in proc.stderr:
-        raise ReleaseRefused(f"{why}: {go} has no `go version -m -json` (Go 1.24 and later do); "
-                             "use a newer Go or set release.sbom = \"none\"")
-    if not proc.stdout.strip() and any(f"could not read Go build info from {binary}: {why_none}" in proc.stderr
-                                       for why_none in GO_FINDS_NONE):
-        return None
-    if proc.returncode != 0:
-        raise ReleaseRefused(f"{why}: `{go} version -m -json` failed: {proc.stderr.strip()}")
-    try:
-        return BuildInfo.model_validate_json(proc.stdout)
-    except ValidationError as exc:
-        raise ReleaseRefused(f"{why}: `{go} version -m -json` printed unexpected JSON "
-                             f"({exc.error_count()} problems, first: {exc.errors()[0]['msg']})") from None
+        found = buildinfo.read_file(binary)
+    except (FormatError, OSError, ValueError) as exc:
+        raise ReleaseRefused(f"cannot read the build info of {binary} for its SBOM: {exc}") from None
+    return None if found is None else of_go(found)
+
+
+def of_go(info: GoBuildInfo) -> BuildInfo:
+    """The module list as `go version -m -json` gives it (debug.BuildInfo), from the embedded text."""
+    main = _module(info.main) if info.main else Module(Path="")
+    return BuildInfo(GoVersion=info.go_version, Path=info.path or "", Main=main,
+                     Deps=[_module(dep) for dep in info.deps],
+                     Settings=[Setting(Key=k, Value=v) for k, v in info.settings.items()])
+
+
+def _module(text: str) -> Module:
+    """`path@version`, or `path@version => replacement[@version]` (formats.buildinfo's spelling)."""
+    original, _, replacement = text.partition(" => ")
+    path, _, version = original.partition("@")  # a module path holds no '@'
+    if not replacement:
+        return Module(Path=path, Version=version)
+    r_path, _, r_version = replacement.partition("@")
+    return Module(Path=path, Version=version, Replace=Module(Path=r_path, Version=r_version))
 
 
 def render(fmt: SbomFormat, subject: Subject, info: BuildInfo | None) -> bytes:

@@ -50,8 +50,6 @@ class Inputs(BaseModel):
     settings: Release
     root: Path  # paths in settings.files are relative to it (the directory of targets.toml)
     config_path: Path
-    go: Path
-    env: dict[str, str]
     ids: list[str]  # the selected targets
     allow_failures: bool = False
     jobs: int = 0
@@ -162,7 +160,7 @@ def _binary(inp: Inputs, rec: TargetRecord, binary: str, path: str, size: int, d
     if inp.settings.sbom == "none":
         return out
     m = inp.manifest
-    info = sbom.read_buildinfo(inp.go, inp.dist / path, inp.env)
+    info = sbom.read_buildinfo(inp.dist / path)
     subject = sbom.Subject(project=m.project, version=m.version, date=m.date, target=rec.id,
                            binary=binary, path=inner, sha256=digest)
     doc = sbom.render(inp.settings.sbom, subject, info)
@@ -269,18 +267,13 @@ def not_run_notes(rm: ReleaseManifest) -> list[str]:
             for name, state in rm.stages.items() if state != "ran"]
 
 
-def go_env(environ: dict[str, str]) -> dict[str, str]:
-    keep = ("PATH", "HOME", "TMPDIR", "GOCACHE", "GOROOT", "GOPATH", "GOMODCACHE")
-    return {**{k: environ[k] for k in keep if k in environ}, "GOTOOLCHAIN": "local", "GOFLAGS": ""}
-
-
 def from_project(ctx: ProjectContext, ids: Sequence[str], allow_failures: bool = False,
                  jobs: int = 0, dist: Path | None = None) -> Inputs:
     """Release inputs for the selected ids of a project (dist: another dist folder, e.g. merged)."""
     where = dist or ctx.dist
     m = read_manifest(where)
     return Inputs(dist=where, manifest=m, settings=ctx.loaded.config.release, root=ctx.loaded.root,
-                  config_path=ctx.loaded.path, go=ctx.go.go, env=go_env(ctx.environ), ids=list(ids),
+                  config_path=ctx.loaded.path, ids=list(ids),
                   allow_failures=allow_failures, jobs=jobs)
 
 

@@ -1,0 +1,108 @@
+"""Release assembly on a synthetic dist: records and bytes written by hand, no Go and no build."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+import zipfile
+
+import pytest
+
+from gobuildx.errors import ReleaseRefused
+from gobuildx.model.audit import AuditResult
+from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetRecord
+from gobuildx.model.smoke import SmokeRecord, SmokeResult
+from gobuildx.project import manifest_file
+from gobuildx.release import stage as release_stage
+from gobuildx.release import verify
+
+TOML = """
+[project]
+name = "hello"
+dir = "hello"
+version = "1.2.3"
+
+[matrix.m]
+goos = ["linux", "windows"]
+goarch = ["amd64"]
+
+[release]
+files = ["LICENSE"]
+"""
+DATE = "2023-11-14T22:13:20Z"
+
+
+def synthetic_dist(ctx, smoke_failed: str | None = None) -> None:
+    records = []
+    for t in ctx.targets:
+        name = f"{t.id}/hello{t.exe_suffix()}"
+        data = f"the bytes of {t.id}\n".encode()
+        (ctx.dist / name).parent.mkdir(parents=True, exist_ok=True)
+        (ctx.dist / name).write_bytes(data)
+        status = "failed" if t.id == smoke_failed else "passed"
+        records.append(TargetRecord(
+            id=t.id, goos=t.goos, goarch=t.goarch, cgo=t.cgo, libc=t.libc, link=t.link, status="ok",
+            artifacts=[ArtifactRecord(binary="hello", path=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())],
+            audit=AuditResult(id=t.id, declared="static", verdict="pass"),
+            smoke=SmokeRecord(status=status, results=[SmokeResult(runner="native", binary="hello", status=status,
+                                                                  reason="exit code 0" if status == "passed" else "exit code 2")])))
+    m = Manifest(gobuildx="0", project="hello", version="1.2.3", commit="abc1234", date=DATE, go="go1.26.8",
+                 targets=records)
+    manifest_file.update(ctx.dist, lambda _: m)
+
+
+def test_a_release_of_a_synthetic_dist_verifies(context) -> None:
+    ctx = context(TOML)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    synthetic_dist(ctx)
+    rm = release_stage.assemble(release_stage.from_project(ctx, [t.id for t in ctx.targets]))
+    folder = ctx.dist / "release"
+    assert [t.id for t in rm.targets] == ["linux-amd64", "windows-amd64"]
+    assert [(t.audit, t.smoke) for t in rm.targets] == [("pass", "pass"), ("pass", "pass")]
+    assert rm.epoch == 1700000000 and rm.stages == {"build": "ran", "audit": "ran", "image": "not run", "smoke": "ran"}
+    with tarfile.open(folder / "hello_1.2.3_linux-amd64.tar.gz") as tar:
+        assert sorted(tar.getnames()) == ["LICENSE", "hello"]
+        assert all(m.mtime == 1700000000 for m in tar.getmembers())
+    with zipfile.ZipFile(folder / "hello_1.2.3_windows-amd64.zip") as z:
+        assert sorted(z.namelist()) == ["LICENSE", "hello.exe"]
+    doc = json.loads((folder / "hello_1.2.3_linux-amd64.hello.spdx.json").read_text())
+    assert "has no Go build info" in doc["comment"]  # the bytes are no Go binary: said, not guessed
+    problems, checked = verify.check(folder)
+    assert problems == [] and checked == rm
+
+
+def test_the_same_dist_gives_the_same_bytes(context) -> None:
+    ctx = context(TOML)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    synthetic_dist(ctx)
+    ids = [t.id for t in ctx.targets]
+    release_stage.assemble(release_stage.from_project(ctx, ids))
+    first = {p.name: p.read_bytes() for p in (ctx.dist / "release").iterdir()}
+    release_stage.assemble(release_stage.from_project(ctx, ids))
+    assert {p.name: p.read_bytes() for p in (ctx.dist / "release").iterdir()} == first
+
+
+def test_a_failed_smoke_refuses_unless_allowed(context) -> None:
+    ctx = context(TOML)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    synthetic_dist(ctx, smoke_failed="windows-amd64")
+    ids = [t.id for t in ctx.targets]
+    with pytest.raises(ReleaseRefused, match="windows-amd64: smoke test failed"):
+        release_stage.assemble(release_stage.from_project(ctx, ids))
+    assert not (ctx.dist / "release").exists()
+    rm = release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures=True))
+    assert {t.id: t.smoke for t in rm.targets} == {"linux-amd64": "pass", "windows-amd64": "fail"}
+
+
+def test_a_changed_artifact_is_caught_by_verify(context) -> None:
+    ctx = context(TOML)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    synthetic_dist(ctx)
+    release_stage.assemble(release_stage.from_project(ctx, [t.id for t in ctx.targets]))
+    archive = ctx.dist / "release" / "hello_1.2.3_linux-amd64.tar.gz"
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    problems, _ = verify.check(ctx.dist / "release")
+    assert any("hello_1.2.3_linux-amd64.tar.gz" in p for p in problems), problems
