@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_TARGETS)}, one rep each")
     parser.add_argument("--skip-cold", action="store_true",
-                        help="no cold runs; the warm runs use $GOCACHE as it is (tests/bench runs this)")
+                        help="no cold runs; the warm runs use $GOCACHE as it is (tests/integration/bench runs this)")
     opts = parser.parse_args()
     if opts.quick:
         opts.reps, opts.cold_reps = 1, 1

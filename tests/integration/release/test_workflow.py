@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.release.conftest import ENV, make_project
+from tests.integration.release.conftest import ENV, make_project
 
 WORKFLOW = REPO / "ci" / "github" / "release.yml"
 SCRIPT = REPO / "ci" / "github" / "gobuildx-ci.sh"

@@ -10,7 +10,7 @@ import pytest
 from gobuildx.audit import linkage
 from gobuildx.formats import FormatError, elf
 from gobuildx.audit.linkage import Facts, glibc_key
-from tests.audit.conftest import go_exe, run_tool
+from tests.integration.audit.conftest import go_exe, run_tool
 from tests.conftest import need
 
 ELF_NAMES = ["pure", "pure-arm64", "cgo-glibc", "cgo-glibc-static", "zig-glibc2.17", "zig-musl", "cxx", "ls"]

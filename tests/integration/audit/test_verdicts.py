@@ -142,7 +142,7 @@ def _fat_binary(tmp_path: Path) -> Path:
     import base64
     import subprocess
 
-    from tests.audit.conftest import go_exe
+    from tests.integration.audit.conftest import go_exe
 
     goroot = subprocess.run([go_exe(), "env", "GOROOT"], capture_output=True, text=True, timeout=60,
                             check=True).stdout.strip()

@@ -12,7 +12,7 @@ from pathlib import Path
 import docker
 
 from tests.conftest import run_gobuildx
-from tests.image.conftest import clone, hello_toml, registry_get, run_in_image, unique_repo
+from tests.integration.image.conftest import clone, hello_toml, registry_get, run_in_image, unique_repo
 
 
 def tree(root: Path) -> dict[str, str]:

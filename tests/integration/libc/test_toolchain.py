@@ -18,7 +18,7 @@ import pytest
 from gobuildx.project import toolchain
 from gobuildx.project.matrix import GLIBC_FIRST, Target, lowest_glibc
 from tests.conftest import run_gobuildx
-from tests.libc.artifacts import elf_facts, pe_machine
+from tests.integration.libc.artifacts import elf_facts, pe_machine
 
 C_SOURCE = "#include <stdio.h>\nint main(void) { puts(\"x\"); return 0; }\n"
 ENV = {"PATH": "/usr/local/go/bin:/usr/bin:/bin"}

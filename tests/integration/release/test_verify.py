@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 from tests.conftest import run_gobuildx
-from tests.release.conftest import gobuildx, make_project, read_json
+from tests.integration.release.conftest import gobuildx, make_project, read_json
 
 ARCHIVE = "hello_0.0.0-dev_linux-amd64.tar.gz"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gobuildx.project import manifest_file
-from tests.release.conftest import IDS, IMAGE_TOML, gobuildx, make_project, read_json
+from tests.integration.release.conftest import IDS, IMAGE_TOML, gobuildx, make_project, read_json
 
 
 @pytest.fixture(scope="module")

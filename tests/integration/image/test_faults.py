@@ -17,7 +17,7 @@ from gobuildx.image import registry
 from gobuildx.errors import ImageFailed
 from gobuildx.project.context import open_project
 from tests.conftest import run_gobuildx
-from tests.image.conftest import REGISTRY, clone, hello_toml, registry_get, unique_repo
+from tests.integration.image.conftest import REGISTRY, clone, hello_toml, registry_get, unique_repo
 
 
 def test_no_image_table_says_so(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Real binaries for the audit tests, built once per session.
 
 Pure-Go ones come from examples/hello (GOOS/GOARCH only); cgo ones from the tiny
-program in tests/audit/cprog, with the host gcc (dynamic and static glibc) and
+program in tests/integration/audit/cprog, with the host gcc (dynamic and static glibc) and
 with zig (glibc 2.17, static musl) through the shared zig cache. A cold zig
 cache costs ~25 s for the glibc 2.17 stubs and ~150-300 s for musl on 2 cores;
 warm, every build here is seconds.
@@ -23,7 +23,7 @@ from gobuildx.project.toolchain import zig_command
 from tests.conftest import need
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parents[2]
 CPROG = HERE / "cprog"
 HELLO = REPO / "examples" / "hello"
 ZIG = " ".join([*zig_command(dict(os.environ)), "cc"])  # the zig gobuildx uses, pinned in its cache

@@ -10,7 +10,7 @@ import docker
 import pytest
 
 from tests.conftest import EXAMPLES, run_gobuildx
-from tests.image.conftest import run_in_image, unique_repo
+from tests.integration.image.conftest import run_in_image, unique_repo
 
 CGO_TOML = """
 [project]

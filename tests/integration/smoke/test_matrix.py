@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_gobuildx
-from tests.smoke.conftest import smoke_records
+from tests.integration.smoke.conftest import smoke_records
 
 EXPECTED_RUNNER = {
     "linux-amd64": "native", "linux-386": "native", "linux-arm64": "qemu", "linux-armv6": "qemu",

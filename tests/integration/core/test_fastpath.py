@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gobuildx.cli import fastpath
 from tests.conftest import git, run_gobuildx
-from tests.core.test_build import EPOCH, TOML, lines
+from tests.integration.core.test_build import EPOCH, TOML, lines
 
 ARGS = ["build", "--target", "linux-amd64", "--no-audit"]
 NOOP = "gobuildx: nothing changed since"

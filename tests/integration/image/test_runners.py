@@ -22,7 +22,7 @@ from gobuildx.smoke.runners.container import (
     unpack,
 )
 from tests.conftest import run_gobuildx
-from tests.image.conftest import clone, unique_repo
+from tests.integration.image.conftest import clone, unique_repo
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from gobuildx.image import engine as engine_mod
 from tests.conftest import REPO, run_gobuildx
-from tests.image.conftest import clone, registry_get, run_in_image, unique_repo
+from tests.integration.image.conftest import clone, registry_get, run_in_image, unique_repo
 
 EXPECTED = {  # target id -> (architecture, variant) in the index and the pulled image
     "linux-amd64": ("amd64", None), "linux-386": ("386", None), "linux-arm64": ("arm64", None),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_gobuildx
-from tests.smoke.conftest import SERVER_TARGETS, smoke_records
+from tests.integration.smoke.conftest import SERVER_TARGETS, smoke_records
 
 MARKER = f"gobuildx-smoke-test-{uuid.uuid4().hex[:12]}"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, need, run_gobuildx
-from tests.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, gobuildx, make_project,
+from tests.integration.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, gobuildx, make_project,
                                      read_json)
 
 NAMES = {"linux-amd64": "hello_0.0.0-dev_linux-amd64.tar.gz",

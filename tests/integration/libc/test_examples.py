@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CGO_CORE, REPO, SQLITE_CORE, need, run_gobuildx
-from tests.libc.artifacts import (CPUS, EF_ARM_ABI_FLOAT_HARD, GOARCH, elf_facts, parse_id,
+from tests.integration.libc.artifacts import (CPUS, EF_ARM_ABI_FLOAT_HARD, GOARCH, elf_facts, parse_id,
                                   pe_machine, run_artifact)
 
 CPU_LIST = ["amd64", "arm64", "armv7", "riscv64"]

@@ -25,7 +25,7 @@ def hello_v3(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def job(artifact: Path, goamd64: str, tmp: Path) -> Job:
-    ctx = open_project(Path(__file__).resolve().parents[2] / "targets.toml")
+    ctx = open_project(Path(__file__).resolve().parents[3] / "targets.toml")
     target = Target(id=f"linux-amd64{goamd64}", goos="linux", goarch="amd64", goamd64=goamd64)
     return Job(target=target, binary="hello", artifact=artifact, check=Check(expect=r"platform linux/amd64"),
                host=Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch), goroot=ctx.go.goroot,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import CGO_CORE, SQLITE_CORE, run_gobuildx
-from tests.smoke.conftest import smoke_records
+from tests.integration.smoke.conftest import smoke_records
 
 BASE = r"(?m)^cgo \S+ on {goos}/{goarch}\n^qsort \[3 7 11 19 42\]\n^getaddrinfo 127\.0\.0\.1\n"
 CGO_SMOKE = f"""

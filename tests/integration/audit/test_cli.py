@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gobuildx.project import manifest_file
-from tests.audit.conftest import CPROG
+from tests.integration.audit.conftest import CPROG
 from tests.conftest import need, run_gobuildx
 
 TOML = """
