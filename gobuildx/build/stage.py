@@ -6,7 +6,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -27,7 +26,8 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
 from gobuildx.project.toolchain import CToolchain
 from gobuildx.util import git as vcs
-from gobuildx.util.files import sha256_file, write_atomic
+from gobuildx.util.files import sha256_file, sibling, write_atomic
+from gobuildx.util.procs import kill_group
 
 PASS_ENV = (
     "PATH", "HOME", "USER", "TMPDIR", "LANG", "GOPATH", "GOCACHE", "GOMODCACHE", "GOENV",
@@ -184,14 +184,7 @@ class _Running:
     def kill_all(self) -> None:
         with self._lock:
             for proc in self._procs:
-                _kill_group(proc)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+                kill_group(proc, reap_s=None)  # each build thread reaps its own
 
 
 def run(ctx: ProjectContext, plans: Sequence[Plan], opts: Options, report: Reporter) -> list[TargetRecord]:
@@ -389,7 +382,7 @@ def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, runnin
     try:
         code = proc.wait(timeout=opts.timeout_s)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc, reap_s=None)
         proc.wait()
         return f"go build timed out after {opts.timeout_s:.0f}s"
     finally:
@@ -434,7 +427,7 @@ def publish(staged: Path, final: Path) -> None:
     """
     if final.exists() and os.path.samefile(staged, final):
         return  # go found the staged binary current: it is the artifact already
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    tmp = sibling(final)
     tmp.unlink(missing_ok=True)
     try:
         os.link(staged, tmp)

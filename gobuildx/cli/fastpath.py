@@ -28,6 +28,7 @@ from typing import NamedTuple
 from gobuildx import __version__
 from gobuildx.util import git as vcs
 from gobuildx.util.dirs import user_cache_dir
+from gobuildx.util.files import write_atomic
 
 SCHEMA = 2
 DISABLE = "GOBUILDX_NO_FASTPATH"
@@ -162,10 +163,7 @@ def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, grammar: 
                "go": str(go), "go_source": go_source, "files": files, "lines": lines,
                "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
     dest = receipt_path(environ, cwd, key)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(receipt))
-    os.replace(tmp, dest)
+    write_atomic(dest, json.dumps(receipt).encode(), durable=False)  # a lost receipt costs one full run
     _prune(dest.parent)
     return dest
 

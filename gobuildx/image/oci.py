@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import shutil
 import tarfile
 from collections.abc import Iterable, Sequence
@@ -20,6 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from gobuildx.util.files import sibling, swap_dir
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -237,15 +238,11 @@ def write_layout(dest: Path, images: Sequence[Image], image_index: Blob, ref_nam
     place, so `dest` is either the old layout or the complete new one."""
     if dest.exists() and not _replaceable(dest):
         raise OciError(f"{dest}: exists and is not an OCI image layout; choose an empty or new directory")
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    tmp = sibling(dest)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         _fill_layout(tmp, [b for img in images for b in img.blobs()] + [image_index], image_index, ref_names)
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        if dest.exists():
-            os.replace(dest, old)
-        os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_dir(tmp, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

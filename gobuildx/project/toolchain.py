@@ -8,7 +8,6 @@ builds under control: one at a time per libc (threads and processes), announced.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -24,6 +23,8 @@ from pydantic import BaseModel, ConfigDict
 from gobuildx.errors import ToolchainMissing
 from gobuildx.project.matrix import Target
 from gobuildx.util.dirs import user_cache_dir
+from gobuildx.util.files import sibling
+from gobuildx.util.lock import file_lock
 
 Kind = Literal["explicit", "system", "zig"]
 
@@ -208,7 +209,7 @@ def _pinned_wheel_zig(version: str, environ: dict[str, str]) -> Path | None:
     source = Path(str(origin))
     if not (source / "zig").is_file():
         return None
-    tmp = root.with_name(f".{root.name}.tmp-{os.getpid()}")
+    tmp = sibling(root)
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(source, tmp, copy_function=_link_or_copy,
@@ -307,21 +308,15 @@ def libc_gate(tc: CToolchain | None, cache: Path, target_id: str,
         yield lambda: None
         return
     marker = _ready_marker(cache, tc.libc_key)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    with open(marker.with_suffix(".lock"), "a+b") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            note(f"{target_id}: waiting for another build that is compiling zig's libc "
-                 f"for {tc.zig_target}")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not marker.exists():
-                note(f"{target_id}: first-time build of zig's libc for {tc.zig_target} "
-                     f"({first_build_cost(tc)}); cached in {cache} for every later build")
-            yield lambda: marker.touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def waiting() -> None:
+        note(f"{target_id}: waiting for another build that is compiling zig's libc for {tc.zig_target}")
+
+    with file_lock(marker.with_suffix(".lock"), on_wait=waiting):
+        if not marker.exists():
+            note(f"{target_id}: first-time build of zig's libc for {tc.zig_target} "
+                 f"({first_build_cost(tc)}); cached in {cache} for every later build")
+        yield lambda: marker.touch()
 
 
 # --- reporting ------------------------------------------------------------------------------

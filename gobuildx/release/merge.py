@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from pydantic import BaseModel
 from gobuildx.errors import BuildFailed, MergeFailed
 from gobuildx.model.manifest import Manifest, TargetRecord
 from gobuildx.project import manifest_file
-from gobuildx.util.files import sha256_file, write_atomic
+from gobuildx.util.files import copy_atomic, sha256_file, write_atomic
 
 HEADER_KEYS = ("project", "version", "commit", "date", "go", "gobuildx")
 PREBUILT = Path(".gobuildx") / "prebuilt.json"
@@ -108,10 +106,7 @@ def _copy_checked(src_dir: Path, rec: TargetRecord, out: Path) -> list[str]:
             continue
         dest = out / art.path
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, dest)
+        copy_atomic(src, dest, mode=0o755)
     if rec.log and (src_dir / rec.log).is_file():
         write_atomic(out / rec.log, (src_dir / rec.log).read_bytes())
     return problems

@@ -37,7 +37,7 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.manifest_file import read as manifest_read
 from gobuildx.release import archive, sbom, stageview
 from gobuildx.release.stageview import StageView
-from gobuildx.util.files import sha256_file, write_atomic
+from gobuildx.util.files import sibling, swap_dir, sha256_file, write_atomic
 
 
 class Inputs(BaseModel):
@@ -185,14 +185,14 @@ def assemble(inp: Inputs) -> ReleaseManifest:
                if r is not None and r.id not in blocked_builds]
     _check_unique_names(inp, records)
     epoch = epoch_of(inp.manifest)
-    staging = inp.dist / f".{RELEASE_DIR}.tmp-{os.getpid()}"
+    staging = sibling(inp.dist / RELEASE_DIR)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         targets = _all_targets(inp, records, extras, staging, epoch)
         rm = _release_manifest(inp, targets, epoch, blocked_builds)
         _write_index(staging, rm)
-        publish(staging, inp.dist / RELEASE_DIR)
+        swap_dir(staging, inp.dist / RELEASE_DIR)  # readers see the old or the new release
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -235,16 +235,6 @@ def _write_index(staging: Path, rm: ReleaseManifest) -> None:
     write_atomic(staging / MANIFEST, body.encode())
     digests = {p.name: sha256_file(p) for p in staging.iterdir() if p.is_file() and p.name != SUMS}
     write_atomic(staging / SUMS, sums_text(digests).encode())
-
-
-def publish(staging: Path, final: Path) -> None:
-    """Swap a finished staging directory into place: readers see the old or the new release."""
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.rename(final, old)
-    os.rename(staging, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def version_warnings(rm: ReleaseManifest, version_source: str) -> list[str]:

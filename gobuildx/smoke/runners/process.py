@@ -7,7 +7,6 @@ a forked helper) can hold a pipe open forever, but it cannot hold up a wait() on
 from __future__ import annotations
 
 import http.client
-import os
 import re
 import signal
 import subprocess
@@ -17,6 +16,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.smoke.runners.base import Check, Job, Runner, SmokeResult
+from gobuildx.util.procs import kill_group, signal_group
+
+__all__ = ["CommandRunner", "Invocation", "Outcome", "base_env", "execute", "kill_group", "stop_group"]
 
 TAIL_LINES = 30
 TAIL_CHARS = 4000
@@ -104,25 +106,10 @@ def wait(proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
         return False
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the whole process group (the program and every child it left behind)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the group, then give it a moment before kill_group."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    wait(proc, STOP_GRACE_S)
+    if signal_group(proc, signal.SIGTERM):
+        wait(proc, STOP_GRACE_S)
 
 
 def serve_and_probe(proc: subprocess.Popen[bytes], check: Check, start: float) -> tuple[str | None, bool]:

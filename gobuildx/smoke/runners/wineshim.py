@@ -10,6 +10,7 @@ from pathlib import Path
 from gobuildx.errors import ToolchainMissing
 from gobuildx.project.toolchain import zig_command
 from gobuildx.smoke.runners.tools import which
+from gobuildx.util.files import sibling
 from gobuildx.util.lock import file_lock
 
 SOURCE = Path(__file__).resolve().parent / "shims" / "processprng.c"
@@ -34,7 +35,7 @@ def ensure_shim(cache_dir: Path, environ: dict[str, str]) -> tuple[Path, bool]:
     with file_lock(out.parent / ".build.lock"):
         if out.is_file():
             return out, False
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        tmp = sibling(out)
         run_compiler(compiler(cache_dir, environ, tmp), environ, cache_dir)
         os.replace(tmp, out)
         for extra in tmp.parent.glob(f".{out.name}.tmp-*.lib"):
