@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from gobuildx.image import engine
 from gobuildx.image import stage as image
 from gobuildx.project import manifest_file
-from gobuildx.image import oci
+from gobuildx.formats import oci
 from gobuildx.image import rootfs  # noqa: E402
 from gobuildx.project.context import open_project  # noqa: E402
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from gobuildx.formats import FormatError, buildinfo, elf, macho, pe, sniff, wasm
 from gobuildx.model.audit import Facts, FoundLibc
+from gobuildx.project import platforms
 
 EVIDENCE_TIMEOUT_S = 30.0
 GLIBC_ABI_TAGS = {"GLIBC_ABI_DT_RELR": "2.36"}   # version tags that name a feature, not a release
@@ -31,12 +32,8 @@ STATIC_GLIBC_MARK = b"GLIBC_TUNABLES"             # read by every statically lin
 NSS_MARK = b"libnss_"                              # glibc's NSS loader dlopens libnss_<service>.so
 MUSL_INTERP = re.compile(r"ld-musl-[^/]*\.so")
 GLIBC_INTERP = re.compile(r"ld-linux[^/]*\.so|ld64\.so|ld\.so\.1$")
-ELF_GOARCH = {("x86-64", 64): "amd64", ("x86", 32): "386", ("AArch64", 64): "arm64", ("ARM", 32): "arm",
-              ("RISC-V", 64): "riscv64", ("S/390", 64): "s390x", ("LoongArch", 64): "loong64",
-              ("PowerPC", 32): "ppc"}
-HOST_MACHINE = {"x86_64": ("x86-64", 64), "aarch64": ("AArch64", 64), "armv7l": ("ARM", 32),
-                "i686": ("x86", 32), "riscv64": ("RISC-V", 64), "s390x": ("S/390", 64),
-                "ppc64le": ("PowerPC64", 64)}
+# Go's CPUs of the Mach-O and PE worlds: a machine outside them reads as no GOARCH.
+DARWIN_WINDOWS_GOARCHES = ("amd64", "arm64", "386", "arm")
 
 def read_facts(path: Path) -> Facts:
     """Facts of one path; a path that cannot be read gives Facts with `error` set."""
@@ -113,12 +110,19 @@ def _rodata(reader: elf.ElfReader, size: int) -> tuple[int, int]:
 
 
 def elf_goarch(machine: str, bits: int, endian: str) -> str | None:
-    little = endian == "little"
-    if machine == "PowerPC64":
-        return "ppc64le" if little else "ppc64"
-    if machine == "MIPS":
-        return ("mips64" if bits == 64 else "mips") + ("le" if little else "")
-    return ELF_GOARCH.get((machine, bits))
+    return platforms.goarch_of_machine(machine, bits, little_endian=endian == "little")
+
+
+def _dw_goarch(machine: str | None, bits: int | None) -> str | None:
+    goarch = platforms.goarch_of_machine(machine, bits)
+    return goarch if goarch in DARWIN_WINDOWS_GOARCHES else None
+
+
+def host_machine() -> tuple[str | None, int] | None:
+    """This host's CPU as the binary readers name it, with its bits."""
+    goarch = platforms.goarch_of_uname(platform.machine())
+    arch = platforms.ARCHES[goarch] if goarch else None
+    return (arch.machine, arch.bits) if arch else None
 
 
 def glibc_key(version: str) -> tuple[int, ...] | None:
@@ -177,24 +181,21 @@ def _libc(facts: Facts) -> FoundLibc:
 def _pe(facts: Facts, data: mmap.mmap) -> None:
     info = pe.read(data)
     facts.os_abi, facts.machine, facts.bits, facts.endian = "windows", info.machine, info.bits, "little"
-    facts.goarch = {"x86-64": "amd64", "x86": "386", "AArch64": "arm64", "ARM": "arm"}.get(info.machine)
+    facts.goarch = _dw_goarch(info.machine, info.bits)
     facts.stripped, facts.subsystem = info.stripped, info.subsystem
     facts.dlls, facts.delay_dlls = info.imports, info.delay_imports
     _go(facts, data, buildinfo.pe_region(info))
-
-
-MACHO_GOARCH = {"x86-64": "amd64", "AArch64": "arm64", "x86": "386", "ARM": "arm"}
 
 
 def _macho(facts: Facts, data: mmap.mmap) -> None:
     info = macho.read(data)
     facts.os_abi = info.platform or "darwin"
     facts.machine, facts.bits, facts.endian = info.machine, info.bits, info.endian
-    facts.goarch = MACHO_GOARCH.get(info.machine)
+    facts.goarch = _dw_goarch(info.machine, info.bits)
     if info.slices:  # universal: one goarch per slice, and the dylibs of all of them
         facts.machine = "universal (" + ", ".join(info.universal_archs) + ")"
         facts.goarch = None
-        facts.universal_goarchs = [MACHO_GOARCH.get(s.machine, s.machine) for s in info.slices]
+        facts.universal_goarchs = [_dw_goarch(s.machine, s.bits) or s.machine for s in info.slices]
     facts.stripped, facts.pie = info.stripped, info.pie
     slices = info.slices or [info]
     facts.dylibs = list(dict.fromkeys(d for s in slices for d in s.dylibs + s.weak_dylibs))
@@ -242,7 +243,7 @@ def file_line(path: Path) -> str:
 
 def ldd_applicable(facts: Facts) -> str | None:
     """None when ldd can describe this file on this host, else why not."""
-    host = HOST_MACHINE.get(platform.machine())
+    host = host_machine()
     if facts.format != "elf" or facts.error:
         return f"not applicable: ldd reads only ELF files (this is {facts.format or 'not a binary'})"
     if facts.os_abi not in ("SYSV", "GNU/Linux") or (facts.go and facts.go.settings.get("GOOS", "linux") != "linux"):

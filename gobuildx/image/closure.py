@@ -13,25 +13,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.formats import FormatError, elf
+from gobuildx.model.audit import AuditResult
+from gobuildx.project import platforms
 from gobuildx.project.matrix import Target
 
-# goarch (+ goarm) -> (Debian multiarch triple, cross sysroot, package that provides it)
-SYSROOTS: dict[str, tuple[str, str, str]] = {
-    "amd64": ("x86_64-linux-gnu", "/usr/x86_64-linux-gnu", "libc6-amd64-cross"),
-    "386": ("i386-linux-gnu", "/usr/i686-linux-gnu", "libc6-i386-cross"),
-    "arm64": ("aarch64-linux-gnu", "/usr/aarch64-linux-gnu", "libc6-arm64-cross"),
-    "arm7": ("arm-linux-gnueabihf", "/usr/arm-linux-gnueabihf", "libc6-armhf-cross"),
-    "arm6": ("arm-linux-gnueabi", "/usr/arm-linux-gnueabi", "libc6-armel-cross"),
-    "arm5": ("arm-linux-gnueabi", "/usr/arm-linux-gnueabi", "libc6-armel-cross"),
-    "riscv64": ("riscv64-linux-gnu", "/usr/riscv64-linux-gnu", "libc6-riscv64-cross"),
-    "ppc64le": ("powerpc64le-linux-gnu", "/usr/powerpc64le-linux-gnu", "libc6-ppc64el-cross"),
-    "s390x": ("s390x-linux-gnu", "/usr/s390x-linux-gnu", "libc6-s390x-cross"),
-}
 MAX_LIBS = 64
 
 
@@ -60,24 +49,22 @@ class Placed(BaseModel):
     path: str  # absolute path inside the image
 
 
-def linkage(artifact: Path, audit: dict[str, Any] | None) -> Linkage:
+def linkage(artifact: Path, audit: AuditResult | None) -> Linkage:
     """The audit's interpreter/needed when it recorded them, else read from the ELF."""
-    if audit and ("interpreter" in audit or "needed" in audit):
-        return Linkage(interpreter=audit.get("interpreter"), needed=list(audit.get("needed") or []),
-                       source="audit")
+    if audit is not None:
+        return Linkage(interpreter=audit.interpreter, needed=list(audit.needed), source="audit")
     interp, needed, _ = _read(artifact)
     return Linkage(interpreter=interp, needed=needed, source="elf")
 
 
 def sysroot_for(target: Target, host_arch: str) -> tuple[Path, str]:
     """The sysroot directory for a target's CPU, and the package that provides it."""
-    key = f"arm{target.goarm or '7'}" if target.goarch == "arm" else target.goarch
-    if key not in SYSROOTS:
+    root = platforms.sysroot(target.goarch, target.goarm)
+    if root is None:
         raise ClosureError(f"no known sysroot for {target.goarch}: cannot copy a C library into the image")
-    _, cross, package = SYSROOTS[key]
-    if target.goarch == host_arch and key not in ("arm6", "arm5"):
+    if target.goarch == host_arch and (target.goarm or "7") not in ("6", "5"):
         return Path("/"), "libc6"
-    return Path(cross), package
+    return Path(root.path), root.package
 
 
 def resolve(artifact: Path, link: Linkage, sysroot: Path, package: str) -> list[Placed]:
@@ -128,7 +115,7 @@ def _find(sysroot: Path, name: str, machine: tuple[str, int], exact: list[str]) 
 
 
 def _lib_dirs() -> list[str]:
-    triples = sorted({t for t, _, _ in SYSROOTS.values()})
+    triples = platforms.multiarch_triples()
     return ["lib", "lib64", "usr/lib", "usr/lib64", *[f"lib/{t}" for t in triples],
             *[f"usr/lib/{t}" for t in triples]]
 

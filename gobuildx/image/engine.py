@@ -20,7 +20,7 @@ import docker.errors
 import docker.utils
 import requests.exceptions
 
-from gobuildx.image.oci import (
+from gobuildx.formats.oci import (
     MT_CONFIG,
     MT_LAYER_GZIP,
     MT_MANIFEST,

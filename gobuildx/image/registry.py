@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.image.oci import MT_INDEX, MT_MANIFEST, Blob, Image
+from gobuildx.formats.oci import MT_INDEX, MT_MANIFEST, Blob, Image
 
 DEFAULT_DOMAIN = "docker.io"
 ACCEPT = ", ".join([MT_INDEX, MT_MANIFEST, "application/vnd.docker.distribution.manifest.list.v2+json",

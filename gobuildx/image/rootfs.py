@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.image.closure import Placed
-from gobuildx.image.oci import Entry, OciError, normalize
+from gobuildx.formats.oci import Entry, OciError, normalize
 from gobuildx.project.config import ImageTable
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")

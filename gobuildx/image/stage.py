@@ -19,14 +19,13 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.errors import ConfigError, ImageFailed
 from gobuildx.image import closure, engine, oci, registry, rootfs
 from gobuildx.model.image import Builder, ImageIndexRecord, ImageRecord, PlatformDigest
-from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.model.manifest import Manifest
 from gobuildx.project import checks as configcheck
 from gobuildx.project import manifest_file
 from gobuildx.project.config import ImageTable
@@ -187,7 +186,7 @@ def _plan_one(ctx: ProjectContext, table: ImageTable, target: Target, mani: Mani
     if digest != art.sha256:
         raise _Refused(f"{path}: sha256 {digest[:12]}… differs from the manifest's {art.sha256[:12]}… "
                        "(changed after the build); run `gobuildx build --force`")
-    link = closure.linkage(path, _audit(record))
+    link = closure.linkage(path, record.audit)
     placed: list[closure.Placed] = []
     if link.dynamic:
         reason = (f"dynamically linked (interpreter {link.interpreter or 'none'}, needs "
@@ -207,11 +206,6 @@ def _plan_one(ctx: ProjectContext, table: ImageTable, target: Target, mani: Mani
                          created=mani.date, mtime=_epoch(mani.date))
     return Plan(target=target, binary=binary, artifact=path, sha256=art.sha256, spec=spec, linkage=link,
                 libraries=[p.path for p in placed])
-
-
-def _audit(record: TargetRecord) -> dict[str, Any] | None:
-    audit = record.model_dump(mode="json").get("audit")
-    return audit if isinstance(audit, dict) else None
 
 
 def _epoch(date: str) -> int:

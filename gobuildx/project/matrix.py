@@ -22,6 +22,7 @@ from gobuildx.project.config import (
     SmokeTable,
     TargetSpec,
 )
+from gobuildx.project import platforms
 from gobuildx.project.goenv import Platform
 
 WASM_ARCHES = {"wasm"}
@@ -29,7 +30,7 @@ DEFAULT_GOARM = "7"
 # The oldest glibc that exists for each CPU (glibc ports arrived late for some);
 # the same table as zig's `available_libcs` (lib/std/zig/target.zig), whose
 # floor for every other CPU is its oldest supported glibc, 2.2.5.
-GLIBC_FIRST = {"arm64": (2, 17), "ppc64le": (2, 19), "riscv64": (2, 27), "loong64": (2, 36)}
+GLIBC_FIRST = {a.goarch: a.glibc_first for a in platforms.ARCHES.values() if a.glibc_first}  # platforms.py
 GLIBC_OLDEST = (2, 2, 5)
 
 

@@ -22,25 +22,13 @@ from pydantic import BaseModel, ConfigDict
 
 from gobuildx.errors import ToolchainMissing
 from gobuildx.project.matrix import Target
+from gobuildx.project import platforms
 from gobuildx.util.dirs import user_cache_dir
 from gobuildx.util.files import sibling
 from gobuildx.util.lock import file_lock
 
 Kind = Literal["explicit", "system", "zig"]
 
-# GOARCH -> (zig arch, Debian's cross gcc prefix); GOARCH=arm is in ARM_ABI below.
-LINUX_ARCH = {
-    "amd64": ("x86_64", "x86_64-linux-gnu"),
-    "386": ("x86", "i686-linux-gnu"),
-    "arm64": ("aarch64", "aarch64-linux-gnu"),
-    "riscv64": ("riscv64", "riscv64-linux-gnu"),
-    "ppc64le": ("powerpc64le", "powerpc64le-linux-gnu"),
-    "s390x": ("s390x", "s390x-linux-gnu"),
-    "loong64": ("loongarch64", "loongarch64-linux-gnu"),
-}
-# GOARM -> zig -mcpu (Go's GOARM=6/7 use the VFP hard-float ABI, GOARM=5 soft-float).
-ARM_CPU = {"5": "arm926ej_s", "6": "arm1176jzf_s", "7": "generic+v7a"}
-WINDOWS_ARCH = {"amd64": "x86_64", "386": "x86", "arm64": "aarch64"}
 # What a first-time zig libc build costs on 2 cores: glibc is stubs and a few objects,
 # musl and mingw-w64 are whole C libraries (measured: docs/libc.md).
 FIRST_BUILD = {"glibc": "~30 s on 2 cores", "other": "~2-3 min on 2 cores"}
@@ -104,7 +92,7 @@ def resolve(target: Target, host: tuple[str, str], environ: dict[str, str]) -> C
 def zig_triple(target: Target) -> str:
     """The `zig cc -target` value, libc and glibc floor included: `aarch64-linux-gnu.2.17`."""
     if target.goos == "windows":
-        arch = WINDOWS_ARCH.get(target.goarch)
+        arch = platforms.ARCHES[target.goarch].zig_windows if target.goarch in platforms.ARCHES else None
         if arch is None:
             raise ToolchainMissing(f"{target.id}: zig has no Windows C target for GOARCH="
                                    f"{target.goarch}; set `cc` in an [[override]] or cgo = false")
@@ -112,11 +100,11 @@ def zig_triple(target: Target) -> str:
     if target.goos != "linux":
         raise ToolchainMissing(_no_c_target(target))
     musl = target.libc in ("musl", "static")
+    zig_arch = platforms.ARCHES[target.goarch].zig if target.goarch in platforms.ARCHES else None
     if target.goarch == "arm":
-        soft = target.goarm == "5"
-        triple = "arm-linux-" + ("musleabi" if musl else "gnueabi") + ("" if soft else "hf")
-    elif target.goarch in LINUX_ARCH:
-        triple = f"{LINUX_ARCH[target.goarch][0]}-linux-{'musl' if musl else 'gnu'}"
+        triple = "arm-linux-" + ("musl" if musl else "gnu") + platforms.ARM_LEVELS[target.goarm or "7"].zig_abi
+    elif zig_arch is not None:
+        triple = f"{zig_arch}-linux-{'musl' if musl else 'gnu'}"
     else:
         raise ToolchainMissing(f"{target.id}: no C target triple known for GOARCH={target.goarch}; "
                                "set `cc` for this target in an [[override]], or cgo = false")
@@ -128,7 +116,7 @@ def zig_triple(target: Target) -> str:
 def zig_cpu(target: Target) -> str | None:
     """The `-mcpu` that matches GOARM (the triple alone would mean the oldest ARM)."""
     if target.goos == "linux" and target.goarch == "arm":
-        return ARM_CPU[target.goarm or "7"]
+        return platforms.ARM_LEVELS[target.goarm or "7"].zig_cpu
     return None
 
 
@@ -137,8 +125,8 @@ def system_prefix(target: Target) -> str | None:
     if target.goos != "linux" or target.libc != "glibc":
         return None
     if target.goarch == "arm":
-        return "arm-linux-gnueabi" if target.goarm == "5" else "arm-linux-gnueabihf"
-    return LINUX_ARCH.get(target.goarch, (None, None))[1]
+        return platforms.ARM_LEVELS[target.goarm or "7"].gcc
+    return platforms.ARCHES[target.goarch].gcc if target.goarch in platforms.ARCHES else None
 
 
 def _link_flags(target: Target) -> list[str]:
@@ -345,6 +333,5 @@ def describe_all(targets: list[Target], host: tuple[str, str], environ: dict[str
 
 def host_pair() -> tuple[str, str]:
     machine = os.uname().machine
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "armv7l": "arm",
-            "riscv64": "riscv64", "ppc64le": "ppc64le", "s390x": "s390x"}.get(machine, machine)
+    arch = platforms.goarch_of_uname(machine) or machine
     return ("linux" if sys.platform.startswith("linux") else sys.platform, arch)

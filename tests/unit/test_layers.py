@@ -18,7 +18,7 @@ FLOORS = ("project", "model", "util", "formats")
 ALLOWED = {
     "model": set(),
     "util": set(),
-    "formats": {"model"},
+    "formats": {"model", "util"},
     "project": {"model", "util", "formats", "errors"},
     **{s: {"project", "model", "util", "formats", "errors"} for s in STAGES},
     "errors": set(),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
+from gobuildx.formats import oci
 from gobuildx.model.image import ImageRecord
 from gobuildx.smoke.runners.base import Availability, Job, Runner, SmokeResult
 from gobuildx.smoke.runners.process import Invocation, base_env, execute
@@ -151,7 +151,7 @@ class ImageRootfsRunner(Runner):
             return self.skipped(job, "server checks are left to the artifact runners")
         try:
             root = unpack(image, job.cache_dir / "image-rootfs")
-        except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
+        except (OSError, ValueError, KeyError, tarfile.TarError, oci.OciError) as exc:
             return SmokeResult(runner=self.name, binary=job.binary, status="failed",
                                reason=f"cannot unpack the image {image.digest}: {exc}")
         entry = root / image.entrypoint[0].lstrip("/")
@@ -203,11 +203,10 @@ def _forget_abandoned(cache: Path, older_than_s: float = ABANDONED_S) -> None:
 
 def extract(image: ImageRecord, tmp: Path) -> None:
     """Every layer of the image, in order, into tmp/rootfs."""
-    read = _layout_reader(image)
-    manifest = json.loads(read(image.digest))
+    read = oci.blob_reader(image.oci_layout, image.tarball)
     (tmp / "rootfs").mkdir(parents=True)
-    for layer in manifest["layers"]:
-        with tarfile.open(fileobj=io.BytesIO(read(layer["digest"])), mode="r:*") as tar:
+    for layer in oci.layers(read, image.digest):
+        with tarfile.open(fileobj=io.BytesIO(layer), mode="r:*") as tar:
             tar.extractall(tmp / "rootfs", filter="tar")  # refuses paths and links leaving rootfs
 
 
@@ -220,17 +219,6 @@ def publish(tmp: Path, dest: Path) -> Path:
             raise
         shutil.rmtree(tmp, ignore_errors=True)
     return dest / "rootfs"
-
-
-def _layout_reader(image: ImageRecord):  # type: ignore[no-untyped-def]
-    """blob digest -> bytes, from the OCI layout directory or the tarball (also a layout)."""
-    if image.oci_layout and Path(image.oci_layout).is_dir():
-        base = Path(image.oci_layout) / "blobs" / "sha256"
-        return lambda digest: (base / digest.split(":", 1)[1]).read_bytes()
-    with tarfile.open(image.tarball) as tar:
-        blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers()  # type: ignore[union-attr]
-                 if m.isfile() and m.name.startswith("blobs/sha256/")}
-    return lambda digest: blobs["blobs/sha256/" + digest.split(":", 1)[1]]
 
 
 def runners() -> list[Runner]:

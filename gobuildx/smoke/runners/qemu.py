@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gobuildx.project import platforms
 from gobuildx.project.matrix import Target
 from gobuildx.smoke.runners.base import Availability, Job
 from gobuildx.smoke.runners.process import CommandRunner, Invocation, base_env
@@ -15,41 +16,25 @@ from gobuildx.smoke.runners.tools import elf_interpreter, version, which
 
 PACKAGE = "apt-get install qemu-user-static"
 
-QEMU_ARCH = {
-    "amd64": "x86_64", "386": "i386", "arm64": "aarch64", "arm": "arm", "riscv64": "riscv64",
-    "ppc64le": "ppc64le", "ppc64": "ppc64", "s390x": "s390x", "loong64": "loongarch64",
-    "mips": "mips", "mipsle": "mipsel", "mips64": "mips64", "mips64le": "mips64el",
-}
-
-# Debian cross sysroots (libc6-<arch>-cross) that hold each arch's glibc loader.
-SYSROOTS = {
-    "amd64": (["/usr/x86_64-linux-gnu", "/"], "libc6-amd64-cross"),
-    "386": (["/usr/i686-linux-gnu"], "libc6-i386-cross"),
-    "arm64": (["/usr/aarch64-linux-gnu"], "libc6-arm64-cross"),
-    "arm": (["/usr/arm-linux-gnueabihf", "/usr/arm-linux-gnueabi"], "libc6-armhf-cross libc6-armel-cross"),
-    "riscv64": (["/usr/riscv64-linux-gnu"], "libc6-riscv64-cross"),
-    "ppc64le": (["/usr/powerpc64le-linux-gnu"], "libc6-ppc64el-cross"),
-    "s390x": (["/usr/s390x-linux-gnu"], "libc6-s390x-cross"),
-}
-
-# The lowest CPU QEMU models for each declared level (a level mistake then faults here).
-# Haswell minus the system features TCG cannot model (each would print a warning).
-AMD64_CPU = {"v1": "qemu64", "v2": "Nehalem", "v3": "Haswell-noTSX,-pcid,-x2apic,-tsc-deadline,-invpcid"}
-ARM_CPU = {"5": "arm926", "6": "arm1176", "7": "cortex-a8"}
+# GOARCH -> qemu-<name>-static, from the per-GOARCH table.
+QEMU_ARCH = {a.goarch: a.qemu for a in platforms.ARCHES.values() if a.qemu}
 
 
 def cpu_for(target: Target) -> str | None:
     if target.goarch == "amd64" and target.goamd64:
-        return AMD64_CPU.get(target.goamd64)
+        return platforms.AMD64_QEMU_CPU.get(target.goamd64)
     if target.goarch == "arm" and target.goarm:
-        return ARM_CPU.get(target.goarm)
+        level = platforms.ARM_LEVELS.get(target.goarm)
+        return level.qemu_cpu if level else None
     return None
 
 
 def sysroot_for(goarch: str, interp: str, environ: dict[str, str]) -> tuple[str | None, str]:
     """A directory where `interp` exists (for -L), or (None, package to install)."""
     override = environ.get(f"GOBUILDX_SYSROOT_{goarch.upper()}")
-    candidates, package = SYSROOTS.get(goarch, ([], ""))
+    rows = platforms.ARCHES[goarch].sysroots if goarch in platforms.ARCHES else ()
+    candidates = list(dict.fromkeys(s.path for s in rows))
+    package = " ".join(dict.fromkeys(s.package for s in rows))
     for root in ([override] if override else []) + candidates:
         if (Path(root) / interp.lstrip("/")).exists():
             return root, package
@@ -83,7 +68,7 @@ class QemuRunner(CommandRunner):
         exe = f"qemu-{QEMU_ARCH[t.goarch]}-static"
         if not which(exe, job.environ):
             return f"runner unavailable: {exe} not on PATH; install: {PACKAGE}"
-        if t.goarch == "amd64" and t.goamd64 and t.goamd64 not in AMD64_CPU:
+        if t.goarch == "amd64" and t.goamd64 and t.goamd64 not in platforms.AMD64_QEMU_CPU:
             return f"QEMU cannot emulate a GOAMD64={t.goamd64} CPU (AVX-512) on this host"
         interp = elf_interpreter(job.artifact)
         if interp:

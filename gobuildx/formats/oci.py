@@ -1,4 +1,5 @@
-"""OCI images written straight from Python: layer tar, config, manifest, index, layout, tarball.
+"""OCI images written straight from Python: layer tar, config, manifest, index, layout, tarball;
+and read back from a layout or a tarball (the smoke stage unpacks an image's layers with it).
 
 Nothing here talks to a daemon or a registry. Every byte is a function of the inputs
 (file contents, modes, the `created` time): tar entries are sorted, owned by numeric
@@ -14,7 +15,7 @@ import io
 import json
 import shutil
 import tarfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -281,3 +282,23 @@ def docker_tarball(image: Image, repo_tags: Sequence[str], mtime: int) -> bytes:
     }])
     entries = [Entry(path=name, data=data) for name, data in files.items()]
     return layer_tar(entries, mtime)
+
+
+def blob_reader(oci_layout: str | None, tarball: str | None) -> Callable[[str], bytes]:
+    """blob digest -> bytes, from an OCI layout directory, else from a tarball holding one
+    (a `docker load`-able tarball written by docker_tarball is also a layout)."""
+    if oci_layout and Path(oci_layout).is_dir():
+        base = Path(oci_layout) / "blobs" / "sha256"
+        return lambda digest: (base / digest.split(":", 1)[1]).read_bytes()
+    if not tarball:
+        raise OciError("no OCI layout and no tarball to read the image from")
+    with tarfile.open(tarball) as tar:
+        blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers()  # type: ignore[union-attr]
+                 if m.isfile() and m.name.startswith("blobs/sha256/")}
+    return lambda digest: blobs["blobs/sha256/" + digest.split(":", 1)[1]]
+
+
+def layers(read: Callable[[str], bytes], manifest_digest: str) -> list[bytes]:
+    """The layer blobs of one image manifest, in order (as they are unpacked)."""
+    manifest = json.loads(read(manifest_digest))
+    return [read(layer["digest"]) for layer in manifest["layers"]]
