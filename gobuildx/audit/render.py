@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape, quoteattr
 
+from gobuildx.util import junit as junit_xml
 from gobuildx.model.audit import (
     ANY_LINUX,
     FORMATS,
@@ -113,24 +113,21 @@ def markdown(report: AuditReport) -> str:
 
 # ---------------------------------------------------------------- junit
 def junit(report: AuditReport) -> str:
-    failures = sum(1 for r in report.results if r.verdict == "fail")
-    out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f'<testsuites name="gobuildx audit" tests="{len(report.results)}" failures="{failures}">',
-           f'  <testsuite name="gobuildx.audit" tests="{len(report.results)}" failures="{failures}" '
-           f'errors="0" skipped="0">']
+    failures = str(sum(1 for r in report.results if r.verdict == "fail"))
+    count = {"tests": str(len(report.results)), "failures": failures}
+    cases = []
     for r in report.results:
-        out.append(f'    <testcase classname="gobuildx.audit" name={quoteattr(r.id)}>')
+        failure = None
         if r.verdict == "fail":
-            message = r.problems[0] if r.problems else "audit failed"
-            out.append(f'      <failure message={quoteattr(message)} type="linkage">'
-                       f'{escape(chr(10).join(r.problems))}</failure>')
+            failure = (r.problems[0] if r.problems else "audit failed", "linkage", "\n".join(r.problems))
         details = [f"declared: {r.declared}", f"linkage: {r.linkage}", f"runs on: {', '.join(r.runs_on) or '-'}"]
         details += [f"warning: {w}" for w in r.warnings]
         details += [f"file: {a.file}" for a in r.artifacts if a.file]
-        out.append(f"      <system-out>{escape(chr(10).join(details))}</system-out>")
-        out.append("    </testcase>")
-    out += ["  </testsuite>", "</testsuites>"]
-    return "\n".join(out) + "\n"
+        cases.append(junit_xml.Case(classname="gobuildx.audit", name=r.id, failure=failure,
+                                    system_out="\n".join(details)))
+    suite = junit_xml.Suite(name="gobuildx.audit", cases=cases, attrs={**count, "errors": "0", "skipped": "0"})
+    return junit_xml.document("gobuildx audit", [suite], count)
+
 
 __all__ = ["ANY_LINUX", "FORMATS", "SCHEMA", "AuditReport", "AuditResult", "Finding", "Format", "Level", "Verdict",
            "glibc_callouts", "render", "runs_on_text", "worst"]

@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +32,7 @@ from gobuildx.smoke.runners.base import (
     SmokeResult,
 )
 from gobuildx.smoke.runners.registry import all_runners
+from gobuildx.util import junit
 from gobuildx.util.files import write_atomic
 
 JUNIT = "smoke-junit.xml"
@@ -261,24 +261,15 @@ def write_manifest(dist: Path, records: dict[str, SmokeRecord]) -> None:
 def write_junit(path: Path, targets: Sequence[Target], results: Sequence[tuple[str, SmokeResult]],
                 elapsed: float) -> None:
     """JUnit XML: one testcase per target x runner x binary; skipped and failed as JUnit says."""
-    suite = ET.Element("testsuite", name="gobuildx smoke", time=f"{elapsed:.3f}")
-    counts = {"tests": 0, "failures": 0, "skipped": 0}
+    cases = []
     for tid, r in results:
-        counts["tests"] += 1
-        case = ET.SubElement(suite, "testcase", classname=f"smoke.{tid}",
-                             name=f"{r.runner}:{r.binary}" if r.binary else r.runner, time=f"{r.duration_s:.3f}")
-        if r.status == "failed":
-            counts["failures"] += 1
-            ET.SubElement(case, "failure", message=r.reason).text = r.output
-        elif r.status == "skipped":
-            counts["skipped"] += 1
-            ET.SubElement(case, "skipped", message=r.reason)
-        if r.output or r.command:
-            ET.SubElement(case, "system-out").text = " ".join(r.command) + "\n" + r.output
-    for key, value in counts.items():
-        suite.set(key, str(value))
-    root = ET.Element("testsuites", name="gobuildx")
-    root.append(suite)
-    ET.indent(root)
-    data = ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-    write_atomic(path, data)
+        cases.append(junit.Case(
+            classname=f"smoke.{tid}", name=f"{r.runner}:{r.binary}" if r.binary else r.runner,
+            time=f"{r.duration_s:.3f}",
+            failure=(r.reason, None, r.output) if r.status == "failed" else None,
+            skipped=r.reason if r.status == "skipped" else None,
+            system_out=" ".join(r.command) + "\n" + r.output if r.output or r.command else None))
+    counts = {"tests": str(len(cases)), "failures": str(sum(1 for _, r in results if r.status == "failed")),
+              "skipped": str(sum(1 for _, r in results if r.status == "skipped"))}
+    suite = junit.Suite(name="gobuildx smoke", cases=cases, attrs={"time": f"{elapsed:.3f}", **counts})
+    write_atomic(path, junit.document("gobuildx", [suite]).encode())
