@@ -9,6 +9,7 @@ hang or an unbounded allocation.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from gobuildx.model.audit import (
     Kind,  # the formats gobuildx reads, as Facts.format records them
@@ -41,7 +42,7 @@ class Blob:
 
     def __init__(self, data: bytes | memoryview | object, little: bool = True) -> None:
         self.data = data
-        self.size = len(data)  # type: ignore[arg-type]
+        self.size = len(data)  # type: ignore[arg-type]  # bytes or mmap
         self.little = little
 
     def check(self, off: int, n: int, what: str) -> None:
@@ -50,37 +51,37 @@ class Blob:
 
     def read(self, off: int, n: int, what: str = "data") -> bytes:
         self.check(off, n, what)
-        return bytes(self.data[off:off + n])  # type: ignore[index]
+        return bytes(self.data[off:off + n])  # type: ignore[index]  # bytes or mmap
 
-    def unpack(self, fmt: str, off: int, what: str = "header") -> tuple[int, ...]:
+    def unpack(self, fmt: str, off: int, what: str = "header") -> tuple[Any, ...]:  # ints, and bytes for 's'
         full = ("<" if self.little else ">") + fmt
         size = struct.calcsize(full)
         self.check(off, size, what)
-        return struct.unpack_from(full, self.data, off)  # type: ignore[arg-type]
+        return struct.unpack_from(full, self.data, off)  # type: ignore[arg-type]  # bytes or mmap
 
     def u8(self, off: int, what: str = "byte") -> int:
         self.check(off, 1, what)
-        return int(self.data[off])  # type: ignore[index]
+        return int(self.data[off])  # type: ignore[index]  # bytes or mmap
 
     def u16(self, off: int, what: str = "u16") -> int:
-        return self.unpack("H", off, what)[0]
+        return int(self.unpack("H", off, what)[0])
 
     def u32(self, off: int, what: str = "u32") -> int:
-        return self.unpack("I", off, what)[0]
+        return int(self.unpack("I", off, what)[0])
 
     def u64(self, off: int, what: str = "u64") -> int:
-        return self.unpack("Q", off, what)[0]
+        return int(self.unpack("Q", off, what)[0])
 
     def cstr(self, off: int, what: str = "string", limit: int = MAX_CSTR) -> str:
         """A NUL-terminated string starting at off (at most `limit` bytes)."""
         self.check(off, 1, what)
-        end = self.data.find(b"\x00", off, min(self.size, off + limit))  # type: ignore[attr-defined]
+        end = self.data.find(b"\x00", off, min(self.size, off + limit))  # type: ignore[union-attr]  # bytes or mmap
         if end < 0:
             raise FormatError(f"{what} at offset {off:#x} is not NUL-terminated within {limit} bytes")
-        return bytes(self.data[off:end]).decode("utf-8", "replace")  # type: ignore[index]
+        return bytes(self.data[off:end]).decode("utf-8", "replace")  # type: ignore[index]  # bytes or mmap
 
     def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
-        return self.data.find(needle, start, self.size if end is None else end)  # type: ignore[attr-defined]
+        return self.data.find(needle, start, self.size if end is None else end)  # type: ignore[union-attr]  # bytes or mmap
 
 
 def uleb(blob: Blob, off: int, what: str = "LEB128") -> tuple[int, int]:

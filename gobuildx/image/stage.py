@@ -23,7 +23,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.errors import ConfigError, ImageFailed
-from gobuildx.image import closure, engine, oci, registry, rootfs
+from gobuildx.formats import oci
+from gobuildx.image import closure, engine, registry, rootfs
 from gobuildx.model.image import Builder, ImageIndexRecord, ImageRecord, PlatformDigest
 from gobuildx.model.manifest import Manifest
 from gobuildx.project import checks as configcheck

@@ -7,7 +7,7 @@ import fnmatch
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,6 +25,7 @@ from gobuildx.project.config import (
 from gobuildx.project import platforms
 from gobuildx.project.goenv import Platform
 
+T = TypeVar("T")
 WASM_ARCHES = {"wasm"}
 DEFAULT_GOARM = "7"
 # The oldest glibc that exists for each CPU (glibc ports arrived late for some);
@@ -157,17 +158,22 @@ def expand(loaded: LoadedConfig, platforms: Sequence[Platform]) -> list[Target]:
     return list(by_id.values())
 
 
+def _or_none(values: Sequence[T] | None) -> list[T | None]:
+    """An axis's values, or [None] for an axis not given (every combination still has one)."""
+    return list(values) if values else [None]
+
+
 def _expand_matrix(name: str, spec: MatrixSpec, defaults: Settings) -> list[_Raw]:
     out: list[_Raw] = []
     combos = itertools.product(enumerate(spec.goos), enumerate(spec.goarch),
                                enumerate(spec.cgo or [None]), enumerate(spec.libc or [None]))
     for (_, goos), (_, goarch), (ci, cgo), (li, libc) in combos:
         axes = {k: i for k, i, given in (("cgo", ci, spec.cgo), ("libc", li, spec.libc)) if given}
-        goarms = (spec.goarm or [None]) if goarch == "arm" else [None]
-        goamd64s = (spec.goamd64 or [None]) if goarch == "amd64" else [None]
+        goarms = _or_none(spec.goarm) if goarch == "arm" else [None]
+        goamd64s = _or_none(spec.goamd64) if goarch == "amd64" else [None]
         for goarm, goamd64 in itertools.product(goarms, goamd64s):
             chosen_libc = libc or _default_for(defaults, goos, goarch)
-            floors = (spec.min_glibc or [None]) if chosen_libc == "glibc" else [None]
+            floors = _or_none(spec.min_glibc) if chosen_libc == "glibc" else [None]
             for floor in floors:
                 spec_like = TargetSpec(goos=goos, goarch=goarch, cgo=cgo, libc=libc,
                                        min_glibc=floor, goarm=goarm, goamd64=goamd64)
@@ -244,7 +250,7 @@ def _unused_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec, defaults: Se
             problems.append(f"{where}.{axis}: applies only to goarch = \"{arch}\", which the goarch axis "
                             f"{json.dumps(list(spec.goarch))} does not have; add \"{arch}\" or remove {axis}")
     glibc = any((libc or _default_for(defaults, goos, goarch)) == "glibc"
-                for goos, goarch, libc in itertools.product(spec.goos, spec.goarch, spec.libc or [None]))
+                for goos, goarch, libc in itertools.product(spec.goos, spec.goarch, _or_none(spec.libc)))
     if spec.min_glibc and not glibc:
         libcs = json.dumps(list(spec.libc)) if spec.libc else "each platform's default"
         problems.append(f"{where}.min_glibc: applies only to glibc targets, and this matrix's axes make none "

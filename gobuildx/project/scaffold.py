@@ -42,9 +42,10 @@ def _go_list(go: Path, args: list[str], module_dir: Path, env: dict[str, str]) -
     proc = subprocess.run([str(go), "list", *args], cwd=module_dir, env=env, capture_output=True,
                           text=True, timeout=LIST_TIMEOUT, check=False)
     if proc.returncode != 0:
-        pkgs = " ".join(a for a in args if not a.startswith("-"))
-        raise GobuildxError(f"`go list {pkgs}` failed in {module_dir}:\n{proc.stderr.strip()}")
-    decoder, text, pos, pkgs = json.JSONDecoder(), proc.stdout, 0, []
+        patterns = " ".join(a for a in args if not a.startswith("-"))
+        raise GobuildxError(f"`go list {patterns}` failed in {module_dir}:\n{proc.stderr.strip()}")
+    decoder, text, pos = json.JSONDecoder(), proc.stdout, 0
+    pkgs: list[dict[str, Any]] = []
     while pos < len(text):
         obj, end = decoder.raw_decode(text, pos)
         pkgs.append(obj)

@@ -4,6 +4,7 @@ import really loads (a fresh interpreter)."""
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 import sysconfig
@@ -97,3 +98,9 @@ def test_verify_loads_nothing_of_the_project() -> None:
 
 def test_stdlib_names_are_known() -> None:  # the rule above leans on them
     assert "json" in sys.stdlib_module_names and sysconfig.get_paths()["stdlib"]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in gobuildx_modules() if not n.endswith(("__main__", "wasi_main"))))
+def test_every_module_imports(name: str) -> None:
+    """A moved module leaves no import behind that names its old place."""
+    importlib.import_module(name)
