@@ -68,7 +68,8 @@ from gobuildx.util.files import write_atomic
 from gobuildx.smoke import stage as smoke
 from gobuildx.project import toolchain  # noqa: E402
 from gobuildx.audit.linkage import Facts, read_facts  # noqa: E402
-from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord, sha256_file  # noqa: E402
+from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord  # noqa: E402
+from gobuildx.util.files import sha256_file  # noqa: E402
 from gobuildx.project.matrix import Target  # noqa: E402
 from gobuildx.project.context import ProjectContext, open_project  # noqa: E402
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.project import toolchain
+from gobuildx.project import platforms, toolchain
 from gobuildx.project.matrix import GLIBC_FIRST, Target, lowest_glibc
 from tests.conftest import run_gobuildx
 from tests.integration.libc.artifacts import elf_facts, pe_machine
@@ -85,7 +85,7 @@ def test_glibc_floor_table_matches_zig() -> None:
     zig_min = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
         r"\.arch = \.(\w+), \.os = \.linux, \.abi = \.gnu\b[^\n]*?\.glibc_min = "
         r"\.\{ \.major = (\d+), \.minor = (\d+)", text)}
-    zig_arch = {goarch: zarch for goarch, (zarch, _) in toolchain.LINUX_ARCH.items()}
+    zig_arch = {a.goarch: a.zig for a in platforms.ARCHES.values() if a.zig}
     for goarch, zarch in zig_arch.items():
         expected = zig_min.get(zarch)
         if expected:
