@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ def prefix_processes(prefix: Path) -> list[str]:
 
 
 def test_a_wineboot_timeout_kills_everything_it_started(tmp_path: Path) -> None:
-    need(shutil.which("wine") and shutil.which("wineserver"), "wine not installed (apt-get install wine64)")
+    need(wine.find_wine(dict(os.environ))[0], f"no Wine: {wine.find_wine(dict(os.environ))[1]} ({wine.PACKAGE})")
     prefix = tmp_path / "prefix"
     # A fresh `wineboot --init` takes far longer than 3 s, and has started wineboot.exe, explorer.exe,
     # wineserver and services.exe (each of the last two in a session of its own) by then.
