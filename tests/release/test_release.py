@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, need, run_gobuildx
+from tests.conftest import git, go_program, need, run_gobuildx
 from tests.release.conftest import (ENV, EPOCH, IDS, IMAGE_TOML, TOML, gobuildx, make_project,
                                      read_json)
 
@@ -212,7 +212,7 @@ def test_sbom_failures_refuse_rather_than_an_empty_sbom(tmp_path: Path, script: 
     rel = root / "dist" / "release"
     before = (rel / "SHA256SUMS").read_bytes()
     fake_go = tmp_path / "fake-go"
-    fake_go.write_text(script.format(go=shutil.which("go")))
+    fake_go.write_text(script.format(go=go_program()))
     fake_go.chmod(0o755)
     proc = run_gobuildx(["release", "--target", "linux-amd64"], cwd=root,
                         env={**ENV, "GOBUILDX_GO": str(fake_go)})
