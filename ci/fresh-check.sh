@@ -142,6 +142,9 @@ in_root() {
   unshare --mount --pid --fork --kill-child bash -c '
     set -e
     root=$1; dir=$2; cmd=$3; shift 3
+    # The root must be a mount point of its own: dockerd remounts / private (MS_REC|MS_PRIVATE),
+    # which fails with EINVAL on a plain directory ("remount /, flags: 0x84000").
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
