@@ -57,8 +57,9 @@ class Seed:
 class Case:
     name: str
     group: str
-    seed: str
+    seed: str                           # "" for a crafted case, which has none
     data: bytes
+    expect: str | None = None           # crafted: what the error (or Go note) must say; "" for none
 
 
 # --- writing -------------------------------------------------------------------------
@@ -648,3 +649,144 @@ def damage(seed: Seed, per_seed: int = 60) -> list[Case]:
 
 def corpus() -> list[Case]:
     return [c for s in seeds() for c in damage(s)]
+
+
+# --- crafted: few bytes that ask for a lot ---------------------------------------------------
+LONG = b"\x00" + b"L" * 4000 + b"\x00"          # one long string every entry can point at
+BLOB_AT = 0x100                                 # where elf_tables puts its blob
+
+
+def elf_tables(name: str, entries: list[tuple[int, int]], blob: bytes, expect: str) -> Case:
+    """A minimal x86-64 ELF: PT_LOAD over the whole file, PT_DYNAMIC holding `entries`; `blob`
+    lies at BLOB_AT (address BASE + BLOB_AT) for the entries to point into."""
+    dyn_at = BLOB_AT + len(blob) + (-len(blob) % 8)
+    dynamic = b"".join(struct.pack("<qQ", tag, val) for tag, val in [*entries, (0, 0)])
+    size = dyn_at + len(dynamic)
+    ehdr = b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + struct.pack("<HHIQQQIHHHHHH", 3, 62, 1, 0, 64, 0, 0, 64, 56, 2,
+                                                              64, 0, 0)
+    phdrs = struct.pack("<IIQQQQQQ", 1, 5, 0, BASE, BASE, size, size, 8) + \
+        struct.pack("<IIQQQQQQ", 2, 6, dyn_at, BASE + dyn_at, BASE + dyn_at, len(dynamic), len(dynamic), 8)
+    head = ehdr + phdrs
+    data = head + b"\x00" * (BLOB_AT - len(head)) + blob + b"\x00" * (dyn_at - BLOB_AT - len(blob)) + dynamic
+    return Case(f"crafted/{name}", "crafted", "", data, expect)
+
+
+def elf_many_strings(tag: int, count: int, text: bytes, expect: str) -> Case:
+    """`count` entries of one string tag (DT_NEEDED, DT_RUNPATH) all naming the same string."""
+    blob = b"\x00" + text + b"\x00"
+    entries = [(DT["STRTAB"], BASE + BLOB_AT)] + [(tag, 1)] * count
+    return elf_tables(f"elf-{count}x-tag{tag}-{len(text)}B", entries, blob, expect)
+
+
+def elf_verneed_fanout(outer: int, inner: int) -> Case:
+    """`outer` Verneed entries that all share one chain of `inner` Vernaux entries, each naming
+    the long string: outer * inner version needs from (outer + inner) * 16 bytes."""
+    vn_at = len(LONG) + (-len(LONG) % 16)
+    aux_at = vn_at + 16 * outer
+    vn = b"".join(struct.pack("<HHIII", 1, 0xFFFF, 1, aux_at - (vn_at + 16 * k), 16 if k + 1 < outer else 0)
+                  for k in range(outer))
+    aux = b"".join(struct.pack("<IHHII", 0, 0, 2, 1, 16 if k + 1 < inner else 0) for k in range(inner))
+    blob = LONG + b"\x00" * (vn_at - len(LONG)) + vn + aux
+    entries = [(DT["STRTAB"], BASE + BLOB_AT), (DT["VERNEED"], BASE + BLOB_AT + vn_at), (DT["VERNEEDNUM"], outer)]
+    return elf_tables(f"elf-verneed-{outer}x{inner}", entries, blob, "MiB of strings")
+
+
+def elf_symbol_fanout(count: int) -> Case:
+    """`count` dynamic symbols, each bound to its own GLIBC_2.99 need and named by the long string:
+    the audit asks for the names of every index that carries the highest glibc."""
+    strs = LONG + b"GLIBC_2.99\x00"
+    ver_name = len(LONG)
+    vn_at = len(strs) + (-len(strs) % 16)
+    vn = struct.pack("<HHIII", 1, count, 1, 16, 0)
+    aux = b"".join(struct.pack("<IHHII", 0, 0, 2 + k, ver_name, 16 if k + 1 < count else 0) for k in range(count))
+    versym_at = vn_at + len(vn) + len(aux)
+    versym = b"".join(struct.pack("<H", 2 + k) for k in range(count))
+    sym_at = versym_at + len(versym) + (-len(versym) % 8)
+    syms = b"".join(struct.pack("<IBBHQQ", 1, 0x12, 0, 0, 0, 0) for _ in range(count))
+    hash_at = sym_at + len(syms)
+    blob = strs + b"\x00" * (vn_at - len(strs)) + vn + aux + versym + b"\x00" * (sym_at - versym_at - len(versym)) + \
+        syms + struct.pack("<II", 1, count) + b"\x00" * 4 * (1 + count)
+    a = BASE + BLOB_AT
+    entries = [(DT["STRTAB"], a), (DT["VERNEED"], a + vn_at), (DT["VERNEEDNUM"], 1), (DT["VERSYM"], a + versym_at),
+               (DT["SYMTAB"], a + sym_at), (DT["HASH"], a + hash_at)]
+    return elf_tables(f"elf-symbols-{count}", entries, blob, "MiB of strings")
+
+
+def wasm_many_modules(count: int, expect: str) -> Case:
+    """`count` imports from `count` distinct two-byte modules."""
+    body = bytearray(_uleb(count))
+    for i in range(count):
+        body += b"\x02" + i.to_bytes(2, "little") + b"\x00" + b"\x00\x00"   # module, empty name, func type 0
+    data = b"\x00asm\x01\x00\x00\x00\x02" + _uleb(len(body)) + body
+    return Case(f"crafted/wasm-{count}-modules", "crafted", "", data, expect)
+
+
+def pe_many_imports(count: int) -> Case:
+    """An import table of `count` descriptors that all name the same 511-byte DLL name."""
+    seed = pe_seed(PE_CPUS[0])
+    data = bytearray(seed.data)
+    table = PE_AT + 24 + 240
+    rva = 5 * SECT_ALIGN
+    names = b"D" * 511 + b"\x00"
+    raw = struct.pack("<IIIII", 0, 0, 0, rva, 0) * count + b"\x00" * 20
+    raw = names + raw
+    off = len(data)
+    data += raw + b"\x00" * (-len(raw) % FILE_ALIGN)
+    struct.pack_into("<H", data, PE_AT + 6, 5)
+    struct.pack_into("<8sIIIIIIHHI", data, table + 4 * 40, b".idata2", len(raw), rva, len(data) - off, off,
+                     0, 0, 0, 0, 0x40000040)
+    struct.pack_into("<II", data, PE_AT + 24 + 112 + 8, rva + len(names), 20 * count)
+    return Case(f"crafted/pe-{count}-imports", "crafted", "", bytes(data), "more than 512 entries")
+
+
+def go_magic_everywhere(size: int) -> Case:
+    """An ELF whose .go.buildinfo region is `size` bytes of the build-info magic at unaligned offsets."""
+    unit = b"\x00" + MAGIC + b"\x00"             # 16 bytes, the magic always 1 byte past the boundary
+    region = unit * (size // len(unit))
+    seed = elf_seed(ELF_CPUS[0], dynamic=False)
+    data = bytearray(seed.data)
+    sh = next(f for f in seed.fields if f.name == "sh3.offset")          # .go.buildinfo
+    start = len(data) + (-len(data) % 16)
+    data += b"\x00" * (start - len(data)) + region
+    struct.pack_into("<QQ", data, sh.off, start, size)
+    return Case(f"crafted/go-magic-{size}", "crafted", "", bytes(data), "misaligned Go build info magics")
+
+
+def macho_many_dylibs(count: int, archs: int) -> Case:
+    """A universal file whose `archs` arch entries all point at one slice of `count` LC_LOAD_DYLIB."""
+    img = MachoImage(MACHO_CPUS[0])
+    img.put(b"\x00" * 32)
+    for i in range(count):
+        img.string_command(0xC, "III", (2, 0x10000, 0x10000), f"/usr/lib/lib{i}.dylib")
+    img.pack(0, "IiiIIII", (0xFEEDFACF, MACHO_CPUS[0].cpu, 3, 2, img.ncmds, len(img.buf) - 32, 0))
+    head = struct.pack(">II", 0xCAFEBABE, archs) + struct.pack(">iiIII", MACHO_CPUS[0].cpu, 3, 4096, len(img.buf), 12) * archs
+    data = head + b"\x00" * (4096 - len(head)) + bytes(img.buf)
+    return Case(f"crafted/macho-{archs}x-{count}-dylibs", "crafted", "", data, "overlaps")
+
+
+def crafted() -> list[Case]:
+    """Each asks for far more than its size; `expect` says how the reader must turn it down."""
+    return [elf_many_strings(DT["NEEDED"], 90_000, b"L" * 4000, "DT_NEEDED entries"),
+            elf_many_strings(DT["NEEDED"], 90_000, b"L", "DT_NEEDED entries"),
+            elf_many_strings(DT["RUNPATH"], 20_000, b"ab:" * 1300, "MiB of strings"),
+            elf_many_strings(DT["RUNPATH"], 260, b"ab:" * 1300, ""),      # just inside the string budget
+            elf_verneed_fanout(100, 1000),
+            elf_symbol_fanout(4000),
+            wasm_many_modules(65_536, "more than the 10000"),
+            wasm_many_modules(10_000, ""),
+            pe_many_imports(90_000),
+            macho_many_dylibs(4096, 32),
+            elf_many_headers(99_999, 0),                                   # big but legal: read in time
+            elf_many_headers(1, 99_999),
+            go_magic_everywhere(64 * 1024 * 1024)]
+
+
+def elf_many_headers(sections: int, dynamic: int) -> Case:
+    """`sections` section headers and a PT_DYNAMIC of `dynamic` DT_DEBUG entries, all in range."""
+    case = elf_tables("x", [(21, 0)] * dynamic, b"", "")
+    data = bytearray(case.data)
+    shoff = len(data)
+    data += b"\x00" * 64 * sections
+    struct.pack_into("<QIHHHHHH", data, 40, shoff, 0, 64, 56, 2, 64, 0, 0)   # e_shoff .. e_shstrndx
+    struct.pack_into("<Q", data, shoff + 32, sections)                  # extended numbering: the count in section 0
+    return Case(f"crafted/elf-{sections}-sections-{dynamic}-dynamic", "crafted", "", bytes(data), "")
