@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MAGIC = b"\xff Go buildinf:"
 GO_VERSION = "go1.22.1"
@@ -583,7 +583,8 @@ def wasm_seed(name: str, modules: tuple[str, ...]) -> Seed:
         producers += _name(fieldname) + [(_uleb(1, W), f"{fieldname}.count")] + _name(pname) + _name(pver)
     img.section(0, _name("producers") + producers)
     img.section(0, _name("name") + [(b"\x00\x05\x04main", "")])
-    expect: dict[str, object] = {"wasm_imports": [*dict.fromkeys((*modules, "env"))], "wasm_exports": ["_start", "memory"],
+    expect: dict[str, object] = {"wasm_imports": [*dict.fromkeys((*modules, "env"))],
+                                 "wasm_exports": ["_start", "memory"],
                                  "producers": [f"language: Go {GO_VERSION}",
                                                f"processed-by: Go cmd/compile {GO_VERSION}"]}
     return img.seed(name, "wasm", expect)
@@ -620,7 +621,8 @@ def apply(data: bytes, p: Patch) -> bytes:
     if p.size == W:
         out[p.off:p.off + W] = _uleb(p.value & ((1 << 35) - 1), W)
     else:
-        out[p.off:p.off + p.size] = (p.value & ((1 << 8 * p.size) - 1)).to_bytes(p.size, "little" if p.little else "big")
+        value = p.value & ((1 << 8 * p.size) - 1)
+        out[p.off:p.off + p.size] = value.to_bytes(p.size, "little" if p.little else "big")
     return bytes(out)
 
 
@@ -759,7 +761,8 @@ def macho_many_dylibs(count: int, archs: int) -> Case:
     for i in range(count):
         img.string_command(0xC, "III", (2, 0x10000, 0x10000), f"/usr/lib/lib{i}.dylib")
     img.pack(0, "IiiIIII", (0xFEEDFACF, MACHO_CPUS[0].cpu, 3, 2, img.ncmds, len(img.buf) - 32, 0))
-    head = struct.pack(">II", 0xCAFEBABE, archs) + struct.pack(">iiIII", MACHO_CPUS[0].cpu, 3, 4096, len(img.buf), 12) * archs
+    arch = struct.pack(">iiIII", MACHO_CPUS[0].cpu, 3, 4096, len(img.buf), 12)
+    head = struct.pack(">II", 0xCAFEBABE, archs) + arch * archs
     data = head + b"\x00" * (4096 - len(head)) + bytes(img.buf)
     return Case(f"crafted/macho-{archs}x-{count}-dylibs", "crafted", "", data, "overlaps")
 
