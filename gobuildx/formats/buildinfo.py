@@ -23,6 +23,7 @@ MAGIC = b"\xff Go buildinf:"
 HEADER = 32
 FLAG_INLINE = 0x2
 MAX_SEARCH = 64 * 1024 * 1024   # bytes of a data region scanned for the magic
+MAX_MISALIGNED = 4096           # magics off the 16-byte grid skipped before giving up
 
 
 def elf_region(reader: elf.ElfReader) -> tuple[int, int] | None:
@@ -61,9 +62,17 @@ def read_file(path: Path) -> GoBuildInfo | None:
 def find(data: object, start: int, size: int) -> GoBuildInfo | None:
     """Build info inside data[start:start+size], or None when the region holds no header."""
     blob = Blob(data)
+    # A damaged header can place the region anywhere (2**63): find() on an mmap overflows there.
+    if not 0 <= start < blob.size:
+        raise FormatError(f"the build info region at offset {start:#x} lies outside the file ({blob.size} bytes)")
     end = min(blob.size, start + min(size, MAX_SEARCH))
     off = blob.find(MAGIC, start, end)
+    skipped = 0
     while off >= 0 and (off - start) % 16:
+        # A crafted region can hold the magic every 16 bytes, all misaligned: millions of finds.
+        skipped += 1
+        if skipped > MAX_MISALIGNED:
+            raise FormatError(f"more than {MAX_MISALIGNED} misaligned Go build info magics; not a Go binary's data")
         off = blob.find(MAGIC, off + 1, end)
     if off < 0:
         return None

@@ -30,6 +30,11 @@ OSABI = {0: "SYSV", 1: "HP-UX", 2: "NetBSD", 3: "GNU/Linux", 6: "Solaris", 9: "F
 MACHINES = {3: "x86", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 22: "S/390", 40: "ARM",
             62: "x86-64", 183: "AArch64", 243: "RISC-V", 258: "LoongArch"}
 MAX_SYMBOL_NAMES = 200   # names kept per version index (the count is always exact)
+# Entries of a damaged file can all name one long string, and each copy costs memory: a 22 KB
+# file asked for 1.2 GB of version names, 1.4 MB of DT_NEEDED for 1.4 GB. Real files read a few KB.
+MAX_DYNSTR_BYTES = 1 << 20   # total bytes of dynamic-string-table strings read from one file
+MAX_NEEDED = 512             # DT_NEEDED entries (real ones: a few dozen; the audit checks each one)
+MAX_VERSION_NEEDS = 4096     # .gnu.version_r (library, version) pairs (real ones: tens)
 
 
 class VersionNeed(BaseModel):
@@ -88,6 +93,7 @@ class ElfReader:
         self.bits: Literal[32, 64] = 64 if ident[4] == 2 else 32
         self.blob = Blob(data, little=ident[5] == 1)
         self._dyn: dict[int, list[int]] = {}
+        self._dynstr_bytes = 0
         self.info = self._parse(ident)
 
     # --- headers -----------------------------------------------------------------
@@ -183,6 +189,8 @@ class ElfReader:
             if tag == DT_NULL:
                 break
             self._dyn.setdefault(tag, []).append(val)
+            if tag == DT_NEEDED and len(self._dyn[DT_NEEDED]) > MAX_NEEDED:   # stop at once, not 100 000 entries on
+                raise FormatError(f"more than {MAX_NEEDED} DT_NEEDED entries; this reader accepts no more")
         if DT_STRTAB not in self._dyn:
             if self._dyn.get(DT_NEEDED):
                 raise FormatError("the dynamic section has DT_NEEDED entries but no DT_STRTAB")
@@ -198,7 +206,11 @@ class ElfReader:
             info.version_needs = self._verneed(self.to_offset(self._dyn[DT_VERNEED][0]), num)
 
     def _dynstr(self, index: int, what: str) -> str:
-        return self.blob.cstr(self.strtab + index, what)
+        text = self.blob.cstr(self.strtab + index, what)
+        self._dynstr_bytes += len(text) + 1
+        if self._dynstr_bytes > MAX_DYNSTR_BYTES:
+            raise FormatError(f"the dynamic entries name more than {MAX_DYNSTR_BYTES >> 20} MiB of strings")
+        return text
 
     def _verneed(self, off: int, count: int) -> list[VersionNeed]:
         out: list[VersionNeed] = []
@@ -214,8 +226,8 @@ class ElfReader:
                 _hash, _flags, other, name, nxt = self.blob.unpack("IHHII", aux, ".gnu.version_r aux entry")
                 out.append(VersionNeed(library=library, version=self._dynstr(name, "version name"),
                                        index=other & 0x7FFF))
-                if len(out) > MAX_ITEMS:
-                    raise FormatError(f"more than {MAX_ITEMS} version needs")
+                if len(out) > MAX_VERSION_NEEDS:
+                    raise FormatError(f"more than {MAX_VERSION_NEEDS} version needs")
                 if nxt == 0:
                     break
                 aux += nxt

@@ -67,13 +67,24 @@ def _universal(data: object, head: Blob, wide: bool) -> MachoInfo:
         raise FormatError(f"universal header lists {count} architectures (a Java class file?)")
     fmt, size = ("iiQQII", 32) if wide else ("iiIII", 20)
     archs = [head.unpack(fmt, 8 + size * i, f"fat arch {i}") for i in range(count)]
-    slices = [_thin(data, a[2]) for a in archs]
+    _disjoint([(a[2], a[3]) for a in archs], 8 + size * count)
+    slices = [_thin(data, a[2], a[2] + a[3]) for a in archs]
     info = slices[0].model_copy(update={"slices": slices})
     info.universal_archs = [s.machine for s in slices]
     return info
 
 
-def _thin(data: object, base: int) -> MachoInfo:
+def _disjoint(ranges: list[tuple[int, int]], header_end: int) -> None:
+    """Slices lie after the arch table and apart, as lipo writes them: 32 arch entries naming one
+    slice (or overlapping ones) would have that slice's load commands read 32 times."""
+    last_end = header_end
+    for start, size in sorted(ranges):
+        if start < last_end:
+            raise FormatError(f"universal slice at offset {start:#x} overlaps the fat header or another slice")
+        last_end = start + size
+
+
+def _thin(data: object, base: int, limit: int | None = None) -> MachoInfo:
     probe = Blob(data).read(base, 4, "Mach-O magic")
     if probe not in THIN_MAGICS:
         raise FormatError(f"no Mach-O header at offset {base} (magic {probe.hex()})")
@@ -87,6 +98,8 @@ def _thin(data: object, base: int) -> MachoInfo:
     off = base + (32 if bits == 64 else 28)
     end = off + sizeofcmds
     b.check(off, sizeofcmds, "load commands")
+    if limit is not None and off + sizeofcmds > limit:   # keeps each slice's commands inside its own range
+        raise FormatError(f"load commands of the slice at offset {base:#x} run past its size")
     for i in range(min(ncmds, MAX_COMMANDS)):
         cmd, size = b.unpack("II", off, f"load command {i}")
         if size < 8 or off + size > end:

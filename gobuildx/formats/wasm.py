@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from gobuildx.formats import MAX_ITEMS, Blob, FormatError, uleb
 
 SEC_CUSTOM, SEC_IMPORT, SEC_EXPORT = 0, 2, 7
+MAX_ENTRIES = 10_000   # imports or exports: a Go module has tens; the cap bounds what a crafted count costs
 
 
 class WasmInfo(BaseModel):
@@ -52,14 +53,16 @@ def _name(b: Blob, off: int, what: str) -> tuple[str, int]:
 
 def _imports(b: Blob, off: int, info: WasmInfo) -> None:
     count, off = uleb(b, off, "import count")
-    if count > MAX_ITEMS:
-        raise FormatError(f"import section claims {count} imports")
+    if count > MAX_ENTRIES:
+        raise FormatError(f"import section claims {count} imports, more than the {MAX_ENTRIES} this reader accepts")
+    seen: set[str] = set()   # a list lookup per import is quadratic: 65536 modules took 13 s
     for i in range(count):
         module, off = _name(b, off, f"import {i} module")
         _field, off = _name(b, off, f"import {i} name")
         kind = b.u8(off, f"import {i} kind")
         off = _skip_desc(b, off + 1, kind, i)
-        if module not in info.import_modules:
+        if module not in seen:
+            seen.add(module)
             info.import_modules.append(module)
     info.imports = count
 
@@ -86,8 +89,8 @@ def _skip_limits(b: Blob, off: int) -> int:
 
 def _exports(b: Blob, off: int, info: WasmInfo) -> None:
     count, off = uleb(b, off, "export count")
-    if count > MAX_ITEMS:
-        raise FormatError(f"export section claims {count} exports")
+    if count > MAX_ENTRIES:
+        raise FormatError(f"export section claims {count} exports, more than the {MAX_ENTRIES} this reader accepts")
     for i in range(count):
         name, off = _name(b, off, f"export {i} name")
         off = uleb(b, off + 1, f"export {i} index")[1]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import os
@@ -207,7 +208,26 @@ def extract(image: ImageRecord, tmp: Path) -> None:
     (tmp / "rootfs").mkdir(parents=True)
     for layer in oci.layers(read, image.digest):
         with tarfile.open(fileobj=io.BytesIO(layer), mode="r:*") as tar:
-            tar.extractall(tmp / "rootfs", filter="tar")  # refuses paths and links leaving rootfs
+            extract_within(tar, tmp / "rootfs")
+
+
+def extract_within(tar: tarfile.TarFile, dest: Path) -> None:
+    """Extract with tarfile's "tar" filter (Python 3.11.4+): no member may land outside dest,
+    even through a symlink an earlier member made; setuid/setgid/sticky and group/other write
+    bits are cleared. Debian 12's Python 3.11.2 has no filter argument, so there the same checks
+    run by hand, member by member, as the filter does (a symlink is followed once it exists)."""
+    if hasattr(tarfile, "tar_filter"):
+        tar.extractall(dest, filter="tar")
+        return
+    root = os.path.realpath(dest)
+    for original in tar.getmembers():
+        member = copy.copy(original)
+        member.name = original.name.lstrip("/")
+        target = os.path.realpath(os.path.join(root, member.name))
+        if os.path.commonpath([root, target]) != root:
+            raise tarfile.TarError(f"{original.name!r} would be extracted outside {dest}")
+        member.mode &= ~0o7022
+        tar.extract(member, root)
 
 
 def publish(tmp: Path, dest: Path) -> Path:

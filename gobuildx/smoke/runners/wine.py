@@ -7,6 +7,7 @@ and says so in every result's notes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,6 +27,10 @@ from gobuildx.util.files import write_atomic
 from gobuildx.util.lock import file_lock
 
 PACKAGE = "apt-get install wine64"
+OVERRIDE = "GOBUILDX_WINE"  # the Wine loader or launcher to use, by absolute path
+# Debian 12's wine64 package installs only the loader, here, and nothing on PATH: the `wine`
+# launcher script comes with the separate `wine` package. Fedora-style layouts use lib64.
+LOADER_DIRS = (Path("/usr/lib/wine"), Path("/usr/lib64/wine"))
 WINE32_PACKAGE = "dpkg --add-architecture i386 && apt-get update && apt-get install wine32:i386"
 BOOT_TIMEOUT_S = 600.0
 STOP_TIMEOUT_S = 30.0
@@ -43,15 +48,16 @@ class WineRunner(CommandRunner):
                 and job.host.goos == "linux" and job.host.goarch == "amd64")
 
     def availability(self, environ: dict[str, str]) -> Availability:
-        tool = which("wine", environ)
+        tool, why = find_wine(environ)
         if not tool:
-            return Availability(runner=self.name, available=False, detail="wine not on PATH", install=PACKAGE)
+            return Availability(runner=self.name, available=False, detail=why, install=PACKAGE)
         return Availability(runner=self.name, available=True, version=version([tool, "--version"], wine_env(environ)),
                             detail=tool, install=PACKAGE)
 
     def unsupported(self, job: Job) -> str | None:
-        if not which("wine", job.environ):
-            return f"runner unavailable: wine not on PATH; install: {PACKAGE}"
+        tool, why = find_wine(job.environ)
+        if not tool:
+            return f"runner unavailable: {why}; install: {PACKAGE}"
         if job.target.goarch == "386" and not Path("/usr/lib/wine/wine").exists():
             return f"runner unavailable: 32-bit Wine is not installed; install: {WINE32_PACKAGE}"
         return None
@@ -71,12 +77,47 @@ class WineRunner(CommandRunner):
         prefix, notes = ensure_prefix(job.cache_dir, job.environ)
         env = {**wine_env(job.environ), **base_env(job), "WINEPREFIX": str(prefix)}
         env.update(job.check.env)
-        argv = [which("wine", job.environ) or "wine", str(job.artifact), *job.check.args]
+        argv = [wine_program(job.environ), str(job.artifact), *job.check.args]
         return Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes)
 
 
 class PrefixError(Exception):
     pass
+
+
+def find_wine(environ: dict[str, str]) -> tuple[str | None, str]:
+    """The Wine program to run, or None and why not: $GOBUILDX_WINE if set (and only it, so a
+    wrong value is reported, not papered over), else `wine` or `wine64` on PATH, else the
+    loader where the distribution installs it off PATH (Debian's wine64 package)."""
+    explicit = environ.get(OVERRIDE)
+    if explicit:
+        if os.path.isfile(explicit) and os.access(explicit, os.X_OK):
+            return explicit, explicit
+        return None, f"{OVERRIDE}={explicit} is not an executable file"
+    for name in ("wine", "wine64"):
+        found = which(name, environ)
+        if found:
+            return found, found
+    for folder in LOADER_DIRS:
+        loader = folder / "wine64"
+        if loader.is_file() and os.access(loader, os.X_OK):
+            return str(loader), str(loader)
+    dirs = ", ".join(str(d) for d in LOADER_DIRS)
+    return None, f"no wine or wine64 on PATH, no wine64 loader in {dirs}, and {OVERRIDE} is not set"
+
+
+def wine_program(environ: dict[str, str]) -> str:
+    return find_wine(environ)[0] or "wine"
+
+
+def find_wineserver(environ: dict[str, str]) -> str:
+    """The wineserver of the Wine that find_wine chose: beside its loader (Debian puts
+    wineserver64 in /usr/lib/wine), else on PATH."""
+    folder = Path(os.path.realpath(wine_program(environ))).parent
+    for name in ("wineserver64", "wineserver"):
+        if (folder / name).is_file() and os.access(folder / name, os.X_OK):
+            return str(folder / name)
+    return which("wineserver", environ) or "wineserver"
 
 
 def wine_env(environ: dict[str, str]) -> dict[str, str]:
@@ -86,7 +127,7 @@ def wine_env(environ: dict[str, str]) -> dict[str, str]:
 
 
 def prefix_dir(cache_dir: Path, environ: dict[str, str]) -> Path:
-    ver = version([which("wine", environ) or "wine", "--version"], wine_env(environ)) or "wine"
+    ver = version([wine_program(environ), "--version"], wine_env(environ)) or "wine"
     return cache_dir / "wine" / f"prefix-{ver.split()[0].replace('/', '_')}"
 
 
@@ -110,14 +151,14 @@ def create_prefix(prefix: Path, environ: dict[str, str], timeout_s: float = BOOT
         shutil.rmtree(prefix)  # a half-made prefix from an interrupted run
     prefix.parent.mkdir(parents=True, exist_ok=True)
     env = {**wine_env(environ), "WINEPREFIX": str(prefix)}
-    wine = which("wine", environ) or "wine"
+    wine = wine_program(environ)
     log = prefix.parent / f"{prefix.name}.wineboot.log"
     # Output to a file, not a pipe: Wine's services inherit it and outlive wineboot.
     with open(log, "wb") as out:
         try:
             code = run_in_own_group([wine, "wineboot", "--init"], env, out, timeout_s)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            stop_prefix(env)
+            stop_prefix(env, find_wineserver(environ))
             raise PrefixError(f"wineboot --init in {prefix} failed: {exc} (log: {log})") from None
     if code != 0 or not system32(prefix).is_dir():
         text = log.read_text(errors="replace")[-1500:]
@@ -136,10 +177,9 @@ def run_in_own_group(argv: list[str], env: dict[str, str], out: IO[bytes], timeo
         raise
 
 
-def stop_prefix(env: dict[str, str]) -> None:
+def stop_prefix(env: dict[str, str], server: str) -> None:
     """Kill what is left of the prefix in env: wineserver and its services each run in a session
     of their own, out of reach of the group kill. Best effort: wineboot has failed already."""
-    server = which("wineserver", env) or "wineserver"
     try:
         subprocess.run([server, "-k"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
                        timeout=STOP_TIMEOUT_S, check=False)

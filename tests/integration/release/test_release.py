@@ -16,7 +16,7 @@ import pytest
 from gobuildx.errors import ReleaseRefused
 from gobuildx.project.context import open_project
 from gobuildx.release import stage as release_stage
-from tests.conftest import git, need, run_gobuildx
+from tests.conftest import git, go_program, need, run_gobuildx
 from tests.integration.release.conftest import (
     ENV,
     EPOCH,
@@ -214,7 +214,7 @@ def test_sboms_need_no_go_that_reads_build_info(tmp_path: Path) -> None:
     rel = root / "dist" / "release"
     before = {p.name: p.read_bytes() for p in rel.iterdir()}
     fake_go = tmp_path / "fake-go"
-    fake_go.write_text(OLD_GO.format(go=shutil.which("go")))
+    fake_go.write_text(OLD_GO.format(go=go_program()))
     fake_go.chmod(0o755)
     proc = run_gobuildx(["release", "--target", "linux-amd64"], cwd=root, env={**ENV, "GOBUILDX_GO": str(fake_go)})
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from gobuildx.release import sbom
-from tests.conftest import git
+from tests.conftest import git, go_program
 
-GO = shutil.which("go") or "go"  # the suite's Go (ci/setup.sh puts it on PATH)
 
 LOCAL_REPLACE = {
     "go.mod": "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v1.2.3\n\nreplace example.com/lib => ./lib\n",
@@ -25,7 +23,7 @@ LOCAL_REPLACE = {
 
 def go_oracle(binary: Path) -> sbom.BuildInfo | None:
     """The build info as `go version -m -json` prints it (None: go finds none, e.g. wasm)."""
-    proc = subprocess.run([GO, "version", "-m", "-json", str(binary)], capture_output=True, text=True,
+    proc = subprocess.run([go_program(), "version", "-m", "-json", str(binary)], capture_output=True, text=True,
                           timeout=60, check=False, env={**os.environ, "GOTOOLCHAIN": "local"})
     if proc.returncode != 0 and not proc.stdout.strip():
         assert "could not read Go build info" in proc.stderr, proc.stderr
@@ -55,7 +53,7 @@ def test_a_dependency_replaced_by_a_local_directory(tmp_path: Path, goos: str, g
         (tmp_path / name).write_text(text)
     git(tmp_path, "init", "-q")
     out = tmp_path / "out" / f"app-{goos}"
-    subprocess.run([GO, "build", "-o", str(out), "."], cwd=tmp_path, check=True, timeout=600, capture_output=True,
+    subprocess.run([go_program(), "build", "-o", str(out), "."], cwd=tmp_path, check=True, timeout=600, capture_output=True,
                    env={**os.environ, "GOOS": goos, "GOARCH": goarch, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local",
                         "GOFLAGS": "-mod=mod"})
     info = sbom.read_buildinfo(out)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, go_program
 from tests.integration.release.conftest import ENV, make_project
 
 WORKFLOW = REPO / "ci" / "github" / "release.yml"
@@ -93,7 +93,7 @@ def test_script_passes_shellcheck() -> None:
 def test_actionlint_accepts_the_workflow() -> None:
     """rhysd/actionlint (built from the Go module proxy on first use, then cached) checks the
     workflow against GitHub's schema, expressions, action inputs, and shellchecks every `run:`."""
-    go = shutil.which("go") or "/usr/local/go/bin/go"
+    go = go_program()
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
     proc = subprocess.run([go, "run", ACTIONLINT, "-shellcheck", _shellcheck(), str(WORKFLOW)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import run_gobuildx
+from tests.conftest import go_program, run_gobuildx
 
 BASE = """
 [project]
@@ -63,9 +62,14 @@ def test_doctor_lists_runners_and_what_to_install(project: Callable[[str, str], 
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "go").symlink_to(shutil.which("go") or "/usr/local/go/bin/go")
-    missing = run_gobuildx(["doctor"], cwd=root, env={"PATH": str(bin_dir)}, check=True).stdout
+    (bin_dir / "go").symlink_to(go_program())
+    # Debian's wine64 package puts nothing on PATH: its loader is found in /usr/lib/wine all the same.
+    off_path = run_gobuildx(["doctor"], cwd=root, env={"PATH": str(bin_dir)}, check=True).stdout
+    wine_line = next(line for line in off_path.splitlines() if line.split()[:1] == ["wine"])
+    assert wine_line.split()[1] == "ok" and "/usr/lib/wine/wine64" in wine_line, off_path
+    missing = run_gobuildx(["doctor"], cwd=root, check=True,
+                           env={"PATH": str(bin_dir), "GOBUILDX_WINE": str(tmp_path / "no-wine")}).stdout
     lines = {line.split()[0]: line for line in missing.splitlines() if "MISSING" in line}
     assert "apt-get install qemu-user-static" in lines["qemu"]
-    assert "apt-get install wine64" in lines["wine"]
+    assert "GOBUILDX_WINE=" in lines["wine"] and "apt-get install wine64" in lines["wine"]
     assert "apt-get install nodejs" in lines["node"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_gobuildx
+from tests.conftest import go_program, run_gobuildx
 from tests.integration.smoke.conftest import SERVER_TARGETS, smoke_records
 
 MARKER = f"gobuildx-smoke-test-{uuid.uuid4().hex[:12]}"
@@ -115,11 +115,12 @@ def test_server_mode_catches_a_wrong_http_status(server_root: Path) -> None:
 def test_a_missing_runner_is_skipped_with_the_package_to_install(server_root: Path, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("go", "git"):
-        found = subprocess.run(["which", tool], capture_output=True, text=True, check=True).stdout.strip()
-        (bin_dir / tool).symlink_to(found)
-    proc = run_gobuildx(["smoke", "--junit", "missing.xml"], cwd=server_root,
-                        env={"PATH": str(bin_dir)}, timeout=900)
+    (bin_dir / "go").symlink_to(go_program())
+    (bin_dir / "git").symlink_to(subprocess.run(["which", "git"], capture_output=True, text=True,
+                                                check=True).stdout.strip())
+    # Wine is found off PATH too (Debian's /usr/lib/wine/wine64): point GOBUILDX_WINE at nothing.
+    proc = run_gobuildx(["smoke", "--junit", "missing.xml"], cwd=server_root, timeout=900,
+                        env={"PATH": str(bin_dir), "GOBUILDX_WINE": str(tmp_path / "no-wine")})
     assert proc.returncode == 0, proc.stdout + proc.stderr  # skipped is not failed...
     records = smoke_records(server_root / "dist")
     assert records["linux-amd64"]["status"] == "passed"  # ...and native still runs

@@ -12,14 +12,14 @@ from gobuildx.project.matrix import Target
 from gobuildx.project.context import open_project
 from gobuildx.smoke.runners.base import Check, Host, Job
 from gobuildx.smoke.runners.qemu import QemuRunner
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, go_program
 
 
 @pytest.fixture(scope="module")
 def hello_v3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("levels") / "hello"
     env = {**os.environ, "GOOS": "linux", "GOARCH": "amd64", "GOAMD64": "v3", "CGO_ENABLED": "0"}
-    subprocess.run(["go", "build", "-trimpath", "-o", str(out), "."], cwd=EXAMPLES / "hello", env=env,
+    subprocess.run([go_program(), "build", "-trimpath", "-o", str(out), "."], cwd=EXAMPLES / "hello", env=env,
                    check=True, timeout=600)
     return out
 
