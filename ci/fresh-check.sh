@@ -130,7 +130,7 @@ if [ -f /etc/pip.conf ]; then
   cp /etc/pip.conf "$ROOT/etc/pip.conf"
   DIFFERS+=("/etc/pip.conf copied from this machine (pip's CA bundle: the system one, which holds the workplace CA)")
 fi
-DIFFERS+=("the kernel, /dev, /sys (cgroups) and the network namespace are this machine's (chroot, not a VM): ports on 127.0.0.1 are shared")
+DIFFERS+=("the kernel, /dev, /sys (cgroups) and the network namespace are this machine's (pivot_root into the root, not a VM): ports on 127.0.0.1 are shared")
 DIFFERS+=("environment: only PATH, HOME=/root, LANG=C.UTF-8 (and CI=true for the suite); no Go anywhere in the root")
 
 # in_root NAME DIR CMD [ENV...]: run CMD with bash in DIR inside the root, in new mount and pid
@@ -148,7 +148,13 @@ in_root() {
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
-    exec chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    # pivot_root, not chroot: the kernel refuses new user namespaces to a chrooted process,
+    # and the smoke sandbox (bubblewrap) makes one, as it would on a real machine.
+    cd "$root"
+    mkdir -p .oldroot
+    pivot_root . .oldroot
+    exec /usr/sbin/chroot . /bin/sh -c "umount -l /.oldroot && rmdir /.oldroot && exec \"\$@\"" sh \
+      /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive "$@" /bin/bash -c "cd $dir && $cmd"
   ' in-root "$ROOT" "$dir" "$cmd" "$@" >"$LOGS/$name.log" 2>&1 </dev/null
 }
