@@ -34,6 +34,10 @@ func main() {
 	case *exit >= 0:
 		fmt.Printf("server %s exiting with %d\n", version, *exit)
 		os.Exit(*exit)
+	case *sleep: // before -hang: the child gets -hang too, and must not start a child of its own
+		for {
+			time.Sleep(time.Hour)
+		}
 	case *hang:
 		child := exec.Command(os.Args[0], append([]string{"-sleep"}, os.Args[1:]...)...)
 		if err := child.Start(); err != nil {
@@ -42,10 +46,6 @@ func main() {
 		fmt.Printf("hanging with child %d\n", child.Process.Pid)
 		child.Wait() // blocks as long as the child sleeps: forever
 		select {}
-	case *sleep:
-		for {
-			time.Sleep(time.Hour)
-		}
 	}
 
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
