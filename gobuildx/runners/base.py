@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.matrix import Target
+from gobuildx.util.sandbox import Limits, Mode
 
 Verdict = Literal["passed", "failed", "skipped"]
 RunnerKind = Literal["artifact", "image"]
@@ -45,6 +46,10 @@ class Check(BaseModel):
     port: int | None = None  # server mode when set: start, wait for HTTP on 127.0.0.1:port, stop
     http_path: str = "/"
     http_status: int = 200
+    sandbox: Mode = "auto"  # gobuildx.util.sandbox: auto, required or off
+    memory_mib: int = Limits.memory_mib
+    processes: int = Limits.processes
+    file_size_mib: int = Limits.file_size_mib
 
     @property
     def server(self) -> bool:
