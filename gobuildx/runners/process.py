@@ -80,6 +80,7 @@ def execute(runner: str, job: Job, inv: Invocation) -> SmokeResult:
                            command=inv.argv, notes=inv.notes)
     try:
         outcome = run_logged(inv, log, job.check, box)
+        outcome.exit_code = box.program_exit(outcome.exit_code)
         limit = box.exceeded(outcome.exit_code, outcome.output)
     finally:
         box.close()  # kills what is left in its cgroups

@@ -121,6 +121,7 @@ class Box:
     cgroups: dict[str, Path] = field(default_factory=dict)  # controller -> this run's cgroup
     info_fd: int | None = None  # read end of bwrap's --info-fd
     child_pid: int | None = None  # the sandboxed program's init, as the host sees it
+    wrapped: bool = False  # argv runs under bwrap
 
     def started(self) -> None:
         """The caller has spawned argv: close our copy of the info pipe's write end."""
@@ -136,6 +137,14 @@ class Box:
             self.child_pid = read_child_pid(self.info_fd, INFO_TIMEOUT_S)
         return f"/proc/{self.child_pid}/ns/net" if self.child_pid else None
 
+    def program_exit(self, code: int | None) -> int | None:
+        """The program's exit code as subprocess would give it unsandboxed: bwrap exits 128+N
+        when the program was killed by signal N, so that becomes -N again (an exit status of
+        129..192 the program chose itself reads as that signal, too)."""
+        if self.wrapped and code is not None and 128 < code <= 128 + 64:
+            return -(code - 128)
+        return code
+
     def exceeded(self, exit_code: int | None, output: str) -> str | None:
         """Which limit the run hit, in words ("exceeded the memory limit (512 MiB)"), or None."""
         lim = self.spec.limits
@@ -145,7 +154,7 @@ class Box:
         pids = self.cgroups.get("pids")
         if pids and _counter(pids / "pids.events", "max"):
             return f"exceeded the process limit ({lim.processes} processes and threads)"
-        if exit_code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or "File too large" in output:
+        if exit_code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or "file too large" in output.lower():
             return f"exceeded the file size limit ({lim.file_size_mib} MiB)"
         if not mem and ("out of memory" in output or "cannot allocate memory" in output.lower()):
             return f"exceeded the memory limit ({lim.memory_mib} MiB, RLIMIT_DATA)"
@@ -223,8 +232,9 @@ def own_cgroup(controller: str) -> Path | None:
 def contain(argv: list[str], env: dict[str, str], cwd: Path, spec: Spec, environ: dict[str, str]) -> Box:
     """The box for one run (see the module doc). Raises Uncontained in `required` mode when a
     part is missing; in `off` mode the argv is unchanged and only the limits apply."""
-    h = host(environ) if spec.mode != "off" else Host(None, "sandbox = \"off\"", False, None, None,
-                                                      os.geteuid() == 0)
+    h = host(environ)
+    if spec.mode == "off":  # the limits still apply, in cgroups where the host has them
+        h = replace(h, bwrap=None, bwrap_why='sandbox = "off"', userns=False)
     # Whatever the command names by absolute path (the artifact, a QEMU sysroot) stays readable
     # even where it lies under the hidden HOME.
     named = tuple(Path(a) for a in argv if a.startswith("/") and os.path.exists(a))
@@ -240,7 +250,7 @@ def contain(argv: list[str], env: dict[str, str], cwd: Path, spec: Spec, environ
         os.set_inheritable(write_end, True)
         box.argv = bwrap_argv(h.bwrap, argv, cwd, spec, h.userns, write_end)
         box.env = sandbox_env(env)
-        box.pass_fds, box.info_fd = (write_end,), read_end
+        box.pass_fds, box.info_fd, box.wrapped = (write_end,), read_end, True
     box.notes = notes_for(h, box)
     return box
 
@@ -286,7 +296,7 @@ def bwrap_argv(bwrap: str, argv: list[str], cwd: Path, spec: Spec, userns: bool,
     if userns:
         out += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
     out += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    writable = sorted({cwd, *spec.writable}, key=lambda p: len(p.parts))
+    writable = sorted({cwd, *spec.writable}, key=lambda p: (len(p.parts), str(p)))  # parents first
     hidden = hidden_homes(writable)
     for home in hidden:
         out += ["--tmpfs", str(home)]  # the host's home: its keys and configs are not readable
