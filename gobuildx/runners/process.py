@@ -97,8 +97,11 @@ def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
     """The check's limits; an uncontained invocation (docker, wasm) gets only the limits' rlimits."""
     c = job.check
     limits = sandbox.Limits(memory_mib=c.memory_mib, processes=c.processes, file_size_mib=c.file_size_mib)
+    # Probing a server inside its own network namespace takes setns(), which needs root.
+    shared = c.server and os.geteuid() != 0
     return sandbox.Spec(limits=limits, mode=c.sandbox if inv.contained else "off",
-                        writable=tuple(inv.writable), label=runner)
+                        writable=tuple(inv.writable), label=runner, network=shared,
+                        network_why="a server check run by a non-root user is probed on the host's loopback")
 
 
 def run_logged(inv: Invocation, log: Path, check: Check, box: sandbox.Box) -> Outcome:

@@ -72,7 +72,8 @@ class Spec:
     mode: Mode = "auto"  # auto: contain what the host allows; required: refuse to run otherwise
     writable: tuple[Path, ...] = ()  # besides cwd (a Wine prefix, say)
     readable: tuple[Path, ...] = ()  # besides / (needed when under the hidden HOME)
-    network: bool = False  # True: the host's network (never chosen by smoke)
+    network: bool = False  # True: the host's network, for the reason in network_why
+    network_why: str = ""
     label: str = "run"  # names the cgroups
 
 
@@ -239,7 +240,7 @@ def contain(argv: list[str], env: dict[str, str], cwd: Path, spec: Spec, environ
     # even where it lies under the hidden HOME.
     named = tuple(Path(a) for a in argv if a.startswith("/") and os.path.exists(a))
     spec = replace(spec, readable=spec.readable + named)
-    missing = missing_parts(h)
+    missing = missing_parts(h) + (["the host's network: " + spec.network_why] if spec.network and h.bwrap else [])
     if spec.mode == "required" and missing:
         raise Uncontained("; ".join(missing))
     cgroups = make_cgroups(spec, h)
@@ -364,6 +365,7 @@ def make_cgroups(spec: Spec, h: Host) -> dict[str, Path]:
     for controller, (parent, knob, value) in wanted.items():
         if parent is None:
             continue
+        forget_abandoned(parent)
         path = parent / name
         try:
             path.mkdir()
@@ -375,6 +377,18 @@ def make_cgroups(spec: Spec, h: Host) -> dict[str, Path]:
             continue
         out[controller] = path
     return out
+
+
+def forget_abandoned(parent: Path) -> None:
+    """Remove the cgroups of gobuildx processes that are gone (killed before their cleanup):
+    their programs died with them (--die-with-parent), so the cgroups are empty."""
+    for path in parent.glob("gobuildx-*-*-*"):
+        pid = path.name.split("-")[-2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            try:
+                path.rmdir()
+            except OSError:
+                continue
 
 
 def remove_cgroup(path: Path) -> None:

@@ -212,3 +212,9 @@ def test_a_signal_death_under_bwrap_reads_as_the_signal(tmp_path: Path) -> None:
     box.wrapped = True
     assert (box.program_exit(137), box.program_exit(139), box.program_exit(3), box.program_exit(None)) == (
         -signal.SIGKILL, -signal.SIGSEGV, 3, None)
+
+
+def test_a_shared_network_is_said_plainly(tmp_path: Path) -> None:
+    spec = Spec(mode="required", network=True, network_why="a server check run by a non-root user")
+    with pytest.raises(sandbox.Uncontained, match="^the host's network: a server check run by a non-root user$"):
+        sandbox.contain(["/bin/true"], {}, WORK, spec, {sandbox.OVERRIDE: "/bin/true"})
