@@ -265,7 +265,7 @@ def missing_parts(h: Host) -> list[str]:
     if not h.bwrap:
         out.append(f"no sandbox ({h.bwrap_why}): it has the host's network and a writable file system")
     elif not h.userns:
-        out.append("no user namespace: it runs as the calling user")
+        out.append("no user namespace: it runs as the calling user (without capabilities)")
     if h.pids_cgroup is None and h.root:
         out.append("no process limit (no pids cgroup, and RLIMIT_NPROC does not bind root)")
     return out
@@ -290,6 +290,7 @@ def bwrap_argv(bwrap: str, argv: list[str], cwd: Path, spec: Spec, userns: bool,
     out = [bwrap,
            "--die-with-parent",  # a killed gobuildx leaves no sandbox behind
            "--new-session",  # no TIOCSTI into the caller's terminal
+           "--cap-drop", "ALL",  # as root without a user namespace bwrap would keep root's capabilities
            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
            "--hostname", "gobuildx-sandbox"]
     if not spec.network:

@@ -41,6 +41,7 @@ def test_the_program_gets_a_loopback_only_network_and_a_read_only_root() -> None
     assert argv[0] == "/usr/bin/bwrap" and argv[-3:] == ["--", "/srv/dist/linux-amd64/hello", "-v"]
     for option in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"):
         assert option in argv
+    assert pairs(argv, "--cap-drop") == ["ALL"]
     ro_root = argv.index("--ro-bind")
     assert argv[ro_root:ro_root + 3] == ["--ro-bind", "/", "/"]
     assert pairs(argv, "--bind") == [str(PREFIX), str(WORK)]  # only the prefix and the work dir
@@ -86,7 +87,8 @@ def test_each_missing_part_is_said_plainly() -> None:
     assert sandbox.missing_parts(host()) == []
     [no_box] = sandbox.missing_parts(host(bwrap=None, bwrap_why="bwrap (bubblewrap) is not on PATH"))
     assert no_box.startswith("no sandbox (bwrap (bubblewrap) is not on PATH)") and "network" in no_box
-    assert sandbox.missing_parts(host(userns=False)) == ["no user namespace: it runs as the calling user"]
+    assert sandbox.missing_parts(host(userns=False)) == [
+        "no user namespace: it runs as the calling user (without capabilities)"]
     [procs] = sandbox.missing_parts(host(pids_cgroup=None))
     assert "RLIMIT_NPROC does not bind root" in procs
     assert sandbox.missing_parts(host(pids_cgroup=None, root=False)) == []  # RLIMIT_NPROC binds others

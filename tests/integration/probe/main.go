@@ -7,6 +7,7 @@
 //	probe hog            allocate and touch memory without bound
 //	probe big PATH       write PATH up to 64 MiB
 //	probe serve ADDR     answer HTTP on ADDR
+//	probe whoami         print its uid and effective capabilities
 package main
 
 import (
@@ -35,6 +36,15 @@ func main() {
 		forkForever(os.Args[2])
 	case "hog":
 		hog()
+	case "whoami":
+		status, _ := os.ReadFile("/proc/self/status")
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "CapEff:") {
+				fmt.Println(line)
+			}
+		}
+		fmt.Printf("uid %d gid %d\n", os.Getuid(), os.Getgid())
+		os.Exit(0)
 	case "big":
 		os.Exit(big(os.Args[2]))
 	case "serve":
