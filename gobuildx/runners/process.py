@@ -94,7 +94,7 @@ def execute(runner: str, job: Job, inv: Invocation) -> SmokeResult:
 
 
 def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
-    """The check's limits; an uncontained invocation (docker, wasm) gets only the limits' rlimits."""
+    """The check's limits and sandbox mode; an uncontained invocation (docker, wasm) gets the limits only."""
     c = job.check
     limits = sandbox.Limits(memory_mib=c.memory_mib, processes=c.processes, file_size_mib=c.file_size_mib)
     # Probing a server inside its own network namespace takes setns(), which needs root.
