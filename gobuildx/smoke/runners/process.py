@@ -7,6 +7,7 @@ a forked helper) can hold a pipe open forever, but it cannot hold up a wait() on
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import signal
 import subprocess
