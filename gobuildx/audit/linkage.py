@@ -4,7 +4,9 @@
 (`gobuildx.formats.*`), reads the Go build info, and condenses everything into a
 flat `Facts` model: the C library it binds to, the GLIBC floor and the symbols
 that raise it, C++/libgcc needs, DLLs, dylibs, wasm imports. `add_evidence`
-attaches what the classic tools say (`file`, and `ldd` for host-CPU ELF only).
+attaches what the classic tools say (`file`, and `ldd` for host-CPU ELF only; `ldd` runs the
+host loader on the file, so a file gobuildx did not build gets it only inside the sandbox of
+`gobuildx.util.sandbox`, or not at all).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,8 +26,12 @@ from pathlib import Path
 from gobuildx.formats import FormatError, buildinfo, elf, macho, pe, sniff, wasm
 from gobuildx.model.audit import Facts, FoundLibc
 from gobuildx.project import platforms
+from gobuildx.util import sandbox
 
 EVIDENCE_TIMEOUT_S = 30.0
+# ldd on a file gobuildx did not build: only in the sandbox ("required"), never without it.
+LDD_SPEC = sandbox.Spec(limits=sandbox.Limits(memory_mib=256, processes=32, file_size_mib=16),
+                        mode="required", label="ldd")
 GLIBC_ABI_TAGS = {"GLIBC_ABI_DT_RELR": "2.36"}   # version tags that name a feature, not a release
 CXX_PREFIXES = ("GLIBCXX_", "CXXABI_")
 GCC_PREFIX = "GCC_"
@@ -253,17 +260,40 @@ def ldd_applicable(facts: Facts) -> str | None:
     return None
 
 
-def ldd_output(path: Path) -> str:
+def ldd_output(path: Path, built: bool = False) -> str:
+    """ldd's answer. `built`: gobuildx built this file in this dist; anything else runs in the sandbox."""
     exe = shutil.which("ldd", path=tool_env()["PATH"])
     if exe is None:
         return "not available: the `ldd` program is not installed"
+    if not built:
+        return contained_ldd(exe, path)
     proc = subprocess.run([exe, str(path)], env=tool_env(), capture_output=True, text=True,
                           timeout=EVIDENCE_TIMEOUT_S, check=False)
     return ((proc.stdout or "") + (proc.stderr or "")).strip()
 
 
-def add_evidence(facts: Facts) -> Facts:
-    """The `file` line always; `ldd` only for a Linux ELF of the host's CPU (it runs the host loader)."""
+def contained_ldd(exe: str, path: Path) -> str:
+    """ldd in the sandbox (no network, read-only file system, limits), or why it was not run."""
+    with tempfile.TemporaryDirectory(prefix="gobuildx-ldd-") as scratch:
+        try:
+            box = sandbox.contain([exe, str(path)], tool_env(), Path(scratch), LDD_SPEC, dict(os.environ))
+        except sandbox.Uncontained as exc:
+            return ("not run: gobuildx did not build this file, ldd would run the host loader on it, "
+                    f"and this host cannot sandbox it: {exc}")
+        try:
+            proc = subprocess.run(box.argv, env=box.env, cwd=scratch, capture_output=True, text=True,
+                                  timeout=EVIDENCE_TIMEOUT_S, check=False, preexec_fn=box.preexec,
+                                  pass_fds=box.pass_fds)
+            limit = box.exceeded(proc.returncode, proc.stdout + proc.stderr)
+        finally:
+            box.close()
+    text = ((proc.stdout or "") + (proc.stderr or "")).strip()
+    return f"{text}\n(ldd stopped: {limit})" if limit else text
+
+
+def add_evidence(facts: Facts, built: bool = False) -> Facts:
+    """The `file` line always; `ldd` only for a Linux ELF of the host's CPU (it runs the host loader),
+    and in the sandbox unless gobuildx built the file."""
     path = Path(facts.path)
     if not path.is_file():
         facts.file, facts.ldd = "not applicable: not a file", "not applicable: not a file"
@@ -271,20 +301,21 @@ def add_evidence(facts: Facts) -> Facts:
     try:
         facts.file = file_line(path)
         why_not = ldd_applicable(facts)
-        facts.ldd = why_not if why_not else ldd_output(path)
+        facts.ldd = why_not if why_not else ldd_output(path, built)
     except subprocess.TimeoutExpired as exc:
         facts.file = facts.file or f"timed out after {exc.timeout:.0f}s"
         facts.ldd = facts.ldd or f"timed out after {exc.timeout:.0f}s"
     return facts
 
 
-def read_many(paths: Sequence[Path], evidence: bool = True, jobs: int = 0) -> list[Facts]:
-    """Facts of every path, in order; evidence tools run in parallel threads."""
+def read_many(paths: Sequence[Path], evidence: bool = True, jobs: int = 0, built: bool = False) -> list[Facts]:
+    """Facts of every path, in order; evidence tools run in parallel threads. `built`: gobuildx
+    built every path in this dist (then ldd runs directly; else only in the sandbox)."""
     workers = jobs or min(8, (os.cpu_count() or 2) * 2)
 
     def one(p: Path) -> Facts:
         facts = read_facts(p)
-        return add_evidence(facts) if evidence else facts
+        return add_evidence(facts, built) if evidence else facts
 
     if len(paths) <= 1:
         return [one(p) for p in paths]

@@ -412,7 +412,7 @@ def audit_targets(dist: Path, targets: Sequence[Target], opts: Options) -> tuple
     paths = {t.id: [dist / a.path for a in man.target(t.id).artifacts] for t in built}  # type: ignore[union-attr]
     facts = _known_facts(man, built, paths, opts)
     flat = [p for t in built for p in paths[t.id] if str(p) not in facts]
-    facts.update(zip(map(str, flat), linkage.read_many(flat, opts.evidence, opts.jobs)))
+    facts.update(zip(map(str, flat), linkage.read_many(flat, opts.evidence, opts.jobs, built=True)))
     results = [judge(Declaration.of(t), [facts[str(p)] for p in paths[t.id]]) for t in built]
     _record(dist, results)
     gating = {t.id: not t.audit.warn_only for t in built}

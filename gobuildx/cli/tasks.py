@@ -254,6 +254,11 @@ def doctor(c: Context, config: str | None = None, matrix: str = "all", target: l
     print("smoke runners:")
     for text in smoke_view.runner_lines([r.availability(ctx.environ) for r in all_runners()]):
         print(text)
+    from gobuildx.util import sandbox
+
+    print("smoke sandbox (native, qemu, wine; and ldd on files gobuildx did not build):")
+    for line in sandbox.host(ctx.environ).lines():
+        print(f"  {line}")
 
 
 @task(help={"config": "path to targets.toml (for its dist directory)",

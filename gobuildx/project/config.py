@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gobuildx.errors import ConfigError
+from gobuildx.util.sandbox import Limits
 
 Libc = Literal["static", "musl", "glibc", "wasm", "system"]
 Link = Literal["static", "dynamic"]
@@ -157,6 +158,11 @@ class SmokeTable(Strict):
     http_path: str = Field(default="/", pattern=r"^/")
     http_status: int = Field(default=200, ge=100, le=599)
     skip: str | None = None  # a reason: report the target SKIPPED instead of running it
+    # Containment of native, QEMU and Wine runs (gobuildx.util.sandbox, docs/smoke.md).
+    sandbox: Literal["auto", "required", "off"] = "auto"
+    memory: int = Field(default=Limits.memory_mib, ge=16, le=1 << 20)  # MiB
+    processes: int = Field(default=Limits.processes, ge=8, le=1 << 20)  # processes and threads
+    file_size: int = Field(default=Limits.file_size_mib, ge=1, le=1 << 30)  # MiB, per file
 
     @field_validator("expect")
     @classmethod

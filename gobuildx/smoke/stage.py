@@ -150,7 +150,9 @@ def make_check(table: SmokeTable, values: dict[str, str], ports: PortBook) -> Ch
     return Check(args=[fill(a, filled) for a in table.args],
                  env={k: fill(v, filled) for k, v in table.env.items()}, exit_code=table.exit_code,
                  expect=fill(table.expect, filled) if table.expect else None, timeout_s=table.timeout,
-                 port=port, http_path=table.http_path, http_status=table.http_status)
+                 port=port, http_path=table.http_path, http_status=table.http_status,
+                 sandbox=table.sandbox, memory_mib=table.memory, processes=table.processes,
+                 file_size_mib=table.file_size)
 
 
 def fill(text: str, values: dict[str, str]) -> str:

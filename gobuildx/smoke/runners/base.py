@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from gobuildx.model.manifest import TargetRecord
 from gobuildx.model.smoke import SmokeRecord, SmokeResult, Verdict
 from gobuildx.project.matrix import Target
+from gobuildx.util.sandbox import Limits, Mode
 
 RunnerKind = Literal["artifact", "image"]
 
@@ -46,6 +47,10 @@ class Check(BaseModel):
     port: int | None = None  # server mode when set: start, wait for HTTP on 127.0.0.1:port, stop
     http_path: str = "/"
     http_status: int = 200
+    sandbox: Mode = "auto"  # gobuildx.util.sandbox: auto, required or off
+    memory_mib: int = Limits.memory_mib
+    processes: int = Limits.processes
+    file_size_mib: int = Limits.file_size_mib
 
     @property
     def server(self) -> bool:

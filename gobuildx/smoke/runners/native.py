@@ -35,4 +35,5 @@ class NativeRunner(CommandRunner):
         return None
 
     def invocation(self, job: Job) -> Invocation:
-        return Invocation(argv=[str(job.artifact), *job.check.args], env=base_env(job), cwd=job.work_dir)
+        return Invocation(argv=[str(job.artifact), *job.check.args], env=base_env(job), cwd=job.work_dir,
+                          contained=True)

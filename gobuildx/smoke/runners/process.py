@@ -7,6 +7,7 @@ a forked helper) can hold a pipe open forever, but it cannot hold up a wait() on
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.smoke.runners.base import Check, Job, Runner, SmokeResult
+from gobuildx.util import sandbox
 from gobuildx.util.procs import kill_group, signal_group
 
 __all__ = ["CommandRunner", "Invocation", "Outcome", "base_env", "execute", "kill_group", "stop_group"]
@@ -37,6 +39,8 @@ class Invocation(BaseModel):
     env: dict[str, str]
     cwd: Path
     notes: list[str] = []
+    contained: bool = False  # run it in gobuildx.util.sandbox (native, qemu, wine)
+    writable: list[Path] = []  # in the sandbox, writable besides cwd (a Wine prefix)
 
 
 class Outcome(BaseModel):
@@ -71,23 +75,49 @@ def execute(runner: str, job: Job, inv: Invocation) -> SmokeResult:
     """Run the invocation as the job's check asks, and return the verdict."""
     job.work_dir.mkdir(parents=True, exist_ok=True)
     log = job.work_dir / f"{runner}-{job.binary}.log"
-    outcome = run_logged(inv, log, job.check)
+    try:
+        box = sandbox.contain(inv.argv, inv.env, inv.cwd, sandbox_spec(runner, job, inv), job.environ)
+    except sandbox.Uncontained as exc:
+        return SmokeResult(runner=runner, binary=job.binary, status="failed",
+                           reason=f'sandbox = "required", but this host cannot contain it: {exc}',
+                           command=inv.argv, notes=inv.notes)
+    try:
+        outcome = run_logged(inv, log, job.check, box)
+        outcome.exit_code = box.program_exit(outcome.exit_code)
+        limit = box.exceeded(outcome.exit_code, outcome.output)
+    finally:
+        box.close()  # kills what is left in its cgroups
     status, reason = judge(job.check, outcome)
+    if limit:  # a run that hit a limit fails, whatever it printed
+        status, reason = "failed", f"{limit}; {reason}"
     return SmokeResult(runner=runner, binary=job.binary, status=status, reason=reason,
                        command=inv.argv, exit_code=outcome.exit_code,
                        duration_s=round(outcome.duration_s, 3), output=tail(outcome.output),
-                       log=str(log), notes=inv.notes)
+                       log=str(log), notes=inv.notes + (box.notes if inv.contained else []))
 
 
-def run_logged(inv: Invocation, log: Path, check: Check) -> Outcome:
+def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
+    """The check's limits and sandbox mode; an uncontained invocation (docker, wasm) gets the limits only."""
+    c = job.check
+    limits = sandbox.Limits(memory_mib=c.memory_mib, processes=c.processes, file_size_mib=c.file_size_mib)
+    # Probing a server inside its own network namespace takes setns(), which needs root.
+    shared = c.server and os.geteuid() != 0
+    return sandbox.Spec(limits=limits, mode=c.sandbox if inv.contained else "off",
+                        writable=tuple(inv.writable), label=runner, network=shared,
+                        network_why="a server check run by a non-root user is probed on the host's loopback")
+
+
+def run_logged(inv: Invocation, log: Path, check: Check, box: sandbox.Box) -> Outcome:
     start = time.monotonic()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(inv.argv, env=inv.env, cwd=inv.cwd, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(box.argv, env=box.env, cwd=inv.cwd, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=box.preexec, pass_fds=box.pass_fds)
+        box.started()
         try:
             if check.server:
                 assert check.port is not None
-                http_verdict, timed_out = serve_and_probe(proc, check, start)
+                http_verdict, timed_out = serve_and_probe(proc, check, start, box)
             else:
                 http_verdict, timed_out = None, not wait(proc, check.timeout_s)
         finally:
@@ -112,14 +142,18 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         wait(proc, STOP_GRACE_S)
 
 
-def serve_and_probe(proc: subprocess.Popen[bytes], check: Check, start: float) -> tuple[str | None, bool]:
-    """Wait for an HTTP answer on 127.0.0.1:port; return (verdict or None, timed_out)."""
+def serve_and_probe(proc: subprocess.Popen[bytes], check: Check, start: float,
+                    box: sandbox.Box) -> tuple[str | None, bool]:
+    """Wait for an HTTP answer on 127.0.0.1:port; return (verdict or None, timed_out).
+    A sandboxed server has a loopback of its own: the probe connects from inside its namespace."""
     assert check.port is not None
     deadline = start + check.timeout_s
+    netns = box.netns()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return None, False  # judged from its exit code and output
-        answer = http_get(check.port, check.http_path)
+        port, path = check.port, check.http_path
+        answer = sandbox.in_netns(netns, lambda: http_get(port, path))
         if answer is not None:
             status, body = answer
             stop_group(proc)

@@ -91,4 +91,4 @@ class QemuRunner(CommandRunner):
             argv += ["-L", str(root)]
             notes.append(f"dynamic: {interp} from -L {root}")
         argv += [str(job.artifact), *job.check.args]
-        return Invocation(argv=argv, env=base_env(job), cwd=job.work_dir, notes=notes)
+        return Invocation(argv=argv, env=base_env(job), cwd=job.work_dir, notes=notes, contained=True)

@@ -78,7 +78,8 @@ class WineRunner(CommandRunner):
         env = {**wine_env(job.environ), **base_env(job), "WINEPREFIX": str(prefix)}
         env.update(job.check.env)
         argv = [wine_program(job.environ), str(job.artifact), *job.check.args]
-        return Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes)
+        return Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes, contained=True,
+                          writable=[prefix])  # Wine writes its registry and server state there
 
 
 class PrefixError(Exception):
