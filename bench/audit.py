@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gobuildx.audit import linkage  # noqa: E402
+from gobuildx.audit import linkage
 
 PROGRAM = """package main
 
@@ -61,7 +61,8 @@ func main() {
 	conf := types.Config{Importer: importer.Default()}
 	_, _ = conf.Check("x", fset, nil, nil)
 	_ = f
-	fmt.Println(dwarf.TagArrayType, elf.EM_X86_64, gob.NewEncoder(os.Stdout) != nil, expvar.NewInt("x"), rpc.DefaultRPCPath)
+	fmt.Println(dwarf.TagArrayType, elf.EM_X86_64, gob.NewEncoder(os.Stdout) != nil,
+		expvar.NewInt("x"), rpc.DefaultRPCPath)
 	fmt.Println(u, http.StatusOK, tls.VersionTLS13, sql.Drivers(), json.Valid(nil), xml.Header,
 		template.HTMLEscapeString("<"), png.BestSpeed, smtp.PlainAuth, zip.Deflate, gzip.BestSpeed,
 		tabwriter.AlignRight, len(os.Args))
@@ -77,13 +78,15 @@ def env(extra: dict[str, str]) -> dict[str, str]:
 def build(work: Path) -> list[Path]:
     (work / "go.mod").write_text("module example.com/bench\n\ngo 1.22\n")
     (work / "main.go").write_text(PROGRAM)
-    variants = [("pure", {"CGO_ENABLED": "0"}, []), ("cgo", {"CGO_ENABLED": "1", "CC": "gcc"}, []),
-                ("cgo-pie", {"CGO_ENABLED": "1", "CC": "gcc"}, ["-buildmode=pie"])]
+    variants = [
+        ("pure", {"CGO_ENABLED": "0"}, []),
+        ("cgo", {"CGO_ENABLED": "1", "CC": "gcc"}, []),
+        ("cgo-pie", {"CGO_ENABLED": "1", "CC": "gcc"}, ["-buildmode=pie"]),
+    ]
     out = []
     for name, extra, flags in variants:
         exe = work / name
-        subprocess.run(["go", "build", *flags, "-o", str(exe), "."], cwd=work, env=env(extra), check=True,
-                       timeout=1800)
+        subprocess.run(["go", "build", *flags, "-o", str(exe), "."], cwd=work, env=env(extra), check=True, timeout=1800)
         out.append(exe)
     return out
 
@@ -157,7 +160,9 @@ def main() -> None:
         print(f"  file + readelf -dV loop : {t_loop * 1000:8.1f} ms")
         print(f"  gobuildx parse          : {t_parse * 1000:8.1f} ms   ratio loop/parse = {t_loop / t_parse:6.1f}x")
         print(f"  gobuildx parse+evidence : {t_full * 1000:8.1f} ms   ratio loop/full  = {t_loop / t_full:6.1f}x")
-        print(f"  pyelftools all symbols  : {t_pyelf * 1000:8.1f} ms   ratio pyelftools/parse = {t_pyelf / t_parse:6.1f}x")
+        print(
+            f"  pyelftools all symbols  : {t_pyelf * 1000:8.1f} ms   ratio pyelftools/parse = {t_pyelf / t_parse:6.1f}x"
+        )
         verdict = "FASTER" if t_parse < t_loop else "SLOWER"
         print(f"target (parse faster than the loop): {verdict}")
 

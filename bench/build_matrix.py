@@ -39,8 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx.build import stage as build  # noqa: E402
-from gobuildx.project.context import open_project  # noqa: E402
+from gobuildx.build import stage as build
+from gobuildx.project.context import open_project
 
 QUICK_TARGETS = ["linux-amd64", "windows-arm64"]
 
@@ -55,16 +55,34 @@ NOOP = "gobuildx: nothing changed since"
 
 
 def gobuildx_argv(jobs: int, targets: list[str], *extra: str) -> list[str]:
-    return [sys.executable, "-m", "gobuildx", "build", "--no-audit", "-j", str(jobs), *extra,
-            *(w for t in targets for w in ("--target", t))]
+    return [
+        sys.executable,
+        "-m",
+        "gobuildx",
+        "build",
+        "--no-audit",
+        "-j",
+        str(jobs),
+        *extra,
+        *(w for t in targets for w in ("--target", t)),
+    ]
 
 
-def gobuildx(root: Path, env: dict[str, str], jobs: int, targets: list[str], *extra: str,
-             answered: list[bool] | None = None) -> float:
+def gobuildx(
+    root: Path, env: dict[str, str], jobs: int, targets: list[str], *extra: str, answered: list[bool] | None = None
+) -> float:
     """One `gobuildx build`, compile only (--no-audit): the loop does not audit either.
     `answered` gets whether the receipt answered it (the fast path's first line)."""
     start = time.perf_counter()
-    proc = subprocess.run(gobuildx_argv(jobs, targets, *extra), cwd=root, env=env, check=True, stdout=subprocess.PIPE, text=True, timeout=3600)
+    proc = subprocess.run(
+        gobuildx_argv(jobs, targets, *extra),
+        cwd=root,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=3600,
+    )
     took = time.perf_counter() - start
     if answered is not None:
         answered.append(proc.stdout.startswith(NOOP))
@@ -74,8 +92,14 @@ def gobuildx(root: Path, env: dict[str, str], jobs: int, targets: list[str], *ex
 def startup(root: Path, env: dict[str, str]) -> float:
     """`gobuildx --list`: the interpreter, invoke and the task collection, the floor under every task."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gobuildx", "--list"], cwd=root, env=env, check=True,
-                   stdout=subprocess.DEVNULL, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "gobuildx", "--list"],
+        cwd=root,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=60,
+    )
     return time.perf_counter() - start
 
 
@@ -89,8 +113,10 @@ def loop_script(root: Path, env: dict[str, str], targets: list[str], out: Path) 
             dest = out / step.output
             argv = [str(dest) if a == "{output}" else a for a in step.argv]
             assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(plan.env.items()))
-            lines.append(f"mkdir -p {shlex.quote(str(dest.parent))} && cd {shlex.quote(str(ctx.loaded.module_dir))}"
-                         f" && env -i {assigns} {shlex.join(argv)}")
+            lines.append(
+                f"mkdir -p {shlex.quote(str(dest.parent))} && cd {shlex.quote(str(ctx.loaded.module_dir))}"
+                f" && env -i {assigns} {shlex.join(argv)}"
+            )
     script = out.parent / "loop-commands.txt"
     script.write_text("\n".join(lines) + "\n")
     return script
@@ -113,8 +139,15 @@ def floor(script: Path, root: Path, env: dict[str, str], jobs: int, targets: lis
     with open(script) as commands:
         loop = subprocess.Popen(loop_argv(jobs), stdin=commands, env=env)
         try:
-            proc = subprocess.run(gobuildx_argv(jobs, targets), cwd=root, env={**env, "GOBUILDX_NO_FASTPATH": "1"},
-                                  check=True, stdout=subprocess.PIPE, text=True, timeout=3600)
+            proc = subprocess.run(
+                gobuildx_argv(jobs, targets),
+                cwd=root,
+                env={**env, "GOBUILDX_NO_FASTPATH": "1"},
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+                timeout=3600,
+            )
         finally:
             code = loop.wait(timeout=3600)
     took = time.perf_counter() - start
@@ -132,28 +165,46 @@ def main() -> None:
     parser.add_argument("--cold-reps", type=int, default=1, help="cold repetitions (each compiles std per target)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK_TARGETS)}, one rep each")
-    parser.add_argument("--skip-cold", action="store_true",
-                        help="no cold runs; the warm runs use $GOCACHE as it is (tests/integration/bench runs this)")
+    parser.add_argument(
+        "--skip-cold",
+        action="store_true",
+        help="no cold runs; the warm runs use $GOCACHE as it is (tests/integration/bench runs this)",
+    )
     opts = parser.parse_args()
     if opts.quick:
         opts.reps, opts.cold_reps = 1, 1
     # as a regular (non-editable) install would have it, even under PYTHONDONTWRITEBYTECODE
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "gobuildx")], check=True,
-                   stdout=subprocess.DEVNULL, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "gobuildx")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=300,
+    )
     with tempfile.TemporaryDirectory(prefix="gobuildx-bench-") as tmp:
         tmpdir = Path(tmp)
         root = setup(tmpdir / "proj")
         base = {**os.environ, "CI": "1", "SOURCE_DATE_EPOCH": "1700000000"}
         all_ids = [t.id for t in open_project(root / "targets.toml", base).targets]
         targets = QUICK_TARGETS if opts.quick else all_ids
-        results: dict[str, list[float]] = {k: [] for k in ("cold gobuildx", "cold loop", "warm gobuildx",
-                                                            "warm loop", "in place gobuildx", "in place loop",
-                                                            "no-op gobuildx", "no-op full path", "startup",
-                                                            "floor")}
+        results: dict[str, list[float]] = {
+            k: []
+            for k in (
+                "cold gobuildx",
+                "cold loop",
+                "warm gobuildx",
+                "warm loop",
+                "in place gobuildx",
+                "in place loop",
+                "no-op gobuildx",
+                "no-op full path",
+                "startup",
+                "floor",
+            )
+        }
         loop_out = tmpdir / "loop-out"
         answered: list[bool] = []  # per no-op run: did the receipt answer it?
         for rep in range(0 if opts.skip_cold else opts.cold_reps):
-            for tool in (("gobuildx", "loop") if rep % 2 == 0 else ("loop", "gobuildx")):
+            for tool in ("gobuildx", "loop") if rep % 2 == 0 else ("loop", "gobuildx"):
                 env = {**base, "GOCACHE": str(tmpdir / f"cold-{tool}-{rep}")}
                 shutil.rmtree(root / "dist", ignore_errors=True)
                 shutil.rmtree(loop_out, ignore_errors=True)
@@ -182,8 +233,9 @@ def main() -> None:
                 else:
                     results["in place loop"].append(plain_loop(script, warm_env, opts.jobs))
             results["no-op gobuildx"].append(gobuildx(root, warm_env, opts.jobs, targets, answered=answered))
-            results["no-op full path"].append(gobuildx(root, {**warm_env, "GOBUILDX_NO_FASTPATH": "1"},
-                                                       opts.jobs, targets))
+            results["no-op full path"].append(
+                gobuildx(root, {**warm_env, "GOBUILDX_NO_FASTPATH": "1"}, opts.jobs, targets)
+            )
             results["startup"].append(startup(root, warm_env))
             shutil.rmtree(loop_out, ignore_errors=True)  # dist/ is current: gobuildx only checks it
             results["floor"].append(floor(script, root, warm_env, opts.jobs, targets))
@@ -193,8 +245,10 @@ def main() -> None:
 
 def report(results: dict[str, list[float]], n: int, jobs: int) -> None:
     med = {k: statistics.median(v) for k, v in results.items() if v}
-    print(f"\n{n} targets, -j {jobs}, {os.cpu_count()} cores, medians of "
-          f"{len(results['warm gobuildx'])} warm / {len(results['cold gobuildx'])} cold runs")
+    print(
+        f"\n{n} targets, -j {jobs}, {os.cpu_count()} cores, medians of "
+        f"{len(results['warm gobuildx'])} warm / {len(results['cold gobuildx'])} cold runs"
+    )
     print(f"{'mode':<16}{'gobuildx (s)':>14}{'plain loop (s)':>16}{'ratio':>8}  goal")
     for mode, goal in (("cold", "<= 1.10"), ("warm", "<= 1.10"), ("in place", "-  (--force; nothing to link)")):
         if f"{mode} gobuildx" not in med:
@@ -202,14 +256,23 @@ def report(results: dict[str, list[float]], n: int, jobs: int) -> None:
         g, lp = med[f"{mode} gobuildx"], med[f"{mode} loop"]
         print(f"{mode:<16}{g:>14.2f}{lp:>16.2f}{g / lp:>8.2f}  {goal}")
     noop, idle_loop = med["no-op gobuildx"], med["in place loop"]
-    print(f"{'no-op':<16}{noop:>14.2f}{idle_loop:>16.2f}{noop / idle_loop:>8.2f}  < 0.50 s (answered from the receipt;"
-          " the loop column: the same loop, nothing to do)")
-    print(f"{'no-op, full':<16}{med['no-op full path']:>14.2f}{'-':>16}{'-':>8}  GOBUILDX_NO_FASTPATH=1: "
-          "every target re-checked")
-    print(f"{'(startup)':<16}{med['startup']:>14.2f}{'-':>16}{'-':>8}  `gobuildx --list`: invoke + tasks, under every task")
+    print(
+        f"{'no-op':<16}{noop:>14.2f}{idle_loop:>16.2f}{noop / idle_loop:>8.2f}  < 0.50 s (answered from the receipt;"
+        " the loop column: the same loop, nothing to do)"
+    )
+    print(
+        f"{'no-op, full':<16}{med['no-op full path']:>14.2f}{'-':>16}{'-':>8}  GOBUILDX_NO_FASTPATH=1: "
+        "every target re-checked"
+    )
+    print(
+        f"{'(startup)':<16}{med['startup']:>14.2f}{'-':>16}{'-':>8}  "
+        "`gobuildx --list`: invoke + tasks, under every task"
+    )
     fl, warm_loop = med["floor"], med["warm loop"]
-    print(f"{'floor':<16}{fl:>14.2f}{warm_loop:>16.2f}{fl / warm_loop:>8.2f}  the warm loop with gobuildx's full path "
-          "(no compiling) beside it: a warm run cannot take less")
+    print(
+        f"{'floor':<16}{fl:>14.2f}{warm_loop:>16.2f}{fl / warm_loop:>8.2f}  the warm loop with gobuildx's full path "
+        "(no compiling) beside it: a warm run cannot take less"
+    )
 
 
 if __name__ == "__main__":

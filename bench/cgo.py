@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gobuildx.build import stage as build
-from gobuildx.project import context as project  # noqa: E402
+from gobuildx.project import context as project
 
 TIMEOUT = 7200
 
@@ -40,8 +40,7 @@ def fresh_env(base: dict[str, str], scratch: Path, name: str) -> dict[str, str]:
     caches = scratch / name
     (caches / "zig").mkdir(parents=True)
     (caches / "go").mkdir()
-    return {**base, "CI": "1", "ZIG_GLOBAL_CACHE_DIR": str(caches / "zig"),
-            "GOCACHE": str(caches / "go")}
+    return {**base, "CI": "1", "ZIG_GLOBAL_CACHE_DIR": str(caches / "zig"), "GOCACHE": str(caches / "go")}
 
 
 def gobuildx_run(root: Path, env: dict[str, str], patterns: list[str], force: bool) -> float:
@@ -66,16 +65,24 @@ def plain_loop(root: Path, env: dict[str, str], patterns: list[str], out: Path) 
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.unlink(missing_ok=True)  # relink like `gobuildx build --force` (go skips a current -o file)
             argv = [str(dest) if a == "{output}" else a for a in step.argv]
-            subprocess.run(argv, cwd=ctx.loaded.module_dir, env=plan.env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=TIMEOUT)
+            subprocess.run(
+                argv,
+                cwd=ctx.loaded.module_dir,
+                env=plan.env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=TIMEOUT,
+            )
     return time.monotonic() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--example", default="cgo", choices=["cgo", "sqlite"])
-    parser.add_argument("-t", "--target", action="append", default=[],
-                        help="target id or glob (repeatable); default: the whole matrix")
+    parser.add_argument(
+        "-t", "--target", action="append", default=[], help="target id or glob (repeatable); default: the whole matrix"
+    )
     parser.add_argument("--skip-cold", action="store_true", help="only the warm runs (minutes saved)")
     args = parser.parse_args()
     base = dict(os.environ)

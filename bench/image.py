@@ -26,12 +26,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx.image import engine
+from gobuildx.formats import oci
+from gobuildx.image import (
+    engine,
+    rootfs,
+)
 from gobuildx.image import stage as image
 from gobuildx.project import manifest_file
-from gobuildx.formats import oci
-from gobuildx.image import rootfs  # noqa: E402
-from gobuildx.project.context import open_project  # noqa: E402
+from gobuildx.project.context import open_project
 
 HAND_DOCKERFILE = """\
 FROM scratch
@@ -65,8 +67,9 @@ def setup(work: Path, targets: list[str]) -> Path:
         specs.append(f'{{ goos = "linux", goarch = "{"arm" if goarm else arch}"{goarm} }}')
     (work / "targets.toml").write_text(TOML.format(targets=", ".join(specs)))
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    subprocess.run([sys.executable, "-m", "gobuildx", "build"], cwd=work, env=env, check=True,
-                   capture_output=True, timeout=1800)
+    subprocess.run(
+        [sys.executable, "-m", "gobuildx", "build"], cwd=work, env=env, check=True, capture_output=True, timeout=1800
+    )
     return work
 
 
@@ -74,21 +77,36 @@ def hand_context(plan: image.Plan, dest: Path) -> Path:
     dest.mkdir()
     shutil.copy(plan.artifact, dest / "hello")
     shutil.copy(rootfs.CA_BUNDLE, dest / "ca-certificates.crt")
-    shutil.copytree(rootfs.ZONEINFO, dest / "zoneinfo", symlinks=True,
-                    ignore=lambda d, names: [n for n in names if Path(d) == rootfs.ZONEINFO and n in rootfs.ZONEINFO_SKIP])
-    (dest / "passwd").write_text("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n")
+    shutil.copytree(
+        rootfs.ZONEINFO,
+        dest / "zoneinfo",
+        symlinks=True,
+        ignore=lambda d, names: [n for n in names if Path(d) == rootfs.ZONEINFO and n in rootfs.ZONEINFO_SKIP],
+    )
+    (dest / "passwd").write_text(
+        "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"
+    )
     (dest / "group").write_text("root:x:0:\nnonroot:x:65532:\n")
     (dest / "Dockerfile").write_text(HAND_DOCKERFILE)
     return dest
 
 
 def time_docker_build(ctx_dir: Path, platform: str, tag: str, no_cache: bool) -> float:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
-           "DOCKER_BUILDKIT": "0", "DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "DOCKER_BUILDKIT": "0",
+        "DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"),
+    }
     start = time.perf_counter()
     extra = ["--no-cache"] if no_cache else []
-    subprocess.run(["docker", "build", "-q", *extra, "--platform", platform, "-t", tag, str(ctx_dir)], env=env,
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        ["docker", "build", "-q", *extra, "--platform", platform, "-t", tag, str(ctx_dir)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return time.perf_counter() - start
 
 
@@ -107,8 +125,9 @@ def main() -> None:
         plans = image.plan(ctx, table, image.select(ctx, table, ctx.select()), mani)
         repo = image.repository_of(ctx, table, None)
         api = engine.connect(ctx.environ)
-        times: dict[str, dict[str, list[float]]] = {p.target.id: {"engine": [], "oci": [], "docker": [], "nocache": []}
-                                                    for p in plans}
+        times: dict[str, dict[str, list[float]]] = {
+            p.target.id: {"engine": [], "oci": [], "docker": [], "nocache": []} for p in plans
+        }
         for rnd in range(args.rounds):
             for p in plans:
                 start = time.perf_counter()
@@ -120,18 +139,26 @@ def main() -> None:
                 times[p.target.id]["oci"].append(time.perf_counter() - start)
                 hand = hand_context(p, Path(tmp) / f"hand-{p.target.id}-{rnd}")
                 times[p.target.id]["docker"].append(
-                    time_docker_build(hand, str(p.spec.platform), f"bench-hand:{p.target.id}-{rnd}", False))
+                    time_docker_build(hand, str(p.spec.platform), f"bench-hand:{p.target.id}-{rnd}", False)
+                )
                 times[p.target.id]["nocache"].append(
-                    time_docker_build(hand, str(p.spec.platform), f"bench-hand:{p.target.id}-{rnd}", True))
-        print(f"image creation per target, median of {args.rounds} rounds (seconds); ratio = docker build "
-              "time / gobuildx time (above 1: gobuildx is faster). 'docker build' reuses its layer cache "
-              "from round 2 on, as a rerun would; '--no-cache' never does.")
-        print(f"{'target':14} {'docker build':>12} {'--no-cache':>10} {'gbx engine':>10} {'gbx oci':>8} "
-              f"{'engine/cached':>13} {'engine/nocache':>14} {'oci/cached':>10} {'oci/nocache':>11}")
+                    time_docker_build(hand, str(p.spec.platform), f"bench-hand:{p.target.id}-{rnd}", True)
+                )
+        print(
+            f"image creation per target, median of {args.rounds} rounds (seconds); ratio = docker build "
+            "time / gobuildx time (above 1: gobuildx is faster). 'docker build' reuses its layer cache "
+            "from round 2 on, as a rerun would; '--no-cache' never does."
+        )
+        print(
+            f"{'target':14} {'docker build':>12} {'--no-cache':>10} {'gbx engine':>10} {'gbx oci':>8} "
+            f"{'engine/cached':>13} {'engine/nocache':>14} {'oci/cached':>10} {'oci/nocache':>11}"
+        )
         for tid, t in times.items():
             d, n, e, o = (statistics.median(t[k]) for k in ("docker", "nocache", "engine", "oci"))
-            print(f"{tid:14} {d:12.2f} {n:10.2f} {e:10.2f} {o:8.2f} {d / e:13.2f} {n / e:14.2f} "
-                  f"{d / o:10.2f} {n / o:11.2f}")
+            print(
+                f"{tid:14} {d:12.2f} {n:10.2f} {e:10.2f} {o:8.2f} {d / e:13.2f} {n / e:14.2f} "
+                f"{d / o:10.2f} {n / o:11.2f}"
+            )
         api.close()
 
 

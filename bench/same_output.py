@@ -37,18 +37,30 @@ HELP_COMMANDS = [["--list"], ["--help"], ["--list-format", "json", "--list"], *(
 # revision differ there too.
 VOLATILE = {"duration_s", "started"}
 # Differences the change is meant to make, each with its reason: (old text, new text, why).
-EXPECTED = [("gobuildx.runners.wasi_main", "gobuildx.smoke.runners.wasi_main",
-             "the wasm smoke helper moved to gobuildx/smoke/runners/ (its command is recorded)")]
+EXPECTED = [
+    (
+        "gobuildx.runners.wasi_main",
+        "gobuildx.smoke.runners.wasi_main",
+        "the wasm smoke helper moved to gobuildx/smoke/runners/ (its command is recorded)",
+    )
+]
 TIMING = re.compile(r"\d+(\.\d+)? ?s\b")
-GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t",
-           "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.invalid", "GIT_AUTHOR_DATE": "2023-11-14T22:13:20Z",
-           "GIT_COMMITTER_DATE": "2023-11-14T22:13:20Z"}
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "GIT_AUTHOR_DATE": "2023-11-14T22:13:20Z",
+    "GIT_COMMITTER_DATE": "2023-11-14T22:13:20Z",
+}
 
 
 def git(*args: str, cwd: Path = REPO) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def checkout(rev: str, where: Path) -> Path:
@@ -77,20 +89,33 @@ def code_env(code: Path) -> dict[str, str]:
 
 def gobuildx(code: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**code_env(code), "CI": "1", "SOURCE_DATE_EPOCH": EPOCH, "GOBUILDX_NO_FASTPATH": "1", "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "gobuildx", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=3600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gobuildx", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
 
 
 def where_from(code: Path, cwd: Path) -> str:
-    return subprocess.run([sys.executable, "-c", "import gobuildx; print(gobuildx.__file__)"], env=code_env(code), cwd=cwd,
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", "import gobuildx; print(gobuildx.__file__)"],
+        env=code_env(code),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def json_diff(a: Any, b: Any, path: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         return [d for k in sorted(a.keys() | b.keys()) for d in json_diff(a.get(k), b.get(k), f"{path}.{k}")]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in json_diff(x, y, f"{path}[{i}]")]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=False)) for d in json_diff(x, y, f"{path}[{i}]")]
     return [] if a == b else [path]
 
 
@@ -147,12 +172,17 @@ def main() -> int:
             unexpected = json_diff(json.loads(expected_text), json.loads(new_m))
             unexpected = [p for p in unexpected if p in real]
             ok &= not unexpected
-            print(f"dist/manifest.json: {'DIFFERENT' if unexpected else 'identical but for timings and the expected'} "
-                  f"({len(paths)} paths differ: {len(paths) - len(real)} durations/start times, "
-                  f"{len(real) - len(unexpected)} expected, {len(unexpected)} unexpected)")
+            print(
+                f"dist/manifest.json: {'DIFFERENT' if unexpected else 'identical but for timings and the expected'} "
+                f"({len(paths)} paths differ: {len(paths) - len(real)} durations/start times, "
+                f"{len(real) - len(unexpected)} expected, {len(unexpected)} unexpected)"
+            )
             for p in real:
-                why = "UNEXPECTED" if p in unexpected else "expected: " + "; ".join(w for b, _, w in EXPECTED
-                                                                                 if b in old_m.decode())
+                why = (
+                    "UNEXPECTED"
+                    if p in unexpected
+                    else "expected: " + "; ".join(w for b, _, w in EXPECTED if b in old_m.decode())
+                )
                 print(f"  {p}: {why}")
 
         def normalized(proc: subprocess.CompletedProcess[str]) -> list[str]:
@@ -165,8 +195,10 @@ def main() -> int:
         old_lines, new_lines = normalized(old_proc), normalized(new_proc)
         same_out = old_lines == new_lines
         ok &= same_out
-        print(f"`gobuildx release` output ({len(new_lines)} lines; durations masked, order of parallel work "
-              f"ignored): {'same' if same_out else 'DIFFERENT'}")
+        print(
+            f"`gobuildx release` output ({len(new_lines)} lines; durations masked, order of parallel work "
+            f"ignored): {'same' if same_out else 'DIFFERENT'}"
+        )
         if not same_out:
             for line in sorted(set(old_lines) ^ set(new_lines))[:20]:
                 print(f"  {'old' if line in old_lines else 'new'}: {line}")
@@ -174,12 +206,17 @@ def main() -> int:
         help_diffs = []
         for cmd in HELP_COMMANDS:
             outs = [gobuildx(runs[label][0], cmd, tmp) for label in ("old", "new")]
-            if (outs[0].stdout, outs[0].stderr, outs[0].returncode) != (outs[1].stdout, outs[1].stderr,
-                                                                        outs[1].returncode):
+            if (outs[0].stdout, outs[0].stderr, outs[0].returncode) != (
+                outs[1].stdout,
+                outs[1].stderr,
+                outs[1].returncode,
+            ):
                 help_diffs.append(" ".join(cmd))
         ok &= not help_diffs
-        print(f"help: {len(HELP_COMMANDS) - len(help_diffs)} of {len(HELP_COMMANDS)} commands print the same text"
-              + (f"; different: {', '.join(help_diffs)}" if help_diffs else ""))
+        print(
+            f"help: {len(HELP_COMMANDS) - len(help_diffs)} of {len(HELP_COMMANDS)} commands print the same text"
+            + (f"; different: {', '.join(help_diffs)}" if help_diffs else "")
+        )
         print("RESULT:", "same output" if ok else "DIFFERENT")
         return 0 if ok else 1
     finally:

@@ -25,10 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gobuildx.smoke import stage as smoke
-from gobuildx.util.dirs import user_cache_dir
 from gobuildx.project.context import open_project
 from gobuildx.project.toolchain import zig_cache_dir
+from gobuildx.smoke import stage as smoke
+from gobuildx.util.dirs import user_cache_dir
 
 SMOKE = r"""
 [smoke]
@@ -47,8 +47,14 @@ def prepare(work: Path) -> Path:
     shutil.copytree(REPO / "examples" / "hello", root / "examples" / "hello")
     (root / "targets.toml").write_text((REPO / "targets.toml").read_text() + SMOKE)
     t0 = time.monotonic()
-    subprocess.run([sys.executable, "-m", "gobuildx", "build", "--matrix", "all", "--no-audit"], cwd=root,
-                   env={**os.environ, "CI": "1"}, check=True, capture_output=True, timeout=3600)
+    subprocess.run(
+        [sys.executable, "-m", "gobuildx", "build", "--matrix", "all", "--no-audit"],
+        cwd=root,
+        env={**os.environ, "CI": "1"},
+        check=True,
+        capture_output=True,
+        timeout=3600,
+    )
     print(f"build of the matrix (not part of the figures): {time.monotonic() - t0:.1f}s")
     return root
 
@@ -56,9 +62,14 @@ def prepare(work: Path) -> Path:
 def environ(work: Path) -> dict[str, str]:
     """Fresh gobuildx cache and HOME; Go's and zig's caches kept (never wiped)."""
     env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
-    env.update(HOME=str(work / "home"), GOBUILDX_CACHE=str(work / "gobuildx-cache"),
-               ZIG_GLOBAL_CACHE_DIR=str(zig_cache_dir(dict(os.environ), user_cache_dir(dict(os.environ)))),
-               GOCACHE=go_env("GOCACHE"), GOMODCACHE=go_env("GOMODCACHE"), GOPATH=go_env("GOPATH"))
+    env.update(
+        HOME=str(work / "home"),
+        GOBUILDX_CACHE=str(work / "gobuildx-cache"),
+        ZIG_GLOBAL_CACHE_DIR=str(zig_cache_dir(dict(os.environ), user_cache_dir(dict(os.environ)))),
+        GOCACHE=go_env("GOCACHE"),
+        GOMODCACHE=go_env("GOMODCACHE"),
+        GOPATH=go_env("GOPATH"),
+    )
     (work / "home").mkdir(exist_ok=True)
     return env
 
@@ -74,8 +85,10 @@ def one_run(root: Path, env: dict[str, str], jobs: int, label: str) -> float:
         for r in rec.results:
             per[r.runner].append(r.duration_s)
             verdicts[r.status] += 1
-    print(f"\n{label}: {wall:.1f}s wall for {len(out.records)} targets, jobs={jobs} "
-          f"({', '.join(f'{n} {s}' for s, n in sorted(verdicts.items()))})")
+    print(
+        f"\n{label}: {wall:.1f}s wall for {len(out.records)} targets, jobs={jobs} "
+        f"({', '.join(f'{n} {s}' for s, n in sorted(verdicts.items()))})"
+    )
     print(f"  {'runner':10} {'checks':>6} {'sum s':>8} {'max s':>8}")
     for runner, times in sorted(per.items(), key=lambda kv: -sum(kv[1])):
         print(f"  {runner:10} {len(times):6d} {sum(times):8.2f} {max(times):8.2f}")
@@ -102,10 +115,12 @@ def stop_wineserver(env: dict[str, str]) -> None:
     """End the wineserver of the bench's own prefix, so its directory can be removed."""
     for prefix in (Path(env["GOBUILDX_CACHE"]) / "wine").glob("prefix-*"):
         server = shutil.which("wineserver") or "/usr/lib/wine/wineserver64"
-        subprocess.run([server, "-k"], env={**env, "WINEPREFIX": str(prefix)}, capture_output=True,
-                       timeout=60, check=False)
-        subprocess.run([server, "-w"], env={**env, "WINEPREFIX": str(prefix)}, capture_output=True,
-                       timeout=60, check=False)
+        subprocess.run(
+            [server, "-k"], env={**env, "WINEPREFIX": str(prefix)}, capture_output=True, timeout=60, check=False
+        )
+        subprocess.run(
+            [server, "-w"], env={**env, "WINEPREFIX": str(prefix)}, capture_output=True, timeout=60, check=False
+        )
 
 
 if __name__ == "__main__":

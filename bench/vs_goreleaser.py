@@ -61,25 +61,28 @@ sys.path.insert(0, str(REPO))
 
 from gobuildx import __version__
 from gobuildx.audit import stage as audit
+from gobuildx.audit.linkage import Facts, read_facts
 from gobuildx.build import stage as build
-from gobuildx.project import goenv
-from gobuildx.project import manifest_file
-from gobuildx.util.files import write_atomic
+from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord
+from gobuildx.project import (
+    goenv,
+    manifest_file,
+    toolchain,
+)
+from gobuildx.project.context import ProjectContext, open_project
+from gobuildx.project.matrix import Target
 from gobuildx.smoke import stage as smoke
-from gobuildx.project import toolchain  # noqa: E402
-from gobuildx.audit.linkage import Facts, read_facts  # noqa: E402
-from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetIdentity, TargetRecord  # noqa: E402
-from gobuildx.util.files import sha256_file  # noqa: E402
-from gobuildx.project.matrix import Target  # noqa: E402
-from gobuildx.project.context import ProjectContext, open_project  # noqa: E402
+from gobuildx.util.files import (
+    sha256_file,
+    write_atomic,
+)
 
 GORELEASER = "github.com/goreleaser/goreleaser/v2"
 GORELEASER_VERSION = "v2.15.1"  # v2.18+ needs a newer Go than 1.26
 PROJECTS_DIR = REPO / "bench" / "projects"
 PROJECTS = ("caddy", "sqlite")
 EDIT_CONST = {"caddy": "flavour", "sqlite": "greeting"}  # the const in main.go a warm rebuild edits
-QUICK_TARGETS = {"caddy": ["linux-amd64", "windows-amd64"],
-                 "sqlite": ["linux-amd64-musl", "linux-arm64-glibc2.17"]}
+QUICK_TARGETS = {"caddy": ["linux-amd64", "windows-amd64"], "sqlite": ["linux-amd64-musl", "linux-arm64-glibc2.17"]}
 TAG = "v0.1.0"
 MODES = ("cold", "warm rebuild", "no change")
 TOOLS = ("gobuildx", "goreleaser")
@@ -93,14 +96,29 @@ PLATFORM_ENV = ("GOOS", "GOARCH", "GOARM", "GOAMD64")
 
 # --- tools --------------------------------------------------------------------------------------
 
-def run(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float, log: Path | None = None,
-        allowed: Sequence[int] = (0,)) -> float:
+
+def run(
+    argv: Sequence[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+    log: Path | None = None,
+    allowed: Sequence[int] = (0,),
+) -> float:
     """Run a command to completion (output to `log` if given); its wall time, or exit with its output."""
     log = log or Path(os.devnull)
     started = time.monotonic()
     with open(log, "ab") as out:
-        proc = subprocess.run(list(argv), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        proc = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+        )
     elapsed = time.monotonic() - started
     if proc.returncode not in allowed:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:]) if log.is_file() else ""
@@ -109,8 +127,7 @@ def run(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float, log
 
 
 def output(argv: Sequence[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 120) -> str:
-    proc = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
@@ -132,11 +149,15 @@ def ensure_goreleaser(env: dict[str, str], log: Path) -> tuple[Path, float]:
     if goreleaser_version(exe, env) == GORELEASER_VERSION:
         return exe, 0.0
     exe.parent.mkdir(parents=True, exist_ok=True)
-    print(f"installing GoReleaser {GORELEASER_VERSION} with `go install` into {exe.parent} "
-          "(compiles it: minutes on 2 cores, once)", flush=True)
+    print(
+        f"installing GoReleaser {GORELEASER_VERSION} with `go install` into {exe.parent} "
+        "(compiles it: minutes on 2 cores, once)",
+        flush=True,
+    )
     install_env = {**env, "GOBIN": str(exe.parent), "CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": ""}
-    took = run(["go", "install", f"{GORELEASER}@{GORELEASER_VERSION}"], cwd=exe.parent, env=install_env,
-               timeout=3600, log=log)
+    took = run(
+        ["go", "install", f"{GORELEASER}@{GORELEASER_VERSION}"], cwd=exe.parent, env=install_env, timeout=3600, log=log
+    )
     found = goreleaser_version(exe, env)
     if found != GORELEASER_VERSION:
         raise SystemExit(f"{exe}: `goreleaser --version` says {found!r}, expected {GORELEASER_VERSION}")
@@ -145,12 +166,27 @@ def ensure_goreleaser(env: dict[str, str], log: Path) -> tuple[Path, float]:
 
 # --- the scratch project --------------------------------------------------------------------------
 
+
 def git(repo: Path, *args: str) -> None:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(repo), "GIT_CONFIG_NOSYSTEM": "1",
-           "LC_ALL": "C", "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, timeout=GIT_TIMEOUT_S,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(repo),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "LC_ALL": "C",
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    }
+    subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        env=env,
+        check=True,
+        timeout=GIT_TIMEOUT_S,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def commit_and_tag(repo: Path, message: str) -> None:
@@ -176,11 +212,12 @@ def edit(root: Path, name: str, value: str) -> None:
     pattern = re.compile(rf'^const {EDIT_CONST[name]} = "[^"]*"$', re.MULTILINE)
     text, count = pattern.subn(f'const {EDIT_CONST[name]} = "{value}"', main_go.read_text())
     if count != 1:
-        raise SystemExit(f"{main_go}: no line `const {EDIT_CONST[name]} = \"...\"` to edit")
+        raise SystemExit(f'{main_go}: no line `const {EDIT_CONST[name]} = "..."` to edit')
     main_go.write_text(text)
 
 
 # --- the equivalent .goreleaser.yaml -------------------------------------------------------------
+
 
 @dataclass
 class Equivalent:
@@ -208,7 +245,7 @@ def split_argv(plan: build.Plan) -> tuple[list[str], str, str]:
     """(flags, ldflags, main) of the plan's one `go build` command."""
     (step,) = plan.steps
     argv = step.argv[2:]
-    flags = argv[:argv.index("-o")]
+    flags = argv[: argv.index("-o")]
     ldflags = next((f.split("=", 1)[1] for f in flags if f.startswith("-ldflags=")), "")
     return [f for f in flags if not f.startswith("-ldflags=")], ldflags, argv[-1]
 
@@ -234,10 +271,16 @@ def equivalent(ctx: ProjectContext, plans: Sequence[build.Plan], dist: Path) -> 
     keys: dict[str, tuple[str, str, str, str]] = {}
     for (env, flags, ldflags, main), members in groups.items():
         build_id = members[0].target.id if len(members) == 1 else f"{name}-{len(builds) + 1}"
-        entry: dict[str, object] = {"id": build_id, "tool": members[0].steps[0].argv[0], "main": main,
-                                    "binary": members[0].steps[0].binary,
-                                    "targets": [goreleaser_target(p.target) for p in members],
-                                    "env": list(env), "flags": list(flags), "ldflags": [ldflags]}
+        entry: dict[str, object] = {
+            "id": build_id,
+            "tool": members[0].steps[0].argv[0],
+            "main": main,
+            "binary": members[0].steps[0].binary,
+            "targets": [goreleaser_target(p.target) for p in members],
+            "env": list(env),
+            "flags": list(flags),
+            "ldflags": [ldflags],
+        }
         if module != ".":
             entry["dir"] = module
         builds.append(entry)
@@ -249,13 +292,16 @@ def equivalent(ctx: ProjectContext, plans: Sequence[build.Plan], dist: Path) -> 
 
 def write_goreleaser_yaml(root: Path, eq: Equivalent) -> Path:
     path = root / ".goreleaser.yaml"
-    header = ("# Written by bench/vs_goreleaser.py from gobuildx's build plans: the same targets,\n"
-              "# flags, ldflags, CGO_ENABLED, CC/CXX and zig cache per target as targets.toml.\n")
+    header = (
+        "# Written by bench/vs_goreleaser.py from gobuildx's build plans: the same targets,\n"
+        "# flags, ldflags, CGO_ENABLED, CC/CXX and zig cache per target as targets.toml.\n"
+    )
     path.write_text(header + yaml.safe_dump(eq.config, sort_keys=False, width=1000))
     return path
 
 
 # --- the two builds ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Bench:
@@ -266,13 +312,14 @@ class Bench:
     goreleaser: Path
     gr_dist: Path
     logs: Path
-    times: dict[str, dict[str, list[float]]] = field(
-        default_factory=lambda: {m: {t: [] for t in TOOLS} for m in MODES})
+    times: dict[str, dict[str, list[float]]] = field(default_factory=lambda: {m: {t: [] for t in TOOLS} for m in MODES})
     startup: list[float] = field(default_factory=list)  # `gobuildx --version`: in every gobuildx figure
     loads: dict[str, dict[str, list[float]]] = field(  # 1-min load average before each timed run
-        default_factory=lambda: {m: {t: [] for t in TOOLS} for m in MODES})
+        default_factory=lambda: {m: {t: [] for t in TOOLS} for m in MODES}
+    )
     cpu: dict[str, dict[str, list[float]]] = field(  # CPU seconds (user + sys) of each timed run
-        default_factory=lambda: {m: {t: [] for t in TOOLS} for m in MODES})
+        default_factory=lambda: {m: {t: [] for t in TOOLS} for m in MODES}
+    )
 
     def gobuildx_argv(self, audit_too: bool = False) -> list[str]:
         argv = [sys.executable, "-m", "gobuildx", "build", "-j", str(self.jobs)]
@@ -326,8 +373,9 @@ def input_files(root: Path, plans: Sequence[build.Plan]) -> list[Path]:
     files = [d / f.name for d in sorted(dirs) for f in os.scandir(d) if f.is_file()]
     goroot = Path(output(["go", "env", "GOROOT"], plans[0].env))
     trees = [goroot / "bin", goroot / "pkg" / "tool", goroot / "pkg" / "include"]
-    trees += sorted({Path(p.toolchain.cc.split(" cc ")[0]).parent for p in plans
-                     if p.toolchain and p.toolchain.kind == "zig"})
+    trees += sorted(
+        {Path(p.toolchain.cc.split(" cc ")[0]).parent for p in plans if p.toolchain and p.toolchain.kind == "zig"}
+    )
     return files + [Path(d) / f for tree in trees for d, _, names in os.walk(tree) for f in names]
 
 
@@ -353,8 +401,11 @@ def cold_runs(b: Bench, base: dict[str, str], caches: Path, reps: int) -> dict[s
             shutil.rmtree(b.root / "dist", ignore_errors=True)
             warm_page_cache(b, envs[tool])
             took = b.timed("cold", tool, envs[tool])
-            print(f"  {b.name}: cold {tool:<10} {took:8.1f} s  (CPU {b.cpu['cold'][tool][-1]:.1f} s; "
-                  f"load before: {b.loads['cold'][tool][-1]})", flush=True)
+            print(
+                f"  {b.name}: cold {tool:<10} {took:8.1f} s  (CPU {b.cpu['cold'][tool][-1]:.1f} s; "
+                f"load before: {b.loads['cold'][tool][-1]})",
+                flush=True,
+            )
     return envs
 
 
@@ -366,13 +417,17 @@ def warm_runs(b: Bench, envs: dict[str, dict[str, str]], reps: int) -> None:
             commit_and_tag(b.root, f"bench: edit {rep} for {tool}")
             warm = b.timed("warm rebuild", tool, envs[tool])
             same = b.timed("no change", tool, envs[tool])
-            print(f"  {b.name}: warm rebuild {tool:<10} {warm:8.2f} s, no change {same:8.2f} s  "
-                  f"(CPU {b.cpu['warm rebuild'][tool][-1]:.1f} / {b.cpu['no change'][tool][-1]:.1f} s; "
-                  f"load before: {b.loads['warm rebuild'][tool][-1]})", flush=True)
+            print(
+                f"  {b.name}: warm rebuild {tool:<10} {warm:8.2f} s, no change {same:8.2f} s  "
+                f"(CPU {b.cpu['warm rebuild'][tool][-1]:.1f} / {b.cpu['no change'][tool][-1]:.1f} s; "
+                f"load before: {b.loads['warm rebuild'][tool][-1]})",
+                flush=True,
+            )
         b.startup.append(run([sys.executable, "-m", "gobuildx", "--version"], b.root, envs["gobuildx"], 60))
 
 
 # --- correctness: the same facts, audit and smoke for both tools' binaries ------------------------
+
 
 @dataclass
 class Row:
@@ -389,8 +444,12 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return (self.agree and self.audit == ("pass", "pass")
-                and all(s in ("passed", "skipped") for s in self.smoke) and self.smoke[0] == self.smoke[1])
+        return (
+            self.agree
+            and self.audit == ("pass", "pass")
+            and all(s in ("passed", "skipped") for s in self.smoke)
+            and self.smoke[0] == self.smoke[1]
+        )
 
 
 FACT_KEYS = ("format", "goarch", "static", "interpreter", "libc", "max_glibc")
@@ -406,8 +465,9 @@ def goreleaser_binaries(gr_dist: Path, eq: Equivalent) -> dict[str, Path]:
     return {tid: found[key] for tid, key in eq.keys.items() if key in found}
 
 
-def goreleaser_view(ctx: ProjectContext, targets: Sequence[Target], binaries: dict[str, Path],
-                    header: Manifest, view: Path) -> ProjectContext:
+def goreleaser_view(
+    ctx: ProjectContext, targets: Sequence[Target], binaries: dict[str, Path], header: Manifest, view: Path
+) -> ProjectContext:
     """A gobuildx-shaped dist (manifest.json + <target>/<binary>) of GoReleaser's binaries."""
     shutil.rmtree(view, ignore_errors=True)
     records = []
@@ -420,8 +480,12 @@ def goreleaser_view(ctx: ProjectContext, targets: Sequence[Target], binaries: di
         rel = f"{t.id}/{src.name}"
         (view / t.id).mkdir(parents=True)
         shutil.copy2(src, view / rel)
-        art = ArtifactRecord(binary=ctx.loaded.config.project.binary_list()[0].name, path=rel,
-                             size=src.stat().st_size, sha256=sha256_file(src))
+        art = ArtifactRecord(
+            binary=ctx.loaded.config.project.binary_list()[0].name,
+            path=rel,
+            size=src.stat().st_size,
+            sha256=sha256_file(src),
+        )
         records.append(TargetRecord(**identity.model_dump(), status="ok", artifacts=[art]))
     mf = header.model_copy(update={"targets": records, "stages": [], "image": None})
     write_atomic(manifest_file.path_in(view), (mf.model_dump_json(indent=2) + "\n").encode())
@@ -439,12 +503,12 @@ def correctness(b: Bench, eq: Equivalent, envs: dict[str, dict[str, str]], work:
     """Both tools build HEAD (untimed); gobuildx's audit and smoke judge both sets of binaries."""
     env = envs["gobuildx"]
     # exit 1 (an audit verdict failed) or 4 (a target failed) still leaves a manifest to judge
-    run(b.gobuildx_argv(audit_too=True), b.root, env, BUILD_TIMEOUT_S, b.logs / "check-gobuildx.log",
-        allowed=(0, 1, 4))
+    run(b.gobuildx_argv(audit_too=True), b.root, env, BUILD_TIMEOUT_S, b.logs / "check-gobuildx.log", allowed=(0, 1, 4))
     run(b.goreleaser_argv(), b.root, envs["goreleaser"], BUILD_TIMEOUT_S, b.logs / "check-goreleaser.log")
     smoke_argv = [sys.executable, "-m", "gobuildx", "smoke", "-j", str(b.jobs)] + [f"--target={t}" for t in b.targets]
-    smoke_cli = subprocess.run(smoke_argv, cwd=b.root, env=env, capture_output=True, text=True,
-                               timeout=BUILD_TIMEOUT_S, check=False)
+    smoke_cli = subprocess.run(
+        smoke_argv, cwd=b.root, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
+    )
     (b.logs / "check-gobuildx-smoke.log").write_text(smoke_cli.stdout + smoke_cli.stderr)
     ctx = open_project(b.root / "targets.toml", env)
     targets = ctx.select("all", b.targets)
@@ -462,28 +526,43 @@ def correctness(b: Bench, eq: Equivalent, envs: dict[str, dict[str, str]], work:
         g_audit, g_smoke = verdicts(ctx.dist, t.id)
         r_audit, r_smoke = verdicts(view.dist, t.id)
         same = g_path.is_file() and r_path.is_file() and sha256_file(g_path) == sha256_file(r_path)
-        rows.append(Row(target=t.id, facts=(read_facts(g_path), read_facts(r_path)), same_bytes=same,
-                        audit=(g_audit, r_audit), smoke=(g_smoke, r_smoke)))
+        rows.append(
+            Row(
+                target=t.id,
+                facts=(read_facts(g_path), read_facts(r_path)),
+                same_bytes=same,
+                audit=(g_audit, r_audit),
+                smoke=(g_smoke, r_smoke),
+            )
+        )
     return rows
 
 
 # --- reporting ---------------------------------------------------------------------------------------
 
+
 def medians(b: Bench) -> dict[str, tuple[float, float] | None]:
     out: dict[str, tuple[float, float] | None] = {}
     for mode in MODES:
         runs = b.times[mode]
-        out[mode] = (statistics.median(runs["gobuildx"]), statistics.median(runs["goreleaser"])) \
-            if runs["gobuildx"] and runs["goreleaser"] else None
+        out[mode] = (
+            (statistics.median(runs["gobuildx"]), statistics.median(runs["goreleaser"]))
+            if runs["gobuildx"] and runs["goreleaser"]
+            else None
+        )
     return out
 
 
 def print_times(b: Bench) -> None:
     counts = " / ".join(f"{len(b.times[m]['gobuildx'])} {m}" for m in MODES)
-    print(f"\n{b.name}: {len(b.targets)} targets, -j {b.jobs} / --parallelism {b.jobs}, "
-          f"{os.cpu_count()} cores; medians of {counts} runs")
-    print(f"{'mode':<14}{'gobuildx (s)':>14}{'GoReleaser (s)':>16}{'ratio':>8}  goal     met   "
-          "CPU s (gobuildx / GoReleaser)")
+    print(
+        f"\n{b.name}: {len(b.targets)} targets, -j {b.jobs} / --parallelism {b.jobs}, "
+        f"{os.cpu_count()} cores; medians of {counts} runs"
+    )
+    print(
+        f"{'mode':<14}{'gobuildx (s)':>14}{'GoReleaser (s)':>16}{'ratio':>8}  goal     met   "
+        "CPU s (gobuildx / GoReleaser)"
+    )
     for mode, pair in medians(b).items():
         if pair is None:
             print(f"{mode:<14}{'-':>14}{'-':>16}{'-':>8}  <= {GOALS[mode]:.2f}  not run")
@@ -491,11 +570,15 @@ def print_times(b: Bench) -> None:
         g, r = pair
         ratio = g / r
         cpu = " / ".join(f"{statistics.median(b.cpu[mode][t]):.1f}" for t in TOOLS)
-        print(f"{mode:<14}{g:>14.2f}{r:>16.2f}{ratio:>8.3f}  <= {GOALS[mode]:.2f}  "
-              f"{'yes' if ratio <= GOALS[mode] else 'NO ':<5} {cpu}")
+        print(
+            f"{mode:<14}{g:>14.2f}{r:>16.2f}{ratio:>8.3f}  <= {GOALS[mode]:.2f}  "
+            f"{'yes' if ratio <= GOALS[mode] else 'NO ':<5} {cpu}"
+        )
     if b.startup:
-        print(f"{'(startup)':<14}{statistics.median(b.startup):>14.2f}{'-':>16}{'-':>8}  "
-              "`gobuildx --version`, part of every gobuildx figure")
+        print(
+            f"{'(startup)':<14}{statistics.median(b.startup):>14.2f}{'-':>16}{'-':>8}  "
+            "`gobuildx --version`, part of every gobuildx figure"
+        )
 
 
 def linkage_text(f: Facts) -> str:
@@ -511,13 +594,14 @@ def linkage_text(f: Facts) -> str:
 
 def print_rows(name: str, rows: Sequence[Row]) -> None:
     print(f"\n{name}: correctness, gobuildx | GoReleaser binaries (facts read by gobuildx.audit.linkage)")
-    print(f"{'target':<24}{'linkage':<24}{'interpreter':<30}{'agree':<7}{'same bytes':<12}"
-          f"{'audit':<12}{'smoke':<18}ok")
+    print(f"{'target':<24}{'linkage':<24}{'interpreter':<30}{'agree':<7}{'same bytes':<12}{'audit':<12}{'smoke':<18}ok")
     for r in rows:
         g = r.facts[0]
-        print(f"{r.target:<24}{linkage_text(g):<24}{g.interpreter or '-':<30}{'yes' if r.agree else 'NO':<7}"
-              f"{'yes' if r.same_bytes else 'no':<12}{'/'.join(r.audit):<12}{'/'.join(r.smoke):<18}"
-              f"{'yes' if r.ok else 'NO'}")
+        print(
+            f"{r.target:<24}{linkage_text(g):<24}{g.interpreter or '-':<30}{'yes' if r.agree else 'NO':<7}"
+            f"{'yes' if r.same_bytes else 'no':<12}{'/'.join(r.audit):<12}{'/'.join(r.smoke):<18}"
+            f"{'yes' if r.ok else 'NO'}"
+        )
         if not r.agree:
             for k in FACT_KEYS:
                 a, c = getattr(r.facts[0], k), getattr(r.facts[1], k)
@@ -532,39 +616,72 @@ def summary(results: dict[str, tuple[Bench, list[Row]]]) -> None:
         for mode, pair in medians(b).items():
             parts.append(f"{mode} {pair[0] / pair[1]:.3f} (<= {GOALS[mode]:.2f})" if pair else f"{mode} -")
         good = sum(r.ok for r in rows)
-        print(f"  {name:<8}{len(b.targets):>3} targets: {', '.join(parts)}; "
-              f"{good}/{len(rows)} targets agree and pass")
+        print(f"  {name:<8}{len(b.targets):>3} targets: {', '.join(parts)}; {good}/{len(rows)} targets agree and pass")
 
 
 def to_json(results: dict[str, tuple[Bench, list[Row]]], machine: dict[str, str]) -> dict[str, object]:
     out: dict[str, object] = {"machine": machine, "goals": GOALS, "projects": {}}
     for name, (b, rows) in results.items():
         out["projects"][name] = {  # type: ignore[index]
-            "targets": b.targets, "jobs": b.jobs, "runs": b.times, "cpu_s": b.cpu, "load_1min": b.loads,
+            "targets": b.targets,
+            "jobs": b.jobs,
+            "runs": b.times,
+            "cpu_s": b.cpu,
+            "load_1min": b.loads,
             "gobuildx_startup": b.startup,
-            "medians": {m: dict(zip(TOOLS, p)) if p else None for m, p in medians(b).items()},
+            "medians": {m: dict(zip(TOOLS, p, strict=True)) if p else None for m, p in medians(b).items()},
             "ratios": {m: (p[0] / p[1] if p else None) for m, p in medians(b).items()},
-            "correctness": [{"target": r.target, "agree": r.agree, "same_bytes": r.same_bytes,
-                             "audit": dict(zip(TOOLS, r.audit)), "smoke": dict(zip(TOOLS, r.smoke)),
-                             "ok": r.ok, "linkage": linkage_text(r.facts[0]),
-                             "interpreter": r.facts[0].interpreter,
-                             "facts": {t: {k: getattr(f, k) for k in FACT_KEYS} for t, f in zip(TOOLS, r.facts)}}
-                            for r in rows]}
+            "correctness": [
+                {
+                    "target": r.target,
+                    "agree": r.agree,
+                    "same_bytes": r.same_bytes,
+                    "audit": dict(zip(TOOLS, r.audit, strict=True)),
+                    "smoke": dict(zip(TOOLS, r.smoke, strict=True)),
+                    "ok": r.ok,
+                    "linkage": linkage_text(r.facts[0]),
+                    "interpreter": r.facts[0].interpreter,
+                    "facts": {t: {k: getattr(f, k) for k in FACT_KEYS} for t, f in zip(TOOLS, r.facts, strict=True)},
+                }
+                for r in rows
+            ],
+        }
     return out
 
 
 def machine_info(env: dict[str, str], goreleaser: Path) -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    os_name = next((line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
-                    if line.startswith("PRETTY_NAME=")), platform.platform())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    os_name = next(
+        (
+            line.split("=", 1)[1].strip('"')
+            for line in Path("/etc/os-release").read_text().splitlines()
+            if line.startswith("PRETTY_NAME=")
+        ),
+        platform.platform(),
+    )
     zig = toolchain.zig_command(env)
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "os": os_name, "kernel": platform.release(),
-            "go": output(["go", "version"], env), "goreleaser": goreleaser_version(goreleaser, env) or "?",
-            "gobuildx": __version__, "zig": output([*zig, "version"], env), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "os": os_name,
+        "kernel": platform.release(),
+        "go": output(["go", "version"], env),
+        "goreleaser": goreleaser_version(goreleaser, env) or "?",
+        "gobuildx": __version__,
+        "zig": output([*zig, "version"], env),
+        "python": platform.python_version(),
+    }
 
 
 # --- main ---------------------------------------------------------------------------------------------
+
 
 def snapshot_code(work: Path) -> tuple[Path, str]:
     """A copy of the gobuildx package that every timed `python -m gobuildx` runs (via PYTHONPATH),
@@ -591,8 +708,9 @@ def base_env(work: Path, code: Path) -> dict[str, str]:
     return env
 
 
-def bench_project(name: str, opts: argparse.Namespace, work: Path, env: dict[str, str],
-                  goreleaser: Path) -> tuple[Bench, list[Row]]:
+def bench_project(
+    name: str, opts: argparse.Namespace, work: Path, env: dict[str, str], goreleaser: Path
+) -> tuple[Bench, list[Row]]:
     root = prepare(name, work)
     run(["go", "mod", "download"], root, env, 1800)  # GOMODCACHE is shared: downloading is not measured
     ctx = open_project(root / "targets.toml", env)
@@ -604,8 +722,7 @@ def bench_project(name: str, opts: argparse.Namespace, work: Path, env: dict[str
     commit_and_tag(root, "bench: the wrapper module, targets.toml and .goreleaser.yaml")
     logs = work / "logs" / name
     logs.mkdir(parents=True)
-    b = Bench(name=name, root=root, targets=targets, jobs=opts.jobs, goreleaser=goreleaser,
-              gr_dist=gr_dist, logs=logs)
+    b = Bench(name=name, root=root, targets=targets, jobs=opts.jobs, goreleaser=goreleaser, gr_dist=gr_dist, logs=logs)
     print(f"\n{name}: {len(targets)} targets: {' '.join(targets)}", flush=True)
     if opts.skip_cold:
         envs = {tool: env for tool in TOOLS}  # the caller's GOCACHE, shared (each edit is unique per tool)
@@ -623,17 +740,27 @@ def bench_project(name: str, opts: argparse.Namespace, work: Path, env: dict[str
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", choices=[*PROJECTS, "all"], default="all")
-    parser.add_argument("-t", "--target", action="append", default=[],
-                        help="target id or glob (repeatable); default: the project's whole targets.toml")
-    parser.add_argument("--quick", action="store_true",
-                        help="2 targets per project, 1 rep of each mode: " +
-                        "; ".join(f"{k}: {' '.join(v)}" for k, v in QUICK_TARGETS.items()))
+    parser.add_argument(
+        "-t",
+        "--target",
+        action="append",
+        default=[],
+        help="target id or glob (repeatable); default: the project's whole targets.toml",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 targets per project, 1 rep of each mode: "
+        + "; ".join(f"{k}: {' '.join(v)}" for k, v in QUICK_TARGETS.items()),
+    )
     parser.add_argument("--reps", type=int, default=3, help="warm-rebuild and no-change repetitions per tool")
     parser.add_argument("--cold-reps", type=int, default=1, help="cold repetitions per tool")
-    parser.add_argument("--skip-cold", action="store_true",
-                        help="no cold runs; both tools use the caller's (warm) GOCACHE")
-    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
-                        help="gobuildx -j and goreleaser --parallelism")
+    parser.add_argument(
+        "--skip-cold", action="store_true", help="no cold runs; both tools use the caller's (warm) GOCACHE"
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="gobuildx -j and goreleaser --parallelism"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the scratch projects, caches and logs here")
     parser.add_argument("--json", type=Path, help="also write every measurement and verdict here")
     opts = parser.parse_args(argv)

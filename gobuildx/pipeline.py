@@ -87,8 +87,15 @@ class Built:
     walk_started_ns: int = 0
 
 
-def build(ctx: ProjectContext, sel: Selection, view: BuildView, *, force: bool = False,
-          shard: str | None = None, audit: bool = True) -> Built:
+def build(
+    ctx: ProjectContext,
+    sel: Selection,
+    view: BuildView,
+    *,
+    force: bool = False,
+    shard: str | None = None,
+    audit: bool = True,
+) -> Built:
     """Compile every selected target (or take the merged prebuilt ones), then audit them.
 
     Raises BuildFailed when a target failed (after auditing the others), AuditFailed when
@@ -138,14 +145,21 @@ def _preload(modules: list[str]) -> None:
         for name in modules:
             try:
                 importlib.import_module(name)
-            except Exception:  # noqa: BLE001, S112 - the real import reports it
+            except Exception:
                 continue
 
     threading.Thread(target=load, name="gobuildx-preload", daemon=True).start()
 
 
-def run_audit(ctx: ProjectContext, targets: Sequence[Target], jobs: int, view: AuditView, *,
-              evidence: bool = True, warn_only: bool = False) -> AuditReport:
+def run_audit(
+    ctx: ProjectContext,
+    targets: Sequence[Target],
+    jobs: int,
+    view: AuditView,
+    *,
+    evidence: bool = True,
+    warn_only: bool = False,
+) -> AuditReport:
     """Audit the built targets among `targets`, record the verdicts, show the report."""
     from gobuildx.audit import stage as audit_stage
     from gobuildx.report import stage as report_page
@@ -189,8 +203,9 @@ def smoke(ctx: ProjectContext, sel: Selection, opts: smoke_stage.Options, view: 
         outcome = smoke_stage.smoke(ctx, selected, opts, view.smoke_reporter())
     view.smoked(outcome)
     if outcome.failed:
-        raise SmokeFailed(f"{len(outcome.failed)} of {len(outcome.records)} targets failed smoke: "
-                          f"{', '.join(outcome.failed)}")
+        raise SmokeFailed(
+            f"{len(outcome.failed)} of {len(outcome.records)} targets failed smoke: {', '.join(outcome.failed)}"
+        )
     return outcome
 
 
@@ -213,8 +228,9 @@ def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_fai
     return assemble(ctx, [t.id for t in sel.of(ctx)], allow_failures=allow_failures, jobs=sel.jobs)
 
 
-def assemble(ctx: ProjectContext, ids: Sequence[str], *, allow_failures: bool = False, jobs: int = 0,
-             dist: str | None = None) -> ReleaseManifest:
+def assemble(
+    ctx: ProjectContext, ids: Sequence[str], *, allow_failures: bool = False, jobs: int = 0, dist: str | None = None
+) -> ReleaseManifest:
     """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed)."""
     from pathlib import Path
 

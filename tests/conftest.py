@@ -20,15 +20,24 @@ EXAMPLES = REPO / "examples"
 SDE = "1700000000"  # SOURCE_DATE_EPOCH of the image tests: reproducible dates
 
 
-def run_gobuildx(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-                 timeout: float = 1800, check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_gobuildx(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m gobuildx ARGS` as a user would, with CI=1 for plain output."""
     full_env = {**os.environ, "CI": "1", **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "gobuildx", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gobuildx", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"gobuildx {' '.join(args)} exited {proc.returncode}\n"
-                             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        raise AssertionError(
+            f"gobuildx {' '.join(args)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
     return proc
 
 
@@ -38,8 +47,14 @@ GIT_ENV = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM":
 
 def git(cwd: Path, *args: str) -> None:
     """One git command in a test's repository, as an anonymous committer."""
-    subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args], cwd=cwd,
-                   env=GIT_ENV, check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t", *args],
+        cwd=cwd,
+        env=GIT_ENV,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
 
 
 def go_program() -> str:
@@ -68,8 +83,14 @@ def need(ok: object, message: str) -> None:
 def services() -> dict[str, str]:
     """Start (or find) the Docker engine and the registry on 127.0.0.1:5000 (ci/services.sh);
     returns the env that reaches them."""
-    proc = subprocess.run(["bash", str(REPO / "ci" / "services.sh")], capture_output=True, text=True,
-                          timeout=300, env={**os.environ}, check=False)
+    proc = subprocess.run(
+        ["bash", str(REPO / "ci" / "services.sh")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+        check=False,
+    )
     assert proc.returncode == 0, f"ci/services.sh failed:\n{proc.stdout}\n{proc.stderr}"
     return {"DOCKER_HOST": "unix:///var/run/docker.sock", "SOURCE_DATE_EPOCH": SDE}
 
@@ -124,8 +145,13 @@ def hello_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # Each example is copied once per session; `*_core_dist` builds the well-chosen subset the
 # default suite proves every libc claim on, `*_dist` the example's whole targets.toml
 # (same directory: targets already built are up to date, never rebuilt).
-CGO_CORE = ["linux-amd64-glibc2.17", "linux-arm64-glibc2.17", "linux-armv7-glibc2.28",
-            "linux-amd64-musl", "windows-amd64-cgo"]
+CGO_CORE = [
+    "linux-amd64-glibc2.17",
+    "linux-arm64-glibc2.17",
+    "linux-armv7-glibc2.28",
+    "linux-amd64-musl",
+    "windows-amd64-cgo",
+]
 SQLITE_CORE = ["linux-arm64-glibc2.17", "linux-amd64-musl"]
 
 

@@ -30,17 +30,19 @@ from gobuildx.util import sandbox
 
 EVIDENCE_TIMEOUT_S = 30.0
 # ldd on a file gobuildx did not build: only in the sandbox ("required"), never without it.
-LDD_SPEC = sandbox.Spec(limits=sandbox.Limits(memory_mib=256, processes=32, file_size_mib=16),
-                        mode="required", label="ldd")
-GLIBC_ABI_TAGS = {"GLIBC_ABI_DT_RELR": "2.36"}   # version tags that name a feature, not a release
+LDD_SPEC = sandbox.Spec(
+    limits=sandbox.Limits(memory_mib=256, processes=32, file_size_mib=16), mode="required", label="ldd"
+)
+GLIBC_ABI_TAGS = {"GLIBC_ABI_DT_RELR": "2.36"}  # version tags that name a feature, not a release
 CXX_PREFIXES = ("GLIBCXX_", "CXXABI_")
 GCC_PREFIX = "GCC_"
-STATIC_GLIBC_MARK = b"GLIBC_TUNABLES"             # read by every statically linked glibc's startup
-NSS_MARK = b"libnss_"                              # glibc's NSS loader dlopens libnss_<service>.so
+STATIC_GLIBC_MARK = b"GLIBC_TUNABLES"  # read by every statically linked glibc's startup
+NSS_MARK = b"libnss_"  # glibc's NSS loader dlopens libnss_<service>.so
 MUSL_INTERP = re.compile(r"ld-musl-[^/]*\.so")
 GLIBC_INTERP = re.compile(r"ld-linux[^/]*\.so|ld64\.so|ld\.so\.1$")
 # Go's CPUs of the Mach-O and PE worlds: a machine outside them reads as no GOARCH.
 DARWIN_WINDOWS_GOARCHES = ("amd64", "arm64", "386", "arm")
+
 
 def read_facts(path: Path) -> Facts:
     """Facts of one path; a path that cannot be read gives Facts with `error` set."""
@@ -216,8 +218,13 @@ def _wasm(facts: Facts, data: mmap.mmap) -> None:
     facts.machine, facts.goarch, facts.bits, facts.endian = "wasm", "wasm", 32, "little"
     facts.wasm_imports, facts.wasm_exports = info.import_modules, info.exports
     facts.producers = [f"{field}: {v}" for field, values in info.producers.items() for v in values]
-    facts.os_abi = ("wasip1" if "wasi_snapshot_preview1" in info.import_modules
-                    else "js" if "gojs" in info.import_modules else "wasm")
+    facts.os_abi = (
+        "wasip1"
+        if "wasi_snapshot_preview1" in info.import_modules
+        else "js"
+        if "gojs" in info.import_modules
+        else "wasm"
+    )
     facts.go_note = "wasm modules carry no Go build info (golang/go#73741); see `producers`"
 
 
@@ -243,8 +250,9 @@ def file_line(path: Path) -> str:
     exe = shutil.which("file", path=tool_env()["PATH"])
     if exe is None:
         return "not available: the `file` program is not installed"
-    proc = subprocess.run([exe, "-bL", str(path)], env=tool_env(), capture_output=True, text=True,
-                          timeout=EVIDENCE_TIMEOUT_S, check=False)
+    proc = subprocess.run(
+        [exe, "-bL", str(path)], env=tool_env(), capture_output=True, text=True, timeout=EVIDENCE_TIMEOUT_S, check=False
+    )
     return (proc.stdout or proc.stderr).strip()
 
 
@@ -267,8 +275,9 @@ def ldd_output(path: Path, built: bool = False) -> str:
         return "not available: the `ldd` program is not installed"
     if not built:
         return contained_ldd(exe, path)
-    proc = subprocess.run([exe, str(path)], env=tool_env(), capture_output=True, text=True,
-                          timeout=EVIDENCE_TIMEOUT_S, check=False)
+    proc = subprocess.run(
+        [exe, str(path)], env=tool_env(), capture_output=True, text=True, timeout=EVIDENCE_TIMEOUT_S, check=False
+    )
     return ((proc.stdout or "") + (proc.stderr or "")).strip()
 
 
@@ -278,12 +287,22 @@ def contained_ldd(exe: str, path: Path) -> str:
         try:
             box = sandbox.contain([exe, str(path)], tool_env(), Path(scratch), LDD_SPEC, dict(os.environ))
         except sandbox.Uncontained as exc:
-            return ("not run: gobuildx did not build this file, ldd would run the host loader on it, "
-                    f"and this host cannot sandbox it: {exc}")
+            return (
+                "not run: gobuildx did not build this file, ldd would run the host loader on it, "
+                f"and this host cannot sandbox it: {exc}"
+            )
         try:
-            proc = subprocess.run(box.argv, env=box.env, cwd=scratch, capture_output=True, text=True,
-                                  timeout=EVIDENCE_TIMEOUT_S, check=False, preexec_fn=box.preexec,
-                                  pass_fds=box.pass_fds)
+            proc = subprocess.run(
+                box.argv,
+                env=box.env,
+                cwd=scratch,
+                capture_output=True,
+                text=True,
+                timeout=EVIDENCE_TIMEOUT_S,
+                check=False,
+                preexec_fn=box.preexec,
+                pass_fds=box.pass_fds,
+            )
             limit = box.exceeded(proc.returncode, proc.stdout + proc.stderr)
         finally:
             box.close()

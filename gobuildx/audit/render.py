@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from gobuildx.util import junit as junit_xml
 from gobuildx.model.audit import (
     ANY_LINUX,
     FORMATS,
@@ -25,10 +24,12 @@ from gobuildx.model.audit import (
     runs_on_text,
     worst,
 )
+from gobuildx.util import junit as junit_xml
 
 if TYPE_CHECKING:  # rich is imported by the renderings that use it: the audit stage imports this module
     from rich.console import Console
     from rich.table import Table
+
 
 def render(report: AuditReport, fmt: Format, width: int = 160) -> str:
     if fmt == "json":
@@ -44,8 +45,10 @@ def render(report: AuditReport, fmt: Format, width: int = 160) -> str:
 def table(report: AuditReport) -> Table:
     from rich.table import Table
 
-    t = Table(title=f"linkage audit: {len(report.results)} checked, verdict {report.verdict.upper()}"
-                    + (" (warn-only)" if report.warn_only else ""))
+    t = Table(
+        title=f"linkage audit: {len(report.results)} checked, verdict {report.verdict.upper()}"
+        + (" (warn-only)" if report.warn_only else "")
+    )
     for col in ("target", "verdict", "binary", "linkage", "go / cgo", "runs on"):
         t.add_column(col, overflow="fold")
     style = {"pass": "green", "warn": "yellow", "fail": "bold red"}
@@ -69,9 +72,11 @@ def table_text(report: AuditReport, width: int = 160) -> str:
 def print_table(con: Console, report: AuditReport) -> None:
     callouts = glibc_callouts(report)
     if callouts:
-        con.print("[bold yellow]GLIBC DEPENDENCIES[/] (dynamic glibc: will not run on scratch, distroless/static "
-                  "or alpine, and needs a glibc at least this new; static glibc: loads NSS modules at run time):",
-                  highlight=False)
+        con.print(
+            "[bold yellow]GLIBC DEPENDENCIES[/] (dynamic glibc: will not run on scratch, distroless/static "
+            "or alpine, and needs a glibc at least this new; static glibc: loads NSS modules at run time):",
+            highlight=False,
+        )
         for line in callouts:
             con.print(f"  ! {line}", highlight=False, markup=False)
     con.print(table(report))
@@ -89,20 +94,28 @@ def _md(text: str) -> str:
 
 def markdown(report: AuditReport) -> str:
     icon = {"pass": "✅", "warn": "⚠️", "fail": "❌"}
-    lines = [f"## gobuildx linkage audit: {icon[report.verdict]} {report.verdict}"
-             + (" (warn-only)" if report.warn_only else ""), ""]
+    lines = [
+        f"## gobuildx linkage audit: {icon[report.verdict]} {report.verdict}"
+        + (" (warn-only)" if report.warn_only else ""),
+        "",
+    ]
     callouts = glibc_callouts(report)
     if callouts:
-        lines += ["> [!WARNING]", "> **glibc dependencies**: these artifacts need a glibc at run time "
-                  "(not scratch, distroless/static or alpine), at least as new as shown:", ">"]
+        lines += [
+            "> [!WARNING]",
+            "> **glibc dependencies**: these artifacts need a glibc at run time "
+            "(not scratch, distroless/static or alpine), at least as new as shown:",
+            ">",
+        ]
         lines += [f"> - `{_md(c)}`" for c in callouts]
         lines.append("")
-    lines += ["| target | verdict | linkage | highest GLIBC | runs on | problems |",
-              "|---|---|---|---|---|---|"]
+    lines += ["| target | verdict | linkage | highest GLIBC | runs on | problems |", "|---|---|---|---|---|---|"]
     for r in report.results:
         issues = "<br>".join(_md(p) for p in r.problems + r.warnings) or "-"
-        lines.append(f"| `{r.id}` | {icon[r.verdict]} {r.verdict} | {_md(r.linkage)} | "
-                     f"{r.highest_glibc or '-'} | {_md(', '.join(r.runs_on)) or '-'} | {issues} |")
+        lines.append(
+            f"| `{r.id}` | {icon[r.verdict]} {r.verdict} | {_md(r.linkage)} | "
+            f"{r.highest_glibc or '-'} | {_md(', '.join(r.runs_on)) or '-'} | {issues} |"
+        )
     failed = [r for r in report.results if r.problems]
     if failed:
         lines += ["", "### Failures", ""]
@@ -123,11 +136,25 @@ def junit(report: AuditReport) -> str:
         details = [f"declared: {r.declared}", f"linkage: {r.linkage}", f"runs on: {', '.join(r.runs_on) or '-'}"]
         details += [f"warning: {w}" for w in r.warnings]
         details += [f"file: {a.file}" for a in r.artifacts if a.file]
-        cases.append(junit_xml.Case(classname="gobuildx.audit", name=r.id, failure=failure,
-                                    system_out="\n".join(details)))
+        cases.append(
+            junit_xml.Case(classname="gobuildx.audit", name=r.id, failure=failure, system_out="\n".join(details))
+        )
     suite = junit_xml.Suite(name="gobuildx.audit", cases=cases, attrs={**count, "errors": "0", "skipped": "0"})
     return junit_xml.document("gobuildx audit", [suite], count)
 
 
-__all__ = ["ANY_LINUX", "FORMATS", "SCHEMA", "AuditReport", "AuditResult", "Finding", "Format", "Level", "Verdict",
-           "glibc_callouts", "render", "runs_on_text", "worst"]
+__all__ = [
+    "ANY_LINUX",
+    "FORMATS",
+    "SCHEMA",
+    "AuditReport",
+    "AuditResult",
+    "Finding",
+    "Format",
+    "Level",
+    "Verdict",
+    "glibc_callouts",
+    "render",
+    "runs_on_text",
+    "worst",
+]

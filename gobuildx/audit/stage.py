@@ -31,24 +31,86 @@ from gobuildx.project.config import AuditPolicy
 from gobuildx.project.matrix import Target
 
 DYNAMIC_BY_DESIGN = {"darwin", "ios", "openbsd", "solaris", "illumos"}
-GLIBC_LIBS = ["libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", "librt.so.1", "libresolv.so.2",
-              "libutil.so.1", "ld-linux*.so.*", "ld64.so.*", "ld.so.1"]
+GLIBC_LIBS = [
+    "libc.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "libm.so.6",
+    "librt.so.1",
+    "libresolv.so.2",
+    "libutil.so.1",
+    "ld-linux*.so.*",
+    "ld64.so.*",
+    "ld.so.1",
+]
 MUSL_LIBS = ["libc.musl-*.so.1", "ld-musl-*.so.1", "libc.so"]  # libc.so: musl's name outside Alpine (zig, musl-gcc)
 # DLLs every Windows install has (compared case-insensitively): the API sets, the kernel and
 # Win32 libraries, the C runtimes Windows itself ships. A MinGW runtime such as
 # libwinpthread-1.dll or libgcc_s_seh-1.dll, or a VC++ redistributable, is not among them.
-WINDOWS_DLLS = ["api-ms-win-*", "ext-ms-*", "kernel32.dll", "kernelbase.dll", "ntdll.dll", "advapi32.dll",
-                "user32.dll", "gdi32.dll", "shell32.dll", "shlwapi.dll", "ole32.dll", "oleaut32.dll",
-                "comctl32.dll", "comdlg32.dll", "ws2_32.dll", "mswsock.dll", "wsock32.dll", "winmm.dll",
-                "msvcrt.dll", "ucrtbase.dll", "crypt32.dll", "bcrypt.dll", "bcryptprimitives.dll", "ncrypt.dll",
-                "secur32.dll", "sspicli.dll", "iphlpapi.dll", "dnsapi.dll", "netapi32.dll", "userenv.dll",
-                "version.dll", "powrprof.dll", "psapi.dll", "dbghelp.dll", "setupapi.dll", "cfgmgr32.dll",
-                "wintrust.dll", "rpcrt4.dll", "winhttp.dll", "wininet.dll", "imm32.dll", "uxtheme.dll",
-                "dwmapi.dll", "opengl32.dll", "d3d*.dll", "dxgi.dll", "winspool.drv", "mpr.dll", "wtsapi32.dll",
-                "synchronization.dll", "normaliz.dll", "authz.dll", "wevtapi.dll", "pdh.dll", "hid.dll"]
+WINDOWS_DLLS = [
+    "api-ms-win-*",
+    "ext-ms-*",
+    "kernel32.dll",
+    "kernelbase.dll",
+    "ntdll.dll",
+    "advapi32.dll",
+    "user32.dll",
+    "gdi32.dll",
+    "shell32.dll",
+    "shlwapi.dll",
+    "ole32.dll",
+    "oleaut32.dll",
+    "comctl32.dll",
+    "comdlg32.dll",
+    "ws2_32.dll",
+    "mswsock.dll",
+    "wsock32.dll",
+    "winmm.dll",
+    "msvcrt.dll",
+    "ucrtbase.dll",
+    "crypt32.dll",
+    "bcrypt.dll",
+    "bcryptprimitives.dll",
+    "ncrypt.dll",
+    "secur32.dll",
+    "sspicli.dll",
+    "iphlpapi.dll",
+    "dnsapi.dll",
+    "netapi32.dll",
+    "userenv.dll",
+    "version.dll",
+    "powrprof.dll",
+    "psapi.dll",
+    "dbghelp.dll",
+    "setupapi.dll",
+    "cfgmgr32.dll",
+    "wintrust.dll",
+    "rpcrt4.dll",
+    "winhttp.dll",
+    "wininet.dll",
+    "imm32.dll",
+    "uxtheme.dll",
+    "dwmapi.dll",
+    "opengl32.dll",
+    "d3d*.dll",
+    "dxgi.dll",
+    "winspool.drv",
+    "mpr.dll",
+    "wtsapi32.dll",
+    "synchronization.dll",
+    "normaliz.dll",
+    "authz.dll",
+    "wevtapi.dll",
+    "pdh.dll",
+    "hid.dll",
+]
 CXX_LIBS = ["libstdc++.so.*", "libgcc_s.so.*"]
-MACOS_LIBS = ["/usr/lib/libSystem.B.dylib", "/usr/lib/libresolv.9.dylib", "/usr/lib/libc++*.dylib",
-              "/System/Library/Frameworks/*"]
+MACOS_LIBS = [
+    "/usr/lib/libSystem.B.dylib",
+    "/usr/lib/libresolv.9.dylib",
+    "/usr/lib/libc++*.dylib",
+    "/System/Library/Frameworks/*",
+]
 WASM_IMPORTS = {"wasip1": "wasi_snapshot_preview1", "js": "gojs"}
 GLIBC_DISTROS = {"glibc-2.17": (2, 17), "glibc-2.28": (2, 28), "glibc-2.31": (2, 31), "glibc-2.36": (2, 36)}
 STATIC_BASES = ANY_LINUX
@@ -69,8 +131,17 @@ class Declaration(BaseModel):
 
     @classmethod
     def of(cls, target: Target) -> Declaration:
-        return cls(id=target.id, goos=target.goos, goarch=target.goarch, goarm=target.goarm, cgo=target.cgo,
-                   libc=target.libc, min_glibc=target.min_glibc, link=target.link, policy=target.audit)
+        return cls(
+            id=target.id,
+            goos=target.goos,
+            goarch=target.goarch,
+            goarm=target.goarm,
+            cgo=target.cgo,
+            libc=target.libc,
+            min_glibc=target.min_glibc,
+            link=target.link,
+            policy=target.audit,
+        )
 
     def describe(self) -> str:
         if self.libc is None:
@@ -93,8 +164,9 @@ def runs_on(f: Facts) -> list[str]:
     if f.error:
         return []
     if f.format == "wasm":
-        return {"wasip1": ["WASI runtimes (wasmtime, wazero)"],
-                "js": ["Node.js / browsers (wasm_exec.js)"]}.get(f.os_abi or "", ["a wasm host"])
+        return {"wasip1": ["WASI runtimes (wasmtime, wazero)"], "js": ["Node.js / browsers (wasm_exec.js)"]}.get(
+            f.os_abi or "", ["a wasm host"]
+        )
     if f.format == "pe":
         return [f"Windows ({f.machine})"]
     if f.format == "macho":
@@ -138,8 +210,13 @@ def _matches(name: str, globs: Sequence[str]) -> bool:
 
 
 ELF_OSABI_GOOS = {"FreeBSD": "freebsd", "OpenBSD": "openbsd", "NetBSD": "netbsd", "Solaris": "solaris"}
-INTERP_GOOS = {"/usr/libexec/ld.so": "openbsd", "/libexec/ld-elf.so.1": "freebsd", "/usr/libexec/ld.elf_so": "netbsd",
-               "/usr/lib/amd64/ld.so.1": "solaris", "/lib/amd64/ld.so.1": "solaris"}
+INTERP_GOOS = {
+    "/usr/libexec/ld.so": "openbsd",
+    "/libexec/ld-elf.so.1": "freebsd",
+    "/usr/libexec/ld.elf_so": "netbsd",
+    "/usr/lib/amd64/ld.so.1": "solaris",
+    "/lib/amd64/ld.so.1": "solaris",
+}
 
 
 def facts_goos(f: Facts) -> str | None:
@@ -170,14 +247,24 @@ def check(d: Declaration, f: Facts) -> list[Finding]:
         out += _check_linux(d, f, name)
     elif f.format == "macho":
         extra = [x for x in f.dylibs if not _matches(x, MACOS_LIBS + (d.policy.allow_needed or []))]
-        out.append(Finding(level="note", code="dynamic-by-design",
-                           message=f"{name}: macOS binaries always link libSystem (dynamic by design, not a defect)"))
+        out.append(
+            Finding(
+                level="note",
+                code="dynamic-by-design",
+                message=f"{name}: macOS binaries always link libSystem (dynamic by design, not a defect)",
+            )
+        )
         if extra:
             out.append(Finding(level="warn", code="extra-dylibs", message=f"{name}: links {', '.join(extra)}"))
     elif f.format == "elf" and goos in DYNAMIC_BY_DESIGN:
-        out.append(Finding(level="note", code="dynamic-by-design",
-                           message=f"{name}: {goos} binaries link the system libc even with cgo off "
-                                   "(dynamic by design, not a defect)"))
+        out.append(
+            Finding(
+                level="note",
+                code="dynamic-by-design",
+                message=f"{name}: {goos} binaries link the system libc even with cgo off "
+                "(dynamic by design, not a defect)",
+            )
+        )
     elif f.format == "pe" and (f.dlls or f.delay_dlls):
         out += _check_windows(d, f, name)
     elif f.format == "wasm":
@@ -188,30 +275,50 @@ def check(d: Declaration, f: Facts) -> list[Finding]:
 
 def _check_windows(d: Declaration, f: Facts, name: str) -> list[Finding]:
     listed = f.dlls + [f"{x} (delay-loaded)" for x in f.delay_dlls]
-    out = [Finding(level="note", code="dlls", message=f"{name}: imports {', '.join(listed)} "
-                   "(other DLLs load at run time)")]
+    out = [
+        Finding(level="note", code="dlls", message=f"{name}: imports {', '.join(listed)} (other DLLs load at run time)")
+    ]
     known = [g.lower() for g in WINDOWS_DLLS + (d.policy.allow_needed or [])]
     extra = [x for x in [*f.dlls, *f.delay_dlls] if not _matches(x.lower(), known)]
     if extra:
-        out.append(Finding(level="warn", code="extra-dlls",
-                           message=f"{name}: needs {', '.join(extra)}, which a clean Windows does not have: "
-                                   "ship it beside the .exe, link it statically, or list it in "
-                                   "audit.allow_needed"))
+        out.append(
+            Finding(
+                level="warn",
+                code="extra-dlls",
+                message=f"{name}: needs {', '.join(extra)}, which a clean Windows does not have: "
+                "ship it beside the .exe, link it statically, or list it in "
+                "audit.allow_needed",
+            )
+        )
     return out
 
 
 def _check_platform(d: Declaration, f: Facts, name: str) -> list[Finding]:
     out = []
     if d.goos and d.goarch and f.format != expected_format(d.goos, d.goarch):
-        out.append(Finding(level="fail", code="wrong-format",
-                           message=f"{name}: is {f.format}, but {d.goos}/{d.goarch} needs "
-                                   f"{expected_format(d.goos, d.goarch)}"))
+        out.append(
+            Finding(
+                level="fail",
+                code="wrong-format",
+                message=f"{name}: is {f.format}, but {d.goos}/{d.goarch} needs {expected_format(d.goos, d.goarch)}",
+            )
+        )
     if d.goarch and f.goarch and f.goarch != d.goarch:
-        out.append(Finding(level="fail", code="wrong-arch",
-                           message=f"{name}: is {f.machine} ({f.goarch}), declared goarch {d.goarch}"))
+        out.append(
+            Finding(
+                level="fail",
+                code="wrong-arch",
+                message=f"{name}: is {f.machine} ({f.goarch}), declared goarch {d.goarch}",
+            )
+        )
     if d.goarch and f.universal_goarchs and d.goarch not in f.universal_goarchs:
-        out.append(Finding(level="fail", code="wrong-arch",
-                           message=f"{name}: is {f.machine}, with no slice for declared goarch {d.goarch}"))
+        out.append(
+            Finding(
+                level="fail",
+                code="wrong-arch",
+                message=f"{name}: is {f.machine}, with no slice for declared goarch {d.goarch}",
+            )
+        )
     return out
 
 
@@ -224,18 +331,36 @@ def _check_go(d: Declaration, f: Facts, name: str) -> list[Finding]:
     s = f.go.settings
     for key, want in (("GOOS", d.goos), ("GOARCH", d.goarch)):
         if want and s.get(key) and s[key] != want:
-            out.append(Finding(level="fail", code="wrong-platform",
-                               message=f"{name}: built with {key}={s[key]}, declared {want}"))
+            out.append(
+                Finding(
+                    level="fail", code="wrong-platform", message=f"{name}: built with {key}={s[key]}, declared {want}"
+                )
+            )
     if d.goarm and s.get("GOARM") and s["GOARM"].split(",")[0] != d.goarm:
-        out.append(Finding(level="fail", code="wrong-goarm",
-                           message=f"{name}: built with GOARM={s['GOARM']}, declared goarm {d.goarm}"))
+        out.append(
+            Finding(
+                level="fail",
+                code="wrong-goarm",
+                message=f"{name}: built with GOARM={s['GOARM']}, declared goarm {d.goarm}",
+            )
+        )
     cgo = f.go.cgo_enabled
     if d.cgo is False and cgo:
-        out.append(Finding(level="fail", code="cgo-enabled",
-                           message=f"{name}: built with CGO_ENABLED=1 but the target declares cgo = false"))
+        out.append(
+            Finding(
+                level="fail",
+                code="cgo-enabled",
+                message=f"{name}: built with CGO_ENABLED=1 but the target declares cgo = false",
+            )
+        )
     elif d.cgo is True and cgo is False:
-        out.append(Finding(level="fail", code="cgo-disabled",
-                           message=f"{name}: built with CGO_ENABLED=0 but the target declares cgo = true"))
+        out.append(
+            Finding(
+                level="fail",
+                code="cgo-disabled",
+                message=f"{name}: built with CGO_ENABLED=0 but the target declares cgo = true",
+            )
+        )
     return out
 
 
@@ -243,11 +368,21 @@ def _check_linux(d: Declaration, f: Facts, name: str) -> list[Finding]:
     out = _check_c_runtime(d, f, name)
     if d.libc == "static":
         if f.interpreter:
-            out.append(Finding(level="fail", code="static-has-interpreter",
-                               message=f"{name}: declared libc = \"static\" but it has interpreter {f.interpreter}"))
+            out.append(
+                Finding(
+                    level="fail",
+                    code="static-has-interpreter",
+                    message=f'{name}: declared libc = "static" but it has interpreter {f.interpreter}',
+                )
+            )
         if f.needed:
-            out.append(Finding(level="fail", code="static-has-needed",
-                               message=f"{name}: declared libc = \"static\" but it needs {', '.join(f.needed)}"))
+            out.append(
+                Finding(
+                    level="fail",
+                    code="static-has-needed",
+                    message=f'{name}: declared libc = "static" but it needs {", ".join(f.needed)}',
+                )
+            )
     elif d.libc == "musl":
         out += _check_musl(d, f, name)
     elif d.libc == "glibc":
@@ -260,76 +395,139 @@ def _check_c_runtime(d: Declaration, f: Facts, name: str) -> list[Finding]:
     out = []
     if f.static_glibc:
         level = "warn" if d.libc is None else "fail"
-        nss = (" and its NSS code dlopens libnss_*.so at run time for user and host lookups (getpwnam, "
-               "getaddrinfo): on a system without that exact glibc they fail or crash") if f.nss else ""
-        out.append(Finding(level=level, code="static-glibc",
-                           message=f"{name}: glibc is linked in statically{nss}; use musl (libc = \"musl\") "
-                                   "or cgo off for a portable static binary"))
+        nss = (
+            (
+                " and its NSS code dlopens libnss_*.so at run time for user and host lookups (getpwnam, "
+                "getaddrinfo): on a system without that exact glibc they fail or crash"
+            )
+            if f.nss
+            else ""
+        )
+        out.append(
+            Finding(
+                level=level,
+                code="static-glibc",
+                message=f'{name}: glibc is linked in statically{nss}; use musl (libc = "musl") '
+                "or cgo off for a portable static binary",
+            )
+        )
     if f.glibc_private:
-        out.append(Finding(level="fail" if d.libc else "warn", code="glibc-private",
-                           message=f"{name}: uses GLIBC_PRIVATE symbols ({', '.join(f.glibc_private[:6])}): "
-                                   "runs only with the exact glibc build it was linked against"))
+        out.append(
+            Finding(
+                level="fail" if d.libc else "warn",
+                code="glibc-private",
+                message=f"{name}: uses GLIBC_PRIVATE symbols ({', '.join(f.glibc_private[:6])}): "
+                "runs only with the exact glibc build it was linked against",
+            )
+        )
     cxx = f.cxx_versions + f.gcc_versions
     if cxx:
         level = "note" if d.policy.allow_cxx else "warn"
-        out.append(Finding(level=level, code="cxx-runtime",
-                           message=f"{name}: needs the C++/GCC runtime ({', '.join(cxx[:6])}"
-                                   f"{', ...' if len(cxx) > 6 else ''}): install libstdc++/libgcc_s on the target "
-                                   "or set [audit] allow_cxx = true"))
+        out.append(
+            Finding(
+                level=level,
+                code="cxx-runtime",
+                message=f"{name}: needs the C++/GCC runtime ({', '.join(cxx[:6])}"
+                f"{', ...' if len(cxx) > 6 else ''}): install libstdc++/libgcc_s on the target "
+                "or set [audit] allow_cxx = true",
+            )
+        )
     known = GLIBC_LIBS + MUSL_LIBS + (d.policy.allow_needed or []) + (CXX_LIBS if d.policy.allow_cxx else [])
     extra = [n for n in f.needed if not _matches(n, known)]
     if extra:
-        out.append(Finding(level="warn", code="extra-needed",
-                           message=f"{name}: needs {', '.join(extra)} beyond the C library; the base image "
-                                   "must provide them (or list them in [audit] allow_needed)"))
+        out.append(
+            Finding(
+                level="warn",
+                code="extra-needed",
+                message=f"{name}: needs {', '.join(extra)} beyond the C library; the base image "
+                "must provide them (or list them in [audit] allow_needed)",
+            )
+        )
     return out
 
 
 def _check_musl(d: Declaration, f: Facts, name: str) -> list[Finding]:
     out = []
     if f.glibc_versions or (f.libc == "glibc" and not f.static):
-        out.append(Finding(level="fail", code="musl-needs-glibc",
-                           message=f"{name}: declared libc = \"musl\" but it needs glibc "
-                                   f"({', '.join(f.glibc_versions[-3:]) or f.interpreter})"))
+        out.append(
+            Finding(
+                level="fail",
+                code="musl-needs-glibc",
+                message=f'{name}: declared libc = "musl" but it needs glibc '
+                f"({', '.join(f.glibc_versions[-3:]) or f.interpreter})",
+            )
+        )
     if d.link == "dynamic":
         if not f.interpreter or "ld-musl" not in f.interpreter:
-            out.append(Finding(level="fail", code="musl-interpreter",
-                               message=f"{name}: declared dynamic musl but the interpreter is "
-                                       f"{f.interpreter or 'absent (static)'}"))
+            out.append(
+                Finding(
+                    level="fail",
+                    code="musl-interpreter",
+                    message=f"{name}: declared dynamic musl but the interpreter is "
+                    f"{f.interpreter or 'absent (static)'}",
+                )
+            )
     elif f.interpreter or f.needed:
-        out.append(Finding(level="fail", code="musl-not-static",
-                           message=f"{name}: declared static musl but it has interpreter {f.interpreter} "
-                                   f"and needs {', '.join(f.needed) or 'nothing'}"))
+        out.append(
+            Finding(
+                level="fail",
+                code="musl-not-static",
+                message=f"{name}: declared static musl but it has interpreter {f.interpreter} "
+                f"and needs {', '.join(f.needed) or 'nothing'}",
+            )
+        )
     return out
 
 
 def _check_glibc(d: Declaration, f: Facts, name: str) -> list[Finding]:
     out = []
     if f.libc == "musl":
-        return [Finding(level="fail", code="glibc-is-musl",
-                        message=f"{name}: declared libc = \"glibc\" but it is linked against musl ({f.interpreter})")]
+        return [
+            Finding(
+                level="fail",
+                code="glibc-is-musl",
+                message=f'{name}: declared libc = "glibc" but it is linked against musl ({f.interpreter})',
+            )
+        ]
     if f.static:
-        out.append(Finding(level="note", code="glibc-static",
-                           message=f"{name}: declared dynamic glibc, but the binary is static"))
+        out.append(
+            Finding(
+                level="note", code="glibc-static", message=f"{name}: declared dynamic glibc, but the binary is static"
+            )
+        )
     floor = d.min_glibc or d.policy.max_glibc
     if floor and f.max_glibc and (glibc_key("GLIBC_" + f.max_glibc) or ()) > (glibc_key("GLIBC_" + floor) or ()):
         syms = ", ".join(f.max_glibc_symbols[:8])
         more = f" and {f.max_glibc_symbol_count - 8} more" if f.max_glibc_symbol_count > 8 else ""
         key = "min_glibc" if d.min_glibc else "[audit] max_glibc"
-        out.append(Finding(level="fail", code="glibc-above-floor",
-                           message=f"{name}: needs GLIBC_{f.max_glibc} (forced by {syms}{more}), above "
-                                   f"{key} = {floor}: it will not start on glibc {floor}"))
+        out.append(
+            Finding(
+                level="fail",
+                code="glibc-above-floor",
+                message=f"{name}: needs GLIBC_{f.max_glibc} (forced by {syms}{more}), above "
+                f"{key} = {floor}: it will not start on glibc {floor}",
+            )
+        )
     return out
 
 
 def _check_wasm(d: Declaration, f: Facts, name: str) -> list[Finding]:
-    out = [Finding(level="note", code="wasm-producers",
-                   message=f"{name}: no Go build info in wasm; producers: {'; '.join(f.producers) or 'none'}")]
+    out = [
+        Finding(
+            level="note",
+            code="wasm-producers",
+            message=f"{name}: no Go build info in wasm; producers: {'; '.join(f.producers) or 'none'}",
+        )
+    ]
     want = WASM_IMPORTS.get(d.goos or "")
     if want and want not in f.wasm_imports:
-        out.append(Finding(level="fail", code="wasm-imports",
-                           message=f"{name}: {d.goos}/wasm should import {want}, imports "
-                                   f"{', '.join(f.wasm_imports) or 'nothing'}"))
+        out.append(
+            Finding(
+                level="fail",
+                code="wasm-imports",
+                message=f"{name}: {d.goos}/wasm should import {want}, imports {', '.join(f.wasm_imports) or 'nothing'}",
+            )
+        )
     return out
 
 
@@ -337,9 +535,14 @@ def _check_required(d: Declaration, f: Facts, name: str) -> list[Finding]:
     missing = [b for b in d.policy.require or [] if b not in runs_on(f)]
     if not missing:
         return []
-    return [Finding(level="fail", code="required-base",
-                    message=f"{name}: [audit] require lists {', '.join(missing)}, but it runs only on "
-                            f"{', '.join(runs_on(f)) or 'none of the known bases'} ({linkage_summary(f)})")]
+    return [
+        Finding(
+            level="fail",
+            code="required-base",
+            message=f"{name}: [audit] require lists {', '.join(missing)}, but it runs only on "
+            f"{', '.join(runs_on(f)) or 'none of the known bases'} ({linkage_summary(f)})",
+        )
+    ]
 
 
 # ---------------------------------------------------------------- judging
@@ -354,24 +557,32 @@ def judge(d: Declaration, artifacts: Sequence[Facts]) -> AuditResult:
     bases = [set(runs_on(f)) for f in readable]
     common = [b for b in runs_on(first)] if first else []
     common = [b for b in common if all(b in s for s in bases)]
-    highest = max((f.max_glibc for f in readable if f.max_glibc), key=lambda v: glibc_key("GLIBC_" + v) or (),
-                  default=None)
+    highest = max(
+        (f.max_glibc for f in readable if f.max_glibc), key=lambda v: glibc_key("GLIBC_" + v) or (), default=None
+    )
     return AuditResult(
-        id=d.id, declared=d.describe(), verdict=verdict, findings=findings,
+        id=d.id,
+        declared=d.describe(),
+        verdict=verdict,
+        findings=findings,
         problems=[x.message for x in findings if x.level == "fail"],
         warnings=[x.message for x in findings if x.level == "warn"],
         linkage="; ".join(dict.fromkeys(linkage_summary(f) for f in artifacts)),
         static=all(f.static for f in readable) if readable and all(f.static is not None for f in readable) else None,
         interpreter=first.interpreter if first else None,
         needed=list(dict.fromkeys(n for f in readable for n in f.needed + f.dlls + f.dylibs)),
-        libc=first.libc if first else None, highest_glibc=highest,
+        libc=first.libc if first else None,
+        highest_glibc=highest,
         floor_symbols=sorted({s for f in readable if f.max_glibc == highest for s in f.max_glibc_symbols}),
         glibc_private=sorted({s for f in readable for s in f.glibc_private}),
         cxx=sorted({s for f in readable for s in f.cxx_versions}),
         gcc=sorted({s for f in readable for s in f.gcc_versions}),
-        runs_on=common, cgo=first.go.cgo_enabled if first and first.go else None,
+        runs_on=common,
+        cgo=first.go.cgo_enabled if first and first.go else None,
         go_version=(first.go.go_version if first and first.go else _producer_go(first)),
-        file=artifacts[0].file if artifacts else None, artifacts=list(artifacts))
+        file=artifacts[0].file if artifacts else None,
+        artifacts=list(artifacts),
+    )
 
 
 def _producer_go(f: Facts | None) -> str | None:
@@ -385,14 +596,13 @@ def _producer_go(f: Facts | None) -> str | None:
 
 def report_of(results: list[AuditResult], gating: dict[str, bool], warn_only: bool) -> AuditReport:
     """The overall verdict counts only failures of targets whose policy is not warn_only."""
-    counted: list[Verdict] = [r.verdict if gating.get(r.id, True) or r.verdict != "fail" else "warn"
-                              for r in results]
+    counted: list[Verdict] = [r.verdict if gating.get(r.id, True) or r.verdict != "fail" else "warn" for r in results]
     return AuditReport(verdict=worst(counted), warn_only=warn_only, results=results)
 
 
 # ---------------------------------------------------------------- the two modes
 class Options(BaseModel):
-    evidence: bool = True      # run `file` (and `ldd` on host-CPU ELF) for every artifact
+    evidence: bool = True  # run `file` (and `ldd` on host-CPU ELF) for every artifact
     jobs: int = 0
     warn_only: bool = False
 
@@ -412,15 +622,16 @@ def audit_targets(dist: Path, targets: Sequence[Target], opts: Options) -> tuple
     paths = {t.id: [dist / a.path for a in man.target(t.id).artifacts] for t in built}  # type: ignore[union-attr]
     facts = _known_facts(man, built, paths, opts)
     flat = [p for t in built for p in paths[t.id] if str(p) not in facts]
-    facts.update(zip(map(str, flat), linkage.read_many(flat, opts.evidence, opts.jobs, built=True)))
+    facts.update(zip(map(str, flat), linkage.read_many(flat, opts.evidence, opts.jobs, built=True), strict=True))
     results = [judge(Declaration.of(t), [facts[str(p)] for p in paths[t.id]]) for t in built]
     _record(dist, results)
     gating = {t.id: not t.audit.warn_only for t in built}
     return report_of(results, gating, opts.warn_only), [t.id for t in skipped]
 
 
-def _known_facts(man: Manifest, built: Sequence[Target], paths: dict[str, list[Path]],
-                 opts: Options) -> dict[str, linkage.Facts]:
+def _known_facts(
+    man: Manifest, built: Sequence[Target], paths: dict[str, list[Path]], opts: Options
+) -> dict[str, linkage.Facts]:
     """Facts already recorded for these exact bytes (the build keeps an audit only while the
     artifact's sha256 is unchanged), so a no-op build re-judges without re-reading files."""
     known: dict[str, linkage.Facts] = {}
@@ -454,7 +665,7 @@ def audit_paths(paths: Sequence[Path], expect: Declaration | None, opts: Options
     paths = linkage.unique(paths)
     facts = linkage.read_many(paths, opts.evidence, opts.jobs)
     results = []
-    for p, f in zip(paths, facts):
+    for p, f in zip(paths, facts, strict=True):
         d = (expect or Declaration(id=str(p))).model_copy(update={"id": str(p)})
         results.append(judge(d, [f]))
     return report_of(results, {}, opts.warn_only)
@@ -491,5 +702,10 @@ def expectation(expect: str | None, min_glibc: str | None, cgo: str | None) -> D
         raise ConfigError(problems)
     if expect is None and cgo is None:
         return None
-    return Declaration(id="", goos="linux" if expect else None, libc=expect, min_glibc=min_glibc,
-                       cgo=None if cgo is None else cgo == "on")
+    return Declaration(
+        id="",
+        goos="linux" if expect else None,
+        libc=expect,
+        min_glibc=min_glibc,
+        cgo=None if cgo is None else cgo == "on",
+    )

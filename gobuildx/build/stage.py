@@ -30,10 +30,32 @@ from gobuildx.util.files import sha256_file, sibling, write_atomic
 from gobuildx.util.procs import kill_group
 
 PASS_ENV = (
-    "PATH", "HOME", "USER", "TMPDIR", "LANG", "GOPATH", "GOCACHE", "GOMODCACHE", "GOENV",
-    "GOPROXY", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOSUMDB", "GOINSECURE", "GOVCS",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-    "SSL_CERT_FILE", "SSL_CERT_DIR", "ZIG_GLOBAL_CACHE_DIR", "ZIG_LOCAL_CACHE_DIR",
+    "PATH",
+    "HOME",
+    "USER",
+    "TMPDIR",
+    "LANG",
+    "GOPATH",
+    "GOCACHE",
+    "GOMODCACHE",
+    "GOENV",
+    "GOPROXY",
+    "GOPRIVATE",
+    "GONOPROXY",
+    "GONOSUMDB",
+    "GOSUMDB",
+    "GOINSECURE",
+    "GOVCS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "ZIG_GLOBAL_CACHE_DIR",
+    "ZIG_LOCAL_CACHE_DIR",
 )
 LOG_TAIL_LINES = 25
 FLUSH_INTERVAL_S = 2.0
@@ -84,8 +106,7 @@ class Inputs(NamedTuple):
 
 def gather_inputs(ctx: ProjectContext) -> Inputs:
     git = vcs.facts(ctx.loaded.module_dir)
-    st = stamp.resolve(ctx.loaded.module_dir, ctx.loaded.config.project.version,
-                       ctx.loaded.path, ctx.environ, git)
+    st = stamp.resolve(ctx.loaded.module_dir, ctx.loaded.config.project.version, ctx.loaded.path, ctx.environ, git)
     seen = stamp.walk_sources(ctx.loaded.module_dir, [ctx.dist])
     return Inputs(git=git, stamp=st, seen=seen, sources=stamp.source_digest(seen))
 
@@ -113,11 +134,16 @@ def plan_all(ctx: ProjectContext, targets: Sequence[Target], inputs: Inputs | No
     return plans
 
 
-def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None,
-          st: stamp.Stamp, sources: str) -> Plan:
+def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None, st: stamp.Stamp, sources: str) -> Plan:
     proj = ctx.loaded.config.project
-    values = {"version": st.version, "commit": st.commit, "date": st.date, "id": target.id,
-              "goos": target.goos, "goarch": target.goarch}
+    values = {
+        "version": st.version,
+        "commit": st.commit,
+        "date": st.date,
+        "id": target.id,
+        "goos": target.goos,
+        "goarch": target.goarch,
+    }
     ldflags = [_template(ctx, f"project.ldflags[{i}]", f, values) for i, f in enumerate(proj.ldflags)]
     ldflags += [_template(ctx, f"override (target {target.id}) ldflags", f, values) for f in target.ldflags]
     if tc:
@@ -127,8 +153,7 @@ def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None,
     tags = list(proj.tags) + list(target.tags)
     env = _env(ctx, target, tc)
     steps = [_step(ctx, target, b, flags, tags, ldflags) for b in proj.binary_list()]
-    inputs = stamp.digest(__version__, ctx.go.version, ctx.go.goroot, sources, st, env,
-                          [s.argv for s in steps], tc)
+    inputs = stamp.digest(__version__, ctx.go.version, ctx.go.goroot, sources, st, env, [s.argv for s in steps], tc)
     return Plan(target=target, toolchain=tc, env=env, steps=steps, inputs=inputs, stamp=st)
 
 
@@ -136,8 +161,12 @@ def _template(ctx: ProjectContext, where: str, text: str, values: dict[str, str]
     try:
         return text.format_map(values)
     except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError([f"{ctx.loaded.path}: {where}: cannot fill {text!r} ({exc}); "
-                           f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"]) from None
+        raise ConfigError(
+            [
+                f"{ctx.loaded.path}: {where}: cannot fill {text!r} ({exc}); "
+                f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"
+            ]
+        ) from None
 
 
 def _env(ctx: ProjectContext, target: Target, tc: CToolchain | None) -> dict[str, str]:
@@ -154,8 +183,9 @@ def _env(ctx: ProjectContext, target: Target, tc: CToolchain | None) -> dict[str
     return env
 
 
-def _step(ctx: ProjectContext, target: Target, binary: Binary, flags: list[str],
-          tags: list[str], ldflags: list[str]) -> Step:
+def _step(
+    ctx: ProjectContext, target: Target, binary: Binary, flags: list[str], tags: list[str], ldflags: list[str]
+) -> Step:
     output = f"{target.id}/{binary.name}{target.exe_suffix()}"
     argv = [str(ctx.go.go), "build", *flags]
     if tags:
@@ -225,6 +255,7 @@ def longest_first(plans: Sequence[Plan], previous: Manifest | None) -> list[Plan
     """Start the longest builds first: a run ends with its last build, and a long one started
     last leaves the other slots idle meanwhile (LPT scheduling). Durations are the last
     run's (manifest.json); a target never built counts as long, a cgo one as longest."""
+
     def expected(plan: Plan) -> float:
         rec = previous.target(plan.target.id) if previous else None
         if rec is not None and rec.duration_s:
@@ -235,8 +266,14 @@ def longest_first(plans: Sequence[Plan], previous: Manifest | None) -> list[Plan
 
 
 def _header(ctx: ProjectContext, st: stamp.Stamp) -> Manifest:
-    return Manifest(gobuildx=__version__, project=ctx.loaded.config.project.name,
-                    version=st.version, commit=st.commit, date=st.date, go=ctx.go.version)
+    return Manifest(
+        gobuildx=__version__,
+        project=ctx.loaded.config.project.name,
+        version=st.version,
+        commit=st.commit,
+        date=st.date,
+        go=ctx.go.version,
+    )
 
 
 def _flush(dist: Path, header: Manifest | None, pending: list[TargetRecord], durable: bool = True) -> None:
@@ -279,10 +316,20 @@ def _carry_over(previous: TargetRecord | None, record: TargetRecord) -> TargetRe
 
 def _record(plan: Plan, **fields: object) -> TargetRecord:
     t = plan.target
-    base = dict(id=t.id, goos=t.goos, goarch=t.goarch, goarm=t.goarm, goamd64=t.goamd64, cgo=t.cgo,
-                libc=t.libc, min_glibc=t.min_glibc, link=t.link, inputs=plan.inputs,
-                c_toolchain=plan.toolchain.description if plan.toolchain else None,
-                log=f"logs/{t.id}.log")
+    base = dict(
+        id=t.id,
+        goos=t.goos,
+        goarch=t.goarch,
+        goarm=t.goarm,
+        goamd64=t.goamd64,
+        cgo=t.cgo,
+        libc=t.libc,
+        min_glibc=t.min_glibc,
+        link=t.link,
+        inputs=plan.inputs,
+        c_toolchain=plan.toolchain.description if plan.toolchain else None,
+        log=f"logs/{t.id}.log",
+    )
     base.update(fields)
     return TargetRecord.model_validate(base)
 
@@ -317,15 +364,15 @@ def _up_to_date(dist: Path, plan: Plan) -> list[ArtifactRecord] | None:
             st = os.stat(dist / art["path"])
             if (st.st_size, st.st_mtime_ns) != (art["size"], art["mtime_ns"]):
                 return None
-            artifacts.append(ArtifactRecord(binary=art["binary"], path=art["path"],
-                                            size=art["size"], sha256=art["sha256"]))
+            artifacts.append(
+                ArtifactRecord(binary=art["binary"], path=art["path"], size=art["size"], sha256=art["sha256"])
+            )
     except (OSError, KeyError, TypeError, ValueError):  # gone, or a damaged stamp: build it again
         return None
     return artifacts or None
 
 
-def _build_one(ctx: ProjectContext, plan: Plan, opts: Options, running: _Running,
-               report: Reporter) -> TargetRecord:
+def _build_one(ctx: ProjectContext, plan: Plan, opts: Options, running: _Running, report: Reporter) -> TargetRecord:
     dist = ctx.dist
     if not opts.force:
         current = _up_to_date(dist, plan)
@@ -338,32 +385,39 @@ def _build_one(ctx: ProjectContext, plan: Plan, opts: Options, running: _Running
     artifacts: list[ArtifactRecord] = []
     zig_cache = toolchain.zig_cache_dir(ctx.environ, ctx.cache_dir)
     _drop_unknown_staging(dist, plan)
-    with open(log_path, "wb") as log, toolchain.libc_gate(  # a zig libc's first build: once at a time
-            plan.toolchain, zig_cache, plan.target.id, lambda text: report("note", text)) as libc_built:
+    with (
+        open(log_path, "wb") as log,
+        toolchain.libc_gate(  # a zig libc's first build: once at a time
+            plan.toolchain, zig_cache, plan.target.id, lambda text: report("note", text)
+        ) as libc_built,
+    ):
         log.write(_log_header(plan).encode())
         for step in plan.steps:
             error = _run_step(ctx, plan, step, opts, running, log)
             if error:
                 log.flush()
-                return _record(plan, status="failed", duration_s=round(time.monotonic() - started, 3),
-                               error=error + "\n" + _tail(log_path))
+                return _record(
+                    plan,
+                    status="failed",
+                    duration_s=round(time.monotonic() - started, 3),
+                    error=error + "\n" + _tail(log_path),
+                )
             artifacts.append(_finish_artifact(dist, step))
         libc_built()
     _save_stamp(dist, plan, artifacts)
-    return _record(plan, status="ok", artifacts=artifacts,
-                   duration_s=round(time.monotonic() - started, 3))
+    return _record(plan, status="ok", artifacts=artifacts, duration_s=round(time.monotonic() - started, 3))
 
 
 def _log_header(plan: Plan) -> str:
-    lines = [f"# target {plan.target.id}",
-             f"# C toolchain: {plan.toolchain.description if plan.toolchain else 'none (cgo off)'}"]
-    lines += [f"# env {k}={v}" for k, v in sorted(plan.env.items())
-              if k.startswith(("GO", "CGO", "CC", "CXX", "ZIG"))]
+    lines = [
+        f"# target {plan.target.id}",
+        f"# C toolchain: {plan.toolchain.description if plan.toolchain else 'none (cgo off)'}",
+    ]
+    lines += [f"# env {k}={v}" for k, v in sorted(plan.env.items()) if k.startswith(("GO", "CGO", "CC", "CXX", "ZIG"))]
     return "\n".join(lines) + "\n"
 
 
-def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, running: _Running,
-              log: object) -> str | None:
+def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, running: _Running, log: object) -> str | None:
     dist = ctx.dist
     final = dist / step.output
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -373,9 +427,15 @@ def _run_step(ctx: ProjectContext, plan: Plan, step: Step, opts: Options, runnin
     log.write(("$ " + shlex.join(argv) + "\n").encode())  # type: ignore[attr-defined]
     log.flush()  # type: ignore[attr-defined]
     try:
-        proc = subprocess.Popen(argv, cwd=ctx.loaded.module_dir, env=plan.env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=ctx.loaded.module_dir,
+            env=plan.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     except OSError as exc:
         return f"cannot start {argv[0]}: {exc}"
     running.add(proc)
@@ -397,8 +457,9 @@ def _drop_unknown_staging(dist: Path, plan: Plan) -> None:
     """Keep a staged binary only if it is exactly what the last build published (its stamp
     says so): anything else there (a write into the artifact, which shares its inode) is
     removed, for go to write afresh rather than refuse to overwrite it."""
-    published = {a.get("path"): (a.get("size"), a.get("mtime_ns"))
-                  for a in _saved(dist, plan.target.id).get("artifacts", [])}
+    published = {
+        a.get("path"): (a.get("size"), a.get("mtime_ns")) for a in _saved(dist, plan.target.id).get("artifacts", [])
+    }
     for step in plan.steps:
         staged = staging_path(dist, step)
         try:
@@ -438,13 +499,14 @@ def publish(staged: Path, final: Path) -> None:
 
 def _finish_artifact(dist: Path, step: Step) -> ArtifactRecord:
     path = dist / step.output
-    return ArtifactRecord(binary=step.binary, path=step.output, size=path.stat().st_size,
-                          sha256=sha256_file(path))
+    return ArtifactRecord(binary=step.binary, path=step.output, size=path.stat().st_size, sha256=sha256_file(path))
 
 
 def _save_stamp(dist: Path, plan: Plan, artifacts: list[ArtifactRecord]) -> None:
-    saved = {"inputs": plan.inputs, "artifacts": [
-        {**a.model_dump(), "mtime_ns": os.stat(dist / a.path).st_mtime_ns} for a in artifacts]}
+    saved = {
+        "inputs": plan.inputs,
+        "artifacts": [{**a.model_dump(), "mtime_ns": os.stat(dist / a.path).st_mtime_ns} for a in artifacts],
+    }
     # A cache entry: lost or stale, it only costs a rebuild (it is checked against the artifact).
     write_atomic(stamp_path(dist, plan.target.id), json.dumps(saved).encode(), durable=False)
 

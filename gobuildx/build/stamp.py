@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,8 +26,9 @@ class Stamp(BaseModel):
     dirty: bool
 
 
-def resolve(module_dir: Path, source: str, config_path: Path, environ: dict[str, str],
-            git: vcs.GitFacts | None = None) -> Stamp:
+def resolve(
+    module_dir: Path, source: str, config_path: Path, environ: dict[str, str], git: vcs.GitFacts | None = None
+) -> Stamp:
     """The version per `project.version`, the commit, and a reproducible date.
 
     The date is SOURCE_DATE_EPOCH when set, else the commit time, else the epoch:
@@ -37,19 +38,26 @@ def resolve(module_dir: Path, source: str, config_path: Path, environ: dict[str,
     epoch = environ.get("SOURCE_DATE_EPOCH") or git.commit_time or "0"
     if not epoch.isdigit():
         raise ConfigError([f"SOURCE_DATE_EPOCH={epoch!r}: expected whole seconds since 1970"])
-    date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return Stamp(version=_version(git, source, config_path, environ, module_dir), commit=git.commit or "none",
-                 date=date, dirty=git.dirty)
+    date = datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Stamp(
+        version=_version(git, source, config_path, environ, module_dir),
+        commit=git.commit or "none",
+        date=date,
+        dirty=git.dirty,
+    )
 
 
-def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[str, str],
-             module_dir: Path) -> str:
+def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[str, str], module_dir: Path) -> str:
     where = f"{config_path}: project.version"
     if source == "git":
         if git.describe is None and (why := vcs.unreadable(module_dir)):
-            raise ConfigError([f"{where}: \"git\" (the default) needs git to read the repository, and it "
-                               f"cannot: {why}; fix that, or set project.version (\"env:NAME\", "
-                               "\"file:PATH\" or a literal)"])
+            raise ConfigError(
+                [
+                    f'{where}: "git" (the default) needs git to read the repository, and it '
+                    f'cannot: {why}; fix that, or set project.version ("env:NAME", '
+                    '"file:PATH" or a literal)'
+                ]
+            )
         described = git.describe or "0.0.0-dev"
         return described[1:] if re.match(r"v\d", described) else described
     if source.startswith("env:"):
@@ -58,13 +66,17 @@ def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[st
             raise ConfigError([f"{where}: {source!r} names the environment variable {name}, which is not set"])
         return environ[name]
     if source.startswith("file:"):
-        file = (config_path.parent / source[5:])
+        file = config_path.parent / source[5:]
         if not file.is_file():
             raise ConfigError([f"{where}: {source!r}: no such file {file}"])
         return file.read_text().strip()
     if not re.fullmatch(r"[0-9A-Za-z.+_-]+", source):
-        raise ConfigError([f"{where}: {source!r} is not a version; allowed: \"git\", "
-                           "\"env:NAME\", \"file:PATH\" or a literal such as \"1.2.3\""])
+        raise ConfigError(
+            [
+                f'{where}: {source!r} is not a version; allowed: "git", '
+                '"env:NAME", "file:PATH" or a literal such as "1.2.3"'
+            ]
+        )
     return source
 
 
@@ -89,15 +101,15 @@ def walk_sources(module_dir: Path, exclude: list[Path]) -> list[Seen]:
     for root in [module_dir, *_local_replaces(module_dir)]:
         for dirpath, dirnames, filenames in os.walk(root):
             here = Path(dirpath)
-            dirnames[:] = sorted(d for d in dirnames
-                                 if d not in SKIP_DIRS and (here / d).resolve() not in skip)
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and (here / d).resolve() not in skip)
             for name, is_dir in [("", True), *((f, False) for f in sorted(filenames))]:
                 try:
                     st = os.stat(here / name if name else here)
                 except OSError:
                     continue
-                seen.append(Seen(str(here / name) if name else str(here), st.st_size, st.st_mtime_ns,
-                                 st.st_ino, is_dir))
+                seen.append(
+                    Seen(str(here / name) if name else str(here), st.st_size, st.st_mtime_ns, st.st_ino, is_dir)
+                )
     return seen
 
 
@@ -144,8 +156,9 @@ def _walked(entry: os.DirEntry[str], skip: set[Path]) -> bool:
     except OSError:  # e.g. a symlink loop: os.walk lists it among the files
         is_dir = False
     if is_dir:  # os.walk lists a linked or unreadable directory but does not enter it
-        return not (entry.name in SKIP_DIRS or entry.is_symlink() or _skipped(entry, skip)
-                    or not os.access(entry.path, os.R_OK))
+        return not (
+            entry.name in SKIP_DIRS or entry.is_symlink() or _skipped(entry, skip) or not os.access(entry.path, os.R_OK)
+        )
     try:
         entry.stat()  # the walk records only what it can stat (not a dangling link)
     except OSError:

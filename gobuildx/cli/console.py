@@ -46,16 +46,25 @@ def _columns() -> int:
 def build_progress(console: Console, total: int) -> Iterator[object]:
     """Yield a reporter(event, payload) for build.run."""
     if not console.is_terminal:
+
         def plain(event: str, payload: object) -> None:
             if event == "done" and isinstance(payload, TargetRecord):
                 console.print(_line(payload), highlight=False)
             elif event == "note":
                 console.print(str(payload), highlight=False)
+
         yield plain
         return
-    progress = Progress(SpinnerColumn(), TextColumn("[bold]build"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
-                        transient=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]build"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    )
     task = progress.add_task("", total=total)
     active: list[str] = []
 
@@ -90,9 +99,15 @@ def summary(console: Console, records: Sequence[TargetRecord], dist_label: str) 
     for r in sorted(records, key=lambda r: (r.status != "failed", r.id)):
         status = "up to date" if r.cached else r.status
         size = sum(a.size for a in r.artifacts)
-        table.add_row(r.id, f"[{STYLE[r.status]}]{status}[/]", r.libc + (f" {r.min_glibc}" if r.min_glibc else ""),
-                      "on" if r.cgo else "off", r.c_toolchain or "-", _size(size) if size else "-",
-                      ", ".join(a.path for a in r.artifacts) or "-")
+        table.add_row(
+            r.id,
+            f"[{STYLE[r.status]}]{status}[/]",
+            r.libc + (f" {r.min_glibc}" if r.min_glibc else ""),
+            "on" if r.cgo else "off",
+            r.c_toolchain or "-",
+            _size(size) if size else "-",
+            ", ".join(a.path for a in r.artifacts) or "-",
+        )
     console.print(table)
     for r in records:
         if r.status == "failed":

@@ -33,9 +33,26 @@ from gobuildx.util.files import write_atomic
 SCHEMA = 2
 DISABLE = "GOBUILDX_NO_FASTPATH"
 # Shell bookkeeping that changes between two identical commands and never reaches a build.
-VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES", "PS1", "PS2", "PROMPT_COMMAND",
-                          "HISTFILE", "HISTSIZE", "TERM_SESSION_ID", "WINDOWID", "SSH_CLIENT",
-                          "SSH_CONNECTION", "SSH_TTY"})
+VOLATILE_ENV = frozenset(
+    {
+        "_",
+        "OLDPWD",
+        "PWD",
+        "SHLVL",
+        "COLUMNS",
+        "LINES",
+        "PS1",
+        "PS2",
+        "PROMPT_COMMAND",
+        "HISTFILE",
+        "HISTSIZE",
+        "TERM_SESSION_ID",
+        "WINDOWID",
+        "SSH_CLIENT",
+        "SSH_CONNECTION",
+        "SSH_TTY",
+    }
+)
 # An input modified this close to the walk that read it may be modified again within one
 # mtime tick after it: such a receipt is not written (git's "racy clean" problem).
 RACY_NS_FINE = 100_000_000
@@ -137,10 +154,23 @@ def wanted(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
     return len(argv) >= 2 and argv[1] == "build" and not environ.get(DISABLE)
 
 
-def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, grammar: Grammar, module_dir: Path,
-         git: vcs.GitFacts, go: Path, go_source: str, walked: Iterable[tuple[str, int, int, int, bool]],
-         walk_started_ns: int, settled_ns: int, inputs: Iterable[str | Path], outputs: Iterable[str | Path],
-         lines: list[str]) -> Path | None:
+def save(
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    cwd: str,
+    *,
+    grammar: Grammar,
+    module_dir: Path,
+    git: vcs.GitFacts,
+    go: Path,
+    go_source: str,
+    walked: Iterable[tuple[str, int, int, int, bool]],
+    walk_started_ns: int,
+    settled_ns: int,
+    inputs: Iterable[str | Path],
+    outputs: Iterable[str | Path],
+    lines: list[str],
+) -> Path | None:
     """Write the receipt of a successful build; None when there is none to write (or a racy input).
 
     `walked` holds (path, size, mtime_ns, inode, is_dir): files as the walk before compiling
@@ -158,10 +188,20 @@ def save(argv: Sequence[str], environ: Mapping[str, str], cwd: str, *, grammar: 
         return None
     for path in [*inputs, *outputs, *environment_paths(environ)]:
         files.setdefault(str(path), stat(path))
-    receipt = {"schema": SCHEMA, "gobuildx": __version__, "cwd": cwd, "key": key,
-               "env": env_digest(environ), "module_dir": str(module_dir), "git": list(git),
-               "go": str(go), "go_source": go_source, "files": files, "lines": lines,
-               "saved": time.strftime("%Y-%m-%d %H:%M:%S")}
+    receipt = {
+        "schema": SCHEMA,
+        "gobuildx": __version__,
+        "cwd": cwd,
+        "key": key,
+        "env": env_digest(environ),
+        "module_dir": str(module_dir),
+        "git": list(git),
+        "go": str(go),
+        "go_source": go_source,
+        "files": files,
+        "lines": lines,
+        "saved": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     dest = receipt_path(environ, cwd, key)
     write_atomic(dest, json.dumps(receipt).encode(), durable=False)  # a lost receipt costs one full run
     _prune(dest.parent)
@@ -191,7 +231,11 @@ def check(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> dict[str
     except (OSError, ValueError):
         return None
     if (receipt.get("schema"), receipt.get("gobuildx"), receipt.get("cwd"), receipt.get("key")) != (
-            SCHEMA, __version__, cwd, key) or receipt.get("env") != env_digest(environ):
+        SCHEMA,
+        __version__,
+        cwd,
+        key,
+    ) or receipt.get("env") != env_digest(environ):
         return None
     if receipt["go_source"] == "PATH" and shutil.which("go", path=environ.get("PATH")) != receipt["go"]:
         return None
@@ -210,14 +254,16 @@ def run(argv: Sequence[str], environ: Mapping[str, str], cwd: str) -> bool:
     started = time.perf_counter()
     try:
         receipt = check(argv, environ, cwd)
-    except Exception:  # noqa: BLE001 - a damaged receipt or odd file must never break a build
+    except Exception:
         return False
     if receipt is None:
         return False
     lines = list(receipt["lines"])  # type: ignore[call-overload]
     elapsed = time.perf_counter() - started
-    print(f"gobuildx: nothing changed since the build of {receipt['saved']} "
-          f"({len(receipt['files'])} paths and git checked in {elapsed:.2f} s):")  # type: ignore[arg-type]
+    print(
+        f"gobuildx: nothing changed since the build of {receipt['saved']} "
+        f"({len(receipt['files'])} paths and git checked in {elapsed:.2f} s):"
+    )  # type: ignore[arg-type]
     for line in lines:
         print(line)
     return True

@@ -20,8 +20,7 @@ def program() -> Program:
     from gobuildx.cli.program import GobuildxProgram
     from gobuildx.cli.tasks import collection
 
-    return GobuildxProgram(name="gobuildx", binary="gobuildx", version=__version__,
-                           namespace=collection())
+    return GobuildxProgram(name="gobuildx", binary="gobuildx", version=__version__, namespace=collection())
 
 
 def normalize(argv: list[str]) -> list[str]:

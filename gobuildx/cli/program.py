@@ -21,8 +21,17 @@ from invoke.parser import Argument
 from gobuildx.errors import ConfigError
 
 # Core options of invoke's Program that gobuildx keeps (the others configure invoke's runners).
-CORE = ("complete", "debug", "help", "list", "list-depth", "list-format", "print-completion-script",
-        "version", "write-pyc")
+CORE = (
+    "complete",
+    "debug",
+    "help",
+    "list",
+    "list-depth",
+    "list-format",
+    "print-completion-script",
+    "version",
+    "write-pyc",
+)
 LIST_FORMATS = ("flat", "nested", "json")
 
 
@@ -55,8 +64,10 @@ class GobuildxProgram(Program):
 
     def list_tasks(self) -> None:
         if self.list_format not in LIST_FORMATS:
-            raise Exit(f"gobuildx: --list-format {self.list_format!r}: allowed: {', '.join(LIST_FORMATS)}",
-                       code=ConfigError.exit_code)
+            raise Exit(
+                f"gobuildx: --list-format {self.list_format!r}: allowed: {', '.join(LIST_FORMATS)}",
+                code=ConfigError.exit_code,
+            )
         super().list_tasks()
 
 
@@ -68,8 +79,11 @@ def _usage_errors(prog: Program) -> Iterator[None]:
     except ParseError as exc:
         raise Exit(f"gobuildx: {exc}{hint(str(exc), prog)}", code=ConfigError.exit_code) from None
     except ValueError as exc:  # an option's value of the wrong kind: `--jobs x`
-        raise Exit(f"gobuildx: an option's value is not of its kind ({exc}); "
-                   "`gobuildx TASK --help` shows what each option takes", code=ConfigError.exit_code) from None
+        raise Exit(
+            f"gobuildx: an option's value is not of its kind ({exc}); "
+            "`gobuildx TASK --help` shows what each option takes",
+            code=ConfigError.exit_code,
+        ) from None
 
 
 def hint(message: str, prog: Program) -> str:
@@ -81,8 +95,9 @@ def hint(message: str, prog: Program) -> str:
     tasks = sorted(prog.namespace.task_names)
     if not word.startswith("-"):
         close = difflib.get_close_matches(word, tasks, n=2)
-        return (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "") + \
-            f" (tasks: {', '.join(tasks)}; `gobuildx --list`)"
+        return (
+            f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        ) + f" (tasks: {', '.join(tasks)}; `gobuildx --list`)"
     name = word.split("=", 1)[0]
     argv = list(prog.argv[1:])
     at = _position(argv, name)
@@ -97,8 +112,9 @@ def hint(message: str, prog: Program) -> str:
             return f"; options go after the task name: `gobuildx {' '.join(_moved(prog, argv, task))}`"
     flags = sorted(_flags(prog, task) if task else {f for t in tasks for f in _flags(prog, t)})
     close = difflib.get_close_matches(name, [f for f in flags if f.startswith("--")], n=2) if long else []
-    return (f"; did you mean {' or '.join(close)}?" if close else "") + \
-        f" (`gobuildx {task or 'TASK'} --help` lists its options)"
+    return (
+        f"; did you mean {' or '.join(close)}?" if close else ""
+    ) + f" (`gobuildx {task or 'TASK'} --help` lists its options)"
 
 
 def _position(argv: list[str], name: str) -> int | None:
@@ -115,9 +131,9 @@ def _moved(prog: Program, argv: list[str], task: str) -> list[str]:
         word = argv[i]
         arg = _argument(prog, task, word.split("=", 1)[0]) if word.startswith("--") else None
         size = 2 if arg is not None and "=" not in word and arg.takes_value and i + 1 < end else 1
-        (taken if arg is not None else kept).extend(argv[i:i + size])
+        (taken if arg is not None else kept).extend(argv[i : i + size])
         i += size
-    return kept + [task] + taken + argv[end + 1:]
+    return kept + [task] + taken + argv[end + 1 :]
 
 
 def _argument(prog: Program, task: str, flag: str) -> Argument | None:

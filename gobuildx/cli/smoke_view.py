@@ -31,11 +31,9 @@ def summary(console: Console, records: dict[str, SmokeRecord], junit: str) -> No
         table.add_column(col)
     for tid, rec in sorted(records.items(), key=lambda kv: (kv[1].status != "failed", kv[0])):
         for r in rec.results:
-            table.add_row(tid, Text(r.status, style=STYLE[r.status]), r.runner, f"{r.duration_s:.1f}s",
-                          Text(r.reason))
+            table.add_row(tid, Text(r.status, style=STYLE[r.status]), r.runner, f"{r.duration_s:.1f}s", Text(r.reason))
     console.print(table)
-    notes = sorted({n for rec in records.values() for r in rec.results for n in r.notes
-                    if "shim" in n})
+    notes = sorted({n for rec in records.values() for r in rec.results for n in r.notes if "shim" in n})
     for note in notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for tid, rec in sorted(records.items()):

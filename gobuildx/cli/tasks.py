@@ -48,8 +48,9 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
         try:
             if isinstance(kwargs.get("jobs"), int) and kwargs["jobs"] < 0:
-                raise ConfigError([f"--jobs {kwargs['jobs']}: expected a number of parallel jobs, "
-                                   "or 0 for one per core"])
+                raise ConfigError(
+                    [f"--jobs {kwargs['jobs']}: expected a number of parallel jobs, or 0 for one per core"]
+                )
             return fn(c, *args, **kwargs)
         except GobuildxError as exc:
             raise Exit(f"gobuildx: {exc}", code=exc.exit_code) from None
@@ -78,11 +79,18 @@ def _selection(matrix: str, target: list[str] | None, jobs: int = 0) -> Selectio
         "json": "print the targets as JSON (the same as --format json)",
         "format": "table (default), json, or github: one line for a GitHub Actions strategy.matrix",
         "shards": "with --format github: N shard jobs ({shard: 'I/N', ...}) instead of one job per target",
-    }
+    },
 )
 @stage
-def matrix(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
-           json_: bool = False, format: str = "table", shards: int = 0) -> None:
+def matrix(
+    c: Context,
+    config: str | None = None,
+    matrix: str = "all",
+    target: list[str] | None = None,
+    json_: bool = False,
+    format: str = "table",
+    shards: int = 0,
+) -> None:
     """Print the expanded targets of a matrix (ids, platforms, libc, cgo)."""
     from gobuildx.cli import console as ui
     from gobuildx.project import shard as shard_stage
@@ -109,29 +117,47 @@ def matrix(c: Context, config: str | None = None, matrix: str = "all", target: l
         table.add_column(col)
     for t in targets:
         variant = t.goarm and f"GOARM={t.goarm}" or t.goamd64 and f"GOAMD64={t.goamd64}" or ""
-        table.add_row(t.id, t.platform, variant, t.libc + (f" >= {t.min_glibc}" if t.min_glibc else ""),
-                      "on" if t.cgo else "off", ", ".join(t.matrices))
+        table.add_row(
+            t.id,
+            t.platform,
+            variant,
+            t.libc + (f" >= {t.min_glibc}" if t.min_glibc else ""),
+            "on" if t.cgo else "off",
+            ", ".join(t.matrices),
+        )
     con.print(table)
 
 
 @task(
     iterable=["target"],
-    help=selection_help("parallel builds (default: one per core)", {
-        "force": "rebuild even targets whose inputs did not change (and ignore merged artifacts)",
-        "shard": "I/N: build only shard I of N of the selection (one CI runner each; see docs/release.md)",
-        "no-audit": "skip the linkage audit that runs after compiling",
-    }),
+    help=selection_help(
+        "parallel builds (default: one per core)",
+        {
+            "force": "rebuild even targets whose inputs did not change (and ignore merged artifacts)",
+            "shard": "I/N: build only shard I of N of the selection (one CI runner each; see docs/release.md)",
+            "no-audit": "skip the linkage audit that runs after compiling",
+        },
+    ),
 )
 @stage
-def build(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
-          jobs: int = 0, force: bool = False, shard: str | None = None, no_audit: bool = False) -> None:
+def build(
+    c: Context,
+    config: str | None = None,
+    matrix: str = "all",
+    target: list[str] | None = None,
+    jobs: int = 0,
+    force: bool = False,
+    shard: str | None = None,
+    no_audit: bool = False,
+) -> None:
     """Cross-compile every selected target in parallel into dist/<target-id>/."""
     from gobuildx import pipeline
     from gobuildx.cli.views import TerminalView
 
     ctx = _open(config)
-    built = pipeline.build(ctx, _selection(matrix, target, jobs), TerminalView(), force=force, shard=shard,
-                           audit=not no_audit)
+    built = pipeline.build(
+        ctx, _selection(matrix, target, jobs), TerminalView(), force=force, shard=shard, audit=not no_audit
+    )
     if built.inputs is not None:
         _save_receipt(c, ctx, built)
 
@@ -167,11 +193,22 @@ def _save_receipt(c: Context, ctx: ProjectContext, built: Built) -> None:
     if walked is None:  # a file came or went during the build: let the next run look for itself
         return
     try:
-        fastpath.save(argv, ctx.environ, os.getcwd(), grammar=build_grammar(), module_dir=ctx.loaded.module_dir,
-                      git=inputs.git, go=ctx.go.go, go_source=ctx.go.source,
-                      walk_started_ns=built.walk_started_ns, settled_ns=settled_ns,
-                      walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
-                      inputs=proj_inputs, outputs=outputs, lines=lines)
+        fastpath.save(
+            argv,
+            ctx.environ,
+            os.getcwd(),
+            grammar=build_grammar(),
+            module_dir=ctx.loaded.module_dir,
+            git=inputs.git,
+            go=ctx.go.go,
+            go_source=ctx.go.source,
+            walk_started_ns=built.walk_started_ns,
+            settled_ns=settled_ns,
+            walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
+            inputs=proj_inputs,
+            outputs=outputs,
+            lines=lines,
+        )
     except OSError as exc:  # the build succeeded; only the shortcut for the next one is lost
         print(f"gobuildx: note: no receipt for the next no-op run ({exc})", file=sys.stderr)
 
@@ -180,28 +217,41 @@ def build_grammar() -> Any:
     """The options of the `build` task as the receipt's key reads them: declared once, by the task."""
     from gobuildx.cli import fastpath
 
-    return fastpath.Grammar.of((arg.names, arg.takes_value, arg.name == "force")
-                               for arg in build.get_arguments())
+    return fastpath.Grammar.of((arg.names, arg.takes_value, arg.name == "force") for arg in build.get_arguments())
 
 
 @task(
     iterable=["target", "path"],
-    help=selection_help("parallel `file`/`ldd` runs (default: two per core, at most 8)", {
-        "path": "audit this file instead of the built matrix (repeatable; also: `gobuildx audit -- FILE...`)",
-        "expect": "with --path: the declared libc to check against: static, musl, glibc",
-        "min-glibc": "with --path --expect glibc: the oldest glibc the files must run on, e.g. 2.17",
-        "cgo": "with --path: expect CGO_ENABLED=1 (on) or 0 (off)",
-        "format": "table (default), json, markdown or junit",
-        "output": "write the report in --format to this file (the table still goes to the terminal)",
-        "warn-only": "report failed verdicts but exit 0",
-        "no-evidence": "skip running `file` and `ldd` (parse only)",
-    }),
+    help=selection_help(
+        "parallel `file`/`ldd` runs (default: two per core, at most 8)",
+        {
+            "path": "audit this file instead of the built matrix (repeatable; also: `gobuildx audit -- FILE...`)",
+            "expect": "with --path: the declared libc to check against: static, musl, glibc",
+            "min-glibc": "with --path --expect glibc: the oldest glibc the files must run on, e.g. 2.17",
+            "cgo": "with --path: expect CGO_ENABLED=1 (on) or 0 (off)",
+            "format": "table (default), json, markdown or junit",
+            "output": "write the report in --format to this file (the table still goes to the terminal)",
+            "warn-only": "report failed verdicts but exit 0",
+            "no-evidence": "skip running `file` and `ldd` (parse only)",
+        },
+    ),
 )
 @stage
-def audit(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
-          jobs: int = 0, path: list[str] | None = None, expect: str | None = None, min_glibc: str | None = None,
-          cgo: str | None = None, format: str = "table", output: str | None = None, warn_only: bool = False,
-          no_evidence: bool = False) -> None:
+def audit(
+    c: Context,
+    config: str | None = None,
+    matrix: str = "all",
+    target: list[str] | None = None,
+    jobs: int = 0,
+    path: list[str] | None = None,
+    expect: str | None = None,
+    min_glibc: str | None = None,
+    cgo: str | None = None,
+    format: str = "table",
+    output: str | None = None,
+    warn_only: bool = False,
+    no_evidence: bool = False,
+) -> None:
     """Audit the linkage of every built artifact (or of any files) against its declaration."""
     from gobuildx import pipeline
     from gobuildx.audit import stage as audit_stage
@@ -217,11 +267,13 @@ def audit(c: Context, config: str | None = None, matrix: str = "all", target: li
         view.audit_report(report)
     else:
         if expect or min_glibc or cgo:
-            raise ConfigError(["--expect, --min-glibc and --cgo apply to --path; targets declare theirs "
-                               "in targets.toml"])
+            raise ConfigError(
+                ["--expect, --min-glibc and --cgo apply to --path; targets declare theirs in targets.toml"]
+            )
         ctx = _open(config)
-        report = pipeline.run_audit(ctx, _selection(matrix, target).of(ctx), jobs, view,
-                                    evidence=not no_evidence, warn_only=warn_only)
+        report = pipeline.run_audit(
+            ctx, _selection(matrix, target).of(ctx), jobs, view, evidence=not no_evidence, warn_only=warn_only
+        )
     audit_stage.enforce(report, warn_only)
 
 
@@ -261,8 +313,12 @@ def doctor(c: Context, config: str | None = None, matrix: str = "all", target: l
         print(f"  {line}")
 
 
-@task(help={"config": "path to targets.toml (for its dist directory)",
-            "dist": "render this dist directory instead (no targets.toml or Go needed)"})
+@task(
+    help={
+        "config": "path to targets.toml (for its dist directory)",
+        "dist": "render this dist directory instead (no targets.toml or Go needed)",
+    }
+)
 @stage
 def report(c: Context, config: str | None = None, dist: str | None = None) -> None:
     """Regenerate dist/report.html (the matrix as one self-contained page) from dist/manifest.json."""
@@ -277,40 +333,63 @@ def report(c: Context, config: str | None = None, dist: str | None = None) -> No
 
 @task(
     iterable=["target"],
-    help=selection_help("parallel builds for the build this needs (default: one per core)", {
-        "target": SELECT_HELP["target"] + "; only Linux targets matching image.targets get images",
-        "repository": "image repository, overriding image.repository (e.g. 127.0.0.1:5000/hello)",
-        "push": "push every platform image, then the multi-arch index under each tag",
-        "oci_layout": "build without a daemon: write an OCI image layout (all platforms) to this directory",
-        "tarballs": "build without a daemon: write one `docker load`-able tarball per target to this directory",
-    }),
+    help=selection_help(
+        "parallel builds for the build this needs (default: one per core)",
+        {
+            "target": SELECT_HELP["target"] + "; only Linux targets matching image.targets get images",
+            "repository": "image repository, overriding image.repository (e.g. 127.0.0.1:5000/hello)",
+            "push": "push every platform image, then the multi-arch index under each tag",
+            "oci_layout": "build without a daemon: write an OCI image layout (all platforms) to this directory",
+            "tarballs": "build without a daemon: write one `docker load`-able tarball per target to this directory",
+        },
+    ),
 )
 @stage
-def image(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
-          jobs: int = 0, repository: str | None = None, push: bool = False, oci_layout: str | None = None,
-          tarballs: str | None = None) -> None:
+def image(
+    c: Context,
+    config: str | None = None,
+    matrix: str = "all",
+    target: list[str] | None = None,
+    jobs: int = 0,
+    repository: str | None = None,
+    push: bool = False,
+    oci_layout: str | None = None,
+    tarballs: str | None = None,
+) -> None:
     """Build one FROM-scratch image per Linux target (Docker engine, or daemonless), join them in one index."""
     from gobuildx import pipeline
     from gobuildx.cli.views import TerminalView
     from gobuildx.image import stage as image_stage
 
     ctx, sel, view = _open(config), _selection(matrix, target, jobs), TerminalView()
-    opts = image_stage.Options(repository=repository, push=push,
-                               oci_layout=Path(oci_layout) if oci_layout else None,
-                               tarballs=Path(tarballs) if tarballs else None)
+    opts = image_stage.Options(
+        repository=repository,
+        push=push,
+        oci_layout=Path(oci_layout) if oci_layout else None,
+        tarballs=Path(tarballs) if tarballs else None,
+    )
     pipeline.build(ctx, sel, view)
     pipeline.image(ctx, sel, opts, view)
 
 
 @task(
     iterable=["target"],
-    help=selection_help("parallel work (default: one per core)", {
-        "allow_failures": "release even if an audit or smoke test failed (recorded in manifest.json)",
-    }),
+    help=selection_help(
+        "parallel work (default: one per core)",
+        {
+            "allow_failures": "release even if an audit or smoke test failed (recorded in manifest.json)",
+        },
+    ),
 )
 @stage
-def release(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
-            jobs: int = 0, allow_failures: bool = False) -> None:
+def release(
+    c: Context,
+    config: str | None = None,
+    matrix: str = "all",
+    target: list[str] | None = None,
+    jobs: int = 0,
+    allow_failures: bool = False,
+) -> None:
     """Write dist/release/: archives, SBOMs, manifest.json and SHA256SUMS (after the stages it needs)."""
     from gobuildx import pipeline
     from gobuildx.cli.views import TerminalView, print_release
@@ -334,9 +413,16 @@ def release(c: Context, config: str | None = None, matrix: str = "all", target: 
     },
 )
 @stage
-def merge(c: Context, dir: list[str] | None = None, out: str | None = None, config: str | None = None,
-          matrix: str = "all", target: list[str] | None = None, allow_failures: bool = False,
-          no_release: bool = False) -> None:
+def merge(
+    c: Context,
+    dir: list[str] | None = None,
+    out: str | None = None,
+    config: str | None = None,
+    matrix: str = "all",
+    target: list[str] | None = None,
+    allow_failures: bool = False,
+    no_release: bool = False,
+) -> None:
     """Join the dist folders of several CI runners (built with --shard) into one dist and one release."""
     from gobuildx import pipeline
     from gobuildx.cli.views import print_release
@@ -371,13 +457,22 @@ def verify(c: Context, dir: str) -> None:
 
 @task(
     iterable=["target"],
-    help=selection_help("parallel smoke runs (default: one per core)", {
-        "junit": "write the JUnit XML here (default: dist/smoke-junit.xml)",
-    }),
+    help=selection_help(
+        "parallel smoke runs (default: one per core)",
+        {
+            "junit": "write the JUnit XML here (default: dist/smoke-junit.xml)",
+        },
+    ),
 )
 @stage
-def smoke(c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None,
-          jobs: int = 0, junit: str | None = None) -> None:
+def smoke(
+    c: Context,
+    config: str | None = None,
+    matrix: str = "all",
+    target: list[str] | None = None,
+    jobs: int = 0,
+    junit: str | None = None,
+) -> None:
     """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image)."""
     from gobuildx import pipeline
     from gobuildx.cli.views import TerminalView
@@ -397,4 +492,3 @@ def collection() -> Collection:
     ns.add_task(image)
     ns.add_task(smoke)
     return ns
-

@@ -52,8 +52,9 @@ class TerminalView:
         print(f"gobuildx: {count} targets prebuilt (merged from {source}); not compiling (`--force` builds here)")
 
     def starting(self, ctx: ProjectContext, plans: int) -> None:
-        self.console.print(f"gobuildx: {plans} targets with {ctx.go.version} ({ctx.go.go}, from {ctx.go.source})",
-                           highlight=False)
+        self.console.print(
+            f"gobuildx: {plans} targets with {ctx.go.version} ({ctx.go.go}, from {ctx.go.source})", highlight=False
+        )
 
     def progress(self, total: int) -> AbstractContextManager[BuildReporter]:
         from gobuildx.cli import console as ui
@@ -103,8 +104,9 @@ class TerminalView:
 
     # ---------------------------------------------------------------- smoke
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None:
-        self.console.print(f"gobuildx: smoke {len(selected)} targets on {ctx.go.hostos}/{ctx.go.hostarch}",
-                           highlight=False)
+        self.console.print(
+            f"gobuildx: smoke {len(selected)} targets on {ctx.go.hostos}/{ctx.go.hostarch}", highlight=False
+        )
 
     def smoke_reporter(self) -> SmokeReporter:
         from gobuildx.cli import smoke_view
@@ -125,13 +127,17 @@ def print_release(rm: ReleaseManifest, folder: Path, version_source: str) -> Non
     from gobuildx.release import stage as release_stage
 
     for t in rm.targets:
-        print(f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
-              + (f", image {t.image}" if t.image else ""))
+        print(
+            f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
+            + (f", image {t.image}" if t.image else "")
+        )
     for o in rm.omitted:
         print(f"  {o.id:26} OMITTED ({o.reason})")
     for note in release_stage.not_run_notes(rm):
         print(note)
     for warning in release_stage.version_warnings(rm, version_source):
         print(warning, file=sys.stderr)
-    print(f"release: {folder} ({len(rm.targets)} targets; check with `sha256sum -c SHA256SUMS` "
-          f"or `gobuildx verify {folder}`)")
+    print(
+        f"release: {folder} ({len(rm.targets)} targets; check with `sha256sum -c SHA256SUMS` "
+        f"or `gobuildx verify {folder}`)"
+    )

@@ -15,8 +15,8 @@ from gobuildx.model.audit import (
     Kind,  # the formats gobuildx reads, as Facts.format records them
 )
 
-MAX_CSTR = 4096          # longest NUL-terminated string we read (paths, sonames, symbol names)
-MAX_ITEMS = 100_000      # cap on any table walk (dynamic entries, imports, load commands)
+MAX_CSTR = 4096  # longest NUL-terminated string we read (paths, sonames, symbol names)
+MAX_ITEMS = 100_000  # cap on any table walk (dynamic entries, imports, load commands)
 
 
 class FormatError(Exception):
@@ -29,8 +29,14 @@ def sniff(head: bytes) -> Kind | None:
         return "elf"
     if head[:2] == b"MZ":
         return "pe"
-    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce",
-                    b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"):
+    if head[:4] in (
+        b"\xcf\xfa\xed\xfe",
+        b"\xce\xfa\xed\xfe",
+        b"\xfe\xed\xfa\xcf",
+        b"\xfe\xed\xfa\xce",
+        b"\xca\xfe\xba\xbe",
+        b"\xca\xfe\xba\xbf",
+    ):
         return "macho"
     if head[:4] == b"\x00asm":
         return "wasm"
@@ -51,7 +57,7 @@ class Blob:
 
     def read(self, off: int, n: int, what: str = "data") -> bytes:
         self.check(off, n, what)
-        return bytes(self.data[off:off + n])  # type: ignore[index]  # bytes or mmap
+        return bytes(self.data[off : off + n])  # type: ignore[index]  # bytes or mmap
 
     def unpack(self, fmt: str, off: int, what: str = "header") -> tuple[Any, ...]:  # ints, and bytes for 's'
         full = ("<" if self.little else ">") + fmt

@@ -22,8 +22,8 @@ from gobuildx.model.audit import (
 MAGIC = b"\xff Go buildinf:"
 HEADER = 32
 FLAG_INLINE = 0x2
-MAX_SEARCH = 64 * 1024 * 1024   # bytes of a data region scanned for the magic
-MAX_MISALIGNED = 4096           # magics off the 16-byte grid skipped before giving up
+MAX_SEARCH = 64 * 1024 * 1024  # bytes of a data region scanned for the magic
+MAX_MISALIGNED = 4096  # magics off the 16-byte grid skipped before giving up
 
 
 def elf_region(reader: elf.ElfReader) -> tuple[int, int] | None:
@@ -53,9 +53,15 @@ def read_file(path: Path) -> GoBuildInfo | None:
             return None
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
             kind = sniff(bytes(data[:4]))
-            region = (elf_region(elf.ElfReader(data)) if kind == "elf" else
-                      pe_region(pe.read(data)) if kind == "pe" else
-                      macho_region(macho.read(data)) if kind == "macho" else None)
+            region = (
+                elf_region(elf.ElfReader(data))
+                if kind == "elf"
+                else pe_region(pe.read(data))
+                if kind == "pe"
+                else macho_region(macho.read(data))
+                if kind == "macho"
+                else None
+            )
             return find(data, *region) if region else None
 
 
@@ -139,7 +145,7 @@ def _unquote_prefix(text: str) -> tuple[str, str]:
         elif text[i] == '"':
             break
         i += 1
-    quoted, rest = text[: i + 1], text[i + 1:]
+    quoted, rest = text[: i + 1], text[i + 1 :]
     try:
         return str(json.loads(quoted)), rest
     except ValueError:

@@ -25,16 +25,35 @@ DT_SONAME, DT_RPATH, DT_RUNPATH = 14, 15, 29
 DT_FLAGS_1, DT_VERSYM, DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFFB, 0x6FFFFFF0, 0x6FFFFFFE, 0x6FFFFFFF
 DF_1_PIE = 0x08000000
 ET_NAMES = {1: "rel", 2: "exec", 3: "dyn", 4: "core"}
-OSABI = {0: "SYSV", 1: "HP-UX", 2: "NetBSD", 3: "GNU/Linux", 6: "Solaris", 9: "FreeBSD",
-         12: "OpenBSD", 97: "ARM", 255: "standalone"}
-MACHINES = {3: "x86", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 22: "S/390", 40: "ARM",
-            62: "x86-64", 183: "AArch64", 243: "RISC-V", 258: "LoongArch"}
-MAX_SYMBOL_NAMES = 200   # names kept per version index (the count is always exact)
+OSABI = {
+    0: "SYSV",
+    1: "HP-UX",
+    2: "NetBSD",
+    3: "GNU/Linux",
+    6: "Solaris",
+    9: "FreeBSD",
+    12: "OpenBSD",
+    97: "ARM",
+    255: "standalone",
+}
+MACHINES = {
+    3: "x86",
+    8: "MIPS",
+    20: "PowerPC",
+    21: "PowerPC64",
+    22: "S/390",
+    40: "ARM",
+    62: "x86-64",
+    183: "AArch64",
+    243: "RISC-V",
+    258: "LoongArch",
+}
+MAX_SYMBOL_NAMES = 200  # names kept per version index (the count is always exact)
 # Entries of a damaged file can all name one long string, and each copy costs memory: a 22 KB
 # file asked for 1.2 GB of version names, 1.4 MB of DT_NEEDED for 1.4 GB. Real files read a few KB.
-MAX_DYNSTR_BYTES = 1 << 20   # total bytes of dynamic-string-table strings read from one file
-MAX_NEEDED = 512             # DT_NEEDED entries (real ones: a few dozen; the audit checks each one)
-MAX_VERSION_NEEDS = 4096     # .gnu.version_r (library, version) pairs (real ones: tens)
+MAX_DYNSTR_BYTES = 1 << 20  # total bytes of dynamic-string-table strings read from one file
+MAX_NEEDED = 512  # DT_NEEDED entries (real ones: a few dozen; the audit checks each one)
+MAX_VERSION_NEEDS = 4096  # .gnu.version_r (library, version) pairs (real ones: tens)
 
 
 class VersionNeed(BaseModel):
@@ -70,13 +89,13 @@ class ElfInfo(BaseModel):
     flags: int
     elf_type: str
     interpreter: str | None = None
-    dynamic: bool = False          # has a PT_DYNAMIC segment
+    dynamic: bool = False  # has a PT_DYNAMIC segment
     needed: list[str] = []
     soname: str | None = None
     rpath: list[str] = []
     runpath: list[str] = []
     pie: bool = False
-    stripped: bool = True          # no .symtab (the meaning `file` uses)
+    stripped: bool = True  # no .symtab (the meaning `file` uses)
     debug_info: bool = False
     version_needs: list[VersionNeed] = []
 
@@ -88,8 +107,7 @@ class ElfReader:
         head = Blob(data)
         ident = head.read(0, 16, "ELF identification")
         if ident[4] not in (1, 2) or ident[5] not in (1, 2):
-            raise FormatError(f"ELF identification has class {ident[4]} / data encoding {ident[5]}; "
-                              "expected 1 or 2")
+            raise FormatError(f"ELF identification has class {ident[4]} / data encoding {ident[5]}; expected 1 or 2")
         self.bits: Literal[32, 64] = 64 if ident[4] == 2 else 32
         self.blob = Blob(data, little=ident[5] == 1)
         self._dyn: dict[int, list[int]] = {}
@@ -100,17 +118,48 @@ class ElfReader:
     def _parse(self, ident: bytes) -> ElfInfo:
         b = self.blob
         if self.bits == 64:
-            (e_type, e_machine, _v, _entry, phoff, shoff, e_flags, _eh, phentsize, phnum, shentsize,
-             shnum, shstrndx) = b.unpack("HHIQQQIHHHHHH", 16, "ELF header")
+            (
+                e_type,
+                e_machine,
+                _v,
+                _entry,
+                phoff,
+                shoff,
+                e_flags,
+                _eh,
+                phentsize,
+                phnum,
+                shentsize,
+                shnum,
+                shstrndx,
+            ) = b.unpack("HHIQQQIHHHHHH", 16, "ELF header")
         else:
-            (e_type, e_machine, _v, _entry, phoff, shoff, e_flags, _eh, phentsize, phnum, shentsize,
-             shnum, shstrndx) = b.unpack("HHIIIIIHHHHHH", 16, "ELF header")
+            (
+                e_type,
+                e_machine,
+                _v,
+                _entry,
+                phoff,
+                shoff,
+                e_flags,
+                _eh,
+                phentsize,
+                phnum,
+                shentsize,
+                shnum,
+                shstrndx,
+            ) = b.unpack("HHIIIIIHHHHHH", 16, "ELF header")
         self.segments = self._segments(phoff, phentsize, phnum)
         self.sections = self._sections(shoff, shentsize, shnum, shstrndx)
-        info = ElfInfo(bits=self.bits, endian="little" if b.little else "big",
-                       osabi=OSABI.get(ident[7], f"osabi {ident[7]}"),
-                       machine=MACHINES.get(e_machine, f"machine {e_machine}"), machine_code=e_machine,
-                       flags=e_flags, elf_type=ET_NAMES.get(e_type, f"type {e_type}"))
+        info = ElfInfo(
+            bits=self.bits,
+            endian="little" if b.little else "big",
+            osabi=OSABI.get(ident[7], f"osabi {ident[7]}"),
+            machine=MACHINES.get(e_machine, f"machine {e_machine}"),
+            machine_code=e_machine,
+            flags=e_flags,
+            elf_type=ET_NAMES.get(e_type, f"type {e_type}"),
+        )
         info.stripped = not any(s.type == SHT_SYMTAB for s in self.sections)
         info.debug_info = any(s.name in (".debug_info", ".zdebug_info") for s in self.sections)
         interp = next((s for s in self.segments if s.type == PT_INTERP), None)
@@ -136,10 +185,12 @@ class ElfReader:
             off = phoff + i * entsize
             if self.bits == 64:
                 p_type, p_flags, p_off, p_vaddr, _pa, p_filesz, _memsz, _al = self.blob.unpack(
-                    "IIQQQQQQ", off, f"program header {i}")
+                    "IIQQQQQQ", off, f"program header {i}"
+                )
             else:
                 p_type, p_off, p_vaddr, _pa, p_filesz, _memsz, p_flags, _al = self.blob.unpack(
-                    "IIIIIIII", off, f"program header {i}")
+                    "IIIIIIII", off, f"program header {i}"
+                )
             out.append(Segment(type=p_type, offset=p_off, vaddr=p_vaddr, filesz=p_filesz, flags=p_flags))
         return out
 
@@ -149,7 +200,7 @@ class ElfReader:
         want = 64 if self.bits == 64 else 40
         if entsize < want:
             raise FormatError(f"section header entry size {entsize} is smaller than {want}")
-        if count == 0 or strndx == 0xFFFF:   # extended numbering: the real values live in section 0
+        if count == 0 or strndx == 0xFFFF:  # extended numbering: the real values live in section 0
             first = self._shdr(shoff, 0)
             count = count or first[4]
             strndx = first[5] if strndx == 0xFFFF else strndx
@@ -167,10 +218,12 @@ class ElfReader:
         """(name, type, flags, offset, size, link, info, entsize) for both classes."""
         if self.bits == 64:
             name, typ, flags, _addr, offset, size, link, info, _al, entsize = self.blob.unpack(
-                "IIQQQQIIQQ", off, f"section header {i}")
+                "IIQQQQIIQQ", off, f"section header {i}"
+            )
         else:
             name, typ, flags, _addr, offset, size, link, info, _al, entsize = self.blob.unpack(
-                "IIIIIIIIII", off, f"section header {i}")
+                "IIIIIIIIII", off, f"section header {i}"
+            )
         return (name, typ, flags, offset, size, link, info, entsize)
 
     # --- dynamic section -----------------------------------------------------------
@@ -189,7 +242,7 @@ class ElfReader:
             if tag == DT_NULL:
                 break
             self._dyn.setdefault(tag, []).append(val)
-            if tag == DT_NEEDED and len(self._dyn[DT_NEEDED]) > MAX_NEEDED:   # stop at once, not 100 000 entries on
+            if tag == DT_NEEDED and len(self._dyn[DT_NEEDED]) > MAX_NEEDED:  # stop at once, not 100 000 entries on
                 raise FormatError(f"more than {MAX_NEEDED} DT_NEEDED entries; this reader accepts no more")
         if DT_STRTAB not in self._dyn:
             if self._dyn.get(DT_NEEDED):
@@ -224,8 +277,9 @@ class ElfReader:
             aux = off + vn_aux
             for _ in range(cnt):
                 _hash, _flags, other, name, nxt = self.blob.unpack("IHHII", aux, ".gnu.version_r aux entry")
-                out.append(VersionNeed(library=library, version=self._dynstr(name, "version name"),
-                                       index=other & 0x7FFF))
+                out.append(
+                    VersionNeed(library=library, version=self._dynstr(name, "version name"), index=other & 0x7FFF)
+                )
                 if len(out) > MAX_VERSION_NEEDS:
                     raise FormatError(f"more than {MAX_VERSION_NEEDS} version needs")
                 if nxt == 0:
@@ -269,7 +323,7 @@ class ElfReader:
         dynsym = next((s for s in self.sections if s.type == SHT_DYNSYM), None)
         if dynsym:
             return min(dynsym.size // entsize, MAX_ITEMS * 10)
-        if DT_HASH in self._dyn:   # nchain of the SysV hash table equals the symbol count
+        if DT_HASH in self._dyn:  # nchain of the SysV hash table equals the symbol count
             return min(self.blob.u32(self.to_offset(self._dyn[DT_HASH][0]) + 4, "DT_HASH"), MAX_ITEMS * 10)
         return None
 

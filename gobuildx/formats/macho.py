@@ -8,8 +8,7 @@ from pydantic import BaseModel
 
 from gobuildx.formats import Blob, FormatError
 
-CPUS = {7: "x86", 0x01000007: "x86-64", 12: "ARM", 0x0100000C: "AArch64", 18: "PowerPC",
-        0x01000012: "PowerPC64"}
+CPUS = {7: "x86", 0x01000007: "x86-64", 12: "ARM", 0x0100000C: "AArch64", 18: "PowerPC", 0x01000012: "PowerPC64"}
 FILETYPES = {1: "object", 2: "execute", 6: "dylib", 8: "bundle"}
 LC_SEGMENT, LC_SYMTAB, LC_DYSYMTAB, LC_LOAD_DYLINKER, LC_SEGMENT_64 = 0x1, 0x2, 0xB, 0xE, 0x19
 LC_DYLIBS = {0xC: "load", 0x80000018: "weak", 0x8000001F: "reexport", 0x20: "lazy", 0x80000023: "upward"}
@@ -39,9 +38,9 @@ class MachoInfo(BaseModel):
     rpaths: list[str] = []
     platform: str | None = None
     min_os: str | None = None
-    stripped: bool = True          # no local symbols in the symbol table
+    stripped: bool = True  # no local symbols in the symbol table
     universal_archs: list[str] = []
-    slices: list[MachoInfo] = []   # a universal binary's thin slices, in header order
+    slices: list[MachoInfo] = []  # a universal binary's thin slices, in header order
     sections: list[MachoSection] = []
 
     def section(self, name: str) -> MachoSection | None:
@@ -92,13 +91,18 @@ def _thin(data: object, base: int, limit: int | None = None) -> MachoInfo:
     bits: Literal[32, 64] = 64 if probe in (b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf") else 32
     b = Blob(data, little=little)
     _m, cpu, _sub, ftype, ncmds, sizeofcmds, flags = b.unpack("IiiIIII", base, "Mach-O header")
-    info = MachoInfo(bits=bits, endian="little" if little else "big",
-                     machine=CPUS.get(cpu & 0xFFFFFFFF, f"cpu {cpu:#x}"), machine_code=cpu & 0xFFFFFFFF,
-                     filetype=FILETYPES.get(ftype, f"filetype {ftype}"), pie=bool(flags & MH_PIE))
+    info = MachoInfo(
+        bits=bits,
+        endian="little" if little else "big",
+        machine=CPUS.get(cpu & 0xFFFFFFFF, f"cpu {cpu:#x}"),
+        machine_code=cpu & 0xFFFFFFFF,
+        filetype=FILETYPES.get(ftype, f"filetype {ftype}"),
+        pie=bool(flags & MH_PIE),
+    )
     off = base + (32 if bits == 64 else 28)
     end = off + sizeofcmds
     b.check(off, sizeofcmds, "load commands")
-    if limit is not None and off + sizeofcmds > limit:   # keeps each slice's commands inside its own range
+    if limit is not None and off + sizeofcmds > limit:  # keeps each slice's commands inside its own range
         raise FormatError(f"load commands of the slice at offset {base:#x} run past its size")
     for i in range(min(ncmds, MAX_COMMANDS)):
         cmd, size = b.unpack("II", off, f"load command {i}")
@@ -136,8 +140,14 @@ def _sections(b: Blob, off: int, size: int, wide: bool, base: int) -> list[Macho
     out = []
     for i in range(nsects):
         sect, seg, _addr, sz, foff = b.unpack(fmt, off + head + i * entry, f"section {i}")
-        out.append(MachoSection(segment=seg.rstrip(b"\x00").decode("latin-1"),
-                                name=sect.rstrip(b"\x00").decode("latin-1"), offset=base + foff, size=sz))
+        out.append(
+            MachoSection(
+                segment=seg.rstrip(b"\x00").decode("latin-1"),
+                name=sect.rstrip(b"\x00").decode("latin-1"),
+                offset=base + foff,
+                size=sz,
+            )
+        )
     return out
 
 

@@ -202,8 +202,12 @@ def build(spec: ImageSpec) -> Image:
         "layers": [layer.descriptor()],
         **({"annotations": spec.annotations} if spec.annotations else {}),
     }
-    return Image(platform=spec.platform, config=config, layers=[layer],
-                 manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(manifest)))
+    return Image(
+        platform=spec.platform,
+        config=config,
+        layers=[layer],
+        manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(manifest)),
+    )
 
 
 def _config_json(spec: ImageSpec, diff_id: str) -> dict[str, Any]:
@@ -259,8 +263,9 @@ def _fill_layout(root: Path, blobs: Sequence[Blob], top: Blob, ref_names: Sequen
     (root / "oci-layout").write_bytes(canonical_json({"imageLayoutVersion": "1.0.0"}))
     refs = list(ref_names) or [""]
     manifests = [top.descriptor(**({"annotations": {ANNOTATION_REF: r}} if r else {})) for r in refs]
-    (root / "index.json").write_bytes(canonical_json({"schemaVersion": 2, "mediaType": MT_INDEX,
-                                                      "manifests": manifests}))
+    (root / "index.json").write_bytes(
+        canonical_json({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests})
+    )
 
 
 def docker_tarball(image: Image, repo_tags: Sequence[str], mtime: int) -> bytes:
@@ -270,16 +275,23 @@ def docker_tarball(image: Image, repo_tags: Sequence[str], mtime: int) -> bytes:
     for blob in image.blobs():
         files["blobs/sha256/" + blob.digest.split(":", 1)[1]] = blob.data
     files["oci-layout"] = canonical_json({"imageLayoutVersion": "1.0.0"})
-    refs = [image.manifest.descriptor(platform=image.platform.as_json(),
-                                      annotations={DOCKER_ANNOTATION_NAME: t,
-                                                   ANNOTATION_REF: t.rsplit(":", 1)[-1]})
-            for t in repo_tags] or [image.manifest.descriptor(platform=image.platform.as_json())]
+    refs = [
+        image.manifest.descriptor(
+            platform=image.platform.as_json(),
+            annotations={DOCKER_ANNOTATION_NAME: t, ANNOTATION_REF: t.rsplit(":", 1)[-1]},
+        )
+        for t in repo_tags
+    ] or [image.manifest.descriptor(platform=image.platform.as_json())]
     files["index.json"] = canonical_json({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": refs})
-    files["manifest.json"] = canonical_json([{
-        "Config": "blobs/sha256/" + image.config.digest.split(":", 1)[1],
-        "RepoTags": list(repo_tags),
-        "Layers": ["blobs/sha256/" + layer.digest.split(":", 1)[1] for layer in image.layers],
-    }])
+    files["manifest.json"] = canonical_json(
+        [
+            {
+                "Config": "blobs/sha256/" + image.config.digest.split(":", 1)[1],
+                "RepoTags": list(repo_tags),
+                "Layers": ["blobs/sha256/" + layer.digest.split(":", 1)[1] for layer in image.layers],
+            }
+        ]
+    )
     entries = [Entry(path=name, data=data) for name, data in files.items()]
     return layer_tar(entries, mtime)
 
@@ -293,8 +305,9 @@ def blob_reader(oci_layout: str | None, tarball: str | None) -> Callable[[str], 
     if not tarball:
         raise OciError("no OCI layout and no tarball to read the image from")
     with tarfile.open(tarball) as tar:
-        blobs = {m.name: tar.extractfile(m).read() for m in tar.getmembers()  # type: ignore[union-attr]
-                 if m.isfile() and m.name.startswith("blobs/sha256/")}
+        blobs = {
+            m.name: _member_bytes(tar, m) for m in tar.getmembers() if m.isfile() and m.name.startswith("blobs/sha256/")
+        }
     return lambda digest: blobs["blobs/sha256/" + digest.split(":", 1)[1]]
 
 
@@ -302,3 +315,10 @@ def layers(read: Callable[[str], bytes], manifest_digest: str) -> list[bytes]:
     """The layer blobs of one image manifest, in order (as they are unpacked)."""
     manifest = json.loads(read(manifest_digest))
     return [read(layer["digest"]) for layer in manifest["layers"]]
+
+
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    handle = tar.extractfile(member)  # None only for what is not a regular file, filtered out above
+    if handle is None:
+        raise OciError(f"{member.name} in the image tarball is not a regular file")
+    return handle.read()

@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from gobuildx.formats import MAX_ITEMS, Blob, FormatError
+from gobuildx.formats import Blob, FormatError
 
 MACHINES = {0x14C: "x86", 0x8664: "x86-64", 0x1C0: "ARM", 0x1C4: "ARM", 0xAA64: "AArch64"}
 SUBSYSTEMS = {1: "native", 2: "gui", 3: "console", 10: "efi"}
 INITIALIZED_DATA, MEM_WRITE = 0x40, 0x80000000
 DIR_IMPORT, DIR_DELAY_IMPORT = 1, 13
-MAX_DLLS = 512   # a real import table names a few dozen; 90 000 took the audit 37 s to judge
+MAX_DLLS = 512  # a real import table names a few dozen; 90 000 took the audit 37 s to judge
 
 
 class PeSection(BaseModel):
@@ -30,15 +30,16 @@ class PeInfo(BaseModel):
     machine_code: int
     subsystem: str
     dll: bool
-    stripped: bool                 # no COFF symbol table
-    imports: list[str] = []        # DLLs in the import table, in file order
+    stripped: bool  # no COFF symbol table
+    imports: list[str] = []  # DLLs in the import table, in file order
     delay_imports: list[str] = []
     sections: list[PeSection] = []
 
     def data_section(self) -> PeSection | None:
         """Where Go puts its build info: the first writable, initialised data section."""
-        return next((s for s in self.sections
-                     if s.flags & INITIALIZED_DATA and s.flags & MEM_WRITE and s.rawsize), None)
+        return next(
+            (s for s in self.sections if s.flags & INITIALIZED_DATA and s.flags & MEM_WRITE and s.rawsize), None
+        )
 
 
 def read(data: object) -> PeInfo:
@@ -57,9 +58,15 @@ def read(data: object) -> PeInfo:
     ndirs = min(b.u32(dirs_at - 4, "NumberOfRvaAndSizes"), 16)
     dirs = [b.unpack("II", dirs_at + 8 * i, f"data directory {i}") for i in range(ndirs)]
     sections = [_section(b, opt + opt_size + 40 * i, i) for i in range(min(nsect, 96))]
-    info = PeInfo(bits=bits, machine=MACHINES.get(machine, f"machine {machine:#x}"), machine_code=machine,
-                  subsystem=SUBSYSTEMS.get(subsystem, f"subsystem {subsystem}"), dll=bool(chars & 0x2000),
-                  stripped=symptr == 0 or nsyms == 0, sections=sections)
+    info = PeInfo(
+        bits=bits,
+        machine=MACHINES.get(machine, f"machine {machine:#x}"),
+        machine_code=machine,
+        subsystem=SUBSYSTEMS.get(subsystem, f"subsystem {subsystem}"),
+        dll=bool(chars & 0x2000),
+        stripped=symptr == 0 or nsyms == 0,
+        sections=sections,
+    )
     if ndirs > DIR_IMPORT and dirs[DIR_IMPORT][0]:
         info.imports = _dll_names(b, sections, dirs[DIR_IMPORT][0], 20, 12)
     if ndirs > DIR_DELAY_IMPORT and dirs[DIR_DELAY_IMPORT][0]:
@@ -69,8 +76,14 @@ def read(data: object) -> PeInfo:
 
 def _section(b: Blob, off: int, i: int) -> PeSection:
     name, vsize, vaddr, rawsize, rawptr, _r, _l, _nr, _nl, flags = b.unpack("8sIIIIIIHHI", off, f"section header {i}")
-    return PeSection(name=name.rstrip(b"\x00").decode("latin-1"), vaddr=vaddr, vsize=vsize,
-                     offset=rawptr, rawsize=rawsize, flags=flags)
+    return PeSection(
+        name=name.rstrip(b"\x00").decode("latin-1"),
+        vaddr=vaddr,
+        vsize=vsize,
+        offset=rawptr,
+        rawsize=rawsize,
+        flags=flags,
+    )
 
 
 def rva_to_offset(sections: list[PeSection], rva: int) -> int:
@@ -88,6 +101,6 @@ def _dll_names(b: Blob, sections: list[PeSection], rva: int, entry: int, name_at
         desc = b.read(off + i * entry, entry, "import descriptor")
         if not any(desc):
             return out
-        name_rva = int.from_bytes(desc[name_at:name_at + 4], "little")
+        name_rva = int.from_bytes(desc[name_at : name_at + 4], "little")
         out.append(b.cstr(rva_to_offset(sections, name_rva), "imported DLL name", 512))
     raise FormatError(f"import table has more than {MAX_DLLS} entries")

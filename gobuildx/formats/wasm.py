@@ -12,16 +12,16 @@ from pydantic import BaseModel
 from gobuildx.formats import MAX_ITEMS, Blob, FormatError, uleb
 
 SEC_CUSTOM, SEC_IMPORT, SEC_EXPORT = 0, 2, 7
-MAX_ENTRIES = 10_000   # imports or exports: a Go module has tens; the cap bounds what a crafted count costs
+MAX_ENTRIES = 10_000  # imports or exports: a Go module has tens; the cap bounds what a crafted count costs
 
 
 class WasmInfo(BaseModel):
     version: int
-    import_modules: list[str] = []      # distinct, in first-seen order
+    import_modules: list[str] = []  # distinct, in first-seen order
     imports: int = 0
     exports: list[str] = []
     custom_sections: list[str] = []
-    producers: dict[str, list[str]] = {}   # field -> ["name version", ...]
+    producers: dict[str, list[str]] = {}  # field -> ["name version", ...]
 
 
 def read(data: object) -> WasmInfo:
@@ -55,7 +55,7 @@ def _imports(b: Blob, off: int, info: WasmInfo) -> None:
     count, off = uleb(b, off, "import count")
     if count > MAX_ENTRIES:
         raise FormatError(f"import section claims {count} imports, more than the {MAX_ENTRIES} this reader accepts")
-    seen: set[str] = set()   # a list lookup per import is quadratic: 65536 modules took 13 s
+    seen: set[str] = set()  # a list lookup per import is quadratic: 65536 modules took 13 s
     for i in range(count):
         module, off = _name(b, off, f"import {i} module")
         _field, off = _name(b, off, f"import {i} name")
@@ -68,15 +68,15 @@ def _imports(b: Blob, off: int, info: WasmInfo) -> None:
 
 
 def _skip_desc(b: Blob, off: int, kind: int, i: int) -> int:
-    if kind == 0:                       # function: type index
+    if kind == 0:  # function: type index
         return uleb(b, off, "type index")[1]
-    if kind == 1:                       # table: reftype + limits
+    if kind == 1:  # table: reftype + limits
         return _skip_limits(b, off + 1)
-    if kind == 2:                       # memory: limits
+    if kind == 2:  # memory: limits
         return _skip_limits(b, off)
-    if kind == 3:                       # global: valtype + mutability
+    if kind == 3:  # global: valtype + mutability
         return off + 2
-    if kind == 4:                       # tag: attribute + type index
+    if kind == 4:  # tag: attribute + type index
         return uleb(b, off + 1, "tag type")[1]
     raise FormatError(f"import {i} has unknown kind {kind}")
 

@@ -99,8 +99,9 @@ def resolve(artifact: Path, link: Linkage, sysroot: Path, package: str) -> list[
 
 def _is_interp(name: str, interpreter: str | None) -> bool:
     # musl's loader is its libc: DT_NEEDED libc.so is satisfied by /lib/ld-musl-<arch>.so.1
-    return bool(interpreter) and (Path(interpreter or "").name == name or
-                                  ("ld-musl" in (interpreter or "") and name == "libc.so"))
+    return bool(interpreter) and (
+        Path(interpreter or "").name == name or ("ld-musl" in (interpreter or "") and name == "libc.so")
+    )
 
 
 def _find(sysroot: Path, name: str, machine: tuple[str, int], exact: list[str]) -> Path | None:
@@ -116,8 +117,7 @@ def _find(sysroot: Path, name: str, machine: tuple[str, int], exact: list[str]) 
 
 def _lib_dirs() -> list[str]:
     triples = platforms.multiarch_triples()
-    return ["lib", "lib64", "usr/lib", "usr/lib64", *[f"lib/{t}" for t in triples],
-            *[f"usr/lib/{t}" for t in triples]]
+    return ["lib", "lib64", "usr/lib", "usr/lib64", *[f"lib/{t}" for t in triples], *[f"usr/lib/{t}" for t in triples]]
 
 
 def _read(path: Path) -> tuple[str | None, list[str], tuple[str, int]]:

@@ -79,9 +79,11 @@ def connect(environ: dict[str, str], timeout_s: float = 120.0) -> docker.APIClie
         api.ping()
         return api
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-        raise EngineError(f"cannot reach the Docker engine at {where}: {_first_line(exc)}; start it "
-                          "(`sudo systemctl start docker`, or run `dockerd`) or set DOCKER_HOST, or build "
-                          "without a daemon with --oci-layout DIR") from None
+        raise EngineError(
+            f"cannot reach the Docker engine at {where}: {_first_line(exc)}; start it "
+            "(`sudo systemctl start docker`, or run `dockerd`) or set DOCKER_HOST, or build "
+            "without a daemon with --oci-layout DIR"
+        ) from None
 
 
 def dockerfile_text(binary_path: str) -> str:
@@ -89,20 +91,29 @@ def dockerfile_text(binary_path: str) -> str:
     return SCRATCH_DOCKERFILE.replace(DEFAULT_ENTRYPOINT, json.dumps([binary_path]))
 
 
-def build(api: docker.APIClient, context: bytes, platform: Platform, tag: str, labels: dict[str, str],
-          uid: int) -> str:
+def build(api: docker.APIClient, context: bytes, platform: Platform, tag: str, labels: dict[str, str], uid: int) -> str:
     """Build a context (a tar with Dockerfile) for one platform; returns the image id (sha256:...)."""
     image_id = ""
     log: list[str] = []
     try:
-        stream = api.build(fileobj=io.BytesIO(context), custom_context=True, dockerfile="Dockerfile",
-                           tag=tag, platform=str(platform),
-                           labels=labels, buildargs={"UID": str(uid)}, pull=False, rm=True,
-                           forcerm=True, decode=True)
+        stream = api.build(
+            fileobj=io.BytesIO(context),
+            custom_context=True,
+            dockerfile="Dockerfile",
+            tag=tag,
+            platform=str(platform),
+            labels=labels,
+            buildargs={"UID": str(uid)},
+            pull=False,
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
         for chunk in stream:
             if "error" in chunk:
-                raise EngineError(f"docker build for {platform} failed: {chunk['error'].strip()}\n"
-                                  + "".join(log[-10:]))
+                raise EngineError(
+                    f"docker build for {platform} failed: {chunk['error'].strip()}\n" + "".join(log[-10:])
+                )
             log.append(chunk.get("stream", ""))
             image_id = chunk.get("aux", {}).get("ID", image_id)
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
@@ -137,11 +148,19 @@ def to_oci(api: docker.APIClient, image_id: str, platform: Platform, annotations
     diff_ids = json.loads(config.data)["rootfs"]["diff_ids"]
     if diff_ids != ["sha256:" + hashlib.sha256(raw).hexdigest() for raw in raw_layers]:
         raise EngineError(f"docker save {image_id}: layers do not match the config's diff_ids")
-    manifest = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": config.descriptor(),
-                "layers": [layer.descriptor() for layer in layers],
-                **({"annotations": annotations} if annotations else {})}
-    return Image(platform=platform, config=config, layers=layers,
-                 manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(manifest)))
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MT_MANIFEST,
+        "config": config.descriptor(),
+        "layers": [layer.descriptor() for layer in layers],
+        **({"annotations": annotations} if annotations else {}),
+    }
+    return Image(
+        platform=platform,
+        config=config,
+        layers=layers,
+        manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(manifest)),
+    )
 
 
 def load(api: docker.APIClient, tarball: bytes) -> list[str]:

@@ -25,19 +25,27 @@ from pydantic import BaseModel, ConfigDict
 from gobuildx.formats.oci import MT_INDEX, MT_MANIFEST, Blob, Image
 
 DEFAULT_DOMAIN = "docker.io"
-ACCEPT = ", ".join([MT_INDEX, MT_MANIFEST, "application/vnd.docker.distribution.manifest.list.v2+json",
-                    "application/vnd.docker.distribution.manifest.v2+json"])
+ACCEPT = ", ".join(
+    [
+        MT_INDEX,
+        MT_MANIFEST,
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_DOMAIN = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?$"
-                     r"|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$")
+_DOMAIN = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?$"
+    r"|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$"
+)
 TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 
 
 def loopback(domain: str) -> bool:
     """Whether a registry's host (`localhost:5000`, `127.0.0.1`, `[::1]:5000`) is this machine:
     only those are spoken to over plain HTTP. `localhost.example.com` or `127.0.0.1.nip.io` are not."""
-    host = domain[1:domain.index("]")] if domain.startswith("[") and "]" in domain else domain.rsplit(":", 1)[0]
+    host = domain[1 : domain.index("]")] if domain.startswith("[") and "]" in domain else domain.rsplit(":", 1)[0]
     if host == "localhost":
         return True
     try:
@@ -70,8 +78,7 @@ def parse_repository(text: str) -> Repository:
     if not text or text != text.strip():
         raise ValueError(f"{text!r} is not a valid image repository (empty or surrounded by spaces)")
     if "@" in text or re.search(r":[\w][\w.-]*$", text.split("/")[-1]):
-        raise ValueError(f"{text!r} is not a repository: leave out the tag or digest "
-                         "(tags come from [image].tags)")
+        raise ValueError(f"{text!r} is not a repository: leave out the tag or digest (tags come from [image].tags)")
     first, _, rest = text.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         domain, path = first, rest
@@ -80,15 +87,19 @@ def parse_repository(text: str) -> Repository:
     if not _DOMAIN.match(domain):
         raise ValueError(f"{text!r} is not a valid image repository: bad registry host {domain!r}")
     if not _PATH.match(path) or len(str(path)) > 255:
-        raise ValueError(f"{text!r} is not a valid image repository: {path!r} must be lowercase "
-                         "letters, digits and separators (. _ __ -) in '/'-separated parts")
+        raise ValueError(
+            f"{text!r} is not a valid image repository: {path!r} must be lowercase "
+            "letters, digits and separators (. _ __ -) in '/'-separated parts"
+        )
     return Repository(domain=domain, path=path)
 
 
 def check_tag(tag: str) -> str:
     if not TAG.match(tag):
-        raise ValueError(f"{tag!r} is not a valid image tag: up to 128 of letters, digits, '_', '.', '-', "
-                         "not starting with '.' or '-'")
+        raise ValueError(
+            f"{tag!r} is not a valid image tag: up to 128 of letters, digits, '_', '.', '-', "
+            "not starting with '.' or '-'"
+        )
     return tag
 
 
@@ -106,15 +117,17 @@ class Client(BaseModel):
         host = "registry-1.docker.io" if self.domain == DEFAULT_DOMAIN else self.domain
         return f"{scheme}://{host}"
 
-    def request(self, method: str, url: str, data: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         full = url if url.startswith("http") else self.base + url
         req = urllib.request.Request(full, data=data, method=method, headers=headers or {})
         try:
             return _send(req, self.timeout_s)
         except http.client.HTTPException as exc:  # IncompleteRead, BadStatusLine, ...: not OSErrors
-            raise RegistryError(f"the registry {self.domain} sent a broken HTTP response to {method} {full}: "
-                                f"{exc!r}") from None
+            raise RegistryError(
+                f"the registry {self.domain} sent a broken HTTP response to {method} {full}: {exc!r}"
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RegistryError(f"cannot reach the registry {self.domain} ({self.base}): {reason}") from None
@@ -122,8 +135,10 @@ class Client(BaseModel):
     def ping(self) -> None:
         status, _, body = self.request("GET", "/v2/")
         if status == 401:
-            raise RegistryError(f"registry {self.domain} requires authentication; gobuildx pushes only "
-                                "to registries without it (use a local registry or `docker push`)")
+            raise RegistryError(
+                f"registry {self.domain} requires authentication; gobuildx pushes only "
+                "to registries without it (use a local registry or `docker push`)"
+            )
         if status != 200:
             raise RegistryError(f"registry {self.domain} answered /v2/ with HTTP {status}: {_short(body)}")
 
@@ -139,23 +154,26 @@ class Client(BaseModel):
         location = _header(headers, "Location")
         sep = "&" if "?" in location else "?"
         url = urllib.parse.urljoin(self.base + "/", location) + f"{sep}digest={blob.digest}"
-        status, _, body = self.request("PUT", url, data=blob.data,
-                                       headers={"Content-Type": "application/octet-stream"})
+        status, _, body = self.request("PUT", url, data=blob.data, headers={"Content-Type": "application/octet-stream"})
         _expect(status, 201, f"upload blob {blob.digest} ({blob.size} bytes) to {self.domain}/{repo}", body)
 
     def put_manifest(self, repo: str, reference: str, manifest: Blob) -> str:
-        status, headers, body = self.request("PUT", f"/v2/{repo}/manifests/{reference}", data=manifest.data,
-                                             headers={"Content-Type": manifest.media_type})
+        status, headers, body = self.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{reference}",
+            data=manifest.data,
+            headers={"Content-Type": manifest.media_type},
+        )
         _expect(status, 201, f"put manifest {self.domain}/{repo}:{reference}", body)
         digest = _header(headers, "Docker-Content-Digest") or manifest.digest
         if digest != manifest.digest:
-            raise RegistryError(f"{self.domain}/{repo}:{reference}: the registry stored digest {digest}, "
-                                f"expected {manifest.digest}")
+            raise RegistryError(
+                f"{self.domain}/{repo}:{reference}: the registry stored digest {digest}, expected {manifest.digest}"
+            )
         return digest
 
     def get_manifest(self, repo: str, reference: str) -> tuple[str, bytes]:
-        status, headers, body = self.request("GET", f"/v2/{repo}/manifests/{reference}",
-                                             headers={"Accept": ACCEPT})
+        status, headers, body = self.request("GET", f"/v2/{repo}/manifests/{reference}", headers={"Accept": ACCEPT})
         _expect(status, 200, f"get manifest {self.domain}/{repo}:{reference}", body)
         return _header(headers, "Content-Type"), body
 
@@ -169,8 +187,9 @@ class PushError(RegistryError):
     """A push that stopped; the message says which tags (if any) were moved."""
 
 
-def push(repo: Repository, images: Sequence[Image], image_index: Blob, tags: Sequence[str],
-         timeout_s: float = 60.0) -> str:
+def push(
+    repo: Repository, images: Sequence[Image], image_index: Blob, tags: Sequence[str], timeout_s: float = 60.0
+) -> str:
     """Push every image by digest, then the index under each tag (last). Returns the index digest."""
     client = Client(domain=repo.domain, timeout_s=timeout_s)
     try:
@@ -187,8 +206,10 @@ def push(repo: Repository, images: Sequence[Image], image_index: Blob, tags: Seq
         try:
             client.put_manifest(repo.path, tag, image_index)
         except RegistryError as exc:
-            raise PushError(f"{exc}; tags already moved to the complete index {image_index.digest}: "
-                            f"{', '.join(moved) or 'none'}; not moved: {', '.join(tags[len(moved):])}") from None
+            raise PushError(
+                f"{exc}; tags already moved to the complete index {image_index.digest}: "
+                f"{', '.join(moved) or 'none'}; not moved: {', '.join(tags[len(moved) :])}"
+            ) from None
         moved.append(tag)
     return image_index.digest
 
@@ -196,7 +217,7 @@ def push(repo: Repository, images: Sequence[Image], image_index: Blob, tags: Seq
 def _send(req: urllib.request.Request, timeout_s: float) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and whole body of the answer, an HTTP error status included."""
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
             return resp.status, dict(resp.headers.items()), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers.items()), exc.read()  # this body can break off too

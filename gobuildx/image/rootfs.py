@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.image.closure import Placed
 from gobuildx.formats.oci import Entry, OciError, normalize
+from gobuildx.image.closure import Placed
 from gobuildx.project.config import ImageTable
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -37,17 +37,21 @@ def entrypoint(binary: str) -> list[str]:
     return [f"/{BIN_DIR}/{binary}"]
 
 
-def assemble(artifact: Path, binary: str, table: ImageTable, config_root: Path,
-             closure: list[Placed], host: HostFiles) -> list[Entry]:
+def assemble(
+    artifact: Path, binary: str, table: ImageTable, config_root: Path, closure: list[Placed], host: HostFiles
+) -> list[Entry]:
     """Every entry of the image; raises OciError naming the first missing input."""
     for need, package in ((host.ca_bundle, "ca-certificates"), (host.zoneinfo, "tzdata")):
         if not need.exists():
             raise OciError(f"{need} is missing: install {package} (apt-get install {package})")
-    out = [Entry(path=f"{BIN_DIR}/{binary}", mode=0o755, source=artifact),
-           Entry(path="etc/ssl/certs/ca-certificates.crt", source=host.ca_bundle),
-           Entry(path="tmp", kind="dir", mode=0o1777),
-           Entry(path=f"home/{table.user}", kind="dir", mode=0o755, uid=table.uid, gid=table.uid),  # writable HOME
-           *_accounts(table), *_zoneinfo(host.zoneinfo)]
+    out = [
+        Entry(path=f"{BIN_DIR}/{binary}", mode=0o755, source=artifact),
+        Entry(path="etc/ssl/certs/ca-certificates.crt", source=host.ca_bundle),
+        Entry(path="tmp", kind="dir", mode=0o1777),
+        Entry(path=f"home/{table.user}", kind="dir", mode=0o755, uid=table.uid, gid=table.uid),  # writable HOME
+        *_accounts(table),
+        *_zoneinfo(host.zoneinfo),
+    ]
     for i, extra in enumerate(table.files):
         src = (config_root / extra.src).resolve()
         if not src.is_file():
@@ -60,8 +64,7 @@ def assemble(artifact: Path, binary: str, table: ImageTable, config_root: Path,
 
 def _accounts(table: ImageTable) -> list[Entry]:
     uid, user = table.uid, table.user
-    passwd = (f"root:x:0:0:root:/root:/sbin/nologin\n"
-              f"{user}:x:{uid}:{uid}:{user}:/home/{user}:/sbin/nologin\n")
+    passwd = f"root:x:0:0:root:/root:/sbin/nologin\n{user}:x:{uid}:{uid}:{user}:/home/{user}:/sbin/nologin\n"
     group = f"root:x:0:\n{user}:x:{uid}:\n"
     return [Entry(path="etc/passwd", data=passwd.encode()), Entry(path="etc/group", data=group.encode())]
 

@@ -81,8 +81,10 @@ def platform_of(target: Target) -> oci.Platform:
 def table_of(ctx: ProjectContext) -> ImageTable:
     table = ctx.loaded.config.image
     if table is None:
-        raise ImageFailed(f"{ctx.loaded.path}: no [image] table, so no images are configured; add one, e.g.\n"
-                          "  [image]\n  repository = \"ghcr.io/you/app\"\n  tags = [\"{version}\", \"latest\"]")
+        raise ImageFailed(
+            f"{ctx.loaded.path}: no [image] table, so no images are configured; add one, e.g.\n"
+            '  [image]\n  repository = "ghcr.io/you/app"\n  tags = ["{version}", "latest"]'
+        )
     return table
 
 
@@ -96,8 +98,7 @@ def repository_of(ctx: ProjectContext, table: ImageTable, override: str | None) 
 
 def render_tags(ctx: ProjectContext, table: ImageTable, mani: Manifest) -> list[str]:
     """Tags with {version}, {commit}, {short_commit}, {project} filled in, each a valid tag."""
-    values = {"version": mani.version, "commit": mani.commit, "short_commit": mani.commit[:7],
-              "project": mani.project}
+    values = {"version": mani.version, "commit": mani.commit, "short_commit": mani.commit[:7], "project": mani.project}
     problems, out = [], []
     for i, template in enumerate(table.tags):
         where = f"{ctx.loaded.path}: image.tags[{i}]"
@@ -111,34 +112,48 @@ def render_tags(ctx: ProjectContext, table: ImageTable, mani: Manifest) -> list[
         except ValueError as exc:
             problems.append(f"{where}: {template!r} gives {exc}")
     if not table.tags:
-        problems.append(f"{ctx.loaded.path}: image.tags is empty; give at least one, e.g. [\"{{version}}\"]")
+        problems.append(f'{ctx.loaded.path}: image.tags is empty; give at least one, e.g. ["{{version}}"]')
     if problems:
         raise ConfigError(problems)
     return list(dict.fromkeys(out))
 
 
 def select(ctx: ProjectContext, table: ImageTable, targets: Sequence[Target]) -> list[Target]:
-    chosen = [t for t in targets if t.goos == "linux" and t.goarch != "wasm"
-              and any(fnmatch.fnmatchcase(t.id, p) for p in table.targets)]
+    chosen = [
+        t
+        for t in targets
+        if t.goos == "linux" and t.goarch != "wasm" and any(fnmatch.fnmatchcase(t.id, p) for p in table.targets)
+    ]
     if not chosen:
         ids = ", ".join(t.id for t in targets) or "(none)"
-        raise ImageFailed(f"no selected target is a Linux target matching image.targets "
-                          f"{table.targets}; selected: {ids}")
+        raise ImageFailed(
+            f"no selected target is a Linux target matching image.targets {table.targets}; selected: {ids}"
+        )
     return chosen
 
 
 def annotations_of(table: ImageTable, mani: Manifest) -> dict[str, str]:
-    out = {"org.opencontainers.image.created": mani.date,
-           "org.opencontainers.image.revision": mani.commit,
-           "org.opencontainers.image.version": mani.version,
-           "org.opencontainers.image.title": mani.project}
+    out = {
+        "org.opencontainers.image.created": mani.date,
+        "org.opencontainers.image.revision": mani.commit,
+        "org.opencontainers.image.version": mani.version,
+        "org.opencontainers.image.title": mani.project,
+    }
     if table.source:
         out["org.opencontainers.image.source"] = table.source
     return out
 
 
-def plan(ctx: ProjectContext, table: ImageTable, targets: Sequence[Target], mani: Manifest,
-         host: rootfs.HostFiles = rootfs.HostFiles()) -> list[Plan]:
+HOST_FILES = rootfs.HostFiles()  # the CA bundle and zoneinfo of this machine (frozen)
+
+
+def plan(
+    ctx: ProjectContext,
+    table: ImageTable,
+    targets: Sequence[Target],
+    mani: Manifest,
+    host: rootfs.HostFiles = HOST_FILES,
+) -> list[Plan]:
     """Every image decided and checked; one ImageFailed listing every problem, before any work."""
     binary = table.binary or ctx.loaded.config.project.binary_list()[0].name
     annotations = annotations_of(table, mani)
@@ -161,18 +176,28 @@ def _same_platform(targets: Sequence[Target]) -> list[str]:
     for target in targets:
         p = platform_of(target)
         by_platform.setdefault("/".join(x for x in (p.os, p.architecture, p.variant) if x), []).append(target.id)
-    return [f"{', '.join(ids)} are all the {platform} image of one multi-arch index, so a pull would get "
-            f"whichever comes first; narrow image.targets to one of them (e.g. image.targets = "
-            f"[\"{ids[0]}\", ...]) or select one with --target"
-            for platform, ids in by_platform.items() if len(ids) > 1]
+    return [
+        f"{', '.join(ids)} are all the {platform} image of one multi-arch index, so a pull would get "
+        f"whichever comes first; narrow image.targets to one of them (e.g. image.targets = "
+        f'["{ids[0]}", ...]) or select one with --target'
+        for platform, ids in by_platform.items()
+        if len(ids) > 1
+    ]
 
 
 class _Refused(Exception):
     pass
 
 
-def _plan_one(ctx: ProjectContext, table: ImageTable, target: Target, mani: Manifest, binary: str,
-              annotations: dict[str, str], host: rootfs.HostFiles) -> Plan:
+def _plan_one(
+    ctx: ProjectContext,
+    table: ImageTable,
+    target: Target,
+    mani: Manifest,
+    binary: str,
+    annotations: dict[str, str],
+    host: rootfs.HostFiles,
+) -> Plan:
     record = mani.target(target.id)
     if record is None or record.status != "ok":
         raise _Refused(f"not built (status {record.status if record else 'missing'}); run `gobuildx build`")
@@ -185,16 +210,22 @@ def _plan_one(ctx: ProjectContext, table: ImageTable, target: Target, mani: Mani
         raise _Refused(f"{path}: missing; run `gobuildx build`")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != art.sha256:
-        raise _Refused(f"{path}: sha256 {digest[:12]}… differs from the manifest's {art.sha256[:12]}… "
-                       "(changed after the build); run `gobuildx build --force`")
+        raise _Refused(
+            f"{path}: sha256 {digest[:12]}… differs from the manifest's {art.sha256[:12]}… "
+            "(changed after the build); run `gobuildx build --force`"
+        )
     link = closure.linkage(path, record.audit)
     placed: list[closure.Placed] = []
     if link.dynamic:
-        reason = (f"dynamically linked (interpreter {link.interpreter or 'none'}, needs "
-                  f"{', '.join(link.needed) or 'nothing'}; per the {link.source})")
+        reason = (
+            f"dynamically linked (interpreter {link.interpreter or 'none'}, needs "
+            f"{', '.join(link.needed) or 'nothing'}; per the {link.source})"
+        )
         if table.dynamic == "refuse":
-            raise _Refused(f"{reason}: refused by image.dynamic = \"refuse\"; build it static "
-                           "(libc = \"static\" or \"musl\") or set image.dynamic = \"copy\"")
+            raise _Refused(
+                f'{reason}: refused by image.dynamic = "refuse"; build it static '
+                '(libc = "static" or "musl") or set image.dynamic = "copy"'
+            )
         sysroot, package = closure.sysroot_for(target, ctx.go.hostarch)
         try:
             placed = closure.resolve(path, link, sysroot, package)
@@ -202,11 +233,25 @@ def _plan_one(ctx: ProjectContext, table: ImageTable, target: Target, mani: Mani
             raise _Refused(f"{reason}, and its loader/libraries cannot be supplied: {exc}") from None
     entries = rootfs.assemble(path, binary, table, ctx.loaded.root, placed, host)
     labels = {**annotations, **table.labels}
-    spec = oci.ImageSpec(platform=platform_of(target), entries=entries, entrypoint=rootfs.entrypoint(binary),
-                         user=f"{table.uid}:{table.uid}", labels=labels, annotations=annotations,
-                         created=mani.date, mtime=_epoch(mani.date))
-    return Plan(target=target, binary=binary, artifact=path, sha256=art.sha256, spec=spec, linkage=link,
-                libraries=[p.path for p in placed])
+    spec = oci.ImageSpec(
+        platform=platform_of(target),
+        entries=entries,
+        entrypoint=rootfs.entrypoint(binary),
+        user=f"{table.uid}:{table.uid}",
+        labels=labels,
+        annotations=annotations,
+        created=mani.date,
+        mtime=_epoch(mani.date),
+    )
+    return Plan(
+        target=target,
+        binary=binary,
+        artifact=path,
+        sha256=art.sha256,
+        spec=spec,
+        linkage=link,
+        libraries=[p.path for p in placed],
+    )
 
 
 def _epoch(date: str) -> int:
@@ -217,8 +262,9 @@ def _epoch(date: str) -> int:
         return 0
 
 
-def build_docker(ctx: ProjectContext, plans: Sequence[Plan], repo: registry.Repository,
-                 tags: Sequence[str], opts: Options) -> tuple[list[oci.Image], dict[str, list[str]]]:
+def build_docker(
+    ctx: ProjectContext, plans: Sequence[Plan], repo: registry.Repository, tags: Sequence[str], opts: Options
+) -> tuple[list[oci.Image], dict[str, list[str]]]:
     """Build each plan with the engine; returns the images read back as OCI, and local tags."""
     try:
         api = engine.connect(ctx.environ, opts.timeout_s)
@@ -228,8 +274,9 @@ def build_docker(ctx: ProjectContext, plans: Sequence[Plan], repo: registry.Repo
     for p in plans:
         local_tags = [f"{repo}:{_local_tag(t, p.target.id)}" for t in tags]
         try:
-            image_id = engine.build(api, build_context(p), p.spec.platform, local_tags[0], p.spec.labels,
-                                    int(p.spec.user.split(":")[0]))
+            image_id = engine.build(
+                api, build_context(p), p.spec.platform, local_tags[0], p.spec.labels, int(p.spec.user.split(":")[0])
+            )
             for ref in local_tags[1:]:
                 engine.tag(api, image_id, ref)
             images.append(engine.to_oci(api, image_id, p.spec.platform, p.spec.annotations))
@@ -252,8 +299,14 @@ def _local_tag(tag: str, target_id: str) -> str:
     return full if len(full) <= 128 else f"{tag[: 127 - len(target_id)]}-{target_id}"
 
 
-def write_outputs(plans: Sequence[Plan], images: Sequence[oci.Image], top: oci.Blob,
-                  repo: registry.Repository, tags: Sequence[str], opts: Options) -> dict[str, str]:
+def write_outputs(
+    plans: Sequence[Plan],
+    images: Sequence[oci.Image],
+    top: oci.Blob,
+    repo: registry.Repository,
+    tags: Sequence[str],
+    opts: Options,
+) -> dict[str, str]:
     """The OCI layout and/or per-target tarballs; returns target id -> tarball path."""
     try:
         if opts.oci_layout:
@@ -261,10 +314,9 @@ def write_outputs(plans: Sequence[Plan], images: Sequence[oci.Image], top: oci.B
         out = {}
         if opts.tarballs:
             opts.tarballs.mkdir(parents=True, exist_ok=True)
-            for p, img in zip(plans, images):
+            for p, img in zip(plans, images, strict=True):
                 path = opts.tarballs.resolve() / f"{p.target.id}.tar"
-                data = oci.docker_tarball(img, [f"{repo}:{_local_tag(t, p.target.id)}" for t in tags],
-                                          p.spec.mtime)
+                data = oci.docker_tarball(img, [f"{repo}:{_local_tag(t, p.target.id)}" for t in tags], p.spec.mtime)
                 write_atomic(path, data)
                 out[p.target.id] = str(path)
         return out
@@ -272,8 +324,9 @@ def write_outputs(plans: Sequence[Plan], images: Sequence[oci.Image], top: oci.B
         raise ImageFailed(f"writing the images failed: {exc}") from None
 
 
-def push(repo: registry.Repository, images: Sequence[oci.Image], top: oci.Blob, tags: Sequence[str],
-         timeout_s: float) -> None:
+def push(
+    repo: registry.Repository, images: Sequence[oci.Image], top: oci.Blob, tags: Sequence[str], timeout_s: float
+) -> None:
     try:
         registry.push(repo, images, top, tags, timeout_s)
     except registry.PushError as exc:
@@ -302,24 +355,51 @@ def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options) -> Result
     return result
 
 
-def _result(plans: Sequence[Plan], images: Sequence[oci.Image], top: oci.Blob, repo: registry.Repository,
-            tags: Sequence[str], opts: Options, local: dict[str, list[str]], tarballs: dict[str, str],
-            created: str) -> Result:
+def _result(
+    plans: Sequence[Plan],
+    images: Sequence[oci.Image],
+    top: oci.Blob,
+    repo: registry.Repository,
+    tags: Sequence[str],
+    opts: Options,
+    local: dict[str, list[str]],
+    tarballs: dict[str, str],
+    created: str,
+) -> Result:
     records = {}
-    for p, img in zip(plans, images):
+    for p, img in zip(plans, images, strict=True):
         records[p.target.id] = ImageRecord(
-            repository=str(repo), platform=str(img.platform), binary=p.binary, entrypoint=p.spec.entrypoint,
-            artifact_sha256=p.sha256, digest=img.digest, config_digest=img.config.digest,
-            size=sum(b.size for b in img.blobs()), builder=opts.builder, local_tags=local.get(p.target.id, []),
-            dynamic=p.linkage.dynamic, linkage_from=p.linkage.source if p.linkage.dynamic else None,
-            libraries=p.libraries, tarball=tarballs.get(p.target.id), pushed=opts.push,
-            oci_layout=str(opts.oci_layout.resolve()) if opts.oci_layout else None)
+            repository=str(repo),
+            platform=str(img.platform),
+            binary=p.binary,
+            entrypoint=p.spec.entrypoint,
+            artifact_sha256=p.sha256,
+            digest=img.digest,
+            config_digest=img.config.digest,
+            size=sum(b.size for b in img.blobs()),
+            builder=opts.builder,
+            local_tags=local.get(p.target.id, []),
+            dynamic=p.linkage.dynamic,
+            linkage_from=p.linkage.source if p.linkage.dynamic else None,
+            libraries=p.libraries,
+            tarball=tarballs.get(p.target.id),
+            pushed=opts.push,
+            oci_layout=str(opts.oci_layout.resolve()) if opts.oci_layout else None,
+        )
     index = ImageIndexRecord(
-        repository=str(repo), tags=[repo.ref(t) for t in tags], digest=top.digest, media_type=top.media_type,
-        platforms=[PlatformDigest(target=p.target.id, platform=str(img.platform), digest=img.digest)
-                   for p, img in zip(plans, images)],
-        builder=opts.builder, created=created, pushed=opts.push,
-        oci_layout=str(opts.oci_layout.resolve()) if opts.oci_layout else None)
+        repository=str(repo),
+        tags=[repo.ref(t) for t in tags],
+        digest=top.digest,
+        media_type=top.media_type,
+        platforms=[
+            PlatformDigest(target=p.target.id, platform=str(img.platform), digest=img.digest)
+            for p, img in zip(plans, images, strict=True)
+        ],
+        builder=opts.builder,
+        created=created,
+        pushed=opts.push,
+        oci_layout=str(opts.oci_layout.resolve()) if opts.oci_layout else None,
+    )
     return Result(records=records, index=index)
 
 

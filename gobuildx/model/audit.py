@@ -21,8 +21,8 @@ class GoBuildInfo(BaseModel):
 
     go_version: str
     path: str | None = None
-    main: str | None = None                 # "module@version"
-    deps: list[str] = []                    # "module@version", or "... => replacement@version"
+    main: str | None = None  # "module@version"
+    deps: list[str] = []  # "module@version", or "... => replacement@version"
     settings: dict[str, str] = {}
 
     @property
@@ -31,7 +31,9 @@ class GoBuildInfo(BaseModel):
         return None if value is None else value == "1"
 
 
-FoundLibc = Literal["glibc", "musl", "none", "system", "unknown"]  # what a file binds to (config.Libc is what a target declares)
+FoundLibc = Literal[
+    "glibc", "musl", "none", "system", "unknown"
+]  # what a file binds to (config.Libc is what a target declares)
 
 
 class Facts(BaseModel):
@@ -40,34 +42,34 @@ class Facts(BaseModel):
     path: str
     size: int = 0
     format: Kind | None = None
-    error: str | None = None                 # why the file could not be read (then most keys are empty)
+    error: str | None = None  # why the file could not be read (then most keys are empty)
     os_abi: str | None = None
     machine: str | None = None
-    goarch: str | None = None                # the GOARCH this machine/bitness/endianness means
+    goarch: str | None = None  # the GOARCH this machine/bitness/endianness means
     bits: int | None = None
     endian: str | None = None
     stripped: bool | None = None
     debug_info: bool | None = None
     # ELF
     elf_type: str | None = None
-    static: bool | None = None               # no interpreter and no needed libraries
+    static: bool | None = None  # no interpreter and no needed libraries
     pie: bool | None = None
     interpreter: str | None = None
     needed: list[str] = []
     rpath: list[str] = []
     runpath: list[str] = []
-    libc: FoundLibc | None = None                 # the C library it binds to (ELF only)
-    versions: dict[str, list[str]] = {}      # library -> every required symbol version
-    glibc_versions: list[str] = []           # GLIBC_x.y needed, numerically sorted
-    max_glibc: str | None = None             # "2.34": the oldest glibc it can run on
-    max_glibc_symbols: list[str] = []        # the symbols (or ABI tags) that force max_glibc
+    libc: FoundLibc | None = None  # the C library it binds to (ELF only)
+    versions: dict[str, list[str]] = {}  # library -> every required symbol version
+    glibc_versions: list[str] = []  # GLIBC_x.y needed, numerically sorted
+    max_glibc: str | None = None  # "2.34": the oldest glibc it can run on
+    max_glibc_symbols: list[str] = []  # the symbols (or ABI tags) that force max_glibc
     max_glibc_symbol_count: int = 0
-    glibc_private: list[str] = []            # symbols bound to GLIBC_PRIVATE
-    cxx_versions: list[str] = []             # "libstdc++.so.6: GLIBCXX_3.4.29" (and CXXABI_)
-    gcc_versions: list[str] = []             # "libgcc_s.so.1: GCC_3.0"
-    other_versions: list[str] = []           # any other library's version needs
-    static_glibc: bool = False               # glibc linked in statically
-    nss: bool = False                        # static glibc that dlopens libnss_* for user/host lookups
+    glibc_private: list[str] = []  # symbols bound to GLIBC_PRIVATE
+    cxx_versions: list[str] = []  # "libstdc++.so.6: GLIBCXX_3.4.29" (and CXXABI_)
+    gcc_versions: list[str] = []  # "libgcc_s.so.1: GCC_3.0"
+    other_versions: list[str] = []  # any other library's version needs
+    static_glibc: bool = False  # glibc linked in statically
+    nss: bool = False  # static glibc that dlopens libnss_* for user/host lookups
     # PE
     dlls: list[str] = []
     delay_dlls: list[str] = []
@@ -76,17 +78,17 @@ class Facts(BaseModel):
     dylibs: list[str] = []
     dylinker: str | None = None
     min_os: str | None = None
-    universal_goarchs: list[str] = []        # a universal binary: the goarch of each slice
+    universal_goarchs: list[str] = []  # a universal binary: the goarch of each slice
     # wasm
     wasm_imports: list[str] = []
     wasm_exports: list[str] = []
-    producers: list[str] = []                # "language: Go go1.26.1", from the producers section
+    producers: list[str] = []  # "language: Go go1.26.1", from the producers section
     # Go
     go: GoBuildInfo | None = None
-    go_note: str | None = None               # why there is no Go build info
+    go_note: str | None = None  # why there is no Go build info
     # evidence from the classic tools
-    file: str | None = None                  # `file -b` output
-    ldd: str | None = None                   # `ldd` output, or "not applicable: <why>"
+    file: str | None = None  # `file -b` output
+    ldd: str | None = None  # `ldd` output, or "not applicable: <why>"
 
 
 SCHEMA = "gobuildx.audit/1"
@@ -100,34 +102,34 @@ class Finding(BaseModel):
     """One observation: `fail` breaks the declaration, `warn` deserves a look, `note` is context."""
 
     level: Level
-    code: str          # stable identifier, e.g. "glibc-above-floor", "static-has-interpreter"
+    code: str  # stable identifier, e.g. "glibc-above-floor", "static-has-interpreter"
     message: str
 
 
 class AuditResult(BaseModel):
     """The verdict on one target (or one path given on the command line)."""
 
-    id: str                                  # target id, or the path for `audit --path`
-    declared: str                            # the declaration checked, e.g. "glibc >= 2.17, cgo on"
+    id: str  # target id, or the path for `audit --path`
+    declared: str  # the declaration checked, e.g. "glibc >= 2.17, cgo on"
     verdict: Verdict
-    problems: list[str] = []                 # messages of `fail` findings
-    warnings: list[str] = []                 # messages of `warn` findings
-    findings: list[Finding] = []             # all of them, with codes and notes
-    linkage: str = ""                        # one-line summary: "static", "dynamic glibc >= 2.34", ...
+    problems: list[str] = []  # messages of `fail` findings
+    warnings: list[str] = []  # messages of `warn` findings
+    findings: list[Finding] = []  # all of them, with codes and notes
+    linkage: str = ""  # one-line summary: "static", "dynamic glibc >= 2.34", ...
     static: bool | None = None
     interpreter: str | None = None
-    needed: list[str] = []                   # DT_NEEDED / imported DLLs / dylibs, union over artifacts
+    needed: list[str] = []  # DT_NEEDED / imported DLLs / dylibs, union over artifacts
     libc: str | None = None
     highest_glibc: str | None = None
-    floor_symbols: list[str] = []            # symbols forcing highest_glibc
+    floor_symbols: list[str] = []  # symbols forcing highest_glibc
     glibc_private: list[str] = []
-    cxx: list[str] = []                      # GLIBCXX_/CXXABI_ needs ("libstdc++.so.6: GLIBCXX_3.4.29")
-    gcc: list[str] = []                      # GCC_ needs (libgcc_s)
+    cxx: list[str] = []  # GLIBCXX_/CXXABI_ needs ("libstdc++.so.6: GLIBCXX_3.4.29")
+    gcc: list[str] = []  # GCC_ needs (libgcc_s)
     runs_on: list[str] = []
-    cgo: bool | None = None                  # CGO_ENABLED from the Go build info
+    cgo: bool | None = None  # CGO_ENABLED from the Go build info
     go_version: str | None = None
-    file: str | None = None                  # `file` line of the first artifact
-    artifacts: list[Facts] = []              # full facts per artifact
+    file: str | None = None  # `file` line of the first artifact
+    artifacts: list[Facts] = []  # full facts per artifact
 
     @property
     def dynamic_glibc(self) -> bool:
@@ -166,8 +168,7 @@ def glibc_callouts(report: AuditReport) -> list[str]:
                 syms = ", ".join(a.max_glibc_symbols[:8]) or "no versioned symbols"
                 more = f" (+{a.max_glibc_symbol_count - 8} more)" if a.max_glibc_symbol_count > 8 else ""
                 floor = f"GLIBC_{a.max_glibc}" if a.max_glibc else "glibc (unversioned)"
-                out.append(f"{r.id}: dynamic glibc, needs {floor} ({syms}{more}); "
-                           f"libs: {', '.join(a.needed)}")
+                out.append(f"{r.id}: dynamic glibc, needs {floor} ({syms}{more}); libs: {', '.join(a.needed)}")
     return out
 
 

@@ -23,8 +23,9 @@ def problems(loaded: LoadedConfig) -> list[str]:
 def _template_problems(loaded: LoadedConfig) -> list[str]:
     cfg, out = loaded.config, []
     flags = [(f"project.ldflags[{i}]", text) for i, text in enumerate(cfg.project.ldflags)]
-    flags += [(f"override[{j}].ldflags[{i}]", text) for j, o in enumerate(cfg.override)
-              for i, text in enumerate(o.ldflags)]
+    flags += [
+        (f"override[{j}].ldflags[{i}]", text) for j, o in enumerate(cfg.override) for i, text in enumerate(o.ldflags)
+    ]
     for key, text in flags:
         out += [f"{loaded.path}: {key}: {text!r}: {why}" for why in template_errors(text)]
     return out
@@ -44,9 +45,10 @@ def template_errors(text: str, allowed: Sequence[str] = PLACEHOLDERS) -> list[st
             out.append(f"{{{field}}}: a placeholder is a plain name, such as {{{name}}}")
         elif name not in allowed:
             close = difflib.get_close_matches(name, allowed, n=1)
-            out.append(f"unknown placeholder {{{field}}}; allowed: "
-                       f"{', '.join('{' + p + '}' for p in allowed)}"
-                       + (f"; did you mean {{{close[0]}}}?" if close else ""))
+            out.append(
+                f"unknown placeholder {{{field}}}; allowed: "
+                f"{', '.join('{' + p + '}' for p in allowed)}" + (f"; did you mean {{{close[0]}}}?" if close else "")
+            )
     return out
 
 
@@ -55,24 +57,32 @@ def _path_problems(loaded: LoadedConfig) -> list[str]:
     module = loaded.module_dir
     if not module.is_dir():
         if "\\" in project.dir:
-            return [f"{loaded.path}: project.dir: {project.dir!r} is not a directory ({module}); "
-                    "write paths with forward slashes"]
+            return [
+                f"{loaded.path}: project.dir: {project.dir!r} is not a directory ({module}); "
+                "write paths with forward slashes"
+            ]
         siblings = _subdirs(module.parent) if module.parent.is_dir() else []
         close = difflib.get_close_matches(module.name, siblings, n=1)
-        return [f"{loaded.path}: project.dir: {project.dir!r} is not a directory ({module})"
-                + (f"; did you mean {str(Path(project.dir).parent / close[0])!r}?" if close else "")]
-    keyed = ([(f"project.binaries[{i}].main", b.main) for i, b in enumerate(project.binaries)]
-             if project.binaries else [("project.main", project.main)])
+        return [
+            f"{loaded.path}: project.dir: {project.dir!r} is not a directory ({module})"
+            + (f"; did you mean {str(Path(project.dir).parent / close[0])!r}?" if close else "")
+        ]
+    keyed = (
+        [(f"project.binaries[{i}].main", b.main) for i, b in enumerate(project.binaries)]
+        if project.binaries
+        else [("project.main", project.main)]
+    )
     out = []
     for key, main in keyed:
         if not main.startswith(".") or "..." in main or _has_go_files(module / main):
             continue  # an import path (example.com/x/cmd/y) or a pattern (./cmd/...) is go's to resolve
         packages = sorted(_go_packages(module))
         close = difflib.get_close_matches(main, packages, n=1)
-        out.append(f"{loaded.path}: {key}: {main!r}: no Go files in {(module / main).resolve()}"
-                   + (f"; did you mean {close[0]!r}?" if close else "")
-                   + (f" (packages: {', '.join(packages[:8])}{' ...' if len(packages) > 8 else ''})"
-                      if packages else ""))
+        out.append(
+            f"{loaded.path}: {key}: {main!r}: no Go files in {(module / main).resolve()}"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+            + (f" (packages: {', '.join(packages[:8])}{' ...' if len(packages) > 8 else ''})" if packages else "")
+        )
     return out
 
 

@@ -36,7 +36,7 @@ def _check_glibc(value: str | None) -> str | None:
         return value
     parts = value.split(".")
     if len(parts) != 2 or not all(p.isdigit() for p in parts) or parts[0] != "2":
-        raise ValueError(f"expected a glibc version such as \"2.17\" or \"2.28\", got {value!r}")
+        raise ValueError(f'expected a glibc version such as "2.17" or "2.28", got {value!r}')
     return value
 
 
@@ -115,8 +115,7 @@ class MatrixSpec(Strict):
         return [_check_glibc(v) or v for v in values]
 
 
-RunsOn = Literal["scratch", "distroless-static", "alpine", "glibc-2.17", "glibc-2.28", "glibc-2.31",
-                 "glibc-2.36"]
+RunsOn = Literal["scratch", "distroless-static", "alpine", "glibc-2.17", "glibc-2.28", "glibc-2.31", "glibc-2.36"]
 
 
 class AuditPolicy(Strict):
@@ -125,15 +124,15 @@ class AuditPolicy(Strict):
     Every key is optional; an override's keys replace the project-wide ones for its targets.
     """
 
-    warn_only: bool | None = None          # report failed verdicts without failing the command
-    max_glibc: str | None = None           # GLIBC ceiling for glibc targets that set no min_glibc
+    warn_only: bool | None = None  # report failed verdicts without failing the command
+    max_glibc: str | None = None  # GLIBC ceiling for glibc targets that set no min_glibc
     allow_needed: list[str] | None = None  # extra DT_NEEDED / DLL / dylib globs that are fine
-    allow_cxx: bool | None = None          # GLIBCXX_/CXXABI_/GCC_ needs are expected (no warning)
-    require: list[RunsOn] | None = None    # bases every artifact must run on, e.g. ["scratch"]
+    allow_cxx: bool | None = None  # GLIBCXX_/CXXABI_/GCC_ needs are expected (no warning)
+    require: list[RunsOn] | None = None  # bases every artifact must run on, e.g. ["scratch"]
 
     _glibc = field_validator("max_glibc")(classmethod(lambda cls, v: _check_glibc(v)))
 
-    def merged(self, other: "AuditPolicy | None") -> "AuditPolicy":
+    def merged(self, other: AuditPolicy | None) -> AuditPolicy:
         """This policy with every key `other` sets replaced."""
         if other is None:
             return self
@@ -314,9 +313,7 @@ def explain(path: Path, err: Any) -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and (
-        part.endswith("]") or part in {"str", "bool", "list[str]", "none", "null"}
-    )
+    return isinstance(part, str) and (part.endswith("]") or part in {"str", "bool", "list[str]", "none", "null"})
 
 
 def _literal_values(err: Any) -> list[str]:
@@ -355,6 +352,6 @@ def _step(model: Any, part: Any) -> Any:
 
 def _unwrap(annotation: Any) -> Any:
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if typing.get_origin(annotation) in (typing.Union, __import__("types").UnionType):
         return _unwrap(args[0]) if len(args) == 1 else annotation
     return annotation

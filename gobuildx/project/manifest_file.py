@@ -36,8 +36,9 @@ def _parse(path: Path, data: bytes | None) -> Manifest | None:
     try:
         return Manifest.model_validate_json(data)
     except (ValidationError, ValueError) as exc:
-        raise GobuildxError(f"{path}: not a gobuildx manifest ({exc.__class__.__name__}); "
-                            "delete it or run `gobuildx build --force`") from None
+        raise GobuildxError(
+            f"{path}: not a gobuildx manifest ({exc.__class__.__name__}); delete it or run `gobuildx build --force`"
+        ) from None
 
 
 def locked(dist: Path) -> AbstractContextManager[None]:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.errors import ConfigError
+from gobuildx.project import platforms
 from gobuildx.project.config import (
     AuditPolicy,
     Libc,
@@ -22,7 +23,6 @@ from gobuildx.project.config import (
     SmokeTable,
     TargetSpec,
 )
-from gobuildx.project import platforms
 from gobuildx.project.goenv import Platform
 
 T = TypeVar("T")
@@ -88,8 +88,16 @@ def arch_label(goarch: str, goarm: str | None, goamd64: str | None) -> str:
     return goarch
 
 
-def target_id(goos: str, goarch: str, goarm: str | None, goamd64: str | None,
-              cgo: bool, libc: str, min_glibc: str | None, link: str) -> str:
+def target_id(
+    goos: str,
+    goarch: str,
+    goarm: str | None,
+    goamd64: str | None,
+    cgo: bool,
+    libc: str,
+    min_glibc: str | None,
+    link: str,
+) -> str:
     """The stable id: `linux-arm64-musl`, `linux-armv7`, `windows-amd64`, `wasip1-wasm`."""
     base = f"{goos}-{arch_label(goarch, goarm, goamd64)}"
     if libc == "musl":
@@ -165,8 +173,9 @@ def _or_none(values: Sequence[T] | None) -> list[T | None]:
 
 def _expand_matrix(name: str, spec: MatrixSpec, defaults: Settings) -> list[_Raw]:
     out: list[_Raw] = []
-    combos = itertools.product(enumerate(spec.goos), enumerate(spec.goarch),
-                               enumerate(spec.cgo or [None]), enumerate(spec.libc or [None]))
+    combos = itertools.product(
+        enumerate(spec.goos), enumerate(spec.goarch), enumerate(spec.cgo or [None]), enumerate(spec.libc or [None])
+    )
     for (_, goos), (_, goarch), (ci, cgo), (li, libc) in combos:
         axes = {k: i for k, i, given in (("cgo", ci, spec.cgo), ("libc", li, spec.libc)) if given}
         goarms = _or_none(spec.goarm) if goarch == "arm" else [None]
@@ -175,8 +184,9 @@ def _expand_matrix(name: str, spec: MatrixSpec, defaults: Settings) -> list[_Raw
             chosen_libc = libc or _default_for(defaults, goos, goarch)
             floors = _or_none(spec.min_glibc) if chosen_libc == "glibc" else [None]
             for floor in floors:
-                spec_like = TargetSpec(goos=goos, goarch=goarch, cgo=cgo, libc=libc,
-                                       min_glibc=floor, goarm=goarm, goamd64=goamd64)
+                spec_like = TargetSpec(
+                    goos=goos, goarch=goarch, cgo=cgo, libc=libc, min_glibc=floor, goarm=goarm, goamd64=goamd64
+                )
                 raw = _raw(spec_like, defaults, f"matrix.{name}", name).model_copy(update={"axes": axes})
                 if not any(_selected(raw, sel.model_dump(exclude_none=True)) for sel in spec.exclude):
                     out.append(raw)
@@ -202,9 +212,18 @@ def _raw(spec: TargetSpec, defaults: Settings, origin: str, matrix: str) -> _Raw
     cgo = spec.cgo if spec.cgo is not None else bool(defaults.cgo)
     if libc in ("glibc", "musl") and spec.cgo is None:
         cgo = True
-    return _Raw(goos=spec.goos, goarch=spec.goarch, goarm=goarm, goamd64=goamd64, cgo=cgo,
-                libc=libc, min_glibc=floor, link=spec.link or (defaults.link if libc == "musl" else None),
-                origin=origin, matrix=matrix)
+    return _Raw(
+        goos=spec.goos,
+        goarch=spec.goarch,
+        goarm=goarm,
+        goamd64=goamd64,
+        cgo=cgo,
+        libc=libc,
+        min_glibc=floor,
+        link=spec.link or (defaults.link if libc == "musl" else None),
+        origin=origin,
+        matrix=matrix,
+    )
 
 
 def _selected(raw: _Raw, selector: dict[str, Any]) -> bool:
@@ -218,12 +237,12 @@ def _selected(raw: _Raw, selector: dict[str, Any]) -> bool:
 
 
 def _raw_id(raw: _Raw) -> str:
-    return target_id(raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc,
-                     raw.min_glibc, raw.link or "static")
+    return target_id(
+        raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc, raw.min_glibc, raw.link or "static"
+    )
 
 
-def _check_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec,
-                platforms: Sequence[Platform]) -> list[str]:
+def _check_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec, platforms: Sequence[Platform]) -> list[str]:
     where = f"{loaded.path}: matrix.{name}"
     problems = []
     if not spec.include and not (spec.goos and spec.goarch):
@@ -247,15 +266,21 @@ def _unused_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec, defaults: Se
     problems = []
     for axis, values, arch in (("goarm", spec.goarm, "arm"), ("goamd64", spec.goamd64, "amd64")):
         if values and arch not in spec.goarch:
-            problems.append(f"{where}.{axis}: applies only to goarch = \"{arch}\", which the goarch axis "
-                            f"{json.dumps(list(spec.goarch))} does not have; add \"{arch}\" or remove {axis}")
-    glibc = any((libc or _default_for(defaults, goos, goarch)) == "glibc"
-                for goos, goarch, libc in itertools.product(spec.goos, spec.goarch, _or_none(spec.libc)))
+            problems.append(
+                f'{where}.{axis}: applies only to goarch = "{arch}", which the goarch axis '
+                f'{json.dumps(list(spec.goarch))} does not have; add "{arch}" or remove {axis}'
+            )
+    glibc = any(
+        (libc or _default_for(defaults, goos, goarch)) == "glibc"
+        for goos, goarch, libc in itertools.product(spec.goos, spec.goarch, _or_none(spec.libc))
+    )
     if spec.min_glibc and not glibc:
         libcs = json.dumps(list(spec.libc)) if spec.libc else "each platform's default"
-        problems.append(f"{where}.min_glibc: applies only to glibc targets, and this matrix's axes make none "
-                        f"(goos {json.dumps(list(spec.goos))}, libc {libcs}); set libc = [\"glibc\"] (Linux) "
-                        "or remove min_glibc")
+        problems.append(
+            f"{where}.min_glibc: applies only to glibc targets, and this matrix's axes make none "
+            f'(goos {json.dumps(list(spec.goos))}, libc {libcs}); set libc = ["glibc"] (Linux) '
+            "or remove min_glibc"
+        )
     return problems
 
 
@@ -276,44 +301,59 @@ def _check_target(loaded: LoadedConfig, raw: _Raw, platforms: Sequence[Platform]
     pair = next((p for p in platforms if (p.goos, p.goarch) == (raw.goos, raw.goarch)), None)
     if pair is None:
         arches = sorted(p.goarch for p in platforms if p.goos == raw.goos)
-        return [f"{at}{raw.where('goarch')}: {what} is not supported by this Go (`go tool dist list`); "
-                f"allowed goarch for {raw.goos}: {', '.join(arches)}"
-                f"{_exclude_hint(raw, goos=raw.goos, goarch=raw.goarch)}"]
+        return [
+            f"{at}{raw.where('goarch')}: {what} is not supported by this Go (`go tool dist list`); "
+            f"allowed goarch for {raw.goos}: {', '.join(arches)}"
+            f"{_exclude_hint(raw, goos=raw.goos, goarch=raw.goarch)}"
+        ]
     problems = []
     libc_hint = _exclude_hint(raw, goos=raw.goos, libc=raw.libc)
     if raw.goarch in WASM_ARCHES:
         if raw.cgo:
-            problems.append(f"{at}{raw.where('cgo')}: cgo = true on {what} is impossible: wasm has no "
-                            f"C toolchain; allowed cgo: false{_exclude_hint(raw, goarch='wasm', cgo=True)}")
+            problems.append(
+                f"{at}{raw.where('cgo')}: cgo = true on {what} is impossible: wasm has no "
+                f"C toolchain; allowed cgo: false{_exclude_hint(raw, goarch='wasm', cgo=True)}"
+            )
         if raw.libc != "wasm":
-            problems.append(f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible; "
-                            f"allowed libc: wasm{libc_hint}")
+            problems.append(
+                f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible; allowed libc: wasm{libc_hint}"
+            )
     elif raw.goos != "linux" and raw.libc != "system":
-        problems.append(f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible: "
-                        f"{raw.libc} is a Linux choice; allowed libc for {raw.goos}: system{libc_hint}")
+        problems.append(
+            f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible: "
+            f"{raw.libc} is a Linux choice; allowed libc for {raw.goos}: system{libc_hint}"
+        )
     elif raw.goos == "linux" and raw.libc not in ("static", "musl", "glibc"):
-        problems.append(f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible; "
-                        f"allowed libc for linux: static, musl, glibc{libc_hint}")
+        problems.append(
+            f"{at}{raw.where('libc')}: libc = {raw.libc!r} on {what} is impossible; "
+            f"allowed libc for linux: static, musl, glibc{libc_hint}"
+        )
     elif raw.cgo and not pair.cgo_supported:
-        problems.append(f"{at}{raw.where('cgo')}: cgo = true on {what} is not supported by this Go; "
-                        f"allowed cgo: false{_exclude_hint(raw, goos=raw.goos, goarch=raw.goarch, cgo=True)}")
+        problems.append(
+            f"{at}{raw.where('cgo')}: cgo = true on {what} is not supported by this Go; "
+            f"allowed cgo: false{_exclude_hint(raw, goos=raw.goos, goarch=raw.goarch, cgo=True)}"
+        )
     if raw.min_glibc and raw.libc != "glibc":
-        problems.append(f"{at}{raw.where('min_glibc')}: min_glibc = {raw.min_glibc!r} on {what} with "
-                        f"libc = {raw.libc!r} is meaningless: a glibc floor needs libc = \"glibc\" "
-                        f"(and goos = \"linux\")")
+        problems.append(
+            f"{at}{raw.where('min_glibc')}: min_glibc = {raw.min_glibc!r} on {what} with "
+            f'libc = {raw.libc!r} is meaningless: a glibc floor needs libc = "glibc" '
+            f'(and goos = "linux")'
+        )
     if raw.min_glibc and raw.libc == "glibc":
         problems += _check_floor(at, raw)
     if raw.libc in ("glibc", "musl") and not raw.cgo:
-        problems.append(f"{at}{raw.where('cgo')}: libc = {raw.libc!r} with cgo = false on {what}: a "
-                        f"pure-Go build links no C library; use libc = \"static\", or set cgo = true")
+        problems.append(
+            f"{at}{raw.where('cgo')}: libc = {raw.libc!r} with cgo = false on {what}: a "
+            f'pure-Go build links no C library; use libc = "static", or set cgo = true'
+        )
     if raw.link and raw.libc != "musl":
-        problems.append(f"{at}{raw.where('link')}: link = {raw.link!r} applies only to libc = \"musl\" "
-                        f"(got libc = {raw.libc!r})")
+        problems.append(
+            f'{at}{raw.where("link")}: link = {raw.link!r} applies only to libc = "musl" (got libc = {raw.libc!r})'
+        )
     if raw.goarm and raw.goarch != "arm":
-        problems.append(f"{at}{raw.where('goarm')}: goarm = {raw.goarm!r} applies only to goarch = \"arm\"")
+        problems.append(f'{at}{raw.where("goarm")}: goarm = {raw.goarm!r} applies only to goarch = "arm"')
     if raw.goamd64 and raw.goarch != "amd64":
-        problems.append(f"{at}{raw.where('goamd64')}: goamd64 = {raw.goamd64!r} applies only to "
-                        f"goarch = \"amd64\"")
+        problems.append(f'{at}{raw.where("goamd64")}: goamd64 = {raw.goamd64!r} applies only to goarch = "amd64"')
     return problems
 
 
@@ -328,10 +368,12 @@ def _check_floor(at: str, raw: _Raw) -> list[str]:
     if floor >= lowest:
         return []
     text = ".".join(map(str, lowest))
-    return [f"{at}{raw.where('min_glibc')}: min_glibc = {raw.min_glibc!r} is impossible on "
-            f"{raw.goos}/{raw.goarch}: glibc exists for {raw.goarch} only from {text}; the lowest "
-            f"possible floor for {raw.goarch} is {text!r}"
-            f"{_exclude_hint(raw, goarch=raw.goarch, min_glibc=raw.min_glibc)}"]
+    return [
+        f"{at}{raw.where('min_glibc')}: min_glibc = {raw.min_glibc!r} is impossible on "
+        f"{raw.goos}/{raw.goarch}: glibc exists for {raw.goarch} only from {text}; the lowest "
+        f"possible floor for {raw.goarch} is {text!r}"
+        f"{_exclude_hint(raw, goarch=raw.goarch, min_glibc=raw.min_glibc)}"
+    ]
 
 
 def _exclude_hint(raw: _Raw, **selector: object) -> str:
@@ -343,16 +385,24 @@ def _exclude_hint(raw: _Raw, **selector: object) -> str:
 
 
 def _toml(value: object) -> str:
-    return "true" if value is True else "false" if value is False else f"\"{value}\""
+    return "true" if value is True else "false" if value is False else f'"{value}"'
 
 
 def _finish(loaded: LoadedConfig, raw: _Raw) -> Target:
     link: Link = raw.link or ("dynamic" if raw.libc in ("glibc", "system") else "static")
-    tid = target_id(raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc,
-                    raw.min_glibc, link)
-    target = Target(id=tid, goos=raw.goos, goarch=raw.goarch, goarm=raw.goarm, goamd64=raw.goamd64,
-                    cgo=raw.cgo, libc=raw.libc, min_glibc=raw.min_glibc, link=link,
-                    matrices=[raw.matrix])
+    tid = target_id(raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc, raw.min_glibc, link)
+    target = Target(
+        id=tid,
+        goos=raw.goos,
+        goarch=raw.goarch,
+        goarm=raw.goarm,
+        goamd64=raw.goamd64,
+        cgo=raw.cgo,
+        libc=raw.libc,
+        min_glibc=raw.min_glibc,
+        link=link,
+        matrices=[raw.matrix],
+    )
     return apply_overrides(loaded, target)
 
 
@@ -375,9 +425,18 @@ def apply_overrides(loaded: LoadedConfig, target: Target) -> Target:
             cxx = ov.cxx or cxx
             audit = audit.merged(ov.audit)
             smoke = smoke.merged(ov.smoke)
-    return target.model_copy(update={"env": env, "tags": tags, "ldflags": ldflags,
-                                     "flags": flags, "cc": cc, "cxx": cxx, "audit": audit,
-                                     "smoke": smoke})
+    return target.model_copy(
+        update={
+            "env": env,
+            "tags": tags,
+            "ldflags": ldflags,
+            "flags": flags,
+            "cc": cc,
+            "cxx": cxx,
+            "audit": audit,
+            "smoke": smoke,
+        }
+    )
 
 
 def _check_overrides(loaded: LoadedConfig, ids: list[str]) -> list[str]:
@@ -396,21 +455,27 @@ def _no_match(where: str, pattern: str, ids: Iterable[str]) -> str:
     return text + (f"; did you mean {hint[0]!r}?" if hint else "")
 
 
-def select(loaded: LoadedConfig, targets: Sequence[Target], matrix: str = "all",
-           patterns: Sequence[str] = ()) -> list[Target]:
+def select(
+    loaded: LoadedConfig, targets: Sequence[Target], matrix: str = "all", patterns: Sequence[str] = ()
+) -> list[Target]:
     """Targets of one matrix (or all), narrowed by ids or shell-style globs."""
     names = list(loaded.config.matrix)
     if matrix != "all" and matrix not in names:
         hint = difflib.get_close_matches(matrix, names, n=1)
-        raise ConfigError([
-            f"--matrix {matrix!r}: no such matrix in {loaded.path}; allowed: all, {', '.join(names)}"
-            + (f"; did you mean {hint[0]!r}?" if hint else "")
-        ])
+        raise ConfigError(
+            [
+                f"--matrix {matrix!r}: no such matrix in {loaded.path}; allowed: all, {', '.join(names)}"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+            ]
+        )
     chosen = [t for t in targets if matrix == "all" or matrix in t.matrices]
     if not patterns:
         return chosen
-    problems = [_no_match(f"--target {p!r}", p, [t.id for t in chosen])
-                for p in patterns if not any(fnmatch.fnmatchcase(t.id, p) for t in chosen)]
+    problems = [
+        _no_match(f"--target {p!r}", p, [t.id for t in chosen])
+        for p in patterns
+        if not any(fnmatch.fnmatchcase(t.id, p) for t in chosen)
+    ]
     if problems:
         raise ConfigError(problems)
     return [t for t in chosen if any(fnmatch.fnmatchcase(t.id, p) for p in patterns)]

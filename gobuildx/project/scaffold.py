@@ -39,8 +39,15 @@ class ModuleFacts:
 
 
 def _go_list(go: Path, args: list[str], module_dir: Path, env: dict[str, str]) -> list[dict[str, Any]]:
-    proc = subprocess.run([str(go), "list", *args], cwd=module_dir, env=env, capture_output=True,
-                          text=True, timeout=LIST_TIMEOUT, check=False)
+    proc = subprocess.run(
+        [str(go), "list", *args],
+        cwd=module_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=LIST_TIMEOUT,
+        check=False,
+    )
     if proc.returncode != 0:
         patterns = " ".join(a for a in args if not a.startswith("-"))
         raise GobuildxError(f"`go list {patterns}` failed in {module_dir}:\n{proc.stderr.strip()}")
@@ -57,14 +64,15 @@ def _go_list(go: Path, args: list[str], module_dir: Path, env: dict[str, str]) -
 
 def inspect_module(module_dir: Path, environ: dict[str, str]) -> ModuleFacts:
     if not (module_dir / "go.mod").is_file():
-        raise ConfigError([(f"{module_dir}: no go.mod here; run `gobuildx init` in a Go module "
-                            "(or pass --dir to one)")])
+        raise ConfigError(
+            [(f"{module_dir}: no go.mod here; run `gobuildx init` in a Go module (or pass --dir to one)")]
+        )
     go = goenv.resolve(environ).go
     env = {**environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "1"}
-    pkgs = _go_list(go, ["-deps", "-json=ImportPath,Name,Dir,GoFiles,CgoFiles,Standard,Module,Deps",
-                         "./..."], module_dir, env)
-    module = next((p["Module"]["Path"] for p in pkgs if p.get("Module") and p["Module"].get("Main")),
-                  module_dir.name)
+    pkgs = _go_list(
+        go, ["-deps", "-json=ImportPath,Name,Dir,GoFiles,CgoFiles,Standard,Module,Deps", "./..."], module_dir, env
+    )
+    module = next((p["Module"]["Path"] for p in pkgs if p.get("Module") and p["Module"].get("Main")), module_dir.name)
     root = module_dir.resolve()
     mains: list[tuple[str, str]] = []
     main_pkgs: list[tuple[str, dict[str, Any]]] = []
@@ -76,12 +84,21 @@ def inspect_module(module_dir: Path, environ: dict[str, str]) -> ModuleFacts:
             mains.append((name, main))
             main_pkgs.append((main, p))
     uses_cgo = any(p.get("CgoFiles") and not p.get("Standard") for p in pkgs)
-    return ModuleFacts(module, sorted(mains), uses_cgo,
-                       _needing_cgo(go, module_dir, environ, pkgs, sorted(main_pkgs, key=lambda m: m[0])))
+    return ModuleFacts(
+        module,
+        sorted(mains),
+        uses_cgo,
+        _needing_cgo(go, module_dir, environ, pkgs, sorted(main_pkgs, key=lambda m: m[0])),
+    )
 
 
-def _needing_cgo(go: Path, module_dir: Path, environ: dict[str, str], pkgs: list[dict[str, Any]],
-                 main_pkgs: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str, bool]]:
+def _needing_cgo(
+    go: Path,
+    module_dir: Path,
+    environ: dict[str, str],
+    pkgs: list[dict[str, Any]],
+    main_pkgs: list[tuple[str, dict[str, Any]]],
+) -> list[tuple[str, str, bool]]:
     """The main packages, and the packages of this module they import, that cannot be built with
     CGO_ENABLED=0: they have cgo files and no pure-Go fallback (`//go:build !cgo` files)."""
     by_path = {p["ImportPath"]: p for p in pkgs}
@@ -116,21 +133,21 @@ def _cgo_note(facts: ModuleFacts) -> str:
     if direct and len(facts.mains) == 1:
         who = "main package uses cgo"
     elif direct:
-        who = (f"main package {direct[0]} uses cgo" if len(direct) == 1
-               else f"main packages {', '.join(direct)} use cgo")
+        who = f"main package {direct[0]} uses cgo" if len(direct) == 1 else f"main packages {', '.join(direct)} use cgo"
     else:
         main, path, _ = facts.needs_cgo[0]
         who = f"main package {main} imports {path}, which uses cgo"
     windows = ", ".join(f"windows/{a}" for a in CGO_WINDOWS_ARCHES)
     linux = ", ".join(f"linux/{a}" for a in CGO_LINUX_ARCHES)
-    return (f"{who}: the release matrix builds with cgo=true, libc glibc (min_glibc "
-            f"{CGO_MIN_GLIBC}) on {linux}; mingw-w64 on {windows}; zig (the ziglang wheel) "
-            f"is the cross C compiler; [matrix.cgo] adds static musl builds; darwin is left out "
-            f"(cgo for darwin needs Apple's macOS SDK)")
+    return (
+        f"{who}: the release matrix builds with cgo=true, libc glibc (min_glibc "
+        f"{CGO_MIN_GLIBC}) on {linux}; mingw-w64 on {windows}; zig (the ziglang wheel) "
+        f"is the cross C compiler; [matrix.cgo] adds static musl builds; darwin is left out "
+        f"(cgo for darwin needs Apple's macOS SDK)"
+    )
 
 
-def starter(module: str, mains: list[tuple[str, str]], uses_cgo: bool,
-            needs_cgo: bool = False) -> dict[str, Any]:
+def starter(module: str, mains: list[tuple[str, str]], uses_cgo: bool, needs_cgo: bool = False) -> dict[str, Any]:
     """The starter config. `uses_cgo`: some dependency uses cgo (a [matrix.cgo] of Linux libc
     variants is added); `needs_cgo`: the main package cannot build without cgo, so every
     matrix builds with cgo=true, and only for targets gobuildx can cross-compile with cgo."""
@@ -147,21 +164,30 @@ def starter(module: str, mains: list[tuple[str, str]], uses_cgo: bool,
     data: dict[str, Any] = {"project": project}
     if needs_cgo:
         data["defaults"] = {"cgo": True}
-        data["matrix"] = {"release": {
-            "goos": ["linux"], "goarch": list(CGO_LINUX_ARCHES),
-            "libc": ["glibc"], "min_glibc": [CGO_MIN_GLIBC],
-            "include": [{"goos": "windows", "goarch": a, "cgo": True} for a in CGO_WINDOWS_ARCHES],
-        }}
+        data["matrix"] = {
+            "release": {
+                "goos": ["linux"],
+                "goarch": list(CGO_LINUX_ARCHES),
+                "libc": ["glibc"],
+                "min_glibc": [CGO_MIN_GLIBC],
+                "include": [{"goos": "windows", "goarch": a, "cgo": True} for a in CGO_WINDOWS_ARCHES],
+            }
+        }
     else:
         data["defaults"] = {"cgo": False}
-        data["matrix"] = {"release": {
-            "goos": ["linux", "darwin", "windows"],
-            "goarch": ["amd64", "arm64"],
-        }}
+        data["matrix"] = {
+            "release": {
+                "goos": ["linux", "darwin", "windows"],
+                "goarch": ["amd64", "arm64"],
+            }
+        }
     if uses_cgo or needs_cgo:
         data["matrix"]["cgo"] = {
-            "goos": ["linux"], "goarch": list(CGO_LINUX_ARCHES), "cgo": [True],
-            "libc": ["glibc", "musl"], "min_glibc": [CGO_MIN_GLIBC],
+            "goos": ["linux"],
+            "goarch": list(CGO_LINUX_ARCHES),
+            "cgo": [True],
+            "libc": ["glibc", "musl"],
+            "min_glibc": [CGO_MIN_GLIBC],
         }
     return data
 
@@ -177,7 +203,7 @@ def render(header: str, data: dict[str, Any]) -> str:
     text = tomli_w.dumps(data)
     at = text.find("\nldflags = ")
     if at >= 0:
-        text = text[:at + 1] + LDFLAGS_COMMENT + text[at + 1:]
+        text = text[: at + 1] + LDFLAGS_COMMENT + text[at + 1 :]
     return header + text
 
 
@@ -190,9 +216,11 @@ def write_starter(module_dir: Path, force: bool, environ: dict[str, str] | None 
     facts = inspect_module(module_dir, env)
     if not facts.mains:
         raise ConfigError([f"{module_dir}: module {facts.module} has no main package to build"])
-    header = (f"# targets.toml for {facts.module}, written by `gobuildx init`.\n"
-              f"# main packages: {', '.join(m for _, m in facts.mains)}; cgo in dependencies: "
-              f"{'yes' if facts.uses_cgo else 'no'}\n")
+    header = (
+        f"# targets.toml for {facts.module}, written by `gobuildx init`.\n"
+        f"# main packages: {', '.join(m for _, m in facts.mains)}; cgo in dependencies: "
+        f"{'yes' if facts.uses_cgo else 'no'}\n"
+    )
     note = _cgo_note(facts) if facts.needs_cgo else None
     if note:
         header += "".join(f"# {line}\n" for line in textwrap.wrap(note, width=96))

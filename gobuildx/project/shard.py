@@ -40,7 +40,7 @@ def parse(text: str) -> Shard:
 
 
 def ids_of(shard: Shard, ids: Sequence[str]) -> list[str]:
-    return sorted(ids)[shard.index - 1::shard.count]
+    return sorted(ids)[shard.index - 1 :: shard.count]
 
 
 def select(shard: Shard, targets: Sequence[Target]) -> list[Target]:
@@ -61,10 +61,10 @@ def github_matrix(targets: Sequence[Target], shards: int) -> str:
     if shards:
         ids = [t.id for t in targets]
         count = max(1, min(shards, len(ids)))  # never an empty shard: it would build nothing
-        include = [{"shard": f"{i}/{count}", "index": i,
-                    "targets": " ".join(ids_of(Shard(index=i, count=count), ids))}
-                   for i in range(1, count + 1)]
+        include = [
+            {"shard": f"{i}/{count}", "index": i, "targets": " ".join(ids_of(Shard(index=i, count=count), ids))}
+            for i in range(1, count + 1)
+        ]
     else:
-        include = [{"target": t.id, "goos": t.goos, "goarch": t.goarch}
-                   for t in sorted(targets, key=lambda t: t.id)]
+        include = [{"target": t.id, "goos": t.goos, "goarch": t.goarch} for t in sorted(targets, key=lambda t: t.id)]
     return json.dumps({"include": include}, separators=(",", ":"))

@@ -21,8 +21,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.errors import ToolchainMissing
-from gobuildx.project.matrix import Target
 from gobuildx.project import platforms
+from gobuildx.project.matrix import Target
 from gobuildx.util.dirs import user_cache_dir
 from gobuildx.util.files import sibling
 from gobuildx.util.lock import file_lock
@@ -59,8 +59,9 @@ class CToolchain(BaseModel):
         """
         if self.kind != "zig" or not strip:
             return self
-        return self.model_copy(update={"extldflags": [*self.extldflags, "-Wl,--strip-all"],
-                                       "libc_key": f"{self.libc_key}_stripped"})
+        return self.model_copy(
+            update={"extldflags": [*self.extldflags, "-Wl,--strip-all"], "libc_key": f"{self.libc_key}_stripped"}
+        )
 
     def go_ldflags(self) -> list[str]:
         """The `go build -ldflags` entries this toolchain needs.
@@ -81,21 +82,28 @@ def resolve(target: Target, host: tuple[str, str], environ: dict[str, str]) -> C
     if not target.cgo:
         return None
     if target.cc:
-        return CToolchain(kind="explicit", cc=target.cc, cxx=target.cxx or target.cc,
-                          description=f"explicit cc: {target.cc}",
-                          extldflags=_link_flags(target))
+        return CToolchain(
+            kind="explicit",
+            cc=target.cc,
+            cxx=target.cxx or target.cc,
+            description=f"explicit cc: {target.cc}",
+            extldflags=_link_flags(target),
+        )
     return _system(target, host, environ) or _zig(target, environ)
 
 
 # --- C target triples -------------------------------------------------------------------
+
 
 def zig_triple(target: Target) -> str:
     """The `zig cc -target` value, libc and glibc floor included: `aarch64-linux-gnu.2.17`."""
     if target.goos == "windows":
         arch = platforms.ARCHES[target.goarch].zig_windows if target.goarch in platforms.ARCHES else None
         if arch is None:
-            raise ToolchainMissing(f"{target.id}: zig has no Windows C target for GOARCH="
-                                   f"{target.goarch}; set `cc` in an [[override]] or cgo = false")
+            raise ToolchainMissing(
+                f"{target.id}: zig has no Windows C target for GOARCH="
+                f"{target.goarch}; set `cc` in an [[override]] or cgo = false"
+            )
         return f"{arch}-windows-gnu"
     if target.goos != "linux":
         raise ToolchainMissing(_no_c_target(target))
@@ -106,8 +114,10 @@ def zig_triple(target: Target) -> str:
     elif zig_arch is not None:
         triple = f"{zig_arch}-linux-{'musl' if musl else 'gnu'}"
     else:
-        raise ToolchainMissing(f"{target.id}: no C target triple known for GOARCH={target.goarch}; "
-                               "set `cc` for this target in an [[override]], or cgo = false")
+        raise ToolchainMissing(
+            f"{target.id}: no C target triple known for GOARCH={target.goarch}; "
+            "set `cc` for this target in an [[override]], or cgo = false"
+        )
     if target.libc == "glibc" and target.min_glibc:
         triple += f".{target.min_glibc}"
     return triple
@@ -141,6 +151,7 @@ def _link_flags(target: Target) -> list[str]:
 
 # --- system gcc ---------------------------------------------------------------------------
 
+
 def _system(target: Target, host: tuple[str, str], environ: dict[str, str]) -> CToolchain | None:
     """A system gcc, used only where it can honour the declaration.
 
@@ -157,12 +168,17 @@ def _system(target: Target, host: tuple[str, str], environ: dict[str, str]) -> C
         found = shutil.which(cc, path=path)
         if found:
             cxx = shutil.which(cc.replace("gcc", "g++"), path=path) if "gcc" in cc else None
-            return CToolchain(kind="system", cc=found, cxx=cxx or found,
-                              description=f"system {Path(found).name} (glibc of its sysroot)")
+            return CToolchain(
+                kind="system",
+                cc=found,
+                cxx=cxx or found,
+                description=f"system {Path(found).name} (glibc of its sysroot)",
+            )
     return None
 
 
 # --- zig ------------------------------------------------------------------------------------
+
 
 def zig_command(environ: dict[str, str]) -> list[str]:
     """How to run zig: $GOBUILDX_ZIG, the ziglang wheel (pinned in the cache), or `zig` on PATH."""
@@ -176,9 +192,11 @@ def zig_command(environ: dict[str, str]) -> list[str]:
     found = shutil.which("zig", path=environ.get("PATH", ""))
     if found:
         return [found]
-    raise ToolchainMissing("cgo cross-compilation needs a C compiler: `pip install ziglang` "
-                           "(gobuildx uses `zig cc`), set GOBUILDX_ZIG=/path/to/zig, "
-                           "or set `cc` for the target in an [[override]]")
+    raise ToolchainMissing(
+        "cgo cross-compilation needs a C compiler: `pip install ziglang` "
+        "(gobuildx uses `zig cc`), set GOBUILDX_ZIG=/path/to/zig, "
+        "or set `cc` for the target in an [[override]]"
+    )
 
 
 def _pinned_wheel_zig(version: str, environ: dict[str, str]) -> Path | None:
@@ -200,8 +218,7 @@ def _pinned_wheel_zig(version: str, environ: dict[str, str]) -> Path | None:
     tmp = sibling(root)
     try:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(source, tmp, copy_function=_link_or_copy,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+        shutil.copytree(source, tmp, copy_function=_link_or_copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
         try:
             os.rename(tmp, root)
         except OSError:  # another process pinned it first
@@ -249,18 +266,28 @@ def _zig(target: Target, environ: dict[str, str]) -> CToolchain:
     ext = _link_flags(target)
     mode = "static" if ext == ["-static"] else "dynamic"
     key = f"{_zig_identity(command)}_{triple}_{cpu or 'baseline'}_{mode}".replace("+", "-")
-    return CToolchain(kind="zig", cc=f"{zig} cc {flags}", cxx=f"{zig} c++ {flags}",
-                      zig_target=triple, extldflags=ext, libc_key=key,
-                      description=f"zig cc {' '.join([flags, *ext])}")
+    return CToolchain(
+        kind="zig",
+        cc=f"{zig} cc {flags}",
+        cxx=f"{zig} c++ {flags}",
+        zig_target=triple,
+        extldflags=ext,
+        libc_key=key,
+        description=f"zig cc {' '.join([flags, *ext])}",
+    )
 
 
 def _no_c_target(target: Target) -> str:
     if target.goos in ("darwin", "ios"):
-        return (f"{target.id}: cgo for {target.goos} needs Apple's macOS SDK, which is not on this "
-                "machine (zig ships no Apple SDK); build this target on macOS, or set `cc` (e.g. "
-                "osxcross's o64-clang) for it in an [[override]], or set cgo = false")
-    return (f"{target.id}: no C toolchain for cgo on {target.goos}/{target.goarch}; set `cc` for "
-            "this target in an [[override]], or set cgo = false")
+        return (
+            f"{target.id}: cgo for {target.goos} needs Apple's macOS SDK, which is not on this "
+            "machine (zig ships no Apple SDK); build this target on macOS, or set `cc` (e.g. "
+            "osxcross's o64-clang) for it in an [[override]], or set cgo = false"
+        )
+    return (
+        f"{target.id}: no C toolchain for cgo on {target.goos}/{target.goarch}; set `cc` for "
+        "this target in an [[override]], or set cgo = false"
+    )
 
 
 def zig_cache_dir(environ: dict[str, str], cache_root: Path) -> Path:
@@ -269,6 +296,7 @@ def zig_cache_dir(environ: dict[str, str], cache_root: Path) -> Path:
 
 
 # --- zig's first-time libc builds -------------------------------------------------------------
+
 
 def first_build_cost(tc: CToolchain) -> str:
     return FIRST_BUILD["glibc" if "-linux-gnu" in (tc.zig_target or "") else "other"]
@@ -284,8 +312,9 @@ def libc_cached(tc: CToolchain | None, cache: Path) -> bool:
 
 
 @contextmanager
-def libc_gate(tc: CToolchain | None, cache: Path, target_id: str,
-              note: Callable[[str], None]) -> Iterator[Callable[[], None]]:
+def libc_gate(
+    tc: CToolchain | None, cache: Path, target_id: str, note: Callable[[str], None]
+) -> Iterator[Callable[[], None]]:
     """Hold the build of a zig libc that is not cached yet, so it is compiled once at a time.
 
     A file lock (flock: exclusive between threads and processes alike) per libc; the
@@ -302,15 +331,23 @@ def libc_gate(tc: CToolchain | None, cache: Path, target_id: str,
 
     with file_lock(marker.with_suffix(".lock"), on_wait=waiting):
         if not marker.exists():
-            note(f"{target_id}: first-time build of zig's libc for {tc.zig_target} "
-                 f"({first_build_cost(tc)}); cached in {cache} for every later build")
+            note(
+                f"{target_id}: first-time build of zig's libc for {tc.zig_target} "
+                f"({first_build_cost(tc)}); cached in {cache} for every later build"
+            )
         yield lambda: marker.touch()
 
 
 # --- reporting ------------------------------------------------------------------------------
 
-def describe_all(targets: list[Target], host: tuple[str, str], environ: dict[str, str],
-                 zig_cache: Path | None = None, strip: bool = True) -> list[tuple[str, str]]:
+
+def describe_all(
+    targets: list[Target],
+    host: tuple[str, str],
+    environ: dict[str, str],
+    zig_cache: Path | None = None,
+    strip: bool = True,
+) -> list[tuple[str, str]]:
     """(target id, toolchain or the reason there is none), for doctor and the build log.
 
     zig toolchains whose libc was never built in the shared zig cache say so (for a

@@ -118,8 +118,16 @@ def _read_targz(path: Path) -> list[Member]:
     with tarfile.open(path, mode="r:gz") as tar:
         for info in tar.getmembers():
             fh = tar.extractfile(info) if info.isfile() else None
-            out.append(Member(name=info.name, mode=info.mode, mtime=int(info.mtime), uid=info.uid,
-                              gid=info.gid, data=fh.read() if fh else b""))
+            out.append(
+                Member(
+                    name=info.name,
+                    mode=info.mode,
+                    mtime=int(info.mtime),
+                    uid=info.uid,
+                    gid=info.gid,
+                    data=fh.read() if fh else b"",
+                )
+            )
     return out
 
 
@@ -128,6 +136,14 @@ def _read_zip(path: Path) -> list[Member]:
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             mtime = calendar.timegm(info.date_time + (0, 0, 0))
-            out.append(Member(name=info.filename, mode=(info.external_attr >> 16) & 0o7777,
-                              mtime=mtime, uid=0, gid=0, data=zf.read(info)))
+            out.append(
+                Member(
+                    name=info.filename,
+                    mode=(info.external_attr >> 16) & 0o7777,
+                    mtime=mtime,
+                    uid=0,
+                    gid=0,
+                    data=zf.read(info),
+                )
+            )
     return out

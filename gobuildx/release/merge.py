@@ -66,8 +66,10 @@ def _header_problems(found: Sequence[tuple[Path, Manifest]]) -> list[str]:
         values = {str(getattr(m, key)) for _, m in found}
         if len(values) > 1:
             each = ", ".join(f"{d}: {getattr(m, key)}" for d, m in found)
-            problems.append(f"the runners disagree on {key} ({each}); every shard must build the "
-                            "same commit with the same Go and gobuildx")
+            problems.append(
+                f"the runners disagree on {key} ({each}); every shard must build the "
+                "same commit with the same Go and gobuildx"
+            )
     return problems
 
 
@@ -81,16 +83,22 @@ def _owners(found: Sequence[tuple[Path, Manifest]], expected: Sequence[str]) -> 
         for rec in m.targets:
             seen.setdefault(rec.id, []).append(str(d))
             owners.setdefault(rec.id, (d, rec))
-    problems = [f"{tid} is present {len(where)} times ({', '.join(where)}); each target must be "
-                "built by exactly one shard" for tid, where in sorted(seen.items()) if len(where) > 1]
+    problems = [
+        f"{tid} is present {len(where)} times ({', '.join(where)}); each target must be built by exactly one shard"
+        for tid, where in sorted(seen.items())
+        if len(where) > 1
+    ]
     missing = sorted(set(expected) - set(seen))
     extra = sorted(set(seen) - set(expected))
     if missing:
-        problems.append(f"missing from every runner: {', '.join(missing)} (did a shard job fail, "
-                        "or use another targets.toml or --matrix?)")
+        problems.append(
+            f"missing from every runner: {', '.join(missing)} (did a shard job fail, "
+            "or use another targets.toml or --matrix?)"
+        )
     if extra:
-        problems.append(f"not in the selected matrix: {', '.join(extra)} (merge with the same "
-                        "--matrix/--target the shards used)")
+        problems.append(
+            f"not in the selected matrix: {', '.join(extra)} (merge with the same --matrix/--target the shards used)"
+        )
     return owners, problems
 
 
@@ -129,8 +137,10 @@ def join(dirs: Sequence[Path], out: Path, expected: Sequence[str]) -> Manifest:
         raise MergeFailed("cannot merge the runners' dist folders:\n  " + "\n  ".join(problems))
     joined = _joined(found[0][1], [owners[t][1] for t in sorted(owners)])
     manifest_file.update(out, lambda _old: joined)
-    mark = Prebuilt(sources=[str(d) for d, _ in found],
-                    artifacts={t: {a.path: a.sha256 for a in r.artifacts} for t, (_, r) in owners.items()})
+    mark = Prebuilt(
+        sources=[str(d) for d, _ in found],
+        artifacts={t: {a.path: a.sha256 for a in r.artifacts} for t, (_, r) in owners.items()},
+    )
     write_atomic(out / PREBUILT, (mark.model_dump_json(indent=2) + "\n").encode())
     return joined
 
@@ -151,19 +161,25 @@ def prebuilt(dist: Path, ids: Sequence[str]) -> list[TargetRecord] | None:
         return None
     missing = sorted(set(ids) - set(mark.artifacts))
     if missing:
-        raise BuildFailed(f"{dist} holds artifacts merged from other runners, without {', '.join(missing)}; "
-                          "merge the shard that built them, or `gobuildx build --force` to build here")
+        raise BuildFailed(
+            f"{dist} holds artifacts merged from other runners, without {', '.join(missing)}; "
+            "merge the shard that built them, or `gobuildx build --force` to build here"
+        )
     m = manifest_file.read(dist)
     records = []
     for tid in ids:
         rec = m.target(tid) if m else None
         if rec is None:
-            raise BuildFailed(f"{dist}/manifest.json lost {tid} since `gobuildx merge`; merge again, "
-                              "or `gobuildx build --force` to build here")
+            raise BuildFailed(
+                f"{dist}/manifest.json lost {tid} since `gobuildx merge`; merge again, "
+                "or `gobuildx build --force` to build here"
+            )
         for path, digest in mark.artifacts[tid].items():
             if not (dist / path).is_file() or sha256_file(dist / path) != digest:
-                raise BuildFailed(f"{dist / path} changed since `gobuildx merge`; merge again, "
-                                  "or `gobuildx build --force` to build here")
+                raise BuildFailed(
+                    f"{dist / path} changed since `gobuildx merge`; merge again, "
+                    "or `gobuildx build --force` to build here"
+                )
         records.append(rec)
     return records
 

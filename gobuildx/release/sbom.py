@@ -1,9 +1,10 @@
 """An SBOM per binary (SPDX 2.3 JSON or CycloneDX 1.5 JSON) from the module list Go embeds.
 
 The module list is read from the binary itself by gobuildx.formats.buildinfo (the reader the
-audit uses; it reads any GOOS/GOARCH and needs no Go). wasm binaries carry no Go build info (golang/go#73741): their SBOM names the binary
-and says so in a comment instead of guessing. Output is deterministic: the date is the
-build date, identifiers derive from the binary's digest, keys are sorted.
+audit uses; it reads any GOOS/GOARCH and needs no Go). wasm binaries carry no Go build info
+(golang/go#73741): their SBOM names the binary and says so in a comment instead of guessing.
+Output is deterministic: the date is the build date, identifiers derive from the binary's
+digest, keys are sorted.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from gobuildx.model.audit import GoBuildInfo
 SbomFormat = Literal["spdx", "cyclonedx"]
 NAMESPACE = "https://gobuildx.invalid/spdx"
 UUID_NAMESPACE = uuid.UUID("6f1c7a38-3f0e-4d55-9a43-7d9b0c2a4e11")
-NO_BUILDINFO = ("{name} has no Go build info (a wasm binary does not embed one, golang/go#73741); "
-                "its modules are not listed rather than guessed")
+NO_BUILDINFO = (
+    "{name} has no Go build info (a wasm binary does not embed one, golang/go#73741); "
+    "its modules are not listed rather than guessed"
+)
 
 
 class Module(BaseModel):
@@ -96,9 +99,13 @@ def read_buildinfo(binary: Path) -> BuildInfo | None:
 def of_go(info: GoBuildInfo) -> BuildInfo:
     """The module list as `go version -m -json` gives it (debug.BuildInfo), from the embedded text."""
     main = _module(info.main) if info.main else Module(Path="")
-    return BuildInfo(GoVersion=info.go_version, Path=info.path or "", Main=main,
-                     Deps=[_module(dep) for dep in info.deps],
-                     Settings=[Setting(Key=k, Value=v) for k, v in info.settings.items()])
+    return BuildInfo(
+        GoVersion=info.go_version,
+        Path=info.path or "",
+        Main=main,
+        Deps=[_module(dep) for dep in info.deps],
+        Settings=[Setting(Key=k, Value=v) for k, v in info.settings.items()],
+    )
 
 
 def _module(text: str) -> Module:
@@ -133,10 +140,15 @@ def _spdx_id(kind: str, index: int, name: str) -> str:
 def _spdx_package(spdx_id: str, module: Module, comment: str | None = None) -> dict[str, object]:
     mod = module.effective()
     pkg: dict[str, object] = {
-        "SPDXID": spdx_id, "name": mod.path, "versionInfo": mod.version or "NOASSERTION",
-        "downloadLocation": "NOASSERTION", "filesAnalyzed": False, "primaryPackagePurpose": "LIBRARY",
-        "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
-                          "referenceLocator": purl(module)}],
+        "SPDXID": spdx_id,
+        "name": mod.path,
+        "versionInfo": mod.version or "NOASSERTION",
+        "downloadLocation": "NOASSERTION",
+        "filesAnalyzed": False,
+        "primaryPackagePurpose": "LIBRARY",
+        "externalRefs": [
+            {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl(module)}
+        ],
     }
     note = module.replace_note()
     if note:
@@ -148,14 +160,19 @@ def _spdx_package(spdx_id: str, module: Module, comment: str | None = None) -> d
 
 def spdx(subject: Subject, info: BuildInfo | None) -> dict[str, object]:
     binary_pkg: dict[str, object] = {
-        "SPDXID": "SPDXRef-Binary", "name": subject.binary, "versionInfo": subject.version,
-        "packageFileName": subject.path, "downloadLocation": "NOASSERTION", "filesAnalyzed": False,
+        "SPDXID": "SPDXRef-Binary",
+        "name": subject.binary,
+        "versionInfo": subject.version,
+        "packageFileName": subject.path,
+        "downloadLocation": "NOASSERTION",
+        "filesAnalyzed": False,
         "primaryPackagePurpose": "APPLICATION",
         "checksums": [{"algorithm": "SHA256", "checksumValue": subject.sha256}],
     }
     packages = [binary_pkg]
-    relations = [{"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
-                  "relatedSpdxElement": "SPDXRef-Binary"}]
+    relations = [
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-Binary"}
+    ]
     comment = f"gobuildx release of {subject.project} {subject.version} for {subject.target}"
     if info is None:
         comment += "; " + NO_BUILDINFO.format(name=subject.path)
@@ -167,25 +184,30 @@ def spdx(subject: Subject, info: BuildInfo | None) -> dict[str, object]:
             sid = _spdx_id(kind, i, mod.path)
             packages.append(_spdx_package(sid, mod, note))
             rel = "CONTAINS" if kind == "Main" else "DEPENDS_ON"
-            relations.append({"spdxElementId": "SPDXRef-Binary", "relationshipType": rel,
-                              "relatedSpdxElement": sid})
+            relations.append({"spdxElementId": "SPDXRef-Binary", "relationshipType": rel, "relatedSpdxElement": sid})
     return {
-        "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
         "name": f"{subject.project}-{subject.version}-{subject.target}-{subject.binary}",
         "documentNamespace": f"{NAMESPACE}/{subject.project}/{subject.version}/{subject.target}/"
-                             f"{subject.binary}-{subject.sha256}",
+        f"{subject.binary}-{subject.sha256}",
         "comment": comment,
         "creationInfo": {"created": subject.date, "creators": [f"Tool: gobuildx-{__version__}"]},
-        "packages": packages, "relationships": relations,
+        "packages": packages,
+        "relationships": relations,
     }
 
 
 def cyclonedx(subject: Subject, info: BuildInfo | None) -> dict[str, object]:
-    component = {"type": "application", "bom-ref": "binary", "name": subject.binary,
-                 "version": subject.version,
-                 "hashes": [{"alg": "SHA-256", "content": subject.sha256}]}
-    props = [{"name": "gobuildx:target", "value": subject.target},
-             {"name": "gobuildx:path", "value": subject.path}]
+    component = {
+        "type": "application",
+        "bom-ref": "binary",
+        "name": subject.binary,
+        "version": subject.version,
+        "hashes": [{"alg": "SHA-256", "content": subject.sha256}],
+    }
+    props = [{"name": "gobuildx:target", "value": subject.target}, {"name": "gobuildx:path", "value": subject.path}]
     components: list[dict[str, object]] = []
     if info is None:
         props.append({"name": "gobuildx:note", "value": NO_BUILDINFO.format(name=subject.path)})
@@ -193,14 +215,20 @@ def cyclonedx(subject: Subject, info: BuildInfo | None) -> dict[str, object]:
         mods = ([info.main] if info.main.path else []) + [Module(Path="stdlib", Version=info.go_version)]
         for mod in mods + info.deps:
             eff = mod.effective()
-            components.append({"type": "library", "bom-ref": purl(mod), "name": eff.path,
-                               "version": eff.version, "purl": purl(mod)})
+            components.append(
+                {"type": "library", "bom-ref": purl(mod), "name": eff.path, "version": eff.version, "purl": purl(mod)}
+            )
     return {
-        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
         "serialNumber": f"urn:uuid:{uuid.uuid5(UUID_NAMESPACE, subject.sha256 + subject.path)}",
-        "metadata": {"timestamp": subject.date, "component": component, "properties": props,
-                     "tools": {"components": [{"type": "application", "name": "gobuildx",
-                                               "version": __version__}]}},
+        "metadata": {
+            "timestamp": subject.date,
+            "component": component,
+            "properties": props,
+            "tools": {"components": [{"type": "application", "name": "gobuildx", "version": __version__}]},
+        },
         "components": components,
         "dependencies": [{"ref": "binary", "dependsOn": [c["bom-ref"] for c in components]}],
     }

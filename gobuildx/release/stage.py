@@ -37,7 +37,7 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.manifest_file import read as manifest_read
 from gobuildx.release import archive, sbom, stageview
 from gobuildx.release.stageview import StageView
-from gobuildx.util.files import sibling, swap_dir, sha256_file, write_atomic
+from gobuildx.util.files import sha256_file, sibling, swap_dir, write_atomic
 
 
 class Inputs(BaseModel):
@@ -86,22 +86,35 @@ def blockers(m: Manifest, ids: Sequence[str]) -> list[Blocker]:
 
 def refusal(found: Sequence[Blocker]) -> ReleaseRefused:
     lines = [f"  {b.id}: {b.reason}" for b in found]
-    return ReleaseRefused(f"release refused: {len({b.id for b in found})} target(s) blocked it\n"
-                          + "\n".join(lines)
-                          + "\n(fix them, or pass --allow-failures to release the rest and record the failures)")
+    return ReleaseRefused(
+        f"release refused: {len({b.id for b in found})} target(s) blocked it\n"
+        + "\n".join(lines)
+        + "\n(fix them, or pass --allow-failures to release the rest and record the failures)"
+    )
 
 
 def archive_stem(settings: Release, m: Manifest, rec: TargetRecord, config_path: Path) -> str:
-    values = {"project": m.project, "version": m.version, "commit": m.commit, "id": rec.id,
-              "goos": rec.goos, "goarch": rec.goarch}
+    values = {
+        "project": m.project,
+        "version": m.version,
+        "commit": m.commit,
+        "id": rec.id,
+        "goos": rec.goos,
+        "goarch": rec.goarch,
+    }
     try:
         stem = settings.name.format_map(values)
     except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError([f"{config_path}: release.name: cannot fill {settings.name!r} ({exc}); "
-                           f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"]) from None
+        raise ConfigError(
+            [
+                f"{config_path}: release.name: cannot fill {settings.name!r} ({exc}); "
+                f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"
+            ]
+        ) from None
     if not stem or "/" in stem or stem.startswith("."):
-        raise ConfigError([f"{config_path}: release.name: {settings.name!r} gives {stem!r}, "
-                           "which is not a plain file name"])
+        raise ConfigError(
+            [f"{config_path}: release.name: {settings.name!r} gives {stem!r}, which is not a plain file name"]
+        )
     return stem
 
 
@@ -125,20 +138,25 @@ def _check_artifacts(dist: Path, rec: TargetRecord) -> None:
     for art in rec.artifacts:
         path = dist / art.path
         if not path.is_file():
-            raise ReleaseRefused(f"{rec.id}: {path} is missing (dist/manifest.json lists it); "
-                                 "rebuild with `gobuildx build`")
+            raise ReleaseRefused(
+                f"{rec.id}: {path} is missing (dist/manifest.json lists it); rebuild with `gobuildx build`"
+            )
         if sha256_file(path) != art.sha256:
-            raise ReleaseRefused(f"{rec.id}: {path} changed since it was built (sha256 differs from "
-                                 "dist/manifest.json); rebuild with `gobuildx build --force`")
+            raise ReleaseRefused(
+                f"{rec.id}: {path} changed since it was built (sha256 differs from "
+                "dist/manifest.json); rebuild with `gobuildx build --force`"
+            )
 
 
-def _one_target(inp: Inputs, rec: TargetRecord, extras: list[archive.Entry], staging: Path,
-                epoch: int) -> ReleaseTarget:
+def _one_target(
+    inp: Inputs, rec: TargetRecord, extras: list[archive.Entry], staging: Path, epoch: int
+) -> ReleaseTarget:
     _check_artifacts(inp.dist, rec)
     m, fmt = inp.manifest, archive.format_for(rec.goos)
     stem = archive_stem(inp.settings, m, rec, inp.config_path)
-    entries = [archive.Entry(name=PurePosixPath(a.path).name, source=inp.dist / a.path, executable=True)
-               for a in rec.artifacts]
+    entries = [
+        archive.Entry(name=PurePosixPath(a.path).name, source=inp.dist / a.path, executable=True) for a in rec.artifacts
+    ]
     taken = {e.name for e in entries}
     entries += [e for e in extras if e.name not in taken]
     data = archive.write(fmt, entries, epoch)
@@ -147,22 +165,36 @@ def _one_target(inp: Inputs, rec: TargetRecord, extras: list[archive.Entry], sta
     binaries = [_binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging) for a in rec.artifacts]
     v: StageView = stageview.view(rec)
     return ReleaseTarget(
-        id=rec.id, goos=rec.goos, goarch=rec.goarch, goarm=rec.goarm, goamd64=rec.goamd64, cgo=rec.cgo,
-        libc=rec.libc, min_glibc=rec.min_glibc, link=rec.link, c_toolchain=rec.c_toolchain,
+        id=rec.id,
+        goos=rec.goos,
+        goarch=rec.goarch,
+        goarm=rec.goarm,
+        goamd64=rec.goamd64,
+        cgo=rec.cgo,
+        libc=rec.libc,
+        min_glibc=rec.min_glibc,
+        link=rec.link,
+        c_toolchain=rec.c_toolchain,
         archive=ReleaseArchive(name=name, format=fmt, size=len(data), sha256=hashlib.sha256(data).hexdigest()),
-        binaries=binaries, audit=v.audit, smoke=v.smoke, image=v.image)
+        binaries=binaries,
+        audit=v.audit,
+        smoke=v.smoke,
+        image=v.image,
+    )
 
 
-def _binary(inp: Inputs, rec: TargetRecord, binary: str, path: str, size: int, digest: str,
-            stem: str, staging: Path) -> ReleaseBinary:
+def _binary(
+    inp: Inputs, rec: TargetRecord, binary: str, path: str, size: int, digest: str, stem: str, staging: Path
+) -> ReleaseBinary:
     inner = PurePosixPath(path).name
     out = ReleaseBinary(binary=binary, path=inner, size=size, sha256=digest)
     if inp.settings.sbom == "none":
         return out
     m = inp.manifest
     info = sbom.read_buildinfo(inp.dist / path)
-    subject = sbom.Subject(project=m.project, version=m.version, date=m.date, target=rec.id,
-                           binary=binary, path=inner, sha256=digest)
+    subject = sbom.Subject(
+        project=m.project, version=m.version, date=m.date, target=rec.id, binary=binary, path=inner, sha256=digest
+    )
     doc = sbom.render(inp.settings.sbom, subject, info)
     name = sbom.file_name(inp.settings.sbom, stem, binary)
     write_atomic(staging / name, doc)
@@ -181,8 +213,9 @@ def assemble(inp: Inputs) -> ReleaseManifest:
         raise refusal(found)
     blocked_builds = {b.id: b.reason for b in found if b.reason.startswith(("not built", "build "))}
     extras = extra_files(inp.settings, inp.root, inp.config_path)
-    records = [r for r in (inp.manifest.target(t) for t in sorted(inp.ids))
-               if r is not None and r.id not in blocked_builds]
+    records = [
+        r for r in (inp.manifest.target(t) for t in sorted(inp.ids)) if r is not None and r.id not in blocked_builds
+    ]
     _check_unique_names(inp, records)
     epoch = epoch_of(inp.manifest)
     staging = sibling(inp.dist / RELEASE_DIR)
@@ -204,30 +237,45 @@ def _check_unique_names(inp: Inputs, records: list[TargetRecord]) -> None:
     for rec in records:
         stem = archive_stem(inp.settings, inp.manifest, rec, inp.config_path)
         if stem in seen:
-            raise ConfigError([f"{inp.config_path}: release.name: {inp.settings.name!r} gives {stem!r} for both "
-                               f"{seen[stem]} and {rec.id}; include {{id}} (or {{goos}} and {{goarch}} and "
-                               "what else differs)"])
+            raise ConfigError(
+                [
+                    f"{inp.config_path}: release.name: {inp.settings.name!r} gives {stem!r} for both "
+                    f"{seen[stem]} and {rec.id}; include {{id}} (or {{goos}} and {{goarch}} and "
+                    "what else differs)"
+                ]
+            )
         seen[stem] = rec.id
 
 
-def _all_targets(inp: Inputs, records: list[TargetRecord], extras: list[archive.Entry],
-                 staging: Path, epoch: int) -> list[ReleaseTarget]:
+def _all_targets(
+    inp: Inputs, records: list[TargetRecord], extras: list[archive.Entry], staging: Path, epoch: int
+) -> list[ReleaseTarget]:
     jobs = inp.jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(lambda r: _one_target(inp, r, extras, staging, epoch), records))
 
 
-def _release_manifest(inp: Inputs, targets: list[ReleaseTarget], epoch: int,
-                      omitted: dict[str, str]) -> ReleaseManifest:
+def _release_manifest(
+    inp: Inputs, targets: list[ReleaseTarget], epoch: int, omitted: dict[str, str]
+) -> ReleaseManifest:
     m = inp.manifest
     ran = stageview.stages_run(m)
     return ReleaseManifest(
-        gobuildx=__version__, project=m.project, version=m.version, commit=m.commit, date=m.date,
-        epoch=epoch, go=m.go, sbom=inp.settings.sbom, files=list(inp.settings.files),
+        gobuildx=__version__,
+        project=m.project,
+        version=m.version,
+        commit=m.commit,
+        date=m.date,
+        epoch=epoch,
+        go=m.go,
+        sbom=inp.settings.sbom,
+        files=list(inp.settings.files),
         stages={"build": "ran", **{k: ("ran" if v else "not run") for k, v in ran.items()}},
-        image_index=stageview.index_digest(m), image_repository=m.image.repository if m.image else None,
+        image_index=stageview.index_digest(m),
+        image_repository=m.image.repository if m.image else None,
         targets=targets,
-        omitted=[Omitted(id=k, reason=v) for k, v in sorted(omitted.items())])
+        omitted=[Omitted(id=k, reason=v) for k, v in sorted(omitted.items())],
+    )
 
 
 def _write_index(staging: Path, rm: ReleaseManifest) -> None:
@@ -241,35 +289,54 @@ def version_warnings(rm: ReleaseManifest, version_source: str) -> list[str]:
     """What a release engineer should hear before publishing: a version that no commit names."""
     out = []
     if rm.commit == "none" and version_source == "git":
-        out.append(f"warning: the release is stamped {rm.version} with commit none: the module is in no git "
-                   "repository with a commit; tag a commit, or set project.version")
+        out.append(
+            f"warning: the release is stamped {rm.version} with commit none: the module is in no git "
+            "repository with a commit; tag a commit, or set project.version"
+        )
     elif rm.commit == "none":
-        out.append(f"warning: the release is stamped {rm.version} with commit none: its binaries name no "
-                   "commit (the module is in no git repository with a commit)")
+        out.append(
+            f"warning: the release is stamped {rm.version} with commit none: its binaries name no "
+            "commit (the module is in no git repository with a commit)"
+        )
     if rm.version.endswith("-dirty"):
-        out.append(f"warning: the release is stamped {rm.version}: built from uncommitted changes "
-                   "(git describe --dirty); commit them, then release again")
+        out.append(
+            f"warning: the release is stamped {rm.version}: built from uncommitted changes "
+            "(git describe --dirty); commit them, then release again"
+        )
     return out
 
 
 def not_run_notes(rm: ReleaseManifest) -> list[str]:
-    return [f"note: the {name} stage did not run; its result is recorded as \"not-run\""
-            for name, state in rm.stages.items() if state != "ran"]
+    return [
+        f'note: the {name} stage did not run; its result is recorded as "not-run"'
+        for name, state in rm.stages.items()
+        if state != "ran"
+    ]
 
 
-def from_project(ctx: ProjectContext, ids: Sequence[str], allow_failures: bool = False,
-                 jobs: int = 0, dist: Path | None = None) -> Inputs:
+def from_project(
+    ctx: ProjectContext, ids: Sequence[str], allow_failures: bool = False, jobs: int = 0, dist: Path | None = None
+) -> Inputs:
     """Release inputs for the selected ids of a project (dist: another dist folder, e.g. merged)."""
     where = dist or ctx.dist
     m = read_manifest(where)
-    return Inputs(dist=where, manifest=m, settings=ctx.loaded.config.release, root=ctx.loaded.root,
-                  config_path=ctx.loaded.path, ids=list(ids),
-                  allow_failures=allow_failures, jobs=jobs)
+    return Inputs(
+        dist=where,
+        manifest=m,
+        settings=ctx.loaded.config.release,
+        root=ctx.loaded.root,
+        config_path=ctx.loaded.path,
+        ids=list(ids),
+        allow_failures=allow_failures,
+        jobs=jobs,
+    )
 
 
 def read_manifest(dist: Path) -> Manifest:
     m = manifest_read(dist)
     if m is None:
-        raise ReleaseRefused(f"{dist}/manifest.json does not exist: nothing was built there "
-                             "(run `gobuildx build`, or `gobuildx merge` the runners' dist folders)")
+        raise ReleaseRefused(
+            f"{dist}/manifest.json does not exist: nothing was built there "
+            "(run `gobuildx build`, or `gobuildx merge` the runners' dist folders)"
+        )
     return m

@@ -34,7 +34,8 @@ def view(record: TargetRecord) -> StageView:
         audit_detail="; ".join(audit.problems) or None if audit else None,
         smoke=SMOKE[smoke.status] if smoke else "not-run",
         smoke_detail="; ".join(f"{r.runner}: {r.reason}" for r in smoke.results if r.status == "failed") or None
-        if smoke else None,
+        if smoke
+        else None,
         image=image.digest if image else None,
     )
 

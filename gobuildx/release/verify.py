@@ -65,8 +65,7 @@ def _check_archive(folder: Path, rm: ReleaseManifest, t: ReleaseTarget) -> list[
     want_mtime = archive.stored_mtime(t.archive.format, rm.epoch)
     for m in members:
         if (m.uid, m.gid, m.mtime) != (0, 0, want_mtime):
-            problems.append(f"{name}: {m.name} has uid/gid/mtime {m.uid}/{m.gid}/{m.mtime}, "
-                            f"expected 0/0/{want_mtime}")
+            problems.append(f"{name}: {m.name} has uid/gid/mtime {m.uid}/{m.gid}/{m.mtime}, expected 0/0/{want_mtime}")
     for b in t.binaries:
         m = by_name.get(b.path)
         if m and hashlib.sha256(m.data).hexdigest() != b.sha256:

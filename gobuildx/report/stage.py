@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -40,10 +40,23 @@ STAGES = ("build", "audit", "image", "smoke", "release")
 
 Tone = Literal["ok", "bad", "warn", "muted", "info"]
 ICON: dict[Tone, str] = {"ok": "\u2714", "bad": "\u2718", "warn": "\u26a0", "muted": "", "info": ""}
-COLUMNS = (("build", "Build"), ("linkage", "libc / linkage"), ("cgo", "cgo"), ("size", "Size"),
-           ("image", "Image"), ("runner", "Smoke runner"), ("smoke", "Smoke"))
-OS_COLOURS = {"linux": "#2f6fb0", "windows": "#7a4fb5", "darwin": "#5b6470", "freebsd": "#b0482f",
-              "wasip1": "#2f8f7a", "js": "#b08a2f"}
+COLUMNS = (
+    ("build", "Build"),
+    ("linkage", "libc / linkage"),
+    ("cgo", "cgo"),
+    ("size", "Size"),
+    ("image", "Image"),
+    ("runner", "Smoke runner"),
+    ("smoke", "Smoke"),
+)
+OS_COLOURS = {
+    "linux": "#2f6fb0",
+    "windows": "#7a4fb5",
+    "darwin": "#5b6470",
+    "freebsd": "#b0482f",
+    "wasip1": "#2f8f7a",
+    "js": "#b08a2f",
+}
 
 
 # ---------------------------------------------------------------- view model
@@ -170,8 +183,12 @@ def declared_linkage(r: TargetRecord) -> Cell:
         floor = f" \u2265 {r.min_glibc}" if r.min_glibc else ""
         return Cell(f"dynamic glibc{floor}", "warn", hint=hint, note="declared")
     if r.libc == "musl":
-        return Cell(f"musl, {'dynamic' if r.link == 'dynamic' else 'static'}",
-                    "warn" if r.link == "dynamic" else "ok", hint=hint, note="declared")
+        return Cell(
+            f"musl, {'dynamic' if r.link == 'dynamic' else 'static'}",
+            "warn" if r.link == "dynamic" else "ok",
+            hint=hint,
+            note="declared",
+        )
     if r.libc == "static":
         return Cell("static", "ok", hint=hint, note="declared")
     if r.libc == "wasm":
@@ -223,8 +240,12 @@ def image_cell(r: TargetRecord) -> Cell:
     if image is None:
         return Cell("not run", "muted")
     short = image.digest.split(":")[-1][:10]
-    return Cell(short, "info", hint=f"{image.repository}@{image.digest} ({image.platform})",
-                note="pushed" if image.pushed else "")
+    return Cell(
+        short,
+        "info",
+        hint=f"{image.repository}@{image.digest} ({image.platform})",
+        note="pushed" if image.pushed else "",
+    )
 
 
 def smoke_cells(r: TargetRecord) -> tuple[Cell, Cell]:
@@ -234,8 +255,10 @@ def smoke_cells(r: TargetRecord) -> tuple[Cell, Cell]:
     runners = ", ".join(dict.fromkeys(res.runner for res in smoke.results)) or "\u2013"
     tone: Tone = {"passed": "ok", "failed": "bad", "skipped": "warn"}[smoke.status]
     reasons = "; ".join(f"{res.runner}: {res.reason}" for res in smoke.results)
-    return (Cell(runners, "info", badge=False),
-            Cell(smoke.status, tone, hint=reasons, note=human_duration(smoke.duration_s) if smoke.duration_s else ""))
+    return (
+        Cell(runners, "info", badge=False),
+        Cell(smoke.status, tone, hint=reasons, note=human_duration(smoke.duration_s) if smoke.duration_s else ""),
+    )
 
 
 # ---------------------------------------------------------------- rows
@@ -243,8 +266,15 @@ def smoke_cells(r: TargetRecord) -> tuple[Cell, Cell]:
 
 def row(r: TargetRecord) -> Row:
     runner, smoke = smoke_cells(r)
-    cells = {"build": build_cell(r), "linkage": linkage_cell(r), "cgo": cgo_cell(r),
-             "size": size_cell(r), "image": image_cell(r), "runner": runner, "smoke": smoke}
+    cells = {
+        "build": build_cell(r),
+        "linkage": linkage_cell(r),
+        "cgo": cgo_cell(r),
+        "size": size_cell(r),
+        "image": image_cell(r),
+        "runner": runner,
+        "smoke": smoke,
+    }
     tones = [c.tone for c in cells.values()]
     tone: Tone = "bad" if "bad" in tones else "warn" if "warn" in tones else "ok"
     rank = 0 if r.status == "failed" else 1 if tone == "bad" else 2 if tone == "warn" else 3
@@ -264,13 +294,21 @@ def go_env(r: TargetRecord) -> str:
 
 
 def facts(r: TargetRecord) -> list[Fact]:
-    out = [Fact("build", go_env(r), mono=True),
-           Fact("libc", f"{r.libc}" + (f" (floor {r.min_glibc})" if r.min_glibc else "") + f", link {r.link}"),
-           Fact("C toolchain", r.c_toolchain or "none (cgo off)")]
+    out = [
+        Fact("build", go_env(r), mono=True),
+        Fact("libc", f"{r.libc}" + (f" (floor {r.min_glibc})" if r.min_glibc else "") + f", link {r.link}"),
+        Fact("C toolchain", r.c_toolchain or "none (cgo off)"),
+    ]
     for a in r.artifacts:
-        out += [Fact(f"artifact {a.binary}", f"{a.path} ({human_size(a.size)}, {a.size} bytes)", mono=True,
-                     href=relative_link(a.path)),
-                Fact(f"sha256 {a.binary}", a.sha256, mono=True)]
+        out += [
+            Fact(
+                f"artifact {a.binary}",
+                f"{a.path} ({human_size(a.size)}, {a.size} bytes)",
+                mono=True,
+                href=relative_link(a.path),
+            ),
+            Fact(f"sha256 {a.binary}", a.sha256, mono=True),
+        ]
     if r.inputs:
         out.append(Fact("inputs digest", r.inputs, mono=True))
     if r.log:
@@ -282,12 +320,21 @@ def audit_facts(a: AuditResult | None) -> list[Fact]:
     if a is None:
         return [Fact("audit", "not run")]
     out = [Fact("audit", f"{a.verdict} \u2014 declared {a.declared}"), Fact("linkage", a.linkage)]
-    singles = (("file", a.file), ("interpreter", a.interpreter), ("libc found", a.libc),
-               ("highest GLIBC", f"GLIBC_{a.highest_glibc}" if a.highest_glibc else None),
-               ("Go (build info)", a.go_version))
+    singles = (
+        ("file", a.file),
+        ("interpreter", a.interpreter),
+        ("libc found", a.libc),
+        ("highest GLIBC", f"GLIBC_{a.highest_glibc}" if a.highest_glibc else None),
+        ("Go (build info)", a.go_version),
+    )
     out += [Fact(label, value, mono=True) for label, value in singles if value]
-    lists = (("needed libraries", a.needed), ("symbols raising the floor", a.floor_symbols),
-             ("GLIBC_PRIVATE", a.glibc_private), ("C++ runtime", a.cxx), ("libgcc", a.gcc))
+    lists = (
+        ("needed libraries", a.needed),
+        ("symbols raising the floor", a.floor_symbols),
+        ("GLIBC_PRIVATE", a.glibc_private),
+        ("C++ runtime", a.cxx),
+        ("libgcc", a.gcc),
+    )
     out += [Fact(label, ", ".join(values), mono=True) for label, values in lists if values]
     out.append(Fact("runs on", runs_on_text(a.runs_on)))
     out += build_settings(a)
@@ -312,10 +359,15 @@ def build_settings(a: AuditResult) -> list[Fact]:
 def image_facts(image: ImageRecord | None) -> list[Fact]:
     if image is None:
         return [Fact("image", "not run")]
-    out = [Fact("image", f"{image.repository}@{image.digest}", mono=True),
-           Fact("image platform", f"{image.platform}, {human_size(image.size)}, built with {image.builder}"
-                                  + (", pushed" if image.pushed else "")),
-           Fact("image entrypoint", " ".join(image.entrypoint), mono=True)]
+    out = [
+        Fact("image", f"{image.repository}@{image.digest}", mono=True),
+        Fact(
+            "image platform",
+            f"{image.platform}, {human_size(image.size)}, built with {image.builder}"
+            + (", pushed" if image.pushed else ""),
+        ),
+        Fact("image entrypoint", " ".join(image.entrypoint), mono=True),
+    ]
     if image.local_tags:
         out.append(Fact("image tags", ", ".join(image.local_tags), mono=True))
     if image.libraries:
@@ -369,12 +421,20 @@ def flags(m: Manifest) -> list[Flag]:
         a = r.audit
         if a is None:
             if r.status == "ok" and r.libc == "glibc":
-                glibc.append(Flag("warn", r.id, f"dynamic glibc \u2265 {r.min_glibc or '?'} declared; "
-                                                "run `gobuildx audit` for the symbols that set the floor"))
+                glibc.append(
+                    Flag(
+                        "warn",
+                        r.id,
+                        f"dynamic glibc \u2265 {r.min_glibc or '?'} declared; "
+                        "run `gobuildx audit` for the symbols that set the floor",
+                    )
+                )
             continue
         bad += [Flag("bad", r.id, f"audit: {p}") for p in a.problems]
-        glibc += [Flag("warn", r.id, line.split(": ", 1)[1])
-                  for line in glibc_callouts(AuditReport(verdict=a.verdict, results=[a]))]
+        glibc += [
+            Flag("warn", r.id, line.split(": ", 1)[1])
+            for line in glibc_callouts(AuditReport(verdict=a.verdict, results=[a]))
+        ]
         warn += [Flag("warn", r.id, f"audit: {w}") for w in a.warnings]
     return bad + glibc + warn
 
@@ -382,9 +442,11 @@ def flags(m: Manifest) -> list[Flag]:
 def tiles(m: Manifest) -> list[Tile]:
     count = {s: sum(1 for t in m.targets if t.status == s) for s in ("ok", "failed", "skipped")}
     total = sum(a.size for t in m.targets for a in t.artifacts)
-    out = [Tile("targets", str(len(m.targets))),
-           Tile("built", str(count["ok"]), "ok" if count["ok"] else "muted"),
-           Tile("failed", str(count["failed"]), "bad" if count["failed"] else "ok")]
+    out = [
+        Tile("targets", str(len(m.targets))),
+        Tile("built", str(count["ok"]), "ok" if count["ok"] else "muted"),
+        Tile("failed", str(count["failed"]), "bad" if count["failed"] else "ok"),
+    ]
     if count["skipped"]:
         out.append(Tile("skipped", str(count["skipped"]), "warn"))
     audits = [t.audit.verdict for t in m.targets if t.audit is not None]
@@ -413,21 +475,44 @@ def size_bars(m: Manifest) -> list[Bar]:
 def stage_bars(m: Manifest) -> list[Bar]:
     latest = {s.name: s for s in m.stages}
     names = list(STAGES) + [n for n in latest if n not in STAGES]
-    return [Bar(n, latest[n].duration_s, human_duration(latest[n].duration_s), "#2f6fb0",
-                note=f"started {latest[n].started}") if n in latest else Bar(n, 0.0, "not run", "#9ca3af")
-            for n in names]
+    return [
+        Bar(
+            n,
+            latest[n].duration_s,
+            human_duration(latest[n].duration_s),
+            "#2f6fb0",
+            note=f"started {latest[n].started}",
+        )
+        if n in latest
+        else Bar(n, 0.0, "not run", "#9ca3af")
+        for n in names
+    ]
 
 
 def page(m: Manifest) -> Page:
     rows = sorted((row(t) for t in m.targets), key=lambda rw: (rw.rank, rw.id))
-    meta = [Fact("version", m.version), Fact("commit", m.commit[:12], mono=True), Fact("date", m.date),
-            Fact("Go", m.go), Fact("gobuildx", m.gobuildx)]
+    meta = [
+        Fact("version", m.version),
+        Fact("commit", m.commit[:12], mono=True),
+        Fact("date", m.date),
+        Fact("Go", m.go),
+        Fact("gobuildx", m.gobuildx),
+    ]
     legend = [(goos, colour) for goos, colour in OS_COLOURS.items() if any(t.goos == goos for t in m.targets)]
     if m.image is not None:
         meta.append(Fact("image index", f"{', '.join(m.image.tags)} @ {m.image.digest}", mono=True))
-    return Page(title=f"{m.project} {m.version}", meta=meta, tiles=tiles(m), flags=flags(m),
-                columns=COLUMNS, rows=rows, sizes=size_bars(m), stages=stage_bars(m), gobuildx=m.gobuildx,
-                legend=legend)
+    return Page(
+        title=f"{m.project} {m.version}",
+        meta=meta,
+        tiles=tiles(m),
+        flags=flags(m),
+        columns=COLUMNS,
+        rows=rows,
+        sizes=size_bars(m),
+        stages=stage_bars(m),
+        gobuildx=m.gobuildx,
+        legend=legend,
+    )
 
 
 if TYPE_CHECKING:
@@ -453,9 +538,14 @@ def environment() -> Environment:
         bytecode: FileSystemBytecodeCache | None = FileSystemBytecodeCache(str(cache))
     except OSError:
         bytecode = None
-    return Environment(loader=PackageLoader("gobuildx.report", "templates"), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                       bytecode_cache=bytecode)
+    return Environment(
+        loader=PackageLoader("gobuildx.report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        bytecode_cache=bytecode,
+    )
 
 
 def render(m: Manifest) -> str:
@@ -483,8 +573,7 @@ def record_stage(dist: Path, name: str, started: datetime, duration_s: float) ->
     """Replace the timing of stage `name` in the manifest (no-op without a manifest)."""
     if manifest_file.read(dist) is None:
         return
-    timing = StageTiming(name=name, started=started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                         duration_s=round(duration_s, 3))
+    timing = StageTiming(name=name, started=started.strftime("%Y-%m-%dT%H:%M:%SZ"), duration_s=round(duration_s, 3))
 
     def change(old: Manifest | None) -> Manifest:
         assert old is not None  # checked above; a manifest is never deleted by a stage
@@ -497,7 +586,7 @@ def record_stage(dist: Path, name: str, started: datetime, duration_s: float) ->
 @contextmanager
 def timed(dist: Path, name: str) -> Iterator[None]:
     """Time a stage, record it in the manifest, and refresh the report, even if the stage raises."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.monotonic()
     try:
         yield

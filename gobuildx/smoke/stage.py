@@ -70,8 +70,13 @@ def host_of(ctx: ProjectContext) -> Host:
     return Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch)
 
 
-def smoke(ctx: ProjectContext, targets: Sequence[Target], opts: Options,
-          report: Reporter | None = None, runners: Sequence[Runner] | None = None) -> Outcome:
+def smoke(
+    ctx: ProjectContext,
+    targets: Sequence[Target],
+    opts: Options,
+    report: Reporter | None = None,
+    runners: Sequence[Runner] | None = None,
+) -> Outcome:
     """Plan, run in parallel, write manifest.json and JUnit XML; return every verdict."""
     mf = manifest_file.read(ctx.dist)
     chosen = list(runners) if runners is not None else all_runners()
@@ -87,8 +92,14 @@ def smoke(ctx: ProjectContext, targets: Sequence[Target], opts: Options,
     return Outcome(records=records, junit=junit)
 
 
-def plan_target(ctx: ProjectContext, target: Target, mf: Manifest | None, runners: Sequence[Runner],
-                avail: AvailabilityCache, ports: PortBook) -> list[Task]:
+def plan_target(
+    ctx: ProjectContext,
+    target: Target,
+    mf: Manifest | None,
+    runners: Sequence[Runner],
+    avail: AvailabilityCache,
+    ports: PortBook,
+) -> list[Task]:
     """The tasks of one target: one per binary for its artifact runner, plus its image checks."""
     if target.smoke.skip:
         return [decided(target.id, "config", "skipped", f"[smoke] skip: {target.smoke.skip}")]
@@ -108,8 +119,9 @@ def plan_target(ctx: ProjectContext, target: Target, mf: Manifest | None, runner
     return tasks
 
 
-def artifact_task(target: Target, job: Job, runners: Sequence[Runner],
-                  avail: AvailabilityCache, ctx: ProjectContext) -> Task:
+def artifact_task(
+    target: Target, job: Job, runners: Sequence[Runner], avail: AvailabilityCache, ctx: ProjectContext
+) -> Task:
     runner = next((r for r in runners if r.kind == "artifact" and r.applies(job)), None)
     if runner is None:
         return decided(target.id, "none", "skipped", no_runner_reason(target, host_of(ctx)), job.binary)
@@ -124,8 +136,15 @@ def runner_task(target_id: str, job: Job, runner: Runner, avail: Availability) -
 
 
 def decided(target_id: str, runner: str, status: str, reason: str, binary: str = "") -> Task:
-    return Task(target=target_id, decided=SmokeResult(runner=runner, binary=binary, status=status,  # type: ignore[arg-type]
-                                                      reason=reason))
+    return Task(
+        target=target_id,
+        decided=SmokeResult(
+            runner=runner,
+            binary=binary,
+            status=status,  # type: ignore[arg-type]
+            reason=reason,
+        ),
+    )
 
 
 def no_runner_reason(target: Target, host: Host) -> str:
@@ -134,25 +153,47 @@ def no_runner_reason(target: Target, host: Host) -> str:
     return f"no runner for {target.platform} on this {host.goos}/{host.goarch} host (needs {needs})"
 
 
-def make_job(ctx: ProjectContext, target: Target, record: TargetRecord, binary: str, artifact: Path,
-             version: str, ports: PortBook) -> Job:
-    values = {"goos": target.goos, "goarch": target.goarch, "target": target.id,
-              "binary": binary, "version": version}
-    return Job(target=target, binary=binary, artifact=artifact.resolve(),
-               check=make_check(target.smoke, values, ports), host=host_of(ctx), goroot=ctx.go.goroot,
-               cache_dir=ctx.cache_dir, work_dir=ctx.dist / SCRATCH / target.id, environ=ctx.environ,
-               record=record)
+def make_job(
+    ctx: ProjectContext,
+    target: Target,
+    record: TargetRecord,
+    binary: str,
+    artifact: Path,
+    version: str,
+    ports: PortBook,
+) -> Job:
+    values = {"goos": target.goos, "goarch": target.goarch, "target": target.id, "binary": binary, "version": version}
+    return Job(
+        target=target,
+        binary=binary,
+        artifact=artifact.resolve(),
+        check=make_check(target.smoke, values, ports),
+        host=host_of(ctx),
+        goroot=ctx.go.goroot,
+        cache_dir=ctx.cache_dir,
+        work_dir=ctx.dist / SCRATCH / target.id,
+        environ=ctx.environ,
+        record=record,
+    )
 
 
 def make_check(table: SmokeTable, values: dict[str, str], ports: PortBook) -> Check:
     port = None if table.port is None else (table.port or ports.free())
     filled = {**values, "port": str(port or "")}
-    return Check(args=[fill(a, filled) for a in table.args],
-                 env={k: fill(v, filled) for k, v in table.env.items()}, exit_code=table.exit_code,
-                 expect=fill(table.expect, filled) if table.expect else None, timeout_s=table.timeout,
-                 port=port, http_path=table.http_path, http_status=table.http_status,
-                 sandbox=table.sandbox, memory_mib=table.memory, processes=table.processes,
-                 file_size_mib=table.file_size)
+    return Check(
+        args=[fill(a, filled) for a in table.args],
+        env={k: fill(v, filled) for k, v in table.env.items()},
+        exit_code=table.exit_code,
+        expect=fill(table.expect, filled) if table.expect else None,
+        timeout_s=table.timeout,
+        port=port,
+        http_path=table.http_path,
+        http_status=table.http_status,
+        sandbox=table.sandbox,
+        memory_mib=table.memory,
+        processes=table.processes,
+        file_size_mib=table.file_size,
+    )
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -198,8 +239,9 @@ class PortBook:
             return self._locks.setdefault(port, threading.Lock())
 
 
-def run_tasks(tasks: Sequence[Task], jobs: int, ports: PortBook,
-              report: Reporter | None) -> list[tuple[str, SmokeResult]]:
+def run_tasks(
+    tasks: Sequence[Task], jobs: int, ports: PortBook, report: Reporter | None
+) -> list[tuple[str, SmokeResult]]:
     def one(task: Task) -> tuple[str, SmokeResult]:
         result = task.decided or run_one(task, ports)
         if report:
@@ -219,10 +261,14 @@ def run_one(task: Task, ports: PortBook) -> SmokeResult:
                 result = task.runner.run(task.job)
         else:
             result = task.runner.run(task.job)
-    except Exception as exc:  # noqa: BLE001 - a runner bug must not hide the other verdicts
-        return SmokeResult(runner=task.runner.name, binary=task.job.binary, status="failed",
-                           reason=f"runner error: {exc.__class__.__name__}: {exc}",
-                           duration_s=round(time.monotonic() - start, 3))
+    except Exception as exc:
+        return SmokeResult(
+            runner=task.runner.name,
+            binary=task.job.binary,
+            status="failed",
+            reason=f"runner error: {exc.__class__.__name__}: {exc}",
+            duration_s=round(time.monotonic() - start, 3),
+        )
     # The whole cost of the check, including one-time setup (a Wine prefix, the shim DLL).
     update: dict[str, object] = {"duration_s": round(time.monotonic() - start, 3)}
     if result.log:
@@ -244,34 +290,44 @@ def aggregate(targets: Sequence[Target], results: Sequence[tuple[str, SmokeResul
         mine = [r for tid, r in results if tid == target.id]
         statuses = {r.status for r in mine}
         status = "failed" if "failed" in statuses else "passed" if "passed" in statuses else "skipped"
-        out[target.id] = SmokeRecord(status=status, results=mine,  # type: ignore[arg-type]
-                                     duration_s=round(sum(r.duration_s for r in mine), 3))
+        out[target.id] = SmokeRecord(
+            status=status,
+            results=mine,  # type: ignore[arg-type]
+            duration_s=round(sum(r.duration_s for r in mine), 3),
+        )
     return out
 
 
 def write_manifest(dist: Path, records: dict[str, SmokeRecord]) -> None:
     def change(mf: Manifest | None) -> Manifest:
         assert mf is not None
-        mf.targets = [t.model_copy(update={"smoke": records[t.id]}) if t.id in records else t
-                      for t in mf.targets]
+        mf.targets = [t.model_copy(update={"smoke": records[t.id]}) if t.id in records else t for t in mf.targets]
         return mf
 
     if manifest_file.read(dist) is not None:
         manifest_file.update(dist, change)
 
 
-def write_junit(path: Path, targets: Sequence[Target], results: Sequence[tuple[str, SmokeResult]],
-                elapsed: float) -> None:
+def write_junit(
+    path: Path, targets: Sequence[Target], results: Sequence[tuple[str, SmokeResult]], elapsed: float
+) -> None:
     """JUnit XML: one testcase per target x runner x binary; skipped and failed as JUnit says."""
     cases = []
     for tid, r in results:
-        cases.append(junit.Case(
-            classname=f"smoke.{tid}", name=f"{r.runner}:{r.binary}" if r.binary else r.runner,
-            time=f"{r.duration_s:.3f}",
-            failure=(r.reason, None, r.output) if r.status == "failed" else None,
-            skipped=r.reason if r.status == "skipped" else None,
-            system_out=" ".join(r.command) + "\n" + r.output if r.output or r.command else None))
-    counts = {"tests": str(len(cases)), "failures": str(sum(1 for _, r in results if r.status == "failed")),
-              "skipped": str(sum(1 for _, r in results if r.status == "skipped"))}
+        cases.append(
+            junit.Case(
+                classname=f"smoke.{tid}",
+                name=f"{r.runner}:{r.binary}" if r.binary else r.runner,
+                time=f"{r.duration_s:.3f}",
+                failure=(r.reason, None, r.output) if r.status == "failed" else None,
+                skipped=r.reason if r.status == "skipped" else None,
+                system_out=" ".join(r.command) + "\n" + r.output if r.output or r.command else None,
+            )
+        )
+    counts = {
+        "tests": str(len(cases)),
+        "failures": str(sum(1 for _, r in results if r.status == "failed")),
+        "skipped": str(sum(1 for _, r in results if r.status == "skipped")),
+    }
     suite = junit.Suite(name="gobuildx smoke", cases=cases, attrs={"time": f"{elapsed:.3f}", **counts})
     write_atomic(path, junit.document("gobuildx", [suite]).encode())

@@ -25,9 +25,20 @@ class GitFacts(NamedTuple):
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """`git ARGS` with a minimal environment; raises OSError or TimeoutExpired."""
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT,
-                          check=False, env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/"),
-                                            "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"})
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT,
+        check=False,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "LC_ALL": "C",
+        },
+    )
 
 
 def git(args: list[str], cwd: Path) -> str | None:
@@ -42,8 +53,9 @@ def facts(module_dir: Path) -> GitFacts:
     """Two git calls: every build asks, and so does each no-op answered from a receipt."""
     head = (git(["log", "-1", "--format=%H %ct"], module_dir) or "").split()
     commit, commit_time = (head[0], head[1]) if len(head) == 2 else (None, None)
-    return GitFacts(commit=commit, commit_time=commit_time,
-                    describe=git(["describe", "--tags", "--always", "--dirty"], module_dir))
+    return GitFacts(
+        commit=commit, commit_time=commit_time, describe=git(["describe", "--tags", "--always", "--dirty"], module_dir)
+    )
 
 
 def unreadable(module_dir: Path) -> str | None:

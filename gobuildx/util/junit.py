@@ -41,8 +41,10 @@ def document(name: str, suites: Sequence[Suite], attrs: dict[str, str] | None = 
             out.append(f"    <testcase{_attrs(head)}>")
             if case.failure is not None:
                 message, kind, text = case.failure
-                out.append(f"      <failure{_attrs({'message': message, **({'type': kind} if kind else {})})}>"
-                           f"{escape(text)}</failure>")
+                out.append(
+                    f"      <failure{_attrs({'message': message, **({'type': kind} if kind else {})})}>"
+                    f"{escape(text)}</failure>"
+                )
             if case.skipped is not None:
                 out.append(f"      <skipped{_attrs({'message': case.skipped})} />")
             if case.system_out is not None:

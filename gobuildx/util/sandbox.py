@@ -90,15 +90,26 @@ class Host:
 
     def lines(self) -> list[str]:
         """For `gobuildx doctor`: one line per part, saying what is and is not contained."""
-        box = (f"bubblewrap {self.bwrap}: own network (loopback only), PID, IPC and UTS namespaces, "
-               "read-only /, fresh /tmp, throwaway HOME" if self.bwrap
-               else f"not contained: {self.bwrap_why}; install: {PACKAGE}")
-        user = (f"uid {SANDBOX_UID} in a user namespace, no capabilities" if self.bwrap and self.userns
-                else "no user namespace: runs as the calling user")
+        box = (
+            f"bubblewrap {self.bwrap}: own network (loopback only), PID, IPC and UTS namespaces, "
+            "read-only /, fresh /tmp, throwaway HOME"
+            if self.bwrap
+            else f"not contained: {self.bwrap_why}; install: {PACKAGE}"
+        )
+        user = (
+            f"uid {SANDBOX_UID} in a user namespace, no capabilities"
+            if self.bwrap and self.userns
+            else "no user namespace: runs as the calling user"
+        )
         pids = f"pids cgroup under {self.pids_cgroup}" if self.pids_cgroup else nproc_note(self.root)
         mem = f"memory cgroup under {self.memory_cgroup}" if self.memory_cgroup else "RLIMIT_DATA (no memory cgroup)"
-        return [f"sandbox: {box}", f"user: {user}", f"processes: {pids}", f"memory: {mem}",
-                "file size: RLIMIT_FSIZE; time: the smoke timeout"]
+        return [
+            f"sandbox: {box}",
+            f"user: {user}",
+            f"processes: {pids}",
+            f"memory: {mem}",
+            "file size: RLIMIT_FSIZE; time: the smoke timeout",
+        ]
 
 
 def nproc_note(root: bool) -> str:
@@ -199,13 +210,33 @@ def _probe(bwrap: str | None, why: str) -> Host:
             ok, detail = _try_bwrap(bwrap, [])
             if not ok:
                 bwrap, why = None, f"bwrap cannot make a sandbox here: {detail}"
-    return Host(bwrap=bwrap, bwrap_why=why, userns=userns, pids_cgroup=own_cgroup("pids"),
-                memory_cgroup=own_cgroup("memory"), root=os.geteuid() == 0)
+    return Host(
+        bwrap=bwrap,
+        bwrap_why=why,
+        userns=userns,
+        pids_cgroup=own_cgroup("pids"),
+        memory_cgroup=own_cgroup("memory"),
+        root=os.geteuid() == 0,
+    )
 
 
 def _try_bwrap(bwrap: str, extra: list[str]) -> tuple[bool, str]:
-    argv = [bwrap, *extra, "--unshare-net", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/",
-            "--proc", "/proc", "--dev", "/dev", "--", "true"]
+    argv = [
+        bwrap,
+        *extra,
+        "--unshare-net",
+        "--unshare-pid",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        "true",
+    ]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -244,8 +275,15 @@ def contain(argv: list[str], env: dict[str, str], cwd: Path, spec: Spec, environ
     if spec.mode == "required" and missing:
         raise Uncontained("; ".join(missing))
     cgroups = make_cgroups(spec, h)
-    box = Box(argv=list(argv), env=dict(env), cwd=cwd, spec=spec,
-              preexec=preexec_for(spec.limits, cgroups), cgroups=cgroups, missing=missing)
+    box = Box(
+        argv=list(argv),
+        env=dict(env),
+        cwd=cwd,
+        spec=spec,
+        preexec=preexec_for(spec.limits, cgroups),
+        cgroups=cgroups,
+        missing=missing,
+    )
     if h.bwrap:
         read_end, write_end = os.pipe()
         os.set_inheritable(write_end, True)
@@ -276,23 +314,34 @@ def notes_for(h: Host, box: Box) -> list[str]:
     parts = []
     if h.bwrap:
         user = f"uid {SANDBOX_UID} in a user namespace" if h.userns else "the calling user"
-        parts.append(f"sandboxed with bubblewrap: loopback-only network, read-only /, writable work dir, "
-                     f"throwaway HOME and TMPDIR, {user}")
+        parts.append(
+            f"sandboxed with bubblewrap: loopback-only network, read-only /, writable work dir, "
+            f"throwaway HOME and TMPDIR, {user}"
+        )
     mem = "cgroup" if "memory" in box.cgroups else "RLIMIT_DATA"
     procs = "cgroup" if "pids" in box.cgroups else "RLIMIT_NPROC"
-    parts.append(f"limits: memory {lim.memory_mib} MiB ({mem}), {lim.processes} processes and threads "
-                 f"({procs}), files up to {lim.file_size_mib} MiB")
+    parts.append(
+        f"limits: memory {lim.memory_mib} MiB ({mem}), {lim.processes} processes and threads "
+        f"({procs}), files up to {lim.file_size_mib} MiB"
+    )
     return parts + [f"NOT contained: {m}" for m in box.missing]
 
 
 def bwrap_argv(bwrap: str, argv: list[str], cwd: Path, spec: Spec, userns: bool, info_fd: int) -> list[str]:
     """bubblewrap around argv: every option is there for a reason said beside it."""
-    out = [bwrap,
-           "--die-with-parent",  # a killed gobuildx leaves no sandbox behind
-           "--new-session",  # no TIOCSTI into the caller's terminal
-           "--cap-drop", "ALL",  # as root without a user namespace bwrap would keep root's capabilities
-           "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-           "--hostname", "gobuildx-sandbox"]
+    out = [
+        bwrap,
+        "--die-with-parent",  # a killed gobuildx leaves no sandbox behind
+        "--new-session",  # no TIOCSTI into the caller's terminal
+        "--cap-drop",
+        "ALL",  # as root without a user namespace bwrap would keep root's capabilities
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "gobuildx-sandbox",
+    ]
     if not spec.network:
         out.append("--unshare-net")  # only `lo`, brought up by bwrap: server checks still work
     if userns:
@@ -361,8 +410,10 @@ def make_cgroups(spec: Spec, h: Host) -> dict[str, Path]:
     """A fresh child cgroup per controller for this run, with its limit set."""
     out: dict[str, Path] = {}
     name = f"gobuildx-{spec.label}-{os.getpid()}-{next(_serial)}"
-    wanted = {"pids": (h.pids_cgroup, "pids.max", str(spec.limits.processes)),
-              "memory": (h.memory_cgroup, "memory.limit_in_bytes", str(spec.limits.memory_mib * MIB))}
+    wanted = {
+        "pids": (h.pids_cgroup, "pids.max", str(spec.limits.processes)),
+        "memory": (h.memory_cgroup, "memory.limit_in_bytes", str(spec.limits.memory_mib * MIB)),
+    }
     for controller, (parent, knob, value) in wanted.items():
         if parent is None:
             continue
@@ -478,7 +529,7 @@ def in_netns(netns: str | None, fn: Callable[[], T]) -> T:
             finally:
                 os.close(fd)
             result.append(fn())
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=run, name="gobuildx-netns", daemon=True)

@@ -7,20 +7,44 @@ from gobuildx.model.audit import Facts, GoBuildInfo
 
 
 def go(cgo: bool) -> GoBuildInfo:
-    return GoBuildInfo(go_version="go1.26.8", path="example.com/hello", main="example.com/hello@(devel)",
-                       settings={"CGO_ENABLED": "1" if cgo else "0", "GOOS": "linux", "GOARCH": "amd64"})
+    return GoBuildInfo(
+        go_version="go1.26.8",
+        path="example.com/hello",
+        main="example.com/hello@(devel)",
+        settings={"CGO_ENABLED": "1" if cgo else "0", "GOOS": "linux", "GOARCH": "amd64"},
+    )
 
 
 def static_elf(**kw: object) -> Facts:
-    base = dict(path="dist/linux-amd64/hello", size=1000, format="elf", os_abi="SYSV", machine="x86-64",
-                goarch="amd64", bits=64, endian="little", elf_type="EXEC", static=True, libc="none", go=go(False))
+    base = dict(
+        path="dist/linux-amd64/hello",
+        size=1000,
+        format="elf",
+        os_abi="SYSV",
+        machine="x86-64",
+        goarch="amd64",
+        bits=64,
+        endian="little",
+        elf_type="EXEC",
+        static=True,
+        libc="none",
+        go=go(False),
+    )
     return Facts(**{**base, **kw})  # type: ignore[arg-type]
 
 
 def dynamic_glibc(max_glibc: str) -> Facts:
-    return static_elf(static=False, interpreter="/lib64/ld-linux-x86-64.so.2", needed=["libc.so.6"],
-                      libc="glibc", glibc_versions=["GLIBC_2.2.5", f"GLIBC_{max_glibc}"], max_glibc=max_glibc,
-                      max_glibc_symbols=["__libc_start_main"], max_glibc_symbol_count=1, go=go(True))
+    return static_elf(
+        static=False,
+        interpreter="/lib64/ld-linux-x86-64.so.2",
+        needed=["libc.so.6"],
+        libc="glibc",
+        glibc_versions=["GLIBC_2.2.5", f"GLIBC_{max_glibc}"],
+        max_glibc=max_glibc,
+        max_glibc_symbols=["__libc_start_main"],
+        max_glibc_symbol_count=1,
+        go=go(True),
+    )
 
 
 def test_a_static_pure_go_binary_passes_its_static_declaration() -> None:
@@ -31,8 +55,15 @@ def test_a_static_pure_go_binary_passes_its_static_declaration() -> None:
 
 
 def test_a_glibc_floor_is_held_to_the_declared_minimum() -> None:
-    d = Declaration(id="linux-amd64-glibc2.17", goos="linux", goarch="amd64", cgo=True, libc="glibc",
-                    min_glibc="2.17", link="dynamic")
+    d = Declaration(
+        id="linux-amd64-glibc2.17",
+        goos="linux",
+        goarch="amd64",
+        cgo=True,
+        libc="glibc",
+        min_glibc="2.17",
+        link="dynamic",
+    )
     assert judge(d, [dynamic_glibc("2.17")]).verdict == "pass"
     above = judge(d, [dynamic_glibc("2.34")])
     assert above.verdict == "fail" and any("2.34" in p for p in above.problems), above.problems

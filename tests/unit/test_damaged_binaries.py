@@ -36,7 +36,7 @@ from tests.unit.corpus import Case, Seed, corpus, crafted, seeds
 
 BUDGET_S = 2.0
 MEMORY_LIMIT = 512 * 1024 * 1024
-CPU_BACKSTOP_S = 300        # a hang inside C code, where the interval timer cannot interrupt
+CPU_BACKSTOP_S = 300  # a hang inside C code, where the interval timer cannot interrupt
 MINIMUMS = {"elf": 200, "pe": 80, "macho-thin": 80, "macho-fat": 60, "wasm": 60}
 TOTAL_MINIMUM = 400
 
@@ -54,12 +54,12 @@ class Job:
 @dataclass(frozen=True)
 class Outcome:
     name: str
-    problem: str | None         # None: a clean error or verdict
+    problem: str | None  # None: a clean error or verdict
     verdict: str | None
-    error: str | None           # the per-file error the audit shows, if any
-    go_note: str | None         # why there is no Go build info
+    error: str | None  # the per-file error the audit shows, if any
+    go_note: str | None  # why there is no Go build info
     seconds: float
-    peak_kib: int               # peak RSS of the worker during the case (its ~50 MiB baseline included)
+    peak_kib: int  # peak RSS of the worker during the case (its ~50 MiB baseline included)
 
 
 # --- worker side -------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def _init_worker() -> None:
 
 def _reset_peak() -> bool:
     try:
-        Path("/proc/self/clear_refs").write_text("5")   # "5": reset VmHWM to the current RSS
+        Path("/proc/self/clear_refs").write_text("5")  # "5": reset VmHWM to the current RSS
         return True
     except OSError:
         return False
@@ -115,7 +115,7 @@ def _reader_problem(path: Path) -> str | None:
         _read_directly(path, data)
     except FormatError:
         return None
-    except Exception as exc:    # noqa: BLE001 - the point: name any crash with where it happened
+    except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return f"{type(exc).__name__}: {exc} at {Path(where.filename).name}:{where.lineno} ({where.name})"
     return None
@@ -132,7 +132,7 @@ def _read_directly(path: Path, data: bytes) -> None:
         macho.read(data)
     elif kind == "wasm":
         wasm.read(data)
-    buildinfo.find(data, 0, len(data))            # the whole file, however the container points
+    buildinfo.find(data, 0, len(data))  # the whole file, however the container points
 
 
 def _audit(path: Path) -> tuple[str | None, str | None, str | None, str | None]:
@@ -170,7 +170,7 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory, cases: list[Case], larg
 
 def _run_all(jobs: list[Job]) -> list[Outcome]:
     workers = max(1, min(2, os.cpu_count() or 1))
-    ctx = multiprocessing.get_context("spawn")   # a clean interpreter: no pytest threads forked
+    ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no pytest threads forked
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
         return list(pool.map(run_case, jobs, chunksize=32, timeout=600))
 
@@ -208,18 +208,22 @@ def test_the_corpus_is_large_varied_and_really_damaged(cases: list[Case]) -> Non
     assert {"cut", "flip", "self", "set"} <= set(kinds), kinds
 
 
-def test_every_damaged_file_gets_an_error_or_a_verdict(cases: list[Case], large: list[Case],
-                                                       outcomes: dict[str, Outcome]) -> None:
+def test_every_damaged_file_gets_an_error_or_a_verdict(
+    cases: list[Case], large: list[Case], outcomes: dict[str, Outcome]
+) -> None:
     assert len(outcomes) == len(cases) + len(large)
     problems = [f"{o.name}: {o.problem}" for o in outcomes.values() if o.problem]
-    assert not problems, (f"{len(problems)} of {len(outcomes)} damaged files broke a reader:\n"
-                          + "\n".join(problems[:60]))
+    assert not problems, f"{len(problems)} of {len(outcomes)} damaged files broke a reader:\n" + "\n".join(
+        problems[:60]
+    )
     slowest = max(outcomes.values(), key=lambda o: o.seconds)
     biggest = max(outcomes.values(), key=lambda o: o.peak_kib)
     groups = dict(sorted(Counter(c.group for c in cases + large).items()))
-    print(f"\ndamaged-binary corpus: {len(outcomes)} files {groups}; "
-          f"slowest {slowest.seconds * 1000:.1f} ms ({slowest.name}); largest peak RSS "
-          f"{biggest.peak_kib / 1024:.0f} MiB ({biggest.name})")
+    print(
+        f"\ndamaged-binary corpus: {len(outcomes)} files {groups}; "
+        f"slowest {slowest.seconds * 1000:.1f} ms ({slowest.name}); largest peak RSS "
+        f"{biggest.peak_kib / 1024:.0f} MiB ({biggest.name})"
+    )
     assert slowest.seconds < BUDGET_S
     assert biggest.peak_kib * 1024 < MEMORY_LIMIT
     assert all(o.verdict in ("pass", "warn", "fail") for o in outcomes.values())
@@ -256,8 +260,9 @@ def _pick(cases: list[Case], large: list[Case], outcomes: dict[str, Outcome]) ->
     yield from (c for c in large if len(c.data) < 1 << 20)
 
 
-def test_cli_audit_reports_each_damaged_file(cases: list[Case], large: list[Case], outcomes: dict[str, Outcome],
-                                             tmp_path: Path) -> None:
+def test_cli_audit_reports_each_damaged_file(
+    cases: list[Case], large: list[Case], outcomes: dict[str, Outcome], tmp_path: Path
+) -> None:
     paths = []
     for case in _pick(cases, large, outcomes):
         path = tmp_path / case.name.replace("/", "_").replace(":", "_")
@@ -267,9 +272,9 @@ def test_cli_audit_reports_each_damaged_file(cases: list[Case], large: list[Case
     # file gobuildx did not build must not get (issue 15 item 3), so those are audited parse-only.
     host = [p for p in paths if linkage.ldd_applicable(linkage.read_facts(p)) is None]
     others = [p for p in paths if p not in host]
-    assert len(others) >= 8                      # PE, Mach-O and wasm are never ldd's
+    assert len(others) >= 8  # PE, Mach-O and wasm are never ldd's
     for group, extra in ((others, []), (host, ["--no-evidence"])):
-        if not group:                            # no host-CPU ELF among them on this host
+        if not group:  # no host-CPU ELF among them on this host
             continue
         args = ["audit", *[a for p in group for a in ("--path", str(p))], "--format", "json", *extra]
         proc = run_gobuildx(args, cwd=tmp_path, timeout=120)

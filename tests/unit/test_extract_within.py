@@ -41,18 +41,23 @@ def python(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 
 def test_a_normal_layer_unpacks_with_safe_modes(python: str, tmp_path: Path) -> None:
-    extract_within(layer(("file", "/ko-app/hello", "bin"), ("sym", "etc/localtime", "/usr/share/zoneinfo/UTC")),
-                   tmp_path)
+    extract_within(
+        layer(("file", "/ko-app/hello", "bin"), ("sym", "etc/localtime", "/usr/share/zoneinfo/UTC")), tmp_path
+    )
     assert (tmp_path / "ko-app" / "hello").read_text() == "bin"
     assert (tmp_path / "ko-app" / "hello").stat().st_mode & 0o7777 == 0o755
     assert (tmp_path / "etc" / "localtime").is_symlink()  # an absolute link is kept, as the filter keeps it
 
 
-@pytest.mark.parametrize("members", [
-    [("file", "../escaped", "x")],
-    [("sym", "lib", "/tmp"), ("file", "lib/escaped", "x")],  # through a link an earlier member made
-    [("sym", "up", ".."), ("file", "up/escaped", "x")],
-], ids=["dotdot", "absolute-link-dir", "relative-link-dir"])
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("file", "../escaped", "x")],
+        [("sym", "lib", "/tmp"), ("file", "lib/escaped", "x")],  # through a link an earlier member made
+        [("sym", "up", ".."), ("file", "up/escaped", "x")],
+    ],
+    ids=["dotdot", "absolute-link-dir", "relative-link-dir"],
+)
 def test_nothing_lands_outside(python: str, tmp_path: Path, members: list[tuple[str, str, str]]) -> None:
     dest = tmp_path / "rootfs"
     dest.mkdir()

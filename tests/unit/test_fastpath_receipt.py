@@ -21,13 +21,23 @@ def test_a_racy_input_writes_no_receipt(tmp_path: Path) -> None:
     re-listed after the build) could change again unseen."""
     now = time.time_ns()
     later = now + 5_000_000_000
-    common = dict(module_dir=tmp_path, git=vcs.GitFacts(None, None, None), go=Path("/usr/bin/go"),
-                  go_source="PATH", walk_started_ns=now, settled_ns=later, inputs=[], outputs=[], lines=[])
+    common = dict(
+        module_dir=tmp_path,
+        git=vcs.GitFacts(None, None, None),
+        go=Path("/usr/bin/go"),
+        go_source="PATH",
+        walk_started_ns=now,
+        settled_ns=later,
+        inputs=[],
+        outputs=[],
+        lines=[],
+    )
     env = {"GOBUILDX_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin"}
 
     def save(*walked: tuple[str, int, int, int, bool]) -> Path | None:
-        return fastpath.save(["gobuildx", "build"], env, str(tmp_path), grammar=build_grammar(), walked=list(walked),
-                             **common)
+        return fastpath.save(
+            ["gobuildx", "build"], env, str(tmp_path), grammar=build_grammar(), walked=list(walked), **common
+        )
 
     assert save(("a.go", 1, now - 1_000, 1, False)) is None
     assert save(("src", 4096, later - 1_000, 2, True)) is None
@@ -39,9 +49,9 @@ def test_a_file_that_comes_during_the_build_forbids_the_receipt(tmp_path: Path) 
     """stamp.settle_dirs: a directory's new stat is taken only if it holds what the walk saw."""
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "a.go").write_text("package pkg\n")
-    (tmp_path / "link").symlink_to(tmp_path / "pkg")        # listed by os.walk, never entered
+    (tmp_path / "link").symlink_to(tmp_path / "pkg")  # listed by os.walk, never entered
     (tmp_path / "dangling.go").symlink_to(tmp_path / "gone")  # cannot be stat'ed: not recorded
-    (tmp_path / "loop").symlink_to(tmp_path / "loop")        # is_dir() raises: neither
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")  # is_dir() raises: neither
     dist = tmp_path / "dist"
     seen = stamp.walk_sources(tmp_path, [dist])
     dist.mkdir()  # what a build does
@@ -54,16 +64,19 @@ def test_a_file_that_comes_during_the_build_forbids_the_receipt(tmp_path: Path) 
     assert stamp.settle_dirs(seen, [dist]) is None
 
 
-@pytest.mark.parametrize(("argv", "key"), [
-    (["gobuildx", "build"], []),
-    (["gobuildx", "build", "-j", "2", "--target=linux-*", "-n"], ["-j", "2", "--target=linux-*", "-n"]),
-    (["gobuildx", "build", "--matrix", "linux", "--config", "x.toml"], ["--matrix", "linux", "--config", "x.toml"]),
-    (["gobuildx", "build", "--target"], None),
-    (["gobuildx", "build", "--help"], None),
-    (["gobuildx", "build", "-fn"], None),
-    (["gobuildx", "smoke"], None),
-    (["gobuildx", "--echo", "build"], None),
-])
+@pytest.mark.parametrize(
+    ("argv", "key"),
+    [
+        (["gobuildx", "build"], []),
+        (["gobuildx", "build", "-j", "2", "--target=linux-*", "-n"], ["-j", "2", "--target=linux-*", "-n"]),
+        (["gobuildx", "build", "--matrix", "linux", "--config", "x.toml"], ["--matrix", "linux", "--config", "x.toml"]),
+        (["gobuildx", "build", "--target"], None),
+        (["gobuildx", "build", "--help"], None),
+        (["gobuildx", "build", "-fn"], None),
+        (["gobuildx", "smoke"], None),
+        (["gobuildx", "--echo", "build"], None),
+    ],
+)
 def test_only_commands_a_receipt_can_speak_for(argv: list[str], key: list[str] | None) -> None:
     """What a successful build saves a receipt under (the words of the build task's grammar)."""
     assert fastpath.command_key(argv, build_grammar()) == key
@@ -95,9 +108,22 @@ def test_a_saved_receipt_answers_the_same_command_until_an_output_changes(tmp_pa
     argv, cwd = ["gobuildx", "build", "--target", "linux-*"], str(tmp_path)
     walked = [(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in stamp.walk_sources(module, [tmp_path / "dist"])]
     now = time.time_ns()
-    saved = fastpath.save(argv, env, cwd, grammar=build_grammar(), module_dir=module, git=vcs.facts(module),
-                          go=tmp_path / "go", go_source="GOBUILDX_GO", walked=walked, walk_started_ns=now,
-                          settled_ns=now, inputs=[], outputs=[out], lines=["  up to date  linux-amd64"])
+    saved = fastpath.save(
+        argv,
+        env,
+        cwd,
+        grammar=build_grammar(),
+        module_dir=module,
+        git=vcs.facts(module),
+        go=tmp_path / "go",
+        go_source="GOBUILDX_GO",
+        walked=walked,
+        walk_started_ns=now,
+        settled_ns=now,
+        inputs=[],
+        outputs=[out],
+        lines=["  up to date  linux-amd64"],
+    )
     assert saved is not None
     assert fastpath.check(argv, env, cwd) is not None
     assert fastpath.check(["gobuildx", "build", "--force", "--target", "linux-*"], env, cwd) is None
@@ -109,8 +135,20 @@ def test_a_saved_receipt_answers_the_same_command_until_an_output_changes(tmp_pa
 
 def test_a_command_with_words_the_grammar_lacks_saves_nothing(tmp_path: Path) -> None:
     env = {"GOBUILDX_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin"}
-    saved = fastpath.save(["gobuildx", "build", "--frobnicate"], env, str(tmp_path), grammar=build_grammar(),
-                          module_dir=tmp_path, git=vcs.GitFacts(None, None, None), go=Path("/usr/bin/go"),
-                          go_source="PATH", walked=[], walk_started_ns=0, settled_ns=0, inputs=[], outputs=[],
-                          lines=[])
+    saved = fastpath.save(
+        ["gobuildx", "build", "--frobnicate"],
+        env,
+        str(tmp_path),
+        grammar=build_grammar(),
+        module_dir=tmp_path,
+        git=vcs.GitFacts(None, None, None),
+        go=Path("/usr/bin/go"),
+        go_source="PATH",
+        walked=[],
+        walk_started_ns=0,
+        settled_ns=0,
+        inputs=[],
+        outputs=[],
+        lines=[],
+    )
     assert saved is None and not (tmp_path / "cache").exists()

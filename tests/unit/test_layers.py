@@ -83,8 +83,9 @@ def test_module_imports_only_the_floors_below_it(name: str) -> None:
 
 def loaded_by(module: str) -> list[str]:
     code = f"import sys, {module}; print('\\n'.join(m for m in sys.modules if m.startswith('gobuildx')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=PACKAGE.parent, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent, timeout=60
+    )
     return out.stdout.split()
 
 

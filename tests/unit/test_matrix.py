@@ -15,10 +15,25 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_the_repository_matrix_expands_to_its_fifteen_ids() -> None:
     targets = matrix.expand(config.load(REPO / "targets.toml"), PLATFORMS)
-    assert sorted(t.id for t in targets) == sorted([
-        "linux-amd64", "linux-386", "linux-arm64", "linux-armv6", "linux-armv7", "linux-riscv64",
-        "linux-ppc64le", "linux-s390x", "windows-amd64", "windows-arm64", "darwin-amd64", "darwin-arm64",
-        "freebsd-amd64", "wasip1-wasm", "js-wasm"])
+    assert sorted(t.id for t in targets) == sorted(
+        [
+            "linux-amd64",
+            "linux-386",
+            "linux-arm64",
+            "linux-armv6",
+            "linux-armv7",
+            "linux-riscv64",
+            "linux-ppc64le",
+            "linux-s390x",
+            "windows-amd64",
+            "windows-arm64",
+            "darwin-amd64",
+            "darwin-arm64",
+            "freebsd-amd64",
+            "wasip1-wasm",
+            "js-wasm",
+        ]
+    )
     armv6 = next(t for t in targets if t.id == "linux-armv6")
     assert (armv6.goarch, armv6.goarm, armv6.cgo, armv6.matrices) == ("arm", "6", False, ["linux"])
 
@@ -37,8 +52,12 @@ cgo = [true]
 libc = ["glibc", "musl"]
 min_glibc = ["2.17"]
 """)
-    assert sorted(t.id for t in ctx.targets) == ["linux-amd64-glibc2.17", "linux-amd64-musl",
-                                                 "linux-arm64-glibc2.17", "linux-arm64-musl"]
+    assert sorted(t.id for t in ctx.targets) == [
+        "linux-amd64-glibc2.17",
+        "linux-amd64-musl",
+        "linux-arm64-glibc2.17",
+        "linux-arm64-musl",
+    ]
     glibc = next(t for t in ctx.targets if t.id == "linux-arm64-glibc2.17")
     assert (glibc.cgo, glibc.libc, glibc.min_glibc) == (True, "glibc", "2.17")
 
@@ -51,8 +70,10 @@ def test_a_goos_the_platform_list_lacks_is_a_config_error_with_a_suggestion(cont
 
 def test_cgo_on_wasm_is_refused_by_the_platform_list(context) -> None:
     with pytest.raises(ConfigError) as err:
-        context('[project]\nname = "hello"\ndir = "hello"\n\n[matrix.w]\n'
-                'include = [{ goos = "wasip1", goarch = "wasm", cgo = true }]\n')
+        context(
+            '[project]\nname = "hello"\ndir = "hello"\n\n[matrix.w]\n'
+            'include = [{ goos = "wasip1", goarch = "wasm", cgo = true }]\n'
+        )
     assert any("cgo" in p for p in err.value.problems)
 
 

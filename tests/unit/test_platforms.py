@@ -11,8 +11,15 @@ from gobuildx.smoke.runners.qemu import QEMU_ARCH, cpu_for, sysroot_for
 
 
 def target(goarch: str, goarm: str | None = None, libc: str = "glibc", goos: str = "linux") -> Target:
-    return Target(id="t", goos=goos, goarch=goarch, goarm=goarm, cgo=True, libc=libc,  # type: ignore[arg-type]
-                  min_glibc="2.17" if libc == "glibc" else None)
+    return Target(
+        id="t",
+        goos=goos,
+        goarch=goarch,
+        goarm=goarm,
+        cgo=True,
+        libc=libc,  # type: ignore[arg-type]
+        min_glibc="2.17" if libc == "glibc" else None,
+    )
 
 
 def test_a_binary_reader_s_machine_names_its_goarch() -> None:
@@ -37,7 +44,8 @@ def test_qemu_and_sysroots() -> None:
     assert cpu_for(target("arm", "7")) == "cortex-a8"
     assert sysroot_for("arm", "/lib/ld-linux-armhf.so.3", {}) in (
         ("/usr/arm-linux-gnueabihf", "libc6-armhf-cross libc6-armel-cross"),
-        (None, "libc6-armhf-cross libc6-armel-cross"))
+        (None, "libc6-armhf-cross libc6-armel-cross"),
+    )
     assert closure.sysroot_for(target("arm", "6"), "amd64")[1] == "libc6-armel-cross"
     assert str(closure.sysroot_for(target("arm64"), "arm64")[0]) == "/"
 

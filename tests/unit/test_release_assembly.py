@@ -41,14 +41,35 @@ def synthetic_dist(ctx, smoke_failed: str | None = None) -> None:
         (ctx.dist / name).parent.mkdir(parents=True, exist_ok=True)
         (ctx.dist / name).write_bytes(data)
         status = "failed" if t.id == smoke_failed else "passed"
-        records.append(TargetRecord(
-            id=t.id, goos=t.goos, goarch=t.goarch, cgo=t.cgo, libc=t.libc, link=t.link, status="ok",
-            artifacts=[ArtifactRecord(binary="hello", path=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())],
-            audit=AuditResult(id=t.id, declared="static", verdict="pass"),
-            smoke=SmokeRecord(status=status, results=[SmokeResult(runner="native", binary="hello", status=status,
-                                                                  reason="exit code 0" if status == "passed" else "exit code 2")])))
-    m = Manifest(gobuildx="0", project="hello", version="1.2.3", commit="abc1234", date=DATE, go="go1.26.8",
-                 targets=records)
+        records.append(
+            TargetRecord(
+                id=t.id,
+                goos=t.goos,
+                goarch=t.goarch,
+                cgo=t.cgo,
+                libc=t.libc,
+                link=t.link,
+                status="ok",
+                artifacts=[
+                    ArtifactRecord(binary="hello", path=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+                ],
+                audit=AuditResult(id=t.id, declared="static", verdict="pass"),
+                smoke=SmokeRecord(
+                    status=status,
+                    results=[
+                        SmokeResult(
+                            runner="native",
+                            binary="hello",
+                            status=status,
+                            reason="exit code 0" if status == "passed" else "exit code 2",
+                        )
+                    ],
+                ),
+            )
+        )
+    m = Manifest(
+        gobuildx="0", project="hello", version="1.2.3", commit="abc1234", date=DATE, go="go1.26.8", targets=records
+    )
     manifest_file.update(ctx.dist, lambda _: m)
 
 

@@ -37,22 +37,48 @@ def job(ctx, tid: str, tmp: Path, record: TargetRecord | None = None, args: tupl
     for tool in ("qemu-aarch64-static", "qemu-arm-static", "node"):
         (bin_dir / tool).write_text("#!/bin/sh\n")
         (bin_dir / tool).chmod(0o755)
-    return Job(target=target, binary="hello", artifact=artifact, check=Check(args=list(args)),
-               host=Host(goos="linux", goarch="amd64"), goroot=ctx.go.goroot, cache_dir=tmp / "cache",
-               work_dir=tmp / "work" / tid, environ={"PATH": str(bin_dir), "HOME": str(tmp)}, record=record)
+    return Job(
+        target=target,
+        binary="hello",
+        artifact=artifact,
+        check=Check(args=list(args)),
+        host=Host(goos="linux", goarch="amd64"),
+        goroot=ctx.go.goroot,
+        cache_dir=tmp / "cache",
+        work_dir=tmp / "work" / tid,
+        environ={"PATH": str(bin_dir), "HOME": str(tmp)},
+        record=record,
+    )
 
 
 def image_record(**kw: object) -> ImageRecord:
-    base = dict(repository="127.0.0.1:5000/hello", platform="linux/arm64", binary="hello", entrypoint=["/hello"],
-                artifact_sha256="a" * 64, digest="sha256:" + "b" * 64, config_digest="sha256:" + "c" * 64,
-                size=1234, builder="oci")
+    base = dict(
+        repository="127.0.0.1:5000/hello",
+        platform="linux/arm64",
+        binary="hello",
+        entrypoint=["/hello"],
+        artifact_sha256="a" * 64,
+        digest="sha256:" + "b" * 64,
+        config_digest="sha256:" + "c" * 64,
+        size=1234,
+        builder="oci",
+    )
     return ImageRecord(**{**base, **kw})  # type: ignore[arg-type]
 
 
 def record_with(ctx, tid: str, image: ImageRecord | None) -> TargetRecord:
     t = next(t for t in ctx.targets if t.id == tid)
-    return TargetRecord(id=t.id, goos=t.goos, goarch=t.goarch, goarm=t.goarm, cgo=t.cgo, libc=t.libc, link=t.link,
-                        status="ok", image=image)
+    return TargetRecord(
+        id=t.id,
+        goos=t.goos,
+        goarch=t.goarch,
+        goarm=t.goarm,
+        cgo=t.cgo,
+        libc=t.libc,
+        link=t.link,
+        status="ok",
+        image=image,
+    )
 
 
 def test_the_host_cpu_runs_natively(context, tmp_path: Path) -> None:
@@ -68,7 +94,11 @@ def test_a_foreign_cpu_runs_under_its_qemu_on_the_lowest_cpu_of_its_level(contex
     arm64 = job(ctx, "linux-arm64", tmp_path)
     assert QemuRunner().applies(arm64) and not NativeRunner().applies(arm64)
     assert QemuRunner().unsupported(arm64) is None
-    assert QemuRunner().invocation(arm64).argv == [str(tmp_path / "bin" / "qemu-aarch64-static"), str(arm64.artifact), "ok"]
+    assert QemuRunner().invocation(arm64).argv == [
+        str(tmp_path / "bin" / "qemu-aarch64-static"),
+        str(arm64.artifact),
+        "ok",
+    ]
     armv7 = job(ctx, "linux-armv7", tmp_path)
     assert QemuRunner().invocation(armv7).argv[1:3] == ["-cpu", "cortex-a8"]
 
@@ -85,7 +115,10 @@ def test_wasm_runs_under_wasmtime_through_gobuildx_and_js_under_node(context, tm
     wasi = job(ctx, "wasip1-wasm", tmp_path)
     assert WasmtimeRunner().applies(wasi) and not NodeRunner().applies(wasi)
     argv = WasmtimeRunner().invocation(wasi).argv
-    assert argv[:3] == [sys.executable, "-m", "gobuildx.smoke.runners.wasi_main"] and argv[-2:] == [str(wasi.artifact), "ok"]
+    assert argv[:3] == [sys.executable, "-m", "gobuildx.smoke.runners.wasi_main"] and argv[-2:] == [
+        str(wasi.artifact),
+        "ok",
+    ]
     js = job(ctx, "js-wasm", tmp_path)
     (ctx.go.goroot / "lib" / "wasm").mkdir(parents=True)
     (ctx.go.goroot / "lib" / "wasm" / "wasm_exec_node.js").write_text("// Go's loader\n")
@@ -100,8 +133,12 @@ def test_image_runners_apply_only_to_a_record_with_an_image(context, tmp_path: P
     assert not ContainerRunner().applies(bare) and not ImageRootfsRunner().applies(bare)
     pushed = job(ctx, "linux-arm64", tmp_path, record=record_with(ctx, "linux-arm64", image_record(pushed=True)))
     assert ContainerRunner().applies(pushed) and not ImageRootfsRunner().applies(pushed)  # nothing to unpack here
-    layout = job(ctx, "linux-arm64", tmp_path,
-                 record=record_with(ctx, "linux-arm64", image_record(oci_layout=str(tmp_path / "layout"))))
+    layout = job(
+        ctx,
+        "linux-arm64",
+        tmp_path,
+        record=record_with(ctx, "linux-arm64", image_record(oci_layout=str(tmp_path / "layout"))),
+    )
     assert ImageRootfsRunner().applies(layout)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.project.config import SmokeTable, load
 from gobuildx.errors import ConfigError
+from gobuildx.project.config import SmokeTable, load
 from gobuildx.smoke.stage import PortBook, make_check
 from gobuildx.util import sandbox
 from gobuildx.util.sandbox import Box, Host, Limits, Spec
@@ -43,7 +43,7 @@ def test_the_program_gets_a_loopback_only_network_and_a_read_only_root() -> None
         assert option in argv
     assert pairs(argv, "--cap-drop") == ["ALL"]
     ro_root = argv.index("--ro-bind")
-    assert argv[ro_root:ro_root + 3] == ["--ro-bind", "/", "/"]
+    assert argv[ro_root : ro_root + 3] == ["--ro-bind", "/", "/"]
     assert pairs(argv, "--bind") == [str(PREFIX), str(WORK)]  # only the prefix and the work dir
     assert ro_root < argv.index("--bind")  # the writable binds come on top of the read-only /
     assert pairs(argv, "--tmpfs")[0] == "/tmp" and pairs(argv, "--chdir") == [str(WORK)]
@@ -78,8 +78,14 @@ def test_home_and_tmpdir_are_thrown_away_with_the_sandbox() -> None:
 
 
 def host(**kw: object) -> Host:
-    base: dict[str, object] = {"bwrap": "/usr/bin/bwrap", "bwrap_why": "", "userns": True,
-                               "pids_cgroup": Path("/sys/fs/cgroup/pids"), "memory_cgroup": None, "root": True}
+    base: dict[str, object] = {
+        "bwrap": "/usr/bin/bwrap",
+        "bwrap_why": "",
+        "userns": True,
+        "pids_cgroup": Path("/sys/fs/cgroup/pids"),
+        "memory_cgroup": None,
+        "root": True,
+    }
     return Host(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -88,7 +94,8 @@ def test_each_missing_part_is_said_plainly() -> None:
     [no_box] = sandbox.missing_parts(host(bwrap=None, bwrap_why="bwrap (bubblewrap) is not on PATH"))
     assert no_box.startswith("no sandbox (bwrap (bubblewrap) is not on PATH)") and "network" in no_box
     assert sandbox.missing_parts(host(userns=False)) == [
-        "no user namespace: it runs as the calling user (without capabilities)"]
+        "no user namespace: it runs as the calling user (without capabilities)"
+    ]
     [procs] = sandbox.missing_parts(host(pids_cgroup=None))
     assert "RLIMIT_NPROC does not bind root" in procs
     assert sandbox.missing_parts(host(pids_cgroup=None, root=False)) == []  # RLIMIT_NPROC binds others
@@ -107,7 +114,9 @@ def test_required_refuses_before_anything_runs_or_is_made() -> None:
 
 def test_a_wrong_bwrap_override_is_reported_not_papered_over(tmp_path: Path) -> None:
     assert sandbox.find_bwrap({sandbox.OVERRIDE: str(tmp_path / "nope"), "PATH": "/usr/bin"}) == (
-        None, f"{sandbox.OVERRIDE}={str(tmp_path / 'nope')!r} is not an executable file")
+        None,
+        f"{sandbox.OVERRIDE}={str(tmp_path / 'nope')!r} is not an executable file",
+    )
     fake = tmp_path / "bwrap"
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
@@ -115,8 +124,9 @@ def test_a_wrong_bwrap_override_is_reported_not_papered_over(tmp_path: Path) -> 
     assert sandbox.find_bwrap({"PATH": str(tmp_path)}) == (str(fake), "")
 
 
-def box_with(tmp_path: Path, files: dict[str, str], limits: Limits = Limits(memory_mib=300, processes=40,
-                                                                            file_size_mib=7)) -> Box:
+def box_with(
+    tmp_path: Path, files: dict[str, str], limits: Limits = Limits(memory_mib=300, processes=40, file_size_mib=7)
+) -> Box:
     cgroups = {}
     for name, text in files.items():
         controller = name.split(".")[0]
@@ -141,14 +151,17 @@ def test_each_limit_is_named_with_its_value(tmp_path: Path) -> None:
 def test_without_cgroups_the_rlimit_is_named(tmp_path: Path) -> None:
     bare = box_with(tmp_path, {})
     assert bare.exceeded(2, "fatal error: runtime: out of memory") == (
-        "exceeded the memory limit (300 MiB, RLIMIT_DATA)")
+        "exceeded the memory limit (300 MiB, RLIMIT_DATA)"
+    )
     assert bare.exceeded(1, "fork/exec /bin/sh: resource temporarily unavailable") == (
-        "exceeded the process limit (40, RLIMIT_NPROC)")
+        "exceeded the process limit (40, RLIMIT_NPROC)"
+    )
 
 
 def test_the_child_pid_is_read_from_bwraps_info_fd() -> None:
     read, write = os.pipe()
     try:
+
         def feed() -> None:
             os.write(write, b'{\n    "child-pid": 4')
             os.write(write, b'21,\n    "net-namespace": 4026532182\n}\n')
@@ -179,7 +192,11 @@ def test_smoke_keys_reach_the_check() -> None:
     assert (check.sandbox, check.memory_mib, check.processes, check.file_size_mib) == ("required", 128, 32, 4)
     default = make_check(SmokeTable(), {}, PortBook())
     assert (default.sandbox, default.memory_mib, default.processes, default.file_size_mib) == (
-        "auto", Limits.memory_mib, Limits.processes, Limits.file_size_mib)
+        "auto",
+        Limits.memory_mib,
+        Limits.processes,
+        Limits.file_size_mib,
+    )
 
 
 CONFIG = """
@@ -194,12 +211,15 @@ goarch = ["amd64"]
 """
 
 
-@pytest.mark.parametrize("line, expected", [
-    ('sandbox = "sometimes"', "smoke.sandbox: 'sometimes' is not allowed; allowed: auto, required, off"),
-    ("memory = 4", "smoke.memory: Input should be greater than or equal to 16 (got 4)"),
-    ("processes = 0", "smoke.processes: Input should be greater than or equal to 8 (got 0)"),
-    ('file_size = "1G"', "smoke.file_size: Input should be a valid integer (got '1G')"),
-])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ('sandbox = "sometimes"', "smoke.sandbox: 'sometimes' is not allowed; allowed: auto, required, off"),
+        ("memory = 4", "smoke.memory: Input should be greater than or equal to 16 (got 4)"),
+        ("processes = 0", "smoke.processes: Input should be greater than or equal to 8 (got 0)"),
+        ('file_size = "1G"', "smoke.file_size: Input should be a valid integer (got '1G')"),
+    ],
+)
 def test_a_bad_limit_names_file_key_and_allowed_values(tmp_path: Path, line: str, expected: str) -> None:
     path = tmp_path / "targets.toml"
     path.write_text(CONFIG + line + "\n")
@@ -213,7 +233,11 @@ def test_a_signal_death_under_bwrap_reads_as_the_signal(tmp_path: Path) -> None:
     assert box.program_exit(137) == 137  # not wrapped: the code is the program's own
     box.wrapped = True
     assert (box.program_exit(137), box.program_exit(139), box.program_exit(3), box.program_exit(None)) == (
-        -signal.SIGKILL, -signal.SIGSEGV, 3, None)
+        -signal.SIGKILL,
+        -signal.SIGSEGV,
+        3,
+        None,
+    )
 
 
 def test_a_shared_network_is_said_plainly(tmp_path: Path) -> None:

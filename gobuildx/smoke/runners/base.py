@@ -113,5 +113,5 @@ class Runner(abc.ABC):
     def skipped(self, job: Job, reason: str) -> SmokeResult:
         return SmokeResult(runner=self.name, binary=job.binary, status="skipped", reason=reason)
 
-__all__ = ["Availability", "Check", "Host", "Job", "Runner", "RunnerKind", "SmokeRecord",
-           "SmokeResult", "Verdict"]
+
+__all__ = ["Availability", "Check", "Host", "Job", "Runner", "RunnerKind", "SmokeRecord", "SmokeResult", "Verdict"]

@@ -55,14 +55,24 @@ class ContainerRunner(Runner):
     def availability(self, environ: dict[str, str]) -> Availability:
         docker = which("docker", environ)
         if docker is None:
-            return Availability(runner=self.name, available=False, detail="docker CLI not on PATH",
-                                install=self.install)
+            return Availability(
+                runner=self.name, available=False, detail="docker CLI not on PATH", install=self.install
+            )
         proc = _docker(["version", "--format", "{{.Server.Version}}"], environ)
         if proc.returncode != 0:
-            return Availability(runner=self.name, available=False, install=self.install,
-                                detail=f"no Docker engine answers: {proc.stderr.strip()[:200]}")
-        return Availability(runner=self.name, available=True, version=f"engine {proc.stdout.strip()}",
-                            detail=docker, install=self.install)
+            return Availability(
+                runner=self.name,
+                available=False,
+                install=self.install,
+                detail=f"no Docker engine answers: {proc.stderr.strip()[:200]}",
+            )
+        return Availability(
+            runner=self.name,
+            available=True,
+            version=f"engine {proc.stdout.strip()}",
+            detail=docker,
+            install=self.install,
+        )
 
     def run(self, job: Job) -> SmokeResult:
         image = _image(job)
@@ -78,17 +88,37 @@ class ContainerRunner(Runner):
         if ref is None:
             return SmokeResult(runner=self.name, binary=job.binary, status="failed", reason=why)
         name = f"gobuildx-smoke-{job.target.id}-{uuid.uuid4().hex[:8]}"
-        argv = ["docker", "run", "--rm", "--name", name, "--network", "none", "--read-only",
-                "--platform", image.platform]
+        argv = [
+            "docker",
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "--read-only",
+            "--platform",
+            image.platform,
+        ]
         for key, value in job.check.env.items():
             argv += ["-e", f"{key}={value}"]
         if qemu:
-            argv += ["-v", f"{os.path.realpath(qemu)}:/qemu:ro", "--entrypoint", "/qemu", ref,
-                     *image.entrypoint, *job.check.args]
+            argv += [
+                "-v",
+                f"{os.path.realpath(qemu)}:/qemu:ro",
+                "--entrypoint",
+                "/qemu",
+                ref,
+                *image.entrypoint,
+                *job.check.args,
+            ]
         else:
             argv += [ref, *job.check.args]
-        env = {"PATH": job.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(job.work_dir),
-               **{k: v for k, v in job.environ.items() if k.startswith("DOCKER_")}}
+        env = {
+            "PATH": job.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(job.work_dir),
+            **{k: v for k, v in job.environ.items() if k.startswith("DOCKER_")},
+        }
         notes = [f"image {ref} ({image.platform})"] + ([f"qemu entrypoint {qemu}"] if qemu else [])
         try:
             return execute(self.name, job, Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes))
@@ -97,16 +127,22 @@ class ContainerRunner(Runner):
 
 
 def _docker(args: list[str], environ: dict[str, str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": environ.get("PATH", "/usr/bin:/bin"), "HOME": environ.get("HOME", "/root"),
-           **{k: v for k, v in environ.items() if k.startswith("DOCKER_")}}
+    env = {
+        "PATH": environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": environ.get("HOME", "/root"),
+        **{k: v for k, v in environ.items() if k.startswith("DOCKER_")},
+    }
     try:
         if stdin is not None:
-            proc = subprocess.run(["docker", *args], input=stdin, env=env, capture_output=True,
-                                  timeout=DOCKER_TIMEOUT_S, check=False)
-            return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"),
-                                               proc.stderr.decode(errors="replace"))
-        return subprocess.run(["docker", *args], env=env, capture_output=True, text=True,
-                              timeout=DOCKER_TIMEOUT_S, check=False)
+            proc = subprocess.run(
+                ["docker", *args], input=stdin, env=env, capture_output=True, timeout=DOCKER_TIMEOUT_S, check=False
+            )
+            return subprocess.CompletedProcess(
+                proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+            )
+        return subprocess.run(
+            ["docker", *args], env=env, capture_output=True, text=True, timeout=DOCKER_TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return subprocess.CompletedProcess(["docker", *args], 125, "", str(exc))
 
@@ -124,8 +160,10 @@ def _locate(image: ImageRecord, environ: dict[str, str]) -> tuple[str | None, st
         return image.config_digest, ""
     if image.pushed:
         return f"{image.repository}@{image.digest}", ""
-    return None, ("the image is not in the engine, has no tarball and was not pushed; "
-                  "rerun `gobuildx image` (or with --tarballs DIR / --push)")
+    return None, (
+        "the image is not in the engine, has no tarball and was not pushed; "
+        "rerun `gobuildx image` (or with --tarballs DIR / --push)"
+    )
 
 
 class ImageRootfsRunner(Runner):
@@ -140,10 +178,16 @@ class ImageRootfsRunner(Runner):
     def availability(self, environ: dict[str, str]) -> Availability:
         qemu = which("qemu-x86_64-static", environ) or which("qemu-aarch64-static", environ)
         if qemu is None:
-            return Availability(runner=self.name, available=False, detail="no qemu-*-static on PATH",
-                                install=self.install)
-        return Availability(runner=self.name, available=True, detail=qemu, install=self.install,
-                            version=version([qemu, "--version"], environ))
+            return Availability(
+                runner=self.name, available=False, detail="no qemu-*-static on PATH", install=self.install
+            )
+        return Availability(
+            runner=self.name,
+            available=True,
+            detail=qemu,
+            install=self.install,
+            version=version([qemu, "--version"], environ),
+        )
 
     def run(self, job: Job) -> SmokeResult:
         image = _image(job)
@@ -153,26 +197,40 @@ class ImageRootfsRunner(Runner):
         try:
             root = unpack(image, job.cache_dir / "image-rootfs")
         except (OSError, ValueError, KeyError, tarfile.TarError, oci.OciError) as exc:
-            return SmokeResult(runner=self.name, binary=job.binary, status="failed",
-                               reason=f"cannot unpack the image {image.digest}: {exc}")
+            return SmokeResult(
+                runner=self.name,
+                binary=job.binary,
+                status="failed",
+                reason=f"cannot unpack the image {image.digest}: {exc}",
+            )
         entry = root / image.entrypoint[0].lstrip("/")
         got = hashlib.sha256(entry.read_bytes()).hexdigest() if entry.is_file() else "missing"
         if got != image.artifact_sha256:
-            return SmokeResult(runner=self.name, binary=job.binary, status="failed",
-                               reason=f"{image.entrypoint[0]} in the image is {got[:12]}, "
-                                      f"not the artifact {image.artifact_sha256[:12]}")
+            return SmokeResult(
+                runner=self.name,
+                binary=job.binary,
+                status="failed",
+                reason=f"{image.entrypoint[0]} in the image is {got[:12]}, "
+                f"not the artifact {image.artifact_sha256[:12]}",
+            )
         if job.target.goarch == "386":
             if image.dynamic:
-                return self.skipped(job, "qemu-i386 cannot run Go's 386 runtime and a dynamic 386 "
-                                         "binary needs its image's loader; the container runner covers it")
+                return self.skipped(
+                    job,
+                    "qemu-i386 cannot run Go's 386 runtime and a dynamic 386 "
+                    "binary needs its image's loader; the container runner covers it",
+                )
             argv = [str(entry), *job.check.args]
         else:
             qemu = which(f"qemu-{QEMU_ARCH.get(job.target.goarch, job.target.goarch)}-static", job.environ)
             if qemu is None:
                 return self.skipped(job, f"no qemu for {job.target.goarch}: {self.install}")
             argv = [qemu, "-L", str(root), str(entry), *job.check.args]
-        return execute(self.name, job, Invocation(argv=argv, env=base_env(job), cwd=job.work_dir,
-                                                  notes=[f"rootfs of {image.digest} at {root}"]))
+        return execute(
+            self.name,
+            job,
+            Invocation(argv=argv, env=base_env(job), cwd=job.work_dir, notes=[f"rootfs of {image.digest} at {root}"]),
+        )
 
 
 def unpack(image: ImageRecord, cache: Path) -> Path:

@@ -24,8 +24,9 @@ class NativeRunner(CommandRunner):
         return t.goarch == job.host.goarch or (t.goos, t.goarch, job.host.goarch) == ("linux", "386", "amd64")
 
     def availability(self, environ: dict[str, str]) -> Availability:
-        return Availability(runner=self.name, available=True, version=platform.platform(),
-                            detail="runs host-native artifacts directly")
+        return Availability(
+            runner=self.name, available=True, version=platform.platform(), detail="runs host-native artifacts directly"
+        )
 
     def unsupported(self, job: Job) -> str | None:
         interp = elf_interpreter(job.artifact) if job.target.goos == "linux" else None
@@ -35,5 +36,6 @@ class NativeRunner(CommandRunner):
         return None
 
     def invocation(self, job: Job) -> Invocation:
-        return Invocation(argv=[str(job.artifact), *job.check.args], env=base_env(job), cwd=job.work_dir,
-                          contained=True)
+        return Invocation(
+            argv=[str(job.artifact), *job.check.args], env=base_env(job), cwd=job.work_dir, contained=True
+        )

@@ -26,8 +26,15 @@ TAIL_LINES = 30
 TAIL_CHARS = 4000
 STOP_GRACE_S = 3.0
 POLL_S = 0.1
-CRASH_MARKERS = ("panic: ", "fatal error: ", "unexpected signal", "SIGSEGV", "SIGILL",
-                 "qemu: uncaught target signal", "Illegal instruction")
+CRASH_MARKERS = (
+    "panic: ",
+    "fatal error: ",
+    "unexpected signal",
+    "SIGSEGV",
+    "SIGILL",
+    "qemu: uncaught target signal",
+    "Illegal instruction",
+)
 
 
 class Invocation(BaseModel):
@@ -78,9 +85,14 @@ def execute(runner: str, job: Job, inv: Invocation) -> SmokeResult:
     try:
         box = sandbox.contain(inv.argv, inv.env, inv.cwd, sandbox_spec(runner, job, inv), job.environ)
     except sandbox.Uncontained as exc:
-        return SmokeResult(runner=runner, binary=job.binary, status="failed",
-                           reason=f'sandbox = "required", but this host cannot contain it: {exc}',
-                           command=inv.argv, notes=inv.notes)
+        return SmokeResult(
+            runner=runner,
+            binary=job.binary,
+            status="failed",
+            reason=f'sandbox = "required", but this host cannot contain it: {exc}',
+            command=inv.argv,
+            notes=inv.notes,
+        )
     try:
         outcome = run_logged(inv, log, job.check, box)
         outcome.exit_code = box.program_exit(outcome.exit_code)
@@ -90,10 +102,18 @@ def execute(runner: str, job: Job, inv: Invocation) -> SmokeResult:
     status, reason = judge(job.check, outcome)
     if limit:  # a run that hit a limit fails, whatever it printed
         status, reason = "failed", f"{limit}; {reason}"
-    return SmokeResult(runner=runner, binary=job.binary, status=status, reason=reason,
-                       command=inv.argv, exit_code=outcome.exit_code,
-                       duration_s=round(outcome.duration_s, 3), output=tail(outcome.output),
-                       log=str(log), notes=inv.notes + (box.notes if inv.contained else []))
+    return SmokeResult(
+        runner=runner,
+        binary=job.binary,
+        status=status,
+        reason=reason,
+        command=inv.argv,
+        exit_code=outcome.exit_code,
+        duration_s=round(outcome.duration_s, 3),
+        output=tail(outcome.output),
+        log=str(log),
+        notes=inv.notes + (box.notes if inv.contained else []),
+    )
 
 
 def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
@@ -102,17 +122,30 @@ def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
     limits = sandbox.Limits(memory_mib=c.memory_mib, processes=c.processes, file_size_mib=c.file_size_mib)
     # Probing a server inside its own network namespace takes setns(), which needs root.
     shared = c.server and os.geteuid() != 0
-    return sandbox.Spec(limits=limits, mode=c.sandbox if inv.contained else "off",
-                        writable=tuple(inv.writable), label=runner, network=shared,
-                        network_why="a server check run by a non-root user is probed on the host's loopback")
+    return sandbox.Spec(
+        limits=limits,
+        mode=c.sandbox if inv.contained else "off",
+        writable=tuple(inv.writable),
+        label=runner,
+        network=shared,
+        network_why="a server check run by a non-root user is probed on the host's loopback",
+    )
 
 
 def run_logged(inv: Invocation, log: Path, check: Check, box: sandbox.Box) -> Outcome:
     start = time.monotonic()
     with open(log, "wb") as out:
-        proc = subprocess.Popen(box.argv, env=box.env, cwd=inv.cwd, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=box.preexec, pass_fds=box.pass_fds)
+        proc = subprocess.Popen(
+            box.argv,
+            env=box.env,
+            cwd=inv.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=box.preexec,
+            pass_fds=box.pass_fds,
+        )
         box.started()
         try:
             if check.server:
@@ -124,8 +157,9 @@ def run_logged(inv: Invocation, log: Path, check: Check, box: sandbox.Box) -> Ou
             kill_group(proc)
     text = log.read_bytes().decode("utf-8", "replace")
     code = proc.returncode
-    return Outcome(exit_code=code, timed_out=timed_out, output=text,
-                   duration_s=time.monotonic() - start, http=http_verdict)
+    return Outcome(
+        exit_code=code, timed_out=timed_out, output=text, duration_s=time.monotonic() - start, http=http_verdict
+    )
 
 
 def wait(proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
@@ -142,18 +176,23 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         wait(proc, STOP_GRACE_S)
 
 
-def serve_and_probe(proc: subprocess.Popen[bytes], check: Check, start: float,
-                    box: sandbox.Box) -> tuple[str | None, bool]:
+def serve_and_probe(
+    proc: subprocess.Popen[bytes], check: Check, start: float, box: sandbox.Box
+) -> tuple[str | None, bool]:
     """Wait for an HTTP answer on 127.0.0.1:port; return (verdict or None, timed_out).
     A sandboxed server has a loopback of its own: the probe connects from inside its namespace."""
     assert check.port is not None
     deadline = start + check.timeout_s
     netns = box.netns()
+    port, path = check.port, check.http_path
+
+    def probe() -> tuple[int, str] | None:
+        return http_get(port, path)
+
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return None, False  # judged from its exit code and output
-        port, path = check.port, check.http_path
-        answer = sandbox.in_netns(netns, lambda: http_get(port, path))
+        answer = sandbox.in_netns(netns, probe)
         if answer is not None:
             status, body = answer
             stop_group(proc)
@@ -189,12 +228,14 @@ def judge(check: Check, o: Outcome) -> tuple[str, str]:
         return "failed", f"{what}: killed with its process group after {check.timeout_s:g}s timeout"
     if check.server:
         if o.http is None:
-            return "failed", (f"exited ({describe_exit(o)}) before answering on 127.0.0.1:{check.port}"
-                              + crash_hint(o.output))
+            return "failed", (
+                f"exited ({describe_exit(o)}) before answering on 127.0.0.1:{check.port}" + crash_hint(o.output)
+            )
         if o.http:
             return "failed", o.http
         return "passed", f"GET {check.http_path} on 127.0.0.1:{check.port} answered HTTP {check.http_status}" + (
-            f", body matches /{check.expect}/" if check.expect else "")
+            f", body matches /{check.expect}/" if check.expect else ""
+        )
     if o.exit_code is not None and o.exit_code < 0:
         return "failed", f"crashed: {describe_exit(o)}{crash_hint(o.output)}"
     if o.exit_code != check.exit_code:
@@ -233,7 +274,6 @@ def tail(text: str) -> str:
 
 def base_env(job: Job) -> dict[str, str]:
     """The environment a smoked program gets: a minimal, explicit one plus the check's env."""
-    env = {"PATH": job.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(job.work_dir),
-           "LANG": "C.UTF-8", "TZ": "UTC"}
+    env = {"PATH": job.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(job.work_dir), "LANG": "C.UTF-8", "TZ": "UTC"}
     env.update(job.check.env)
     return env

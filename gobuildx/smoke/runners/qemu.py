@@ -56,12 +56,15 @@ class QemuRunner(CommandRunner):
     def availability(self, environ: dict[str, str]) -> Availability:
         tool = which("qemu-aarch64-static", environ)
         if not tool:
-            return Availability(runner=self.name, available=False, detail="qemu-*-static not on PATH",
-                                install=PACKAGE)
+            return Availability(runner=self.name, available=False, detail="qemu-*-static not on PATH", install=PACKAGE)
         arches = sorted(a for a in QEMU_ARCH.values() if which(f"qemu-{a}-static", environ))
-        return Availability(runner=self.name, available=True,
-                            version=version([tool, "--version"], environ),
-                            detail=f"{Path(tool).parent}: {' '.join(arches)}", install=PACKAGE)
+        return Availability(
+            runner=self.name,
+            available=True,
+            version=version([tool, "--version"], environ),
+            detail=f"{Path(tool).parent}: {' '.join(arches)}",
+            install=PACKAGE,
+        )
 
     def unsupported(self, job: Job) -> str | None:
         t = job.target

@@ -18,8 +18,7 @@ def which(tool: str, environ: dict[str, str]) -> str | None:
 def version(argv: list[str], environ: dict[str, str]) -> str | None:
     """The first line `tool --version` prints, or None if it cannot run."""
     try:
-        proc = subprocess.run(argv, env=environ, capture_output=True, text=True,
-                              timeout=VERSION_TIMEOUT_S, check=False)
+        proc = subprocess.run(argv, env=environ, capture_output=True, text=True, timeout=VERSION_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     lines = (proc.stdout or proc.stderr).strip().splitlines()

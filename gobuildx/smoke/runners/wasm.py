@@ -24,10 +24,12 @@ class WasmtimeRunner(CommandRunner):
         try:
             ver = importlib.metadata.version("wasmtime")
         except importlib.metadata.PackageNotFoundError:
-            return Availability(runner=self.name, available=False, detail=f"not installed in {sys.executable}",
-                                install=self.install)
-        return Availability(runner=self.name, available=True, version=f"wasmtime-py {ver}",
-                            detail=sys.executable, install=self.install)
+            return Availability(
+                runner=self.name, available=False, detail=f"not installed in {sys.executable}", install=self.install
+            )
+        return Availability(
+            runner=self.name, available=True, version=f"wasmtime-py {ver}", detail=sys.executable, install=self.install
+        )
 
     def unsupported(self, job: Job) -> str | None:
         if job.check.server:
@@ -41,8 +43,11 @@ class WasmtimeRunner(CommandRunner):
         for key, value in job.check.env.items():
             argv += ["--env", f"{key}={value}"]
         argv += [str(job.artifact), *job.check.args]
-        env = {"PATH": job.environ.get("PATH", "/usr/bin:/bin"),
-               "HOME": job.environ.get("HOME", str(job.cache_dir)), "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            "PATH": job.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": job.environ.get("HOME", str(job.cache_dir)),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         if "PYTHONPATH" in job.environ:
             env["PYTHONPATH"] = job.environ["PYTHONPATH"]
         return Invocation(argv=argv, env=env, cwd=job.work_dir)
@@ -67,8 +72,13 @@ class NodeRunner(CommandRunner):
         tool = which("node", environ)
         if not tool:
             return Availability(runner=self.name, available=False, detail="node not on PATH", install=self.install)
-        return Availability(runner=self.name, available=True, version=version([tool, "--version"], environ),
-                            detail=tool, install=self.install)
+        return Availability(
+            runner=self.name,
+            available=True,
+            version=version([tool, "--version"], environ),
+            detail=tool,
+            install=self.install,
+        )
 
     def unsupported(self, job: Job) -> str | None:
         if job.check.server:

@@ -35,8 +35,10 @@ WINE32_PACKAGE = "dpkg --add-architecture i386 && apt-get update && apt-get inst
 BOOT_TIMEOUT_S = 600.0
 STOP_TIMEOUT_S = 30.0
 READY = ".gobuildx-ready"
-SHIM_NOTE = (f"Wine lacks {DLL_NAME} (ProcessPrng, needed by Go >= 1.22): gobuildx supplied its own "
-             "shim (ProcessPrng -> advapi32!SystemFunction036) in the prefix's system32")
+SHIM_NOTE = (
+    f"Wine lacks {DLL_NAME} (ProcessPrng, needed by Go >= 1.22): gobuildx supplied its own "
+    "shim (ProcessPrng -> advapi32!SystemFunction036) in the prefix's system32"
+)
 
 
 class WineRunner(CommandRunner):
@@ -44,15 +46,24 @@ class WineRunner(CommandRunner):
     install = PACKAGE
 
     def applies(self, job: Job) -> bool:
-        return (job.target.goos == "windows" and job.target.goarch in ("amd64", "386")
-                and job.host.goos == "linux" and job.host.goarch == "amd64")
+        return (
+            job.target.goos == "windows"
+            and job.target.goarch in ("amd64", "386")
+            and job.host.goos == "linux"
+            and job.host.goarch == "amd64"
+        )
 
     def availability(self, environ: dict[str, str]) -> Availability:
         tool, why = find_wine(environ)
         if not tool:
             return Availability(runner=self.name, available=False, detail=why, install=PACKAGE)
-        return Availability(runner=self.name, available=True, version=version([tool, "--version"], wine_env(environ)),
-                            detail=tool, install=PACKAGE)
+        return Availability(
+            runner=self.name,
+            available=True,
+            version=version([tool, "--version"], wine_env(environ)),
+            detail=tool,
+            install=PACKAGE,
+        )
 
     def unsupported(self, job: Job) -> str | None:
         tool, why = find_wine(job.environ)
@@ -69,17 +80,22 @@ class WineRunner(CommandRunner):
         try:
             return execute(self.name, job, self.invocation(job))
         except (ShimError, PrefixError) as exc:
-            return SmokeResult(runner=self.name, binary=job.binary, status="failed",
-                               reason=f"could not prepare Wine: {str(exc).splitlines()[0]}",
-                               output=str(exc)[-4000:])
+            return SmokeResult(
+                runner=self.name,
+                binary=job.binary,
+                status="failed",
+                reason=f"could not prepare Wine: {str(exc).splitlines()[0]}",
+                output=str(exc)[-4000:],
+            )
 
     def invocation(self, job: Job) -> Invocation:
         prefix, notes = ensure_prefix(job.cache_dir, job.environ)
         env = {**wine_env(job.environ), **base_env(job), "WINEPREFIX": str(prefix)}
         env.update(job.check.env)
         argv = [wine_program(job.environ), str(job.artifact), *job.check.args]
-        return Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes, contained=True,
-                          writable=[prefix])  # Wine writes its registry and server state there
+        return Invocation(
+            argv=argv, env=env, cwd=job.work_dir, notes=notes, contained=True, writable=[prefix]
+        )  # Wine writes its registry and server state there
 
 
 class PrefixError(Exception):
@@ -123,8 +139,12 @@ def find_wineserver(environ: dict[str, str]) -> str:
 
 def wine_env(environ: dict[str, str]) -> dict[str, str]:
     """Headless, quiet Wine: no display, no debug channels, no Mono/Gecko installer prompts."""
-    return {"PATH": environ.get("PATH", "/usr/bin:/bin"), "HOME": environ.get("HOME", "/root"),
-            "WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml=;winemenubuilder.exe=d"}
+    return {
+        "PATH": environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": environ.get("HOME", "/root"),
+        "WINEDEBUG": "-all",
+        "WINEDLLOVERRIDES": "mscoree,mshtml=;winemenubuilder.exe=d",
+    }
 
 
 def prefix_dir(cache_dir: Path, environ: dict[str, str]) -> Path:
@@ -169,8 +189,9 @@ def create_prefix(prefix: Path, environ: dict[str, str], timeout_s: float = BOOT
 def run_in_own_group(argv: list[str], env: dict[str, str], out: IO[bytes], timeout_s: float) -> int:
     """Run argv in a new session; on timeout (or any interruption) kill its whole process group
     (wineboot and the explorer it started), reap it and re-raise."""
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         return proc.wait(timeout=timeout_s)
     except BaseException:
@@ -182,8 +203,9 @@ def stop_prefix(env: dict[str, str], server: str) -> None:
     """Kill what is left of the prefix in env: wineserver and its services each run in a session
     of their own, out of reach of the group kill. Best effort: wineboot has failed already."""
     try:
-        subprocess.run([server, "-k"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=STOP_TIMEOUT_S, check=False)
+        subprocess.run(
+            [server, "-k"], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=STOP_TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         pass
 

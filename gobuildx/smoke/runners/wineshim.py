@@ -52,18 +52,21 @@ def compiler(cache_dir: Path, environ: dict[str, str], output: Path) -> list[str
         gcc = which("x86_64-w64-mingw32-gcc", environ)
         if gcc:
             return [gcc, *flags]
-    raise ShimError("no C compiler for the ProcessPrng shim: pip install ziglang, "
-                    "or apt-get install gcc-mingw-w64-x86-64")
+    raise ShimError(
+        "no C compiler for the ProcessPrng shim: pip install ziglang, or apt-get install gcc-mingw-w64-x86-64"
+    )
 
 
 def run_compiler(argv: list[str], environ: dict[str, str], cache_dir: Path) -> None:
     from gobuildx.project.toolchain import zig_cache_dir
 
-    env = {"PATH": environ.get("PATH", "/usr/bin:/bin"), "HOME": environ.get("HOME", str(cache_dir)),
-           "ZIG_GLOBAL_CACHE_DIR": str(zig_cache_dir(environ, cache_dir))}
+    env = {
+        "PATH": environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": environ.get("HOME", str(cache_dir)),
+        "ZIG_GLOBAL_CACHE_DIR": str(zig_cache_dir(environ, cache_dir)),
+    }
     try:
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True,
-                              timeout=BUILD_TIMEOUT_S, check=False)
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise ShimError(f"building the ProcessPrng shim timed out after {BUILD_TIMEOUT_S:g}s") from None
     if proc.returncode != 0:

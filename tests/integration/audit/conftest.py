@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -43,10 +42,17 @@ def zig_cache() -> str:
 def go_build(src: Path, out: Path, env: dict[str, str], ldflags: str = "") -> Path:
     """`go build` with an explicit environment; the failure output goes into the assertion."""
     path = f"{Path(go_exe()).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    base = {k: os.environ[k] for k in ("HOME", "GOCACHE", "GOPATH", "GOMODCACHE", "GOPROXY", "TMPDIR")
-            if k in os.environ}
-    full = {**base, "PATH": path, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod",
-            "ZIG_GLOBAL_CACHE_DIR": zig_cache(), **env}
+    base = {
+        k: os.environ[k] for k in ("HOME", "GOCACHE", "GOPATH", "GOMODCACHE", "GOPROXY", "TMPDIR") if k in os.environ
+    }
+    full = {
+        **base,
+        "PATH": path,
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-mod=mod",
+        "ZIG_GLOBAL_CACHE_DIR": zig_cache(),
+        **env,
+    }
     argv = [go_exe(), "build", "-trimpath", "-o", str(out)] + (["-ldflags", ldflags] if ldflags else []) + ["."]
     proc = subprocess.run(argv, cwd=src, env=full, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     assert proc.returncode == 0, f"{' '.join(argv)} with {env}:\n{proc.stderr}"
@@ -68,10 +74,18 @@ def bins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("js.wasm", HELLO, {"GOOS": "js", "GOARCH": "wasm"}, ""),
         ("cgo-glibc", CPROG, {"CGO_ENABLED": "1", "CC": "gcc"}, ""),
         ("cgo-glibc-static", CPROG, {"CGO_ENABLED": "1", "CC": "gcc"}, static_ld),
-        ("zig-glibc2.17", CPROG, {"CGO_ENABLED": "1", "GOOS": "linux", "GOARCH": "amd64",
-                                  "CC": f"{ZIG} -target x86_64-linux-gnu.2.17"}, ""),
-        ("zig-musl", CPROG, {"CGO_ENABLED": "1", "GOOS": "linux", "GOARCH": "amd64",
-                             "CC": f"{ZIG} -target x86_64-linux-musl"}, static_ld),
+        (
+            "zig-glibc2.17",
+            CPROG,
+            {"CGO_ENABLED": "1", "GOOS": "linux", "GOARCH": "amd64", "CC": f"{ZIG} -target x86_64-linux-gnu.2.17"},
+            "",
+        ),
+        (
+            "zig-musl",
+            CPROG,
+            {"CGO_ENABLED": "1", "GOOS": "linux", "GOARCH": "amd64", "CC": f"{ZIG} -target x86_64-linux-musl"},
+            static_ld,
+        ),
     ]
     built: dict[str, Path] = {}
     for name, src, env, ldflags in recipes:
@@ -89,18 +103,20 @@ def _cxx(out: Path) -> Path:
     need(gxx, "g++ is not installed (apt-get install g++)")
     assert gxx is not None
     src = out / "hello.cc"
-    src.write_text('#include <iostream>\n#include <stdexcept>\n#include <string>\n'
-                   'int main(int argc, char**) { try { if (argc > 5) throw std::runtime_error("x"); }\n'
-                   ' catch (const std::exception& e) { std::cout << e.what(); }\n'
-                   ' std::cout << std::string("hello c++") << std::endl; }\n')
+    src.write_text(
+        "#include <iostream>\n#include <stdexcept>\n#include <string>\n"
+        'int main(int argc, char**) { try { if (argc > 5) throw std::runtime_error("x"); }\n'
+        " catch (const std::exception& e) { std::cout << e.what(); }\n"
+        ' std::cout << std::string("hello c++") << std::endl; }\n'
+    )
     exe = out / "cxx"
-    subprocess.run([gxx, "-O1", "-o", str(exe), str(src)], check=True, timeout=300,
-                   env={"PATH": os.environ["PATH"]})
+    subprocess.run([gxx, "-O1", "-o", str(exe), str(src)], check=True, timeout=300, env={"PATH": os.environ["PATH"]})
     return exe
 
 
 def run_tool(argv: list[str]) -> str:
     """stdout+stderr of a classic tool (file, readelf, ldd, go version -m) with a C locale."""
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                          env={"PATH": os.environ["PATH"], "LC_ALL": "C"})
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"], "LC_ALL": "C"}
+    )
     return proc.stdout + proc.stderr

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gobuildx.project import manifest_file
-from tests.integration.audit.conftest import CPROG
 from tests.conftest import need, run_gobuildx
+from tests.integration.audit.conftest import CPROG
 
 TOML = """
 [project]
@@ -41,8 +41,15 @@ include = [
 match = ["linux-amd64-cgo-static", "linux-amd64-glibc2.28"]
 cc = "gcc"
 """
-MAIN = ["linux-amd64", "linux-amd64-glibc2.17", "linux-amd64-musl", "windows-amd64", "darwin-arm64",
-        "wasip1-wasm", "js-wasm"]
+MAIN = [
+    "linux-amd64",
+    "linux-amd64-glibc2.17",
+    "linux-amd64-musl",
+    "windows-amd64",
+    "darwin-arm64",
+    "wasip1-wasm",
+    "js-wasm",
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +62,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert good.returncode == 0, good.stdout + good.stderr
     assert "linkage audit: 7 checked, verdict PASS" in good.stdout
     wrong = run_gobuildx(["build", "--matrix", "wrong"], cwd=root)
-    assert wrong.returncode == 1, wrong.stdout + wrong.stderr   # built fine, audit failed
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr  # built fine, audit failed
     assert "audit failed for 2 of 2" in wrong.stderr
     return root
 
@@ -92,9 +99,29 @@ def test_json_report(built: Path) -> None:
     assert set(data["dynamic_glibc"]) == {"linux-amd64-glibc2.17", "linux-amd64-cgo-static", "linux-amd64-glibc2.28"}
     assert by_id["darwin-arm64"]["verdict"] == "pass"
     assert any(f["code"] == "dynamic-by-design" for f in by_id["darwin-arm64"]["findings"])
-    keys = {"id", "declared", "verdict", "problems", "warnings", "findings", "linkage", "static", "interpreter",
-            "needed", "libc", "highest_glibc", "floor_symbols", "glibc_private", "cxx", "gcc", "runs_on", "cgo",
-            "go_version", "file", "artifacts"}
+    keys = {
+        "id",
+        "declared",
+        "verdict",
+        "problems",
+        "warnings",
+        "findings",
+        "linkage",
+        "static",
+        "interpreter",
+        "needed",
+        "libc",
+        "highest_glibc",
+        "floor_symbols",
+        "glibc_private",
+        "cxx",
+        "gcc",
+        "runs_on",
+        "cgo",
+        "go_version",
+        "file",
+        "artifacts",
+    }
     assert set(by_id["linux-amd64"]) == keys
     art = by_id["linux-amd64"]["artifacts"][0]
     assert art["file"].startswith("ELF 64-bit") and art["go"]["settings"]["CGO_ENABLED"] == "0"
@@ -136,18 +163,31 @@ def test_table_lists_every_target(built: Path) -> None:
 def test_paths_mode_mixes_good_and_bad_files(built: Path, tmp_path: Path) -> None:
     bad = tmp_path / "truncated"
     bad.write_bytes((built / "dist" / "linux-amd64" / "cprog").read_bytes()[:500])
-    args = ["audit", "--path", str(built / "dist" / "linux-amd64" / "cprog"), "--path", str(bad),
-            "--path", str(tmp_path / "missing"), "--format", "json"]
-    proc = run_gobuildx(args, cwd=tmp_path)   # no targets.toml needed
+    args = [
+        "audit",
+        "--path",
+        str(built / "dist" / "linux-amd64" / "cprog"),
+        "--path",
+        str(bad),
+        "--path",
+        str(tmp_path / "missing"),
+        "--format",
+        "json",
+    ]
+    proc = run_gobuildx(args, cwd=tmp_path)  # no targets.toml needed
     assert proc.returncode == 1
     results = {Path(r["id"]).name: r for r in json.loads(proc.stdout)["results"]}
     assert results["cprog"]["verdict"] == "pass"
     assert results["truncated"]["verdict"] == "fail" and "corrupt ELF" in results["truncated"]["problems"][0]
     assert results["missing"]["problems"] == ["missing: no such file"]
     after_dashes = run_gobuildx(["audit", "--expect", "static", "--", "/bin/ls"], cwd=tmp_path)
-    assert after_dashes.returncode == 1 and "declared libc = \"static\" but it has interpreter" in after_dashes.stderr
-    assert run_gobuildx(["audit", "--expect", "glibc", "--min-glibc", "2.36", "--path", "/bin/ls"],
-                        cwd=tmp_path).returncode == 0
+    assert after_dashes.returncode == 1 and 'declared libc = "static" but it has interpreter' in after_dashes.stderr
+    assert (
+        run_gobuildx(
+            ["audit", "--expect", "glibc", "--min-glibc", "2.36", "--path", "/bin/ls"], cwd=tmp_path
+        ).returncode
+        == 0
+    )
 
 
 def test_bad_options_are_config_errors(built: Path) -> None:
@@ -178,4 +218,3 @@ def test_a_dll_that_windows_does_not_have_is_a_warning(built: Path, tmp_path: Pa
     assert warned and "needs wined3d.dll, which a clean Windows does not have" in warned[0]["message"]
     assert "kernel32.dll" not in warned[0]["message"] and "ucrtbase.dll" not in warned[0]["message"]
     assert results["cprog.exe"]["verdict"] == "pass", results["cprog.exe"]
-

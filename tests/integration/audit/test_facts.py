@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from gobuildx.audit import linkage
-from gobuildx.formats import FormatError, elf
 from gobuildx.audit.linkage import Facts, glibc_key
-from tests.integration.audit.conftest import go_exe, run_tool
+from gobuildx.formats import FormatError, elf
 from tests.conftest import need
+from tests.integration.audit.conftest import go_exe, run_tool
 
 ELF_NAMES = ["pure", "pure-arm64", "cgo-glibc", "cgo-glibc-static", "zig-glibc2.17", "zig-musl", "cxx", "ls"]
 
@@ -188,8 +188,12 @@ def test_dt_relr_abi_tag_means_glibc_236(tmp_path: Path) -> None:
     src = tmp_path / "relr.c"
     src.write_text('#include <stdio.h>\nstatic const char *t[] = {"a", "b"};\nint main(void) { puts(t[0]); }\n')
     exe = tmp_path / "relr"
-    proc = subprocess.run(["gcc", "-O1", "-fPIE", "-pie", "-Wl,-z,pack-relative-relocs", "-o", str(exe), str(src)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["gcc", "-O1", "-fPIE", "-pie", "-Wl,-z,pack-relative-relocs", "-o", str(exe), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     need(proc.returncode == 0, f"this linker cannot pack relative relocations: {proc.stderr.strip()[:200]}")
     assert "GLIBC_ABI_DT_RELR" in readelf_versions(exe)["libc.so.6"]
     f = facts_of(exe)
@@ -200,8 +204,14 @@ def test_dt_relr_abi_tag_means_glibc_236(tmp_path: Path) -> None:
 
 def test_glibc_private_symbols_match_readelf() -> None:
     """glibc's own libraries bind to GLIBC_PRIVATE: reported separately, symbol by symbol."""
-    lib = next((p for p in (Path("/lib/x86_64-linux-gnu/libresolv.so.2"), Path("/lib/aarch64-linux-gnu/libresolv.so.2"))
-                if p.exists()), None)
+    lib = next(
+        (
+            p
+            for p in (Path("/lib/x86_64-linux-gnu/libresolv.so.2"), Path("/lib/aarch64-linux-gnu/libresolv.so.2"))
+            if p.exists()
+        ),
+        None,
+    )
     need(lib, "no libresolv.so.2 at the Debian multiarch path")
     assert lib is not None
     f = facts_of(lib)

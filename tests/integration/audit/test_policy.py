@@ -21,7 +21,10 @@ goarch = ["amd64", "arm64"]
 
 
 def test_policy_merges_project_then_overrides(project: Callable[[str, str], Path]) -> None:
-    root = project("hello", BASE + """
+    root = project(
+        "hello",
+        BASE
+        + """
 [audit]
 require = ["scratch"]
 max_glibc = "2.28"
@@ -29,11 +32,17 @@ max_glibc = "2.28"
 [[override]]
 match = "linux-arm64"
 audit = { warn_only = true, require = ["alpine"] }
-""")
+""",
+    )
     proc = run_gobuildx(["matrix", "--json"], cwd=root, check=True)
     policies = {t["id"]: t["audit"] for t in json.loads(proc.stdout)}
-    assert policies["linux-amd64"] == {"warn_only": None, "max_glibc": "2.28", "allow_needed": None,
-                                       "allow_cxx": None, "require": ["scratch"]}
+    assert policies["linux-amd64"] == {
+        "warn_only": None,
+        "max_glibc": "2.28",
+        "allow_needed": None,
+        "allow_cxx": None,
+        "require": ["scratch"],
+    }
     assert policies["linux-arm64"]["require"] == ["alpine"] and policies["linux-arm64"]["warn_only"] is True
     assert policies["linux-arm64"]["max_glibc"] == "2.28"
 

@@ -65,8 +65,9 @@ def test_glibc_floor_breach_names_the_symbols(bins: dict[str, Path]) -> None:
 
 
 def test_project_wide_max_glibc_applies_without_min_glibc(bins: dict[str, Path]) -> None:
-    r = verdict(bins["cgo-glibc"], goos="linux", goarch="amd64", cgo=True, libc="glibc",
-                policy=AuditPolicy(max_glibc="2.28"))
+    r = verdict(
+        bins["cgo-glibc"], goos="linux", goarch="amd64", cgo=True, libc="glibc", policy=AuditPolicy(max_glibc="2.28")
+    )
     assert codes(r) == {"glibc-above-floor"} and "[audit] max_glibc = 2.28" in r.problems[0]
 
 
@@ -108,8 +109,10 @@ def test_cxx_needs_warn_unless_allowed(bins: dict[str, Path]) -> None:
 
 
 def test_runs_on(bins: dict[str, Path]) -> None:
-    facts = {n: linkage.read_facts(bins[n]) for n in ("pure", "zig-musl", "zig-glibc2.17", "cgo-glibc",
-                                                     "windows.exe", "wasip1.wasm", "pure-arm64")}
+    facts = {
+        n: linkage.read_facts(bins[n])
+        for n in ("pure", "zig-musl", "zig-glibc2.17", "cgo-glibc", "windows.exe", "wasip1.wasm", "pure-arm64")
+    }
     assert runs_on(facts["pure"]) == ANY_LINUX == runs_on(facts["zig-musl"]) == runs_on(facts["pure-arm64"])
     assert runs_on(facts["zig-glibc2.17"]) == ["glibc-2.17", "glibc-2.28", "glibc-2.31", "glibc-2.36"]
     host = runs_on(facts["cgo-glibc"])
@@ -119,12 +122,28 @@ def test_runs_on(bins: dict[str, Path]) -> None:
 
 
 def test_required_base_fails_when_missing(bins: dict[str, Path]) -> None:
-    r = verdict(bins["zig-glibc2.17"], goos="linux", goarch="amd64", cgo=True, libc="glibc", min_glibc="2.17",
-                policy=AuditPolicy(require=["scratch", "glibc-2.17"]))
-    assert codes(r) == {"required-base"} and "scratch" in r.problems[0] and "glibc-2.17" not in r.problems[0].split(
-        "require lists")[1].split(",")[0]
-    ok = verdict(bins["pure"], goos="linux", goarch="amd64", cgo=False, libc="static",
-                 policy=AuditPolicy(require=["scratch", "alpine"]))
+    r = verdict(
+        bins["zig-glibc2.17"],
+        goos="linux",
+        goarch="amd64",
+        cgo=True,
+        libc="glibc",
+        min_glibc="2.17",
+        policy=AuditPolicy(require=["scratch", "glibc-2.17"]),
+    )
+    assert (
+        codes(r) == {"required-base"}
+        and "scratch" in r.problems[0]
+        and "glibc-2.17" not in r.problems[0].split("require lists")[1].split(",")[0]
+    )
+    ok = verdict(
+        bins["pure"],
+        goos="linux",
+        goarch="amd64",
+        cgo=False,
+        libc="static",
+        policy=AuditPolicy(require=["scratch", "alpine"]),
+    )
     assert ok.verdict == "pass"
 
 
@@ -144,8 +163,9 @@ def _fat_binary(tmp_path: Path) -> Path:
 
     from tests.integration.audit.conftest import go_exe
 
-    goroot = subprocess.run([go_exe(), "env", "GOROOT"], capture_output=True, text=True, timeout=60,
-                            check=True).stdout.strip()
+    goroot = subprocess.run(
+        [go_exe(), "env", "GOROOT"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
     src = Path(goroot) / "src" / "debug" / "macho" / "testdata" / "fat-gcc-386-amd64-darwin-exec.base64"
     out = tmp_path / "fat"
     out.write_bytes(base64.b64decode(src.read_text()))
@@ -164,15 +184,16 @@ def test_universal_macho_is_judged_by_all_of_its_slices(tmp_path: Path) -> None:
 
     raw = fat.read_bytes()
     count = struct.unpack(">I", raw[4:8])[0]
-    entries = [struct.unpack(">iiIII", raw[8 + 20 * i:28 + 20 * i]) for i in range(count)]
+    entries = [struct.unpack(">iiIII", raw[8 + 20 * i : 28 + 20 * i]) for i in range(count)]
     wide = struct.pack(">II", 0xCAFEBABF, count) + b"".join(
-        struct.pack(">iiQQII", cpu, sub, off, size, align, 0) for cpu, sub, off, size, align in entries)
+        struct.pack(">iiQQII", cpu, sub, off, size, align, 0) for cpu, sub, off, size, align in entries
+    )
     assert len(wide) <= min(e[2] for e in entries)  # the 64-bit header still ends before the first slice
     fat64 = tmp_path / "fat64"
-    fat64.write_bytes(wide + raw[len(wide):])
+    fat64.write_bytes(wide + raw[len(wide) :])
     assert linkage.read_facts(fat64).universal_goarchs == ["386", "amd64"]  # FAT_MAGIC_64
 
     first = entries[0][2]
     broken = tmp_path / "broken"
-    broken.write_bytes(raw[:first] + b"\0\0\0\0" + raw[first + 4:])
+    broken.write_bytes(raw[:first] + b"\0\0\0\0" + raw[first + 4 :])
     assert (linkage.read_facts(broken).error or "").startswith(f"corrupt MACHO: no Mach-O header at offset {first}")

@@ -18,8 +18,15 @@ SCRIPT = REPO / "bench" / "build_matrix.py"
 
 
 def test_quick_run_prints_every_mode_with_a_ratio() -> None:
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--skip-cold", "--jobs", "2"], cwd=REPO,
-                          env=dict(os.environ), capture_output=True, text=True, timeout=1800, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--skip-cold", "--jobs", "2"],
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     number = r"\d+\.\d+"
     assert re.search(r"^2 targets, -j 2, ", proc.stdout, re.MULTILINE), proc.stdout

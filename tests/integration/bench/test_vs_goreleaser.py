@@ -34,11 +34,23 @@ pytestmark = pytest.mark.xdist_group("libc-examples")
 def comparison(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict, Path]:
     work = tmp_path_factory.mktemp("vs-goreleaser")
     result = work / "result.json"
-    argv = [sys.executable, str(SCRIPT), "--project", "sqlite", "--skip-cold", "--reps", "1",
-            "--workdir", str(work / "run"), "--json", str(result)]
+    argv = [
+        sys.executable,
+        str(SCRIPT),
+        "--project",
+        "sqlite",
+        "--skip-cold",
+        "--reps",
+        "1",
+        "--workdir",
+        str(work / "run"),
+        "--json",
+        str(result),
+    ]
     argv += [f"--target={t}" for t in SQLITE_CORE]
-    proc = subprocess.run(argv, cwd=REPO, env=dict(os.environ), capture_output=True, text=True,
-                          timeout=3600, check=False)
+    proc = subprocess.run(
+        argv, cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=3600, check=False
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc, json.loads(result.read_text()), work / "run"
 

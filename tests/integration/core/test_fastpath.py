@@ -8,7 +8,6 @@ import subprocess
 import time
 from pathlib import Path
 
-
 from gobuildx.cli import fastpath
 from tests.conftest import git, run_gobuildx
 from tests.integration.core.test_build import EPOCH, TOML, lines
@@ -36,8 +35,9 @@ def settle_one(path: Path) -> None:
 
 
 def binary_says(root: Path) -> str:
-    return subprocess.run([root / "dist" / "linux-amd64" / "hello"], capture_output=True, text=True,
-                          timeout=30, check=True).stdout
+    return subprocess.run(
+        [root / "dist" / "linux-amd64" / "hello"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
 
 
 def built_then_noop(root: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -50,34 +50,40 @@ def test_init_on_a_cgo_main_package_writes_a_matrix_that_builds(tmp_path: Path) 
     run_gobuildx(["build", "--target", linux_amd64[0]], cwd=mod, env=ENV, check=True)
     rec = _record(mod, linux_amd64[0])
     assert rec["status"] == "ok", rec
-    out = subprocess.run([str(mod / "dist" / rec["artifacts"][0]["path"])], capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [str(mod / "dist" / rec["artifacts"][0]["path"])], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     assert "qsort [3 7 11 19 42]" in out and "libc glibc 2." in out, out
 
 
 def test_init_detects_cgo_in_an_imported_package_of_the_module(tmp_path: Path) -> None:
     """A package of the module that the main package imports and that has no pure-Go
     fallback forces cgo too; one with a `//go:build !cgo` fallback does not."""
+
     def module(name: str, fallback: bool) -> Path:
         mod = tmp_path / name
         (mod / "cmd" / name).mkdir(parents=True)
         (mod / "internal" / "sum").mkdir(parents=True)
         (mod / "go.mod").write_text(f"module example.com/{name}\n\ngo 1.22\n")
         (mod / "cmd" / name / "main.go").write_text(
-            f'package main\n\nimport "example.com/{name}/internal/sum"\n\n'
-            'func main() { println(sum.Add(1, 2)) }\n')
+            f'package main\n\nimport "example.com/{name}/internal/sum"\n\nfunc main() {{ println(sum.Add(1, 2)) }}\n'
+        )
         (mod / "internal" / "sum" / "sum_cgo.go").write_text(
-            "package sum\n\n// static int add(int a, int b) { return a + b; }\nimport \"C\"\n\n"
-            "func Add(a, b int) int { return int(C.add(C.int(a), C.int(b))) }\n")
+            'package sum\n\n// static int add(int a, int b) { return a + b; }\nimport "C"\n\n'
+            "func Add(a, b int) int { return int(C.add(C.int(a), C.int(b))) }\n"
+        )
         if fallback:
             (mod / "internal" / "sum" / "sum_nocgo.go").write_text(
-                "//go:build !cgo\n\npackage sum\n\nfunc Add(a, b int) int { return a + b }\n")
+                "//go:build !cgo\n\npackage sum\n\nfunc Add(a, b int) int { return a + b }\n"
+            )
         return mod
 
     needs = module("needs", fallback=False)
     proc = run_gobuildx(["init", "--dir", str(needs)], cwd=tmp_path, check=True)
-    assert ("main package ./cmd/needs imports example.com/needs/internal/sum, which uses cgo: "
-            "the release matrix builds with cgo=true") in proc.stdout
+    assert (
+        "main package ./cmd/needs imports example.com/needs/internal/sum, which uses cgo: "
+        "the release matrix builds with cgo=true"
+    ) in proc.stdout
     targets = _targets(needs)
     assert all(t["cgo"] for t in targets) and "linux-amd64-glibc2.17" in {t["id"] for t in targets}
 
@@ -92,10 +98,14 @@ def test_init_detects_cgo_in_an_imported_package_of_the_module(tmp_path: Path) -
     gated = module("gated", fallback=False)
     main_dir = gated / "cmd" / "gated"
     (main_dir / "main.go").write_text("package main\n\nfunc main() { println(add(1, 2)) }\n")
-    (main_dir / "add_cgo.go").write_text('//go:build cgo\n\npackage main\n\n'
-                                         'import "example.com/gated/internal/sum"\n\n'
-                                         "func add(a, b int) int { return sum.Add(a, b) }\n")
-    (main_dir / "add_pure.go").write_text("//go:build !cgo\n\npackage main\n\nfunc add(a, b int) int { return a + b }\n")
+    (main_dir / "add_cgo.go").write_text(
+        "//go:build cgo\n\npackage main\n\n"
+        'import "example.com/gated/internal/sum"\n\n'
+        "func add(a, b int) int { return sum.Add(a, b) }\n"
+    )
+    (main_dir / "add_pure.go").write_text(
+        "//go:build !cgo\n\npackage main\n\nfunc add(a, b int) int { return a + b }\n"
+    )
     proc = run_gobuildx(["init", "--dir", str(gated)], cwd=tmp_path, check=True)
     assert "uses cgo" not in proc.stdout, proc.stdout
     release = [t for t in _targets(gated) if "release" in t["matrices"]]
@@ -126,6 +136,7 @@ def test_init_writes_the_default_ldflags_and_flags_and_they_build_the_same_binar
         assert rec["status"] == "ok", rec
         digests.append(rec["artifacts"][0]["sha256"])
     assert digests[0] == digests[1]
-    out = subprocess.run([str(explicit / "dist" / "linux-amd64" / "hello")], capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [str(explicit / "dist" / "linux-amd64" / "hello")], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     assert "built 2023-11-14" in out  # -X main.date={date} from SOURCE_DATE_EPOCH

@@ -10,13 +10,24 @@ import pytest
 from tests.conftest import REPO, run_gobuildx
 
 DEFAULT_IDS = {
-    "linux-amd64", "linux-386", "linux-arm64", "linux-armv6", "linux-armv7", "linux-riscv64",
-    "linux-ppc64le", "linux-s390x", "windows-amd64", "windows-arm64", "darwin-amd64",
-    "darwin-arm64", "freebsd-amd64", "wasip1-wasm", "js-wasm",
+    "linux-amd64",
+    "linux-386",
+    "linux-arm64",
+    "linux-armv6",
+    "linux-armv7",
+    "linux-riscv64",
+    "linux-ppc64le",
+    "linux-s390x",
+    "windows-amd64",
+    "windows-arm64",
+    "darwin-amd64",
+    "darwin-arm64",
+    "freebsd-amd64",
+    "wasip1-wasm",
+    "js-wasm",
 }
 
 pytestmark = pytest.mark.usefixtures("hello_module")  # the module these configs name (dir = "hello")
-
 
 
 def matrix_json(cwd: Path, *args: str) -> list[dict]:
@@ -56,9 +67,18 @@ include = [
 ]
 """)
     all_ids = [t["id"] for t in matrix_json(tmp_path)]
-    assert sorted(all_ids) == sorted([
-        "linux-amd64", "linux-arm64", "linux-amd64v3", "linux-arm64-musl", "linux-arm64-musl-dynamic",
-        "linux-amd64-glibc2.17", "linux-amd64-cgo-static", "windows-amd64-cgo"])
+    assert sorted(all_ids) == sorted(
+        [
+            "linux-amd64",
+            "linux-arm64",
+            "linux-amd64v3",
+            "linux-arm64-musl",
+            "linux-arm64-musl-dynamic",
+            "linux-amd64-glibc2.17",
+            "linux-amd64-cgo-static",
+            "windows-amd64-cgo",
+        ]
+    )
     shared = next(t for t in matrix_json(tmp_path) if t["id"] == "linux-arm64")
     assert shared["matrices"] == ["a", "b"]
     only_b = {t["id"] for t in matrix_json(tmp_path, "--matrix", "b")}

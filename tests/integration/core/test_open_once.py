@@ -39,4 +39,5 @@ def test_a_release_asks_go_env_once(project, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     calls = log.read_text().splitlines()
     assert [c for c in calls if c.startswith("env -json")] == [
-        "env -json GOVERSION GOROOT GOCACHE GOMODCACHE GOPATH GOHOSTOS GOHOSTARCH"], calls
+        "env -json GOVERSION GOROOT GOCACHE GOMODCACHE GOPATH GOHOSTOS GOHOSTARCH"
+    ], calls

@@ -21,8 +21,7 @@ from tests.conftest import EXAMPLES, run_gobuildx
 REGISTRY = "127.0.0.1:5000"
 LINUX_ARCHES = ["amd64", "386", "arm64", "arm", "riscv64", "ppc64le", "s390x"]
 NATIVE = ("amd64", "386")  # an amd64 kernel runs 386 binaries itself (qemu-i386 crashes Go's runtime)
-QEMU = {"arm64": "aarch64", "arm": "arm", "riscv64": "riscv64", "ppc64le": "ppc64le",
-        "s390x": "s390x"}
+QEMU = {"arm64": "aarch64", "arm": "arm", "riscv64": "riscv64", "ppc64le": "ppc64le", "s390x": "s390x"}
 ACCEPT_INDEX = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
 
 
@@ -52,9 +51,12 @@ def hello_images(tmp_path_factory: pytest.TempPathFactory, services: dict[str, s
     """examples/hello for every Linux CPU of the repo's matrix, built once, with an [image] table."""
     root = tmp_path_factory.mktemp("hello-images")
     shutil.copytree(EXAMPLES / "hello", root / "hello")
-    (root / "targets.toml").write_text(hello_toml(
-        '[image]\nrepository = "127.0.0.1:5000/test/hello"\ntags = ["{version}", "latest"]\n'
-        'source = "https://example.com/hello"\n'))
+    (root / "targets.toml").write_text(
+        hello_toml(
+            '[image]\nrepository = "127.0.0.1:5000/test/hello"\ntags = ["{version}", "latest"]\n'
+            'source = "https://example.com/hello"\n'
+        )
+    )
     run_gobuildx(["build"], cwd=root, env=services, check=True)
     return root
 
@@ -78,19 +80,20 @@ def registry_get(path: str, accept: str = ACCEPT_INDEX) -> tuple[int, dict[str, 
         return exc.code, dict(exc.headers.items()), exc.read()
 
 
-def run_in_image(engine: docker.DockerClient, ref: str, goarch: str, binary: str, platform: str,
-                 args: list[str] | None = None) -> str:
+def run_in_image(
+    engine: docker.DockerClient, ref: str, goarch: str, binary: str, platform: str, args: list[str] | None = None
+) -> str:
     """Run the image's binary: natively for amd64, else with qemu-<arch>-static bind-mounted as
     the entrypoint (no binfmt_misc here). --network none, read-only rootfs, the image's user."""
     args = args or []
-    kwargs: dict[str, object] = {"network_mode": "none", "read_only": True, "remove": True,
-                                 "platform": platform}
+    kwargs: dict[str, object] = {"network_mode": "none", "read_only": True, "remove": True, "platform": platform}
     if goarch in NATIVE:
         out = engine.containers.run(ref, args, **kwargs)
     else:
         qemu = f"/usr/bin/qemu-{QEMU[goarch]}-static"
-        out = engine.containers.run(ref, [binary, *args], entrypoint=["/qemu"],
-                                    volumes={qemu: {"bind": "/qemu", "mode": "ro"}}, **kwargs)
+        out = engine.containers.run(
+            ref, [binary, *args], entrypoint=["/qemu"], volumes={qemu: {"bind": "/qemu", "mode": "ro"}}, **kwargs
+        )
     return out.decode() if isinstance(out, bytes) else str(out)
 
 

@@ -39,8 +39,9 @@ def cgo_images(tmp_path_factory: pytest.TempPathFactory, services: dict[str, str
     return root
 
 
-def test_dynamic_glibc_gets_loader_and_libraries(cgo_images: Path, services: dict[str, str],
-                                                 engine: docker.DockerClient) -> None:
+def test_dynamic_glibc_gets_loader_and_libraries(
+    cgo_images: Path, services: dict[str, str], engine: docker.DockerClient
+) -> None:
     repo = unique_repo("cgo")
     run_gobuildx(["image", "-r", repo, "--tarballs", "tars"], cwd=cgo_images, env=services, check=True)
     mani = json.loads((cgo_images / "dist" / "manifest.json").read_text())
@@ -67,14 +68,18 @@ def test_dynamic_refused_with_the_reason(cgo_images: Path, services: dict[str, s
     assert not (root / "l").exists()
 
 
-def test_dynamic_through_the_engine(cgo_images: Path, services: dict[str, str], engine: docker.DockerClient,
-                                    tmp_path: Path) -> None:
+def test_dynamic_through_the_engine(
+    cgo_images: Path, services: dict[str, str], engine: docker.DockerClient, tmp_path: Path
+) -> None:
     root = tmp_path / "p"
     shutil.copytree(cgo_images, root, symlinks=True)
     repo = unique_repo("cgo-engine")
     run_gobuildx(["image", "-t", "linux-amd64-glibc2.28", "-r", repo], cwd=root, env=services, check=True)
-    rec = next(t for t in json.loads((root / "dist" / "manifest.json").read_text())["targets"]
-               if t["id"] == "linux-amd64-glibc2.28")["image"]
+    rec = next(
+        t
+        for t in json.loads((root / "dist" / "manifest.json").read_text())["targets"]
+        if t["id"] == "linux-amd64-glibc2.28"
+    )["image"]
     assert rec["builder"] == "docker" and "/lib/libc.so.6" in rec["libraries"]
     out = run_in_image(engine, rec["local_tags"][0], "amd64", "/usr/local/bin/cgo", "linux/amd64")
     assert "on linux/amd64" in out and "libc glibc 2." in out, out

@@ -16,9 +16,14 @@ from tests.conftest import REPO, run_gobuildx
 from tests.integration.image.conftest import clone, registry_get, run_in_image, unique_repo
 
 EXPECTED = {  # target id -> (architecture, variant) in the index and the pulled image
-    "linux-amd64": ("amd64", None), "linux-386": ("386", None), "linux-arm64": ("arm64", None),
-    "linux-armv6": ("arm", "v6"), "linux-armv7": ("arm", "v7"), "linux-riscv64": ("riscv64", None),
-    "linux-ppc64le": ("ppc64le", None), "linux-s390x": ("s390x", None),
+    "linux-amd64": ("amd64", None),
+    "linux-386": ("386", None),
+    "linux-arm64": ("arm64", None),
+    "linux-armv6": ("arm", "v6"),
+    "linux-armv7": ("arm", "v7"),
+    "linux-riscv64": ("riscv64", None),
+    "linux-ppc64le": ("ppc64le", None),
+    "linux-s390x": ("s390x", None),
 }
 
 
@@ -52,8 +57,9 @@ def test_dockerfile_in_repo_is_the_one_gobuildx_builds() -> None:
     assert text.count("FROM scratch") == 2 and 'ENTRYPOINT ["/usr/local/bin/hello"]' in text
 
 
-def test_engine_multiarch_push_pull_run(hello_images: Path, services: dict[str, str],
-                                        engine: docker.DockerClient, tmp_path: Path) -> None:
+def test_engine_multiarch_push_pull_run(
+    hello_images: Path, services: dict[str, str], engine: docker.DockerClient, tmp_path: Path
+) -> None:
     root = clone(hello_images, tmp_path / "p")
     repo = unique_repo("hello")
     proc = run_gobuildx(["image", "--push", "--repository", repo], cwd=root, env=services, check=True)
@@ -77,7 +83,11 @@ def test_engine_multiarch_push_pull_run(hello_images: Path, services: dict[str, 
     for tid, (arch, variant) in EXPECTED.items():
         rec = records[tid]
         img = rec["image"]
-        assert by_digest[img["digest"]] == {"os": "linux", "architecture": arch, **({"variant": variant} if variant else {})}
+        assert by_digest[img["digest"]] == {
+            "os": "linux",
+            "architecture": arch,
+            **({"variant": variant} if variant else {}),
+        }
         platform = "linux/" + arch + (f"/{variant}" if variant else "")
         ref = f"{repo}@{img['digest']}"
         for local in img["local_tags"]:  # run what the registry serves, not the local tags
@@ -102,17 +112,24 @@ def test_engine_multiarch_push_pull_run(hello_images: Path, services: dict[str, 
 
 
 @pytest.mark.parametrize("arch,qemu", [("arm64", "aarch64")])
-def test_runs_as_non_root_read_only(hello_images: Path, services: dict[str, str], engine: docker.DockerClient,
-                                    tmp_path: Path, arch: str, qemu: str) -> None:
+def test_runs_as_non_root_read_only(
+    hello_images: Path, services: dict[str, str], engine: docker.DockerClient, tmp_path: Path, arch: str, qemu: str
+) -> None:
     """The image's user is uid 65532: `id`-like evidence via /proc/self/status under qemu."""
     root = clone(hello_images, tmp_path / "p")
     repo = unique_repo("user")
     run_gobuildx(["image", "-t", f"linux-{arch}", "-r", repo], cwd=root, env=services, check=True)
     mani = json.loads((root / "dist" / "manifest.json").read_text())
     ref = next(t for t in mani["targets"] if t["id"] == f"linux-{arch}")["image"]["local_tags"][0]
-    container = engine.containers.run(ref, ["/usr/local/bin/hello"], entrypoint=["/qemu"], detach=True,
-                                      network_mode="none", read_only=True,
-                                      volumes={f"/usr/bin/qemu-{qemu}-static": {"bind": "/qemu", "mode": "ro"}})
+    container = engine.containers.run(
+        ref,
+        ["/usr/local/bin/hello"],
+        entrypoint=["/qemu"],
+        detach=True,
+        network_mode="none",
+        read_only=True,
+        volumes={f"/usr/bin/qemu-{qemu}-static": {"bind": "/qemu", "mode": "ro"}},
+    )
     try:
         assert container.wait(timeout=60)["StatusCode"] == 0
         state = engine.api.inspect_container(container.id)

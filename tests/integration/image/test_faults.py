@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.image import stage as image
-from gobuildx.image import registry
 from gobuildx.errors import ImageFailed
+from gobuildx.image import registry
+from gobuildx.image import stage as image
 from gobuildx.project.context import open_project
 from tests.conftest import run_gobuildx
 from tests.integration.image.conftest import REGISTRY, clone, hello_toml, registry_get, unique_repo
@@ -27,28 +27,36 @@ def test_no_image_table_says_so(hello_images: Path, services: dict[str, str], tm
     assert proc.returncode == 5 and "no [image] table, so no images are configured" in proc.stderr
 
 
-@pytest.mark.parametrize("repo,why", [
-    ("127.0.0.1:5000/Bad_Repo", "must be lowercase"),
-    ("127.0.0.1:5000/hello:1.0", "leave out the tag"),
-    ("bad host!/x", "not a valid image repository"),
-])
+@pytest.mark.parametrize(
+    "repo,why",
+    [
+        ("127.0.0.1:5000/Bad_Repo", "must be lowercase"),
+        ("127.0.0.1:5000/hello:1.0", "leave out the tag"),
+        ("bad host!/x", "not a valid image repository"),
+    ],
+)
 def test_invalid_repository(hello_images: Path, services: dict[str, str], tmp_path: Path, repo: str, why: str) -> None:
     root = clone(hello_images, tmp_path / "p")
-    proc = run_gobuildx(["image", "-t", "linux-amd64", "--repository", repo, "--oci-layout", "l"], cwd=root, env=services)
+    proc = run_gobuildx(
+        ["image", "-t", "linux-amd64", "--repository", repo, "--oci-layout", "l"], cwd=root, env=services
+    )
     assert proc.returncode == 2 and "--repository" in proc.stderr and why in proc.stderr, proc.stderr
     assert not (root / "l").exists()
 
 
 def test_invalid_tag_template(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
     root = clone(hello_images, tmp_path / "p")
-    (root / "targets.toml").write_text(hello_toml(
-        '[image]\nrepository = "127.0.0.1:5000/x"\ntags = ["{version}+build", "{nope}"]\n'))
+    (root / "targets.toml").write_text(
+        hello_toml('[image]\nrepository = "127.0.0.1:5000/x"\ntags = ["{version}+build", "{nope}"]\n')
+    )
     proc = run_gobuildx(["image", "-t", "linux-amd64", "--oci-layout", "l"], cwd=root, env=services)
     assert proc.returncode == 2, proc.stderr
     assert "image.tags[0]: '{version}+build' gives '1.2.3+build' is not a valid image tag" in proc.stderr
     assert "image.tags[1]: unknown placeholder {nope}" in proc.stderr
     assert not (root / "l").exists()
-    (root / "targets.toml").write_text(hello_toml('[image]\nrepository = "127.0.0.1:5000/x"\ntags = ["v{version", "{verison}"]\n'))
+    (root / "targets.toml").write_text(
+        hello_toml('[image]\nrepository = "127.0.0.1:5000/x"\ntags = ["v{version", "{verison}"]\n')
+    )
     proc = run_gobuildx(["image", "-t", "linux-amd64", "--oci-layout", "l"], cwd=root, env=services)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr  # the same check as ldflags
     assert "image.tags[0]: " in proc.stderr and "write a literal brace as {{ or }}" in proc.stderr
@@ -58,16 +66,18 @@ def test_invalid_tag_template(hello_images: Path, services: dict[str, str], tmp_
 
 def test_unreachable_engine(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
     root = clone(hello_images, tmp_path / "p")
-    proc = run_gobuildx(["image", "-t", "linux-amd64"], cwd=root,
-                        env={**services, "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    proc = run_gobuildx(
+        ["image", "-t", "linux-amd64"], cwd=root, env={**services, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    )
     assert proc.returncode == 5 and "cannot reach the Docker engine at unix:///nonexistent/docker.sock" in proc.stderr
     assert json.loads((root / "dist" / "manifest.json").read_text()).get("image") is None
 
 
 def test_unreachable_registry(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
     root = clone(hello_images, tmp_path / "p")
-    proc = run_gobuildx(["image", "-t", "linux-amd64", "-r", "127.0.0.1:9/x", "--oci-layout", "l", "--push"],
-                        cwd=root, env=services)
+    proc = run_gobuildx(
+        ["image", "-t", "linux-amd64", "-r", "127.0.0.1:9/x", "--oci-layout", "l", "--push"], cwd=root, env=services
+    )
     assert proc.returncode == 5, proc.stderr
     assert "cannot reach the registry 127.0.0.1:9" in proc.stderr and "no tag was moved" in proc.stderr
 
@@ -140,17 +150,38 @@ def faulty_registry() -> Iterator[str]:
     server.shutdown()
 
 
-def test_push_failing_halfway_moves_no_tag(hello_images: Path, services: dict[str, str], tmp_path: Path,
-                                           faulty_registry: str) -> None:
+def test_push_failing_halfway_moves_no_tag(
+    hello_images: Path, services: dict[str, str], tmp_path: Path, faulty_registry: str
+) -> None:
     root = clone(hello_images, tmp_path / "p")
     name = unique_repo("halfway").split("/", 1)[1]
-    run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-arm64", "-r", f"{REGISTRY}/{name}",
-                  "--oci-layout", "l", "--push"], cwd=root, env=services, check=True)
+    run_gobuildx(
+        ["image", "-t", "linux-amd64", "-t", "linux-arm64", "-r", f"{REGISTRY}/{name}", "--oci-layout", "l", "--push"],
+        cwd=root,
+        env=services,
+        check=True,
+    )
     before = json.loads((root / "dist" / "manifest.json").read_text())["image"]["digest"]
 
     # now three platforms through a proxy whose third manifest PUT fails (the riscv64 image)
-    proc = run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-arm64", "-t", "linux-riscv64",
-                         "-r", f"{faulty_registry}/{name}", "--oci-layout", "l", "--push"], cwd=root, env=services)
+    proc = run_gobuildx(
+        [
+            "image",
+            "-t",
+            "linux-amd64",
+            "-t",
+            "linux-arm64",
+            "-t",
+            "linux-riscv64",
+            "-r",
+            f"{faulty_registry}/{name}",
+            "--oci-layout",
+            "l",
+            "--push",
+        ],
+        cwd=root,
+        env=services,
+    )
     assert proc.returncode == 5, proc.stderr
     assert "push to" in proc.stderr and "HTTP 500" in proc.stderr and "no tag was moved" in proc.stderr
     for tag in ("1.2.3", "latest"):
@@ -197,19 +228,27 @@ def test_a_truncated_registry_answer_is_a_registry_error(truncating_registry: st
     client = registry.Client(domain=truncating_registry, timeout_s=10)
     with pytest.raises(registry.RegistryError) as raised:
         client.ping()
-    assert str(raised.value) == (f"the registry {truncating_registry} sent a broken HTTP response to GET "
-                                 f"http://{truncating_registry}/v2/: IncompleteRead(12 bytes read, 4084 more expected)")
+    assert str(raised.value) == (
+        f"the registry {truncating_registry} sent a broken HTTP response to GET "
+        f"http://{truncating_registry}/v2/: IncompleteRead(12 bytes read, 4084 more expected)"
+    )
 
 
-def test_push_to_a_truncating_registry_says_so(hello_images: Path, services: dict[str, str], tmp_path: Path,
-                                               truncating_registry: str) -> None:
+def test_push_to_a_truncating_registry_says_so(
+    hello_images: Path, services: dict[str, str], tmp_path: Path, truncating_registry: str
+) -> None:
     root = clone(hello_images, tmp_path / "p")
-    proc = run_gobuildx(["image", "-t", "linux-amd64", "-r", f"{truncating_registry}/x", "--oci-layout", "l",
-                         "--push"], cwd=root, env=services)
+    proc = run_gobuildx(
+        ["image", "-t", "linux-amd64", "-r", f"{truncating_registry}/x", "--oci-layout", "l", "--push"],
+        cwd=root,
+        env=services,
+    )
     assert proc.returncode == 5, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert (f"push to {truncating_registry}/x failed: the registry {truncating_registry} sent a broken HTTP "
-            f"response to GET http://{truncating_registry}/v2/: IncompleteRead(" in proc.stderr), proc.stderr
+    assert (
+        f"push to {truncating_registry}/x failed: the registry {truncating_registry} sent a broken HTTP "
+        f"response to GET http://{truncating_registry}/v2/: IncompleteRead(" in proc.stderr
+    ), proc.stderr
     assert "no tag was moved" in proc.stderr
 
 
@@ -223,23 +262,33 @@ def test_two_targets_of_one_platform_are_refused(tmp_path: Path) -> None:
     (tmp_path / "targets.toml").write_text(
         '[project]\nname = "hello"\ndir = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64", "arm64"]\n'
         'include = [{ goos = "linux", goarch = "amd64", cgo = true, libc = "musl" }]\n'
-        '[image]\nrepository = "127.0.0.1:5000/x"\n')
+        '[image]\nrepository = "127.0.0.1:5000/x"\n'
+    )
     ctx = open_project(tmp_path / "targets.toml")
     table = image.table_of(ctx)
     targets = image.select(ctx, table, ctx.targets)
     with pytest.raises(ImageFailed) as refused:
-        image.plan(ctx, table, targets, Manifest(gobuildx="0", project="hello", version="1", commit="c",
-                                                 date="d", go="go1"))
+        image.plan(
+            ctx, table, targets, Manifest(gobuildx="0", project="hello", version="1", commit="c", date="d", go="go1")
+        )
     message = str(refused.value)
     assert "linux-amd64, linux-amd64-musl are all the linux/amd64 image of one multi-arch index" in message
     assert "linux-arm64, " not in message
 
 
-@pytest.mark.parametrize(("domain", "scheme"), [
-    ("127.0.0.1:5000", "http"), ("localhost:5000", "http"), ("[::1]:5000", "http"), ("localhost", "http"),
-    ("localhost.example.com", "https"), ("127.0.0.1.nip.io:5000", "https"), ("localhostregistry:5000", "https"),
-    ("ghcr.io", "https"),
-])
+@pytest.mark.parametrize(
+    ("domain", "scheme"),
+    [
+        ("127.0.0.1:5000", "http"),
+        ("localhost:5000", "http"),
+        ("[::1]:5000", "http"),
+        ("localhost", "http"),
+        ("localhost.example.com", "https"),
+        ("127.0.0.1.nip.io:5000", "https"),
+        ("localhostregistry:5000", "https"),
+        ("ghcr.io", "https"),
+    ],
+)
 def test_only_this_machine_is_spoken_to_over_plain_http(domain: str, scheme: str) -> None:
     assert registry.loopback(domain) is (scheme == "http")
     assert registry.parse_repository(f"{domain}/team/app").domain == domain

@@ -16,8 +16,11 @@ from tests.integration.image.conftest import clone, hello_toml, registry_get, ru
 
 
 def tree(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def blob(layout: Path, digest: str) -> bytes:
@@ -42,19 +45,32 @@ def test_layout_is_byte_for_byte_reproducible(hello_images: Path, services: dict
     assert {m["digest"] for m in top["manifests"]} == {first["digest"]}
     index = json.loads(blob(layout, first["digest"]))
     platforms = sorted(json.dumps(m["platform"], sort_keys=True) for m in index["manifests"])
-    assert platforms == sorted(json.dumps({"os": "linux", "architecture": a, **({"variant": v} if v else {})},
-                                          sort_keys=True) for a, v in [
-        ("amd64", None), ("386", None), ("arm64", None), ("arm", "v6"), ("arm", "v7"), ("riscv64", None),
-        ("ppc64le", None), ("s390x", None)])
+    assert platforms == sorted(
+        json.dumps({"os": "linux", "architecture": a, **({"variant": v} if v else {})}, sort_keys=True)
+        for a, v in [
+            ("amd64", None),
+            ("386", None),
+            ("arm64", None),
+            ("arm", "v6"),
+            ("arm", "v7"),
+            ("riscv64", None),
+            ("ppc64le", None),
+            ("s390x", None),
+        ]
+    )
 
 
-def test_layer_holds_exactly_the_artifact_and_scratch_needs(hello_images: Path, services: dict[str, str],
-                                                            tmp_path: Path) -> None:
+def test_layer_holds_exactly_the_artifact_and_scratch_needs(
+    hello_images: Path, services: dict[str, str], tmp_path: Path
+) -> None:
     root = clone(hello_images, tmp_path / "p")
     (root / "extra.yaml").write_text("greeting: hi\n")
-    (root / "targets.toml").write_text(hello_toml(
-        '[image]\nrepository = "127.0.0.1:5000/test/hello"\nlabels = { team = "release" }\n'
-        'files = [{ src = "extra.yaml", dst = "/etc/hello/extra.yaml", mode = "0640" }]\n'))
+    (root / "targets.toml").write_text(
+        hello_toml(
+            '[image]\nrepository = "127.0.0.1:5000/test/hello"\nlabels = { team = "release" }\n'
+            'files = [{ src = "extra.yaml", dst = "/etc/hello/extra.yaml", mode = "0640" }]\n'
+        )
+    )
     run_gobuildx(["image", "-t", "linux-arm64", "--oci-layout", "layout"], cwd=root, env=services, check=True)
     mani = json.loads((root / "dist" / "manifest.json").read_text())
     rec = next(t for t in mani["targets"] if t["id"] == "linux-arm64")
@@ -82,12 +98,17 @@ def test_layer_holds_exactly_the_artifact_and_scratch_needs(hello_images: Path, 
     assert not any(n.startswith(("usr/share/zoneinfo/right", "lib")) for n in members)
 
 
-def test_tarballs_load_and_run_in_the_engine(hello_images: Path, services: dict[str, str],
-                                             engine: docker.DockerClient, tmp_path: Path) -> None:
+def test_tarballs_load_and_run_in_the_engine(
+    hello_images: Path, services: dict[str, str], engine: docker.DockerClient, tmp_path: Path
+) -> None:
     root = clone(hello_images, tmp_path / "p")
     repo = unique_repo("loaded")
-    run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-riscv64", "-r", repo, "--tarballs", "tars"],
-                 cwd=root, env=services, check=True)
+    run_gobuildx(
+        ["image", "-t", "linux-amd64", "-t", "linux-riscv64", "-r", repo, "--tarballs", "tars"],
+        cwd=root,
+        env=services,
+        check=True,
+    )
     mani = json.loads((root / "dist" / "manifest.json").read_text())
     for tid, arch in (("linux-amd64", "amd64"), ("linux-riscv64", "riscv64")):
         rec = next(t for t in mani["targets"] if t["id"] == tid)["image"]
@@ -97,13 +118,17 @@ def test_tarballs_load_and_run_in_the_engine(hello_images: Path, services: dict[
         assert f"platform linux/{arch} " in out, out
 
 
-def test_daemonless_push_is_pullable_by_digest(hello_images: Path, services: dict[str, str],
-                                               engine: docker.DockerClient, tmp_path: Path) -> None:
+def test_daemonless_push_is_pullable_by_digest(
+    hello_images: Path, services: dict[str, str], engine: docker.DockerClient, tmp_path: Path
+) -> None:
     root = clone(hello_images, tmp_path / "p")
     repo = unique_repo("oci-push")
-    proc = run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-s390x", "-r", repo, "--oci-layout", "l",
-                         "--push"], cwd=root, env={**services, "DOCKER_HOST": "unix:///nonexistent.sock"},
-                        check=True)
+    proc = run_gobuildx(
+        ["image", "-t", "linux-amd64", "-t", "linux-s390x", "-r", repo, "--oci-layout", "l", "--push"],
+        cwd=root,
+        env={**services, "DOCKER_HOST": "unix:///nonexistent.sock"},
+        check=True,
+    )
     assert f"pushed: {repo}:latest" in proc.stdout
     index = json.loads((root / "dist" / "manifest.json").read_text())["image"]
     status, headers, _ = registry_get(f"/v2/{repo.split('/', 1)[1]}/manifests/latest")

@@ -28,8 +28,26 @@ from tests.integration.image.conftest import clone, unique_repo
 @pytest.fixture(scope="module")
 def daemonless_project(hello_images: Path, services: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = clone(hello_images, tmp_path_factory.mktemp("runners") / "p")
-    run_gobuildx(["image", "-t", "linux-amd64", "-t", "linux-arm64", "-t", "linux-ppc64le", "-r", unique_repo("smoke"),
-                  "--oci-layout", "layout", "--tarballs", "tars"], cwd=root, env=services, check=True)
+    run_gobuildx(
+        [
+            "image",
+            "-t",
+            "linux-amd64",
+            "-t",
+            "linux-arm64",
+            "-t",
+            "linux-ppc64le",
+            "-r",
+            unique_repo("smoke"),
+            "--oci-layout",
+            "layout",
+            "--tarballs",
+            "tars",
+        ],
+        cwd=root,
+        env=services,
+        check=True,
+    )
     return root
 
 
@@ -37,9 +55,18 @@ def job_for(root: Path, tid: str, check: Check, tmp: Path) -> Job:
     ctx = open_project(root / "targets.toml")
     target = next(t for t in ctx.targets if t.id == tid)
     record = next(t for t in json.loads((root / "dist" / "manifest.json").read_text())["targets"] if t["id"] == tid)
-    return Job(target=target, binary="hello", artifact=root / "dist" / tid / "hello", check=check,
-               host=Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch), goroot=ctx.go.goroot,
-               cache_dir=tmp / "cache", work_dir=tmp / "work" / tid, environ=dict(os.environ), record=record)
+    return Job(
+        target=target,
+        binary="hello",
+        artifact=root / "dist" / tid / "hello",
+        check=check,
+        host=Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch),
+        goroot=ctx.go.goroot,
+        cache_dir=tmp / "cache",
+        work_dir=tmp / "work" / tid,
+        environ=dict(os.environ),
+        record=record,
+    )
 
 
 def image_of(job: Job) -> ImageRecord:
@@ -49,8 +76,9 @@ def image_of(job: Job) -> ImageRecord:
 
 @pytest.mark.parametrize("runner", [ContainerRunner(), ImageRootfsRunner()], ids=lambda r: r.name)
 @pytest.mark.parametrize("tid,arch", [("linux-amd64", "amd64"), ("linux-arm64", "arm64"), ("linux-ppc64le", "ppc64le")])
-def test_image_runner_runs_the_image(daemonless_project: Path, tmp_path: Path, runner: object, tid: str,
-                                     arch: str) -> None:
+def test_image_runner_runs_the_image(
+    daemonless_project: Path, tmp_path: Path, runner: object, tid: str, arch: str
+) -> None:
     check = Check(args=["ok"], expect=rf"platform linux/{arch} .*\nargs \[ok\]")
     job = job_for(daemonless_project, tid, check, tmp_path)
     assert runner.applies(job) and runner.availability(job.environ).available  # type: ignore[attr-defined]
@@ -69,7 +97,9 @@ def test_image_rootfs_notices_a_foreign_entrypoint(daemonless_project: Path, tmp
     job = job_for(daemonless_project, "linux-arm64", Check(), tmp_path)
     assert job.record is not None and job.record.image is not None
     foreign = job.record.image.model_copy(update={"artifact_sha256": "0" * 64})
-    result = ImageRootfsRunner().run(job.model_copy(update={"record": job.record.model_copy(update={"image": foreign})}))
+    result = ImageRootfsRunner().run(
+        job.model_copy(update={"record": job.record.model_copy(update={"image": foreign})})
+    )
     assert result.status == "failed" and "not the artifact 000000000000" in result.reason
 
 

@@ -64,9 +64,14 @@ def elf_facts(path: Path) -> ElfFacts:
                     for aux in auxes:
                         if aux.name.startswith("GLIBC_") and aux.name[6:7].isdigit():
                             versions.append(tuple(int(p) for p in aux.name[6:].split(".")))
-        return ElfFacts(machine=elf["e_machine"], interpreter=interp, needed=needed,
-                        glibc_versions=sorted(set(versions)), flags=elf["e_flags"],
-                        sections=[sec.name for sec in elf.iter_sections()])
+        return ElfFacts(
+            machine=elf["e_machine"],
+            interpreter=interp,
+            needed=needed,
+            glibc_versions=sorted(set(versions)),
+            flags=elf["e_flags"],
+            sections=[sec.name for sec in elf.iter_sections()],
+        )
 
 
 def pe_machine(path: Path) -> int:
@@ -74,8 +79,8 @@ def pe_machine(path: Path) -> int:
     data = path.read_bytes()[:4096]
     assert data[:2] == b"MZ", f"{path} is not a PE file"
     offset = int.from_bytes(data[0x3C:0x40], "little")
-    assert data[offset:offset + 4] == b"PE\0\0", f"{path}: no PE signature"
-    return int.from_bytes(data[offset + 4:offset + 6], "little")
+    assert data[offset : offset + 4] == b"PE\0\0", f"{path}: no PE signature"
+    return int.from_bytes(data[offset + 4 : offset + 6], "little")
 
 
 def run_argv(path: Path, cpu: str, libc: str) -> list[str]:
@@ -93,8 +98,9 @@ def run_argv(path: Path, cpu: str, libc: str) -> list[str]:
 
 def run_artifact(path: Path, cpu: str, libc: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"}
-    return subprocess.run(run_argv(path, cpu, libc), env=env, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT, check=False)
+    return subprocess.run(
+        run_argv(path, cpu, libc), env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+    )
 
 
 def parse_id(target_id: str) -> tuple[str, str, str | None]:

@@ -14,18 +14,35 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CGO_CORE, REPO, SQLITE_CORE, need, run_gobuildx
-from tests.integration.libc.artifacts import (CPUS, EF_ARM_ABI_FLOAT_HARD, GOARCH, elf_facts, parse_id,
-                                  pe_machine, run_artifact)
+from tests.integration.libc.artifacts import (
+    CPUS,
+    EF_ARM_ABI_FLOAT_HARD,
+    GOARCH,
+    elf_facts,
+    parse_id,
+    pe_machine,
+    run_artifact,
+)
 
 CPU_LIST = ["amd64", "arm64", "armv7", "riscv64"]
 FULL = sorted(
-    [f"linux-{cpu}-{v}" for cpu in CPU_LIST for v in ("glibc2.17", "glibc2.28", "musl")
-     if (cpu, v) != ("riscv64", "glibc2.17")] + ["windows-amd64-cgo"])
+    [
+        f"linux-{cpu}-{v}"
+        for cpu in CPU_LIST
+        for v in ("glibc2.17", "glibc2.28", "musl")
+        if (cpu, v) != ("riscv64", "glibc2.17")
+    ]
+    + ["windows-amd64-cgo"]
+)
 # Under `pytest -n N --dist loadgroup` every example test shares one worker, so each
 # example matrix is built once per run (session fixtures are per worker).
 pytestmark = pytest.mark.xdist_group("libc-examples")
-INTERPRETERS = {"amd64": "/lib64/ld-linux-x86-64.so.2", "arm64": "/lib/ld-linux-aarch64.so.1",
-                "armv7": "/lib/ld-linux-armhf.so.3", "riscv64": "/lib/ld-linux-riscv64-lp64d.so.1"}
+INTERPRETERS = {
+    "amd64": "/lib64/ld-linux-x86-64.so.2",
+    "arm64": "/lib/ld-linux-aarch64.so.1",
+    "armv7": "/lib/ld-linux-armhf.so.3",
+    "riscv64": "/lib/ld-linux-riscv64-lp64d.so.1",
+}
 
 
 def as_version(text: str) -> tuple[int, ...]:
@@ -43,8 +60,9 @@ def check_linkage(path: Path, target_id: str) -> None:
     if libc == "glibc":
         assert facts.interpreter == INTERPRETERS[cpu], target_id
         assert "libc.so.6" in facts.needed, facts.needed
-        assert floor and facts.max_glibc and facts.max_glibc <= as_version(floor), \
+        assert floor and facts.max_glibc and facts.max_glibc <= as_version(floor), (
             f"{target_id} needs GLIBC_{'.'.join(map(str, facts.max_glibc or ()))}, floor is {floor}"
+        )
     else:
         assert facts.interpreter is None and facts.needed == [], f"{target_id} is not static: {facts}"
         assert facts.glibc_versions == []
@@ -81,14 +99,14 @@ def check_sqlite(dist: Path, target_id: str) -> None:
 
 def check_log_and_manifest(dist: Path, target_id: str) -> None:
     log = (dist / "logs" / f"{target_id}.log").read_text()
-    record = next(t for t in json.loads((dist / "manifest.json").read_text())["targets"]
-                  if t["id"] == target_id)
+    record = next(t for t in json.loads((dist / "manifest.json").read_text())["targets"] if t["id"] == target_id)
     assert record["status"] == "ok" and record["c_toolchain"].startswith("zig cc -target ")
     assert f"# C toolchain: {record['c_toolchain']}" in log
     assert "# env CGO_ENABLED=1" in log
 
 
 # --- default suite: every claim on a well-chosen set -------------------------------------------
+
 
 @pytest.mark.parametrize("target_id", CGO_CORE)
 def test_cgo_core_target_builds_links_and_runs(cgo_core_dist: Path, target_id: str) -> None:
@@ -110,13 +128,16 @@ def test_example_matrices_are_the_declared_ones() -> None:
 
 def test_without_a_floor_the_native_glibc_leaks_in(project) -> None:  # type: ignore[no-untyped-def]
     """The check above can fail: a host-gcc build (no floor) needs the build machine's glibc."""
-    root = project("cgo", """
+    root = project(
+        "cgo",
+        """
 [project]
 name = "cgo"
 dir = "cgo"
 [matrix.m]
 include = [{ goos = "linux", goarch = "amd64", libc = "glibc" }]
-""")
+""",
+    )
     run_gobuildx(["build"], cwd=root, check=True)
     log = (root / "dist" / "logs" / "linux-amd64-glibc.log").read_text()
     assert "# C toolchain: system " in log
@@ -125,6 +146,7 @@ include = [{ goos = "linux", goarch = "amd64", libc = "glibc" }]
 
 
 # --- slow: the whole matrices -----------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target_id", FULL)
@@ -143,13 +165,16 @@ def test_sqlite_full_matrix_builds_links_and_runs(sqlite_dist: Path, target_id: 
 @pytest.mark.slow
 def test_dynamic_musl_has_the_musl_interpreter(project) -> None:  # type: ignore[no-untyped-def]
     """libc = "musl" + link = "dynamic": the Alpine kind (a cold zig libc.so build, ~2-3 min)."""
-    root = project("cgo", """
+    root = project(
+        "cgo",
+        """
 [project]
 name = "cgo"
 dir = "cgo"
 [matrix.m]
 include = [{ goos = "linux", goarch = "amd64", libc = "musl", link = "dynamic" }]
-""")
+""",
+    )
     run_gobuildx(["build"], cwd=root, check=True, timeout=3600)
     path = root / "dist" / "linux-amd64-musl-dynamic" / "cgo"
     facts = elf_facts(path)
@@ -158,6 +183,9 @@ include = [{ goos = "linux", goarch = "amd64", libc = "musl", link = "dynamic" }
     audit = run_gobuildx(["audit", "--format", "json"], cwd=root, check=True)
     (result,) = json.loads(audit.stdout)["results"]
     assert result["verdict"] == "pass", result  # libc.so is musl itself (zig's name), not an extra library
-    need(Path("/lib/ld-musl-x86_64.so.1").exists(), "linkage checked; running it needs the musl loader (apt-get install musl)")
+    need(
+        Path("/lib/ld-musl-x86_64.so.1").exists(),
+        "linkage checked; running it needs the musl loader (apt-get install musl)",
+    )
     proc = run_artifact(path, "amd64", "musl")
     assert proc.returncode == 0 and "libc musl" in proc.stdout, proc.stdout + proc.stderr

@@ -18,9 +18,9 @@ import pytest
 from gobuildx.project import platforms, toolchain
 from gobuildx.project.matrix import GLIBC_FIRST, Target, lowest_glibc
 from tests.conftest import run_gobuildx
-from tests.integration.libc.artifacts import elf_facts, pe_machine
+from tests.integration.libc.artifacts import elf_facts
 
-C_SOURCE = "#include <stdio.h>\nint main(void) { puts(\"x\"); return 0; }\n"
+C_SOURCE = '#include <stdio.h>\nint main(void) { puts("x"); return 0; }\n'
 ENV = {"PATH": "/usr/local/go/bin:/usr/bin:/bin"}
 HOST = ("linux", "amd64")
 
@@ -51,23 +51,27 @@ def make_target(**fields: object) -> Target:
 
 
 def arm_attributes(obj: Path) -> tuple[str | None, bool]:
-    out = subprocess.run(["readelf", "-A", str(obj)], capture_output=True, text=True,
-                         timeout=30, check=True).stdout
+    out = subprocess.run(["readelf", "-A", str(obj)], capture_output=True, text=True, timeout=30, check=True).stdout
     arch = re.search(r"Tag_CPU_arch: (\S+)", out)
     return (arch.group(1) if arch else None), "Tag_ABI_VFP_args: VFP registers" in out
 
 
-@pytest.mark.parametrize("fields,triple,machine,arm_arch,hard_float", TRIPLES,
-                         ids=[t[1] for t in TRIPLES])
-def test_triple_compiles_for_the_right_cpu_and_abi(tmp_path: Path, fields: dict, triple: str,
-                                                   machine: object, arm_arch: str | None,
-                                                   hard_float: bool | None) -> None:
+@pytest.mark.parametrize("fields,triple,machine,arm_arch,hard_float", TRIPLES, ids=[t[1] for t in TRIPLES])
+def test_triple_compiles_for_the_right_cpu_and_abi(
+    tmp_path: Path, fields: dict, triple: str, machine: object, arm_arch: str | None, hard_float: bool | None
+) -> None:
     tc = toolchain.resolve(make_target(**fields), HOST, ENV)
     assert tc is not None and tc.kind == "zig" and tc.zig_target == triple
     (tmp_path / "m.c").write_text(C_SOURCE)
     obj = tmp_path / "m.o"
-    proc = subprocess.run([*tc.cc.split(), "-c", "m.c", "-o", str(obj)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [*tc.cc.split(), "-c", "m.c", "-o", str(obj)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     if isinstance(machine, int):
         assert int.from_bytes(obj.read_bytes()[:2], "little") == machine  # COFF object header
@@ -82,9 +86,14 @@ def test_glibc_floor_table_matches_zig() -> None:
     import ziglang  # the zig gobuildx runs here
 
     text = (Path(ziglang.__file__).parent / "lib" / "std" / "zig" / "target.zig").read_text()
-    zig_min = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
-        r"\.arch = \.(\w+), \.os = \.linux, \.abi = \.gnu\b[^\n]*?\.glibc_min = "
-        r"\.\{ \.major = (\d+), \.minor = (\d+)", text)}
+    zig_min = {
+        m.group(1): (int(m.group(2)), int(m.group(3)))
+        for m in re.finditer(
+            r"\.arch = \.(\w+), \.os = \.linux, \.abi = \.gnu\b[^\n]*?\.glibc_min = "
+            r"\.\{ \.major = (\d+), \.minor = (\d+)",
+            text,
+        )
+    }
     zig_arch = {a.goarch: a.zig for a in platforms.ARCHES.values() if a.zig}
     for goarch, zarch in zig_arch.items():
         expected = zig_min.get(zarch)
@@ -149,8 +158,9 @@ def test_link_flags_for_go() -> None:
 
 
 def test_darwin_cgo_fails_before_compiling_with_what_to_do(tmp_path: Path) -> None:
-    (tmp_path / "main.go").write_text('package main\n\n// int one(void) { return 1; }\nimport "C"\n\n'
-                                      'func main() { println(C.one()) }\n')
+    (tmp_path / "main.go").write_text(
+        'package main\n\n// int one(void) { return 1; }\nimport "C"\n\nfunc main() { println(C.one()) }\n'
+    )
     (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
     (tmp_path / "targets.toml").write_text("""
 [project]
@@ -169,8 +179,10 @@ include = [{ goos = "darwin", goarch = "arm64", cgo = true },
 
 def test_cgo_off_is_explicit_whatever_the_environment(tmp_path: Path) -> None:
     """A native build with CGO_ENABLED=1 and CC in the user's env still gets Go's pure static build."""
-    (tmp_path / "main.go").write_text('package main\n\nimport (\n\t"fmt"\n\t"net"\n)\n\n'
-                                      'func main() { _, err := net.LookupHost("localhost"); fmt.Println("ok", err == nil) }\n')
+    (tmp_path / "main.go").write_text(
+        'package main\n\nimport (\n\t"fmt"\n\t"net"\n)\n\n'
+        'func main() { _, err := net.LookupHost("localhost"); fmt.Println("ok", err == nil) }\n'
+    )
     (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
     (tmp_path / "targets.toml").write_text("""
 [project]
@@ -189,8 +201,14 @@ goarch = ["amd64"]
 
 def test_libc_gate_builds_each_libc_once_at_a_time(tmp_path: Path) -> None:
     """Real flock between threads: the second builder waits, then finds the libc cached."""
-    tc = toolchain.CToolchain(kind="zig", cc="zig cc", cxx="zig c++", description="zig",
-                              zig_target="aarch64-linux-musl", libc_key="test_aarch64-linux-musl")
+    tc = toolchain.CToolchain(
+        kind="zig",
+        cc="zig cc",
+        cxx="zig c++",
+        description="zig",
+        zig_target="aarch64-linux-musl",
+        libc_key="test_aarch64-linux-musl",
+    )
     notes: list[str] = []
     order: list[str] = []
     first_inside = threading.Event()
@@ -226,8 +244,9 @@ def test_libc_gate_builds_each_libc_once_at_a_time(tmp_path: Path) -> None:
 
 
 def test_failed_build_does_not_mark_libc_cached(tmp_path: Path) -> None:
-    tc = toolchain.CToolchain(kind="zig", cc="zig cc", cxx="zig c++", description="zig",
-                              zig_target="x86_64-linux-musl", libc_key="test_fail")
+    tc = toolchain.CToolchain(
+        kind="zig", cc="zig cc", cxx="zig c++", description="zig", zig_target="x86_64-linux-musl", libc_key="test_fail"
+    )
     with toolchain.libc_gate(tc, tmp_path, "a", lambda _t: None):
         pass  # the build failed: built() never called
     assert not toolchain.libc_cached(tc, tmp_path)

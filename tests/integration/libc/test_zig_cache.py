@@ -30,9 +30,17 @@ def test_cold_libc_is_built_once_announced_and_then_cached(tmp_path: Path) -> No
     assert "[libc not built yet" in doctor_line(before)
 
     # Two separate gobuildx processes want the same cold libc at the same moment.
-    procs = [subprocess.Popen([sys.executable, "-m", "gobuildx", "build", "-t", TARGET], cwd=root,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for root in roots]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gobuildx", "build", "-t", TARGET],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for root in roots
+    ]
     outputs = [p.communicate(timeout=1200)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     both = "\n".join(outputs)
@@ -45,5 +53,6 @@ def test_cold_libc_is_built_once_announced_and_then_cached(tmp_path: Path) -> No
     again = run_gobuildx(["build", "--force", "-t", TARGET], cwd=roots[0], env=env, check=True)
     assert "first-time build" not in again.stdout + again.stderr
     for root in roots:
-        assert subprocess.run([str(root / "dist" / TARGET / "cgo")], capture_output=True, text=True,
-                              timeout=60, check=True).stdout.startswith("cgo ")
+        assert subprocess.run(
+            [str(root / "dist" / TARGET / "cgo")], capture_output=True, text=True, timeout=60, check=True
+        ).stdout.startswith("cgo ")

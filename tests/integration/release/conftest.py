@@ -47,8 +47,10 @@ repository = "127.0.0.1:5000/gobuildx-release-test"
 
 def docker_up() -> bool:
     """A Docker engine answers (ci/services.sh starts one): the image tests need it."""
-    return shutil.which("docker") is not None and subprocess.run(
-        ["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
+    return (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True, timeout=30, check=False).returncode == 0
+    )
 
 
 def make_project(dest: Path, toml_text: str = TOML) -> Path:
@@ -83,4 +85,3 @@ def release_copy(one_machine: Path, tmp_path: Path) -> Path:
 
 def read_json(path: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(path.read_text())
-

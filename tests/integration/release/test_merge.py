@@ -76,8 +76,9 @@ def test_merge_refuses_missing_and_duplicate_targets(shards: list[Path], tmp_pat
     proc = gobuildx(["merge", "--dir", str(shards[0])], cwd=merger, check=False)
     assert proc.returncode == 9
     assert "missing from every runner" in proc.stderr
-    proc = gobuildx(["merge", "--dir", str(shards[0]), "--dir", str(shards[0]), "--dir", str(shards[1])],
-                    cwd=merger, check=False)
+    proc = gobuildx(
+        ["merge", "--dir", str(shards[0]), "--dir", str(shards[0]), "--dir", str(shards[1])], cwd=merger, check=False
+    )
     assert proc.returncode == 9 and "present 2 times" in proc.stderr
     assert not (merger / "dist" / "release").exists()
 
@@ -108,12 +109,19 @@ def test_merge_refuses_a_changed_artifact(shards: list[Path], tmp_path: Path) ->
 
 def _fail_audit(dist: Path, target_id: str) -> None:
     """What a runner whose audit failed leaves behind (through the real manifest model)."""
+
     def change(m):  # type: ignore[no-untyped-def]
         rec = m.target(target_id)
         assert rec is not None and rec.audit is not None, "the shard build audits its targets"
-        m.upsert(rec.model_copy(update={"audit": rec.audit.model_copy(
-            update={"verdict": "fail", "problems": ["needs GLIBC_2.34 (test)"]})}))
+        m.upsert(
+            rec.model_copy(
+                update={
+                    "audit": rec.audit.model_copy(update={"verdict": "fail", "problems": ["needs GLIBC_2.34 (test)"]})
+                }
+            )
+        )
         return m
+
     manifest_file.update(dist, change)
 
 
@@ -157,8 +165,9 @@ def test_merge_job_rebuilds_the_same_image_index(tmp_path: Path, services: dict[
     got = read_json(merger / "dist" / "release" / "manifest.json")
     assert got["image_index"] and got["image_index"] == want["image_index"]
     assert [t["image"] for t in got["targets"]] == [t["image"] for t in want["targets"]]
-    assert (merger / "dist" / "release" / "SHA256SUMS").read_bytes() == \
-        (single / "dist" / "release" / "SHA256SUMS").read_bytes()
+    assert (merger / "dist" / "release" / "SHA256SUMS").read_bytes() == (
+        single / "dist" / "release" / "SHA256SUMS"
+    ).read_bytes()
 
 
 def test_merged_artifacts_are_guarded_until_a_forced_build(shards: list[Path], tmp_path: Path) -> None:

@@ -28,15 +28,18 @@ from tests.integration.release.conftest import (
     read_json,
 )
 
-NAMES = {"linux-amd64": "hello_0.0.0-dev_linux-amd64.tar.gz",
-         "windows-amd64": "hello_0.0.0-dev_windows-amd64.zip",
-         "wasip1-wasm": "hello_0.0.0-dev_wasip1-wasm.tar.gz"}
+NAMES = {
+    "linux-amd64": "hello_0.0.0-dev_linux-amd64.tar.gz",
+    "windows-amd64": "hello_0.0.0-dev_windows-amd64.zip",
+    "wasip1-wasm": "hello_0.0.0-dev_wasip1-wasm.tar.gz",
+}
 
 
 def test_sha256sum_accepts_the_checksums(one_machine: Path) -> None:
     rel = one_machine / "dist" / "release"
-    proc = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=rel, capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=rel, capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     listed = sorted(line.split("  ", 1)[1] for line in (rel / "SHA256SUMS").read_text().splitlines())
     on_disk = sorted(p.name for p in rel.iterdir() if p.name != "SHA256SUMS")
@@ -50,8 +53,9 @@ def test_tar_archive_is_reproducible_in_form(one_machine: Path) -> None:
     raw = path.read_bytes()
     assert raw[:3] == b"\x1f\x8b\x08" and raw[3] == 0, "gzip header must carry no file name"
     assert raw[4:8] == b"\0\0\0\0", "gzip header mtime must be 0"
-    listing = subprocess.run(["tar", "-tvzf", str(path), "--numeric-owner"], capture_output=True, text=True,
-                             timeout=60, check=True).stdout.splitlines()
+    listing = subprocess.run(
+        ["tar", "-tvzf", str(path), "--numeric-owner"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()
     assert [line.split()[-1] for line in listing] == ["LICENSE", "README.md", "hello"]
     with tarfile.open(path) as tar:
         members = tar.getmembers()
@@ -68,8 +72,7 @@ def test_windows_gets_a_zip_with_the_exe(one_machine: Path) -> None:
     assert {i.date_time for i in infos} == {(2023, 11, 14, 22, 13, 20)}
     assert (infos[2].external_attr >> 16) & 0o777 == 0o755
     need(shutil.which("unzip"), "unzip is not installed (apt-get install unzip)")
-    out = subprocess.run(["unzip", "-l", str(path)], capture_output=True, text=True, timeout=60,
-                         check=True).stdout
+    out = subprocess.run(["unzip", "-l", str(path)], capture_output=True, text=True, timeout=60, check=True).stdout
     assert "hello.exe" in out and "2023-11-14" in out
 
 
@@ -86,8 +89,10 @@ def test_release_manifest_records_every_target(one_machine: Path) -> None:
     assert [t["id"] for t in rm["targets"]] == IDS
     assert rm["epoch"] == int(EPOCH) and rm["date"] == "2023-11-14T22:13:20Z"
     assert rm["go"] == built["go"] and rm["files"] == ["LICENSE", "README.md"]
-    sums = dict(reversed(line.split("  ", 1))
-                for line in (one_machine / "dist" / "release" / "SHA256SUMS").read_text().splitlines())
+    sums = dict(
+        reversed(line.split("  ", 1))
+        for line in (one_machine / "dist" / "release" / "SHA256SUMS").read_text().splitlines()
+    )
     for t in rm["targets"]:
         art = next(r for r in built["targets"] if r["id"] == t["id"])["artifacts"][0]
         assert t["binaries"][0]["sha256"] == art["sha256"]
@@ -129,34 +134,48 @@ def test_two_runs_give_identical_checksums(one_machine: Path, tmp_path: Path) ->
 
 
 def test_cyclonedx_and_name_template(tmp_path: Path) -> None:
-    toml = TOML.replace('files = ["LICENSE", "README.md"]',
-                        'files = ["LICENSE"]\nsbom = "cyclonedx"\nname = "{project}-{goos}-{goarch}"')
+    toml = TOML.replace(
+        'files = ["LICENSE", "README.md"]',
+        'files = ["LICENSE"]\nsbom = "cyclonedx"\nname = "{project}-{goos}-{goarch}"',
+    )
     root = make_project(tmp_path / "cdx", toml)
     gobuildx(["release", "--target", "linux-amd64"], cwd=root)
     rel = root / "dist" / "release"
     assert sorted(p.name for p in rel.iterdir()) == [
-        "SHA256SUMS", "hello-linux-amd64.hello.cdx.json", "hello-linux-amd64.tar.gz", "manifest.json"]
+        "SHA256SUMS",
+        "hello-linux-amd64.hello.cdx.json",
+        "hello-linux-amd64.tar.gz",
+        "manifest.json",
+    ]
     bom = read_json(rel / "hello-linux-amd64.hello.cdx.json")
     assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.5"
     assert "pkg:golang/example.com/hello" in [c["purl"] for c in bom["components"]]
 
 
 def test_bad_release_table_names_key_and_allowed_values(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "bad", "[project]\nname = \"hello\"\ndir = \"hello\"\n"
-                        "[matrix.m]\ngoos = [\"linux\"]\ngoarch = [\"amd64\"]\n"
-                        "[release]\nsbom = \"spxd\"\nfiles = [\"NOTICE\"]\n")
+    root = make_project(
+        tmp_path / "bad",
+        '[project]\nname = "hello"\ndir = "hello"\n'
+        '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n'
+        '[release]\nsbom = "spxd"\nfiles = ["NOTICE"]\n',
+    )
     proc = gobuildx(["release"], cwd=root, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "release.sbom" in proc.stderr and "did you mean 'spdx'" in proc.stderr
-    root2 = make_project(tmp_path / "bad2", "[project]\nname = \"hello\"\ndir = \"hello\"\n"
-                         "[matrix.m]\ngoos = [\"linux\"]\ngoarch = [\"amd64\"]\n"
-                         "[release]\nfiles = [\"NOTICE\"]\n")
+    root2 = make_project(
+        tmp_path / "bad2",
+        '[project]\nname = "hello"\ndir = "hello"\n'
+        '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n'
+        '[release]\nfiles = ["NOTICE"]\n',
+    )
     proc = gobuildx(["release"], cwd=root2, check=False)
     assert proc.returncode == 2 and "release.files[0]" in proc.stderr and "NOTICE" in proc.stderr
     assert not (root2 / "dist" / "release").exists()
-    (root2 / "targets.toml").write_text("[project]\nname = \"hello\"\ndir = \"hello\"\n"
-                                        "[matrix.m]\ngoos = [\"linux\"]\ngoarch = [\"amd64\", \"arm64\"]\n"
-                                        "[release]\nname = \"{project}-{goos}\"\n")
+    (root2 / "targets.toml").write_text(
+        '[project]\nname = "hello"\ndir = "hello"\n'
+        '[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64", "arm64"]\n'
+        '[release]\nname = "{project}-{goos}"\n'
+    )
     proc = gobuildx(["release"], cwd=root2, check=False)
     assert proc.returncode == 2 and "'hello-linux' for both linux-amd64 and linux-arm64" in proc.stderr
     assert not (root2 / "dist" / "release").exists()
@@ -262,14 +281,18 @@ def test_sbom_lists_dependencies_and_replacements(tmp_path: Path) -> None:
     """A module with a dependency (replaced by a local directory, so no network is needed)."""
     app = tmp_path / "app"
     (app / "greet").mkdir(parents=True)
-    (app / "go.mod").write_text("module example.com/app\n\ngo 1.22\n\nrequire example.com/greet v1.2.3\n\n"
-                                "replace example.com/greet => ./greet\n")
+    (app / "go.mod").write_text(
+        "module example.com/app\n\ngo 1.22\n\nrequire example.com/greet v1.2.3\n\n"
+        "replace example.com/greet => ./greet\n"
+    )
     (app / "greet" / "go.mod").write_text("module example.com/greet\n\ngo 1.22\n")
     (app / "greet" / "greet.go").write_text('package greet\n\nfunc Hello() string { return "hi" }\n')
-    (app / "main.go").write_text('package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\n'
-                                 "func main() { fmt.Println(greet.Hello()) }\n")
-    (tmp_path / "targets.toml").write_text('[project]\nname = "app"\ndir = "app"\n\n[matrix.m]\n'
-                                           'include = [{ goos = "linux", goarch = "arm64" }]\n')
+    (app / "main.go").write_text(
+        'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello()) }\n'
+    )
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "app"\ndir = "app"\n\n[matrix.m]\ninclude = [{ goos = "linux", goarch = "arm64" }]\n'
+    )
     gobuildx(["release"], cwd=tmp_path)
     rel = tmp_path / "dist" / "release"
     doc = read_json(next(rel.glob("*.spdx.json")))
@@ -277,8 +300,11 @@ def test_sbom_lists_dependencies_and_replacements(tmp_path: Path) -> None:
     assert dep["versionInfo"] == "v1.2.3"
     assert dep["externalRefs"][0]["referenceLocator"] == "pkg:golang/example.com/greet@v1.2.3"
     assert dep["comment"] == "replaced by the local directory ./greet"
-    assert {"spdxElementId": "SPDXRef-Binary", "relationshipType": "DEPENDS_ON",
-            "relatedSpdxElement": dep["SPDXID"]} in doc["relationships"]
+    assert {
+        "spdxElementId": "SPDXRef-Binary",
+        "relationshipType": "DEPENDS_ON",
+        "relatedSpdxElement": dep["SPDXID"],
+    } in doc["relationships"]
 
 
 def test_release_warns_when_no_commit_names_its_version(tmp_path: Path) -> None:
@@ -286,7 +312,7 @@ def test_release_warns_when_no_commit_names_its_version(tmp_path: Path) -> None:
     args = ["release", "--target", "linux-amd64"]
     plain = gobuildx(args, cwd=root)
     assert "stamped 0.0.0-dev with commit none" in plain.stderr and "tag a commit" in plain.stderr
-    literal = (root / "targets.toml").read_text().replace('[project]\n', '[project]\nversion = "2.0.0"\n', 1)
+    literal = (root / "targets.toml").read_text().replace("[project]\n", '[project]\nversion = "2.0.0"\n', 1)
     (root / "targets.toml").write_text(literal)
     stated = gobuildx(args, cwd=root)
     assert "stamped 2.0.0 with commit none" in stated.stderr and "project.version" not in stated.stderr

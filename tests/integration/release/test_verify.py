@@ -44,8 +44,12 @@ def test_flipped_byte_in_an_archive(release_copy: Path) -> None:
     proc = _verify(release_copy)
     assert proc.returncode == 8
     assert f"{ARCHIVE}: sha256 differs from SHA256SUMS" in proc.stderr
-    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=release_copy,
-                          capture_output=True, timeout=60, check=False).returncode != 0
+    assert (
+        subprocess.run(
+            ["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=release_copy, capture_output=True, timeout=60, check=False
+        ).returncode
+        != 0
+    )
 
 
 def test_replaced_archive_with_rewritten_checksums(release_copy: Path) -> None:
@@ -76,8 +80,12 @@ def test_swapped_binary_with_rewritten_manifest_and_checksums(release_copy: Path
     target["archive"].update(sha256=_sha(path), size=path.stat().st_size)
     (release_copy / "manifest.json").write_text(json.dumps(rm, indent=2) + "\n")
     _rewrite_sums(release_copy)
-    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=release_copy,
-                          capture_output=True, timeout=60, check=False).returncode == 0
+    assert (
+        subprocess.run(
+            ["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=release_copy, capture_output=True, timeout=60, check=False
+        ).returncode
+        == 0
+    )
     proc = _verify(release_copy)
     assert proc.returncode == 8
     assert f"{ARCHIVE}: hello differs from the binary the manifest records" in proc.stderr

@@ -59,8 +59,14 @@ def test_job_graph_fans_out_and_joins(wf: dict[str, Any]) -> None:
 
 def test_matrix_keys_used_by_the_workflow_exist(wf: dict[str, Any], tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
-    out = subprocess.run([sys.executable, "-m", "gobuildx", "matrix", "--format", "github", "--shards", "2"],
-                         cwd=root, capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "gobuildx", "matrix", "--format", "github", "--shards", "2"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     keys = set(json.loads(out)["include"][0])
     used = set(re.findall(r"matrix\.(\w+)", yaml.safe_dump(wf["jobs"]["build"])))
     assert used and used <= keys, f"the workflow uses matrix.{used - keys} which gobuildx does not print"
@@ -95,8 +101,15 @@ def test_actionlint_accepts_the_workflow() -> None:
     workflow against GitHub's schema, expressions, action inputs, and shellchecks every `run:`."""
     go = go_program()
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    proc = subprocess.run([go, "run", ACTIONLINT, "-shellcheck", _shellcheck(), str(WORKFLOW)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        [go, "run", ACTIONLINT, "-shellcheck", _shellcheck(), str(WORKFLOW)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -114,8 +127,15 @@ def test_workflow_steps_run_end_to_end(tmp_path: Path, one_machine: Path) -> Non
     env = {**os.environ, **ENV, "CI": "1", "GOBUILDX_SHARDS": "2", "PATH": venv_last}
 
     def step(args: list[str], cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([str(SCRIPT), *args], cwd=cwd, env={**env, **extra}, capture_output=True,
-                              text=True, timeout=900, check=False)
+        proc = subprocess.run(
+            [str(SCRIPT), *args],
+            cwd=cwd,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         assert proc.returncode == 0, f"{args}: {proc.stdout}\n{proc.stderr}"
         return proc
 

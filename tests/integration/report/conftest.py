@@ -21,9 +21,18 @@ import pytest
 
 from tests.conftest import need
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--mute-audio"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+]
 TIMEOUT_S = 60.0
 
 
@@ -47,10 +56,22 @@ class Page:
             os.dup2(read, 3)  # dup2 makes them inheritable across exec
             os.dup2(write, 4)
 
-        argv = [chromium, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
-                f"--window-size={size[0]},{size[1]}", "about:blank"]
-        self.proc = subprocess.Popen(argv, preexec_fn=wire_fds, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=False)
+        argv = [
+            chromium,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--remote-debugging-pipe",
+            f"--window-size={size[0]},{size[1]}",
+            "about:blank",
+        ]
+        self.proc = subprocess.Popen(
+            argv,
+            preexec_fn=wire_fds,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=False,
+        )
         os.close(to_child_r)
         os.close(from_child_w)
         self._next_id = 0
@@ -111,12 +132,15 @@ class Page:
 
     def click(self, selector: str) -> None:
         """A real mouse click (pressed + released) in the middle of the element."""
-        box = self.eval(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-                        "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
-                        "return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()")
+        box = self.eval(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            "return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", session=True, type=kind, x=box["x"], y=box["y"],
-                      button="left", clickCount=1)
+            self.call(
+                "Input.dispatchMouseEvent", session=True, type=kind, x=box["x"], y=box["y"], button="left", clickCount=1
+            )
 
     def screenshot(self, out: Path, full_page: bool = True) -> Path:
         params: dict[str, Any] = {"format": "png", "captureBeyondViewport": full_page}

@@ -171,9 +171,16 @@ def test_failing_matrix_in_browser(failing_dist: Path, browser, artifacts_dir: P
         assert page.eval(f"{details}.checkVisibility()") is True
         text = page.eval(f"{details}.innerText")
         art = glibc.artifacts[0]
-        for fact in (art.sha256, f"{art.size} bytes", "GOOS=linux GOARCH=amd64 CGO_ENABLED=1",
-                     glibc.audit.file, ", ".join(glibc.audit.needed), ", ".join(glibc.audit.floor_symbols),
-                     glibc.c_toolchain, "-trimpath=true CGO_ENABLED=1"):  # build settings from the binary
+        for fact in (
+            art.sha256,
+            f"{art.size} bytes",
+            "GOOS=linux GOARCH=amd64 CGO_ENABLED=1",
+            glibc.audit.file,
+            ", ".join(glibc.audit.needed),
+            ", ".join(glibc.audit.floor_symbols),
+            glibc.c_toolchain,
+            "-trimpath=true CGO_ENABLED=1",
+        ):  # build settings from the binary
             assert fact and fact in text, f"{fact!r} not in the details"
 
         bars = page.eval("[...document.querySelectorAll('#sizes svg title')].map(t => t.textContent)")

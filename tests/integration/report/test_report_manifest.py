@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from gobuildx.model import manifest
+from gobuildx.model.image import ImageRecord
 from gobuildx.project import manifest_file
 from gobuildx.report import stage as report
-from gobuildx.model.image import ImageRecord
 from gobuildx.smoke.runners.base import SmokeRecord, SmokeResult
 from tests.conftest import run_gobuildx
 
@@ -44,6 +44,7 @@ def test_example_matrix_report(hello_dist: Path, tmp_path: Path) -> None:
 
 def test_page_follows_the_manifest(dist_copy: Path, tmp_path: Path) -> None:
     """Change a fact in manifest.json: the regenerated page says it, at the top."""
+
     def fail_one(old: manifest.Manifest | None) -> manifest.Manifest:
         assert old is not None
         victim = old.target("linux-s390x")
@@ -98,16 +99,38 @@ def test_later_stages_render_from_their_records(dist_copy: Path) -> None:
         assert t is not None and t.audit is not None
         t.audit = t.audit.model_copy(update={"verdict": "fail", "problems": ["declared static, but <needs> libc.so.6"]})
         art = t.artifacts[0]
-        t.image = ImageRecord(repository="127.0.0.1:5000/hello", platform="linux/arm64", binary=art.binary,
-                              entrypoint=["/hello"], artifact_sha256=art.sha256, digest=digest,
-                              config_digest="sha256:" + "cd" * 32, size=1234567, builder="oci")
-        t.smoke = SmokeRecord(status="failed", duration_s=2.5, results=[SmokeResult(
-            runner="qemu", binary=art.binary, status="failed", reason="output did not match 'hello'",
-            command=["qemu-aarch64", "hello"], exit_code=1, output="<segfault> & core dumped")])
+        t.image = ImageRecord(
+            repository="127.0.0.1:5000/hello",
+            platform="linux/arm64",
+            binary=art.binary,
+            entrypoint=["/hello"],
+            artifact_sha256=art.sha256,
+            digest=digest,
+            config_digest="sha256:" + "cd" * 32,
+            size=1234567,
+            builder="oci",
+        )
+        t.smoke = SmokeRecord(
+            status="failed",
+            duration_s=2.5,
+            results=[
+                SmokeResult(
+                    runner="qemu",
+                    binary=art.binary,
+                    status="failed",
+                    reason="output did not match 'hello'",
+                    command=["qemu-aarch64", "hello"],
+                    exit_code=1,
+                    output="<segfault> & core dumped",
+                )
+            ],
+        )
         win = old.target("windows-amd64")
         assert win is not None
-        win.smoke = SmokeRecord(status="skipped", results=[SmokeResult(
-            runner="wine", status="skipped", reason="wine not installed (apt-get install wine)")])
+        win.smoke = SmokeRecord(
+            status="skipped",
+            results=[SmokeResult(runner="wine", status="skipped", reason="wine not installed (apt-get install wine)")],
+        )
         return old
 
     manifest_file.update(dist_copy, later_stages)
@@ -119,8 +142,13 @@ def test_later_stages_render_from_their_records(dist_copy: Path) -> None:
     assert [(f.tone, f.target, f.text) for f in page.flags] == [
         ("bad", "linux-arm64", "smoke failed (qemu): output did not match 'hello'"),
         ("bad", "linux-arm64", "audit: declared static, but <needs> libc.so.6"),
-        ("warn", "windows-amd64", "smoke skipped (wine): wine not installed (apt-get install wine)")]
-    assert (first.cells["runner"].text, first.cells["smoke"].text, first.cells["smoke"].tone) == ("qemu", "failed", "bad")
+        ("warn", "windows-amd64", "smoke skipped (wine): wine not installed (apt-get install wine)"),
+    ]
+    assert (first.cells["runner"].text, first.cells["smoke"].text, first.cells["smoke"].tone) == (
+        "qemu",
+        "failed",
+        "bad",
+    )
     assert page.rows[1].id == "windows-amd64" and page.rows[1].cells["smoke"].tone == "warn"
     assert [(b.label, b.text) for b in first.blocks] == [("smoke output (qemu, failed)", "<segfault> & core dumped")]
     values = {f.label: f.value for f in first.facts}
@@ -133,8 +161,10 @@ def test_later_stages_render_from_their_records(dist_copy: Path) -> None:
 
 def test_smoke_stage_refreshes_the_report(project) -> None:  # type: ignore[no-untyped-def]
     """`gobuildx smoke` (after its build) leaves a page with each runner's verdict and both stages' timing."""
-    root = project("hello", '[project]\nname = "hello"\ndir = "hello"\n\n'
-                            '[matrix.host]\ninclude = [{ goos = "linux", goarch = "amd64" }]\n')
+    root = project(
+        "hello",
+        '[project]\nname = "hello"\ndir = "hello"\n\n[matrix.host]\ninclude = [{ goos = "linux", goarch = "amd64" }]\n',
+    )
     run_gobuildx(["smoke"], cwd=root, check=True)
     m = manifest_file.read(root / "dist")
     assert m is not None
@@ -156,9 +186,12 @@ def test_smoke_stage_refreshes_the_report(project) -> None:  # type: ignore[no-u
 
 def test_image_stage_refreshes_the_report(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """`gobuildx image` (daemonless, an OCI layout) leaves a page with each image digest and the index."""
-    root = project("hello", '[project]\nname = "hello"\ndir = "hello"\n\n'
-                            '[matrix.host]\ninclude = [{ goos = "linux", goarch = "amd64" }]\n\n'
-                            '[image]\nrepository = "local/hello"\ntags = ["{version}"]\n')
+    root = project(
+        "hello",
+        '[project]\nname = "hello"\ndir = "hello"\n\n'
+        '[matrix.host]\ninclude = [{ goos = "linux", goarch = "amd64" }]\n\n'
+        '[image]\nrepository = "local/hello"\ntags = ["{version}"]\n',
+    )
     run_gobuildx(["image", "--oci-layout", str(tmp_path / "oci")], cwd=root, check=True)
     m = manifest_file.read(root / "dist")
     assert m is not None and m.image is not None

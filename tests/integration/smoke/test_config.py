@@ -34,7 +34,9 @@ def test_a_bad_regex_is_refused(project: Callable[[str, str], Path]) -> None:
 
 
 def test_overrides_replace_keys_and_merge_env(project: Callable[[str, str], Path]) -> None:
-    toml = BASE + """
+    toml = (
+        BASE
+        + """
 [smoke]
 args = ["a"]
 env = { A = "1" }
@@ -44,6 +46,7 @@ timeout = 30
 match = "windows-*"
 smoke = { timeout = 120, env = { B = "2" } }
 """
+    )
     root = project("hello", toml)
     proc = run_gobuildx(["matrix", "--json"], cwd=root, check=True)
     smoke = {t["id"]: t["smoke"] for t in json.loads(proc.stdout)}
@@ -67,8 +70,9 @@ def test_doctor_lists_runners_and_what_to_install(project: Callable[[str, str], 
     off_path = run_gobuildx(["doctor"], cwd=root, env={"PATH": str(bin_dir)}, check=True).stdout
     wine_line = next(line for line in off_path.splitlines() if line.split()[:1] == ["wine"])
     assert wine_line.split()[1] == "ok" and "/usr/lib/wine/wine64" in wine_line, off_path
-    missing = run_gobuildx(["doctor"], cwd=root, check=True,
-                           env={"PATH": str(bin_dir), "GOBUILDX_WINE": str(tmp_path / "no-wine")}).stdout
+    missing = run_gobuildx(
+        ["doctor"], cwd=root, check=True, env={"PATH": str(bin_dir), "GOBUILDX_WINE": str(tmp_path / "no-wine")}
+    ).stdout
     lines = {line.split()[0]: line for line in missing.splitlines() if "MISSING" in line}
     assert "apt-get install qemu-user-static" in lines["qemu"]
     assert "GOBUILDX_WINE=" in lines["wine"] and "apt-get install wine64" in lines["wine"]

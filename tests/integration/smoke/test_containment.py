@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.util.dirs import user_cache_dir
-from gobuildx.project.matrix import Target
 from gobuildx.model.smoke import SmokeResult
+from gobuildx.project.matrix import Target
 from gobuildx.smoke.runners.base import Check, Host, Job
 from gobuildx.smoke.runners.native import NativeRunner
 from gobuildx.smoke.runners.process import CommandRunner
 from gobuildx.smoke.runners.qemu import QemuRunner
 from gobuildx.smoke.runners.wine import WineRunner, find_wine
 from gobuildx.util import sandbox
+from gobuildx.util.dirs import user_cache_dir
 from tests.conftest import go_program, need, run_gobuildx
 
 PROBE_SRC = Path(__file__).resolve().parent / "probe"
@@ -54,8 +54,14 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         goos, goarch = platform.split("/")
         exe = out / f"probe-{goos}-{goarch}{'.exe' if goos == 'windows' else ''}"
         env = {**os.environ, "GOOS": goos, "GOARCH": goarch, "CGO_ENABLED": "0"}
-        subprocess.run([go_program(), "build", "-trimpath", "-o", str(exe), "."], cwd=PROBE_SRC, env=env,
-                       check=True, timeout=600, capture_output=True)
+        subprocess.run(
+            [go_program(), "build", "-trimpath", "-o", str(exe), "."],
+            cwd=PROBE_SRC,
+            env=env,
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
         built[platform] = exe
     return built
 
@@ -63,9 +69,17 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def job(platform: str, exe: Path, work: Path, check: Check, environ: dict[str, str] | None = None) -> Job:
     goos, goarch = platform.split("/")
     env = dict(environ or os.environ)
-    return Job(target=Target(id=f"{goos}-{goarch}", goos=goos, goarch=goarch), binary="probe", artifact=exe,
-               check=check, host=Host(goos="linux", goarch="amd64"), goroot=Path(go_program()).parent.parent,
-               cache_dir=user_cache_dir(env), work_dir=work, environ=env)
+    return Job(
+        target=Target(id=f"{goos}-{goarch}", goos=goos, goarch=goarch),
+        binary="probe",
+        artifact=exe,
+        check=check,
+        host=Host(goos="linux", goarch="amd64"),
+        goroot=Path(go_program()).parent.parent,
+        cache_dir=user_cache_dir(env),
+        work_dir=work,
+        environ=env,
+    )
 
 
 def run(platform: str, exe: Path, work: Path, check: Check, environ: dict[str, str] | None = None) -> SmokeResult:
@@ -101,21 +115,26 @@ def outside(tmp_path: Path) -> Iterator[list[Path]]:
     """Host paths outside the work dir that root may write: the host HOME, /var/tmp, a test dir."""
     tag = uuid.uuid4().hex[:12]
     (tmp_path / "outside").mkdir()
-    paths = [Path.home() / f".gobuildx-test-{tag}", Path("/var/tmp") / f"gobuildx-test-{tag}",
-             tmp_path / "outside" / f"marker-{tag}"]
+    paths = [
+        Path.home() / f".gobuildx-test-{tag}",
+        Path("/var/tmp") / f"gobuildx-test-{tag}",
+        tmp_path / "outside" / f"marker-{tag}",
+    ]
     yield paths
     for p in paths:
         p.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("platform", list(PLATFORMS))
-def test_writes_outside_the_work_dir_do_not_reach_the_host(platform: str, probes: dict[str, Path],
-                                                           tmp_path: Path, outside: list[Path]) -> None:
+def test_writes_outside_the_work_dir_do_not_reach_the_host(
+    platform: str, probes: dict[str, Path], tmp_path: Path, outside: list[Path]
+) -> None:
     work = tmp_path / "work"
     inside = work / "inside.txt"
     spell = PLATFORMS[platform][1]
-    result = run(platform, probes[platform], work,
-                 Check(args=["write", spell(inside), *map(spell, outside)], timeout_s=120))
+    result = run(
+        platform, probes[platform], work, Check(args=["write", spell(inside), *map(spell, outside)], timeout_s=120)
+    )
     assert result.status == "failed", result
     assert result.reason.startswith("wrong exit code: exit code 5"), result
     assert inside.read_text() == "written by probe\n", result.output  # the work dir is writable
@@ -160,8 +179,9 @@ def test_a_fork_bomb_fails_naming_the_process_limit(probes: dict[str, Path], tmp
 
 
 def test_a_memory_hog_fails_naming_the_memory_limit(probes: dict[str, Path], tmp_path: Path) -> None:
-    result = run("linux/amd64", probes["linux/amd64"], tmp_path / "work",
-                 Check(args=["hog"], timeout_s=60, memory_mib=256))
+    result = run(
+        "linux/amd64", probes["linux/amd64"], tmp_path / "work", Check(args=["hog"], timeout_s=60, memory_mib=256)
+    )
     assert result.status == "failed", result
     assert result.reason.startswith("exceeded the memory limit (256 MiB)"), result
     assert "holding 128 MiB" in result.output  # it did allocate, up to the limit
@@ -170,8 +190,12 @@ def test_a_memory_hog_fails_naming_the_memory_limit(probes: dict[str, Path], tmp
 
 def test_a_huge_file_fails_naming_the_file_size_limit(probes: dict[str, Path], tmp_path: Path) -> None:
     work = tmp_path / "work"
-    result = run("linux/amd64", probes["linux/amd64"], work,
-                 Check(args=["big", str(work / "big.bin")], timeout_s=60, file_size_mib=8))
+    result = run(
+        "linux/amd64",
+        probes["linux/amd64"],
+        work,
+        Check(args=["big", str(work / "big.bin")], timeout_s=60, file_size_mib=8),
+    )
     assert result.status == "failed", result
     assert result.reason.startswith("exceeded the file size limit (8 MiB)"), result
     assert (work / "big.bin").stat().st_size <= 8 << 20
@@ -198,8 +222,9 @@ def test_without_bwrap_the_result_says_so(probes: dict[str, Path], tmp_path: Pat
     auto = run("linux/amd64", probes["linux/amd64"], tmp_path / "a", Check(args=["net"]), environ)
     assert auto.status == "passed", auto  # not contained: it sees the host's network ...
     assert any(n.startswith("NOT contained: no sandbox") for n in auto.notes), auto.notes  # ... and says so
-    required = run("linux/amd64", probes["linux/amd64"], tmp_path / "r",
-                   Check(args=["net"], sandbox="required"), environ)
+    required = run(
+        "linux/amd64", probes["linux/amd64"], tmp_path / "r", Check(args=["net"], sandbox="required"), environ
+    )
     assert required.status == "failed" and required.exit_code is None, required  # never started
     assert required.reason.startswith('sandbox = "required", but this host cannot contain it: no sandbox'), required
 
@@ -243,12 +268,29 @@ def crafted(tmp_path: Path) -> Iterator[tuple[Path, list[Path], Path]]:
     markers = [tmp_path / f"marker-a-{tag}", home / "marker-b"]
     (tmp_path / "interp.c").write_text(INTERP_C)
     (tmp_path / "prog.c").write_text("int main(void) { return 0; }\n")
-    subprocess.run(["gcc", "-nostdlib", "-static-pie", "-fPIE", "-O1", "-fno-stack-protector",
-                    f'-DMARK_A="{markers[0]}"', f'-DMARK_B="{markers[1]}"', "-o", str(home / "interp"),
-                    str(tmp_path / "interp.c")], check=True, timeout=120)
+    subprocess.run(
+        [
+            "gcc",
+            "-nostdlib",
+            "-static-pie",
+            "-fPIE",
+            "-O1",
+            "-fno-stack-protector",
+            f'-DMARK_A="{markers[0]}"',
+            f'-DMARK_B="{markers[1]}"',
+            "-o",
+            str(home / "interp"),
+            str(tmp_path / "interp.c"),
+        ],
+        check=True,
+        timeout=120,
+    )
     elf = tmp_path / "crafted"
-    subprocess.run(["gcc", "-o", str(elf), str(tmp_path / "prog.c"), f"-Wl,--dynamic-linker={home / 'interp'}"],
-                   check=True, timeout=120)
+    subprocess.run(
+        ["gcc", "-o", str(elf), str(tmp_path / "prog.c"), f"-Wl,--dynamic-linker={home / 'interp'}"],
+        check=True,
+        timeout=120,
+    )
     tools = tmp_path / "tools"
     tools.mkdir()
     (tools / "ldd").write_text(TRUSTING_LDD)

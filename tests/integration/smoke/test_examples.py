@@ -28,8 +28,13 @@ SQLITE_SMOKE = r"""
 [smoke]
 expect = '(?m)^sqlite \S+ on {goos}/{goarch}\n^rows \d+$'
 """
-RUNNER = {"linux-amd64-glibc2.17": "native", "linux-arm64-glibc2.17": "qemu", "linux-armv7-glibc2.28": "qemu",
-          "linux-amd64-musl": "native", "windows-amd64-cgo": "wine"}
+RUNNER = {
+    "linux-amd64-glibc2.17": "native",
+    "linux-arm64-glibc2.17": "qemu",
+    "linux-armv7-glibc2.28": "qemu",
+    "linux-amd64-musl": "native",
+    "windows-amd64-cgo": "wine",
+}
 SYSROOT = {"linux-arm64-glibc2.17": "/usr/aarch64-linux-gnu", "linux-armv7-glibc2.28": "/usr/arm-linux-gnueabihf"}
 
 

@@ -15,7 +15,9 @@ from tests.integration.smoke.conftest import SERVER_TARGETS, smoke_records
 MARKER = f"gobuildx-smoke-test-{uuid.uuid4().hex[:12]}"
 
 # One run, three failure modes, one per runner (per-target overrides of [smoke]).
-FAILURES = SERVER_TARGETS + f"""
+FAILURES = (
+    SERVER_TARGETS
+    + f"""
 [smoke]
 timeout = 60
 
@@ -31,10 +33,13 @@ smoke = {{ args = ["-crash"] }}
 match = "windows-amd64"
 smoke = {{ args = ["-exit", "3"] }}
 """
+)
 
 
 @pytest.fixture(scope="module")
-def failed_run(server_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def failed_run(
+    server_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     (server_root / "failures.toml").write_text(FAILURES)
     junit = tmp_path_factory.mktemp("junit") / "failures.xml"
     proc = run_gobuildx(["smoke", "--config", "failures.toml", "--junit", str(junit)], cwd=server_root, timeout=900)
@@ -82,8 +87,23 @@ def test_a_wrong_exit_code_under_wine(failed_run: Any) -> None:
 def test_wrong_output_is_caught_on_every_runner(hello_smoke_root: Path) -> None:
     text = (hello_smoke_root / "targets.toml").read_text().split("[smoke]")[0]
     (hello_smoke_root / "wrong.toml").write_text(text + '[smoke]\nexpect = "platform plan9/mips"\n')
-    proc = run_gobuildx(["smoke", "--config", "wrong.toml", "-t", "linux-riscv64", "-t", "js-wasm",
-                         "-t", "wasip1-wasm", "--junit", "wrong.xml"], cwd=hello_smoke_root, timeout=900)
+    proc = run_gobuildx(
+        [
+            "smoke",
+            "--config",
+            "wrong.toml",
+            "-t",
+            "linux-riscv64",
+            "-t",
+            "js-wasm",
+            "-t",
+            "wasip1-wasm",
+            "--junit",
+            "wrong.xml",
+        ],
+        cwd=hello_smoke_root,
+        timeout=900,
+    )
     assert proc.returncode == 6, proc.stdout + proc.stderr
     records = smoke_records(hello_smoke_root / "dist")
     for tid in ("linux-riscv64", "js-wasm", "wasip1-wasm"):
@@ -105,8 +125,9 @@ def test_server_mode_passes_on_native_qemu_and_wine(server_root: Path) -> None:
 def test_server_mode_catches_a_wrong_http_status(server_root: Path) -> None:
     text = (server_root / "targets.toml").read_text().replace('http_path = "/healthz"', 'http_path = "/missing"')
     (server_root / "badpath.toml").write_text(text)
-    proc = run_gobuildx(["smoke", "--config", "badpath.toml", "-t", "linux-amd64", "--junit", "bad.xml"],
-                        cwd=server_root, timeout=900)
+    proc = run_gobuildx(
+        ["smoke", "--config", "badpath.toml", "-t", "linux-amd64", "--junit", "bad.xml"], cwd=server_root, timeout=900
+    )
     assert proc.returncode == 6
     [result] = smoke_records(server_root / "dist")["linux-amd64"]["results"]
     assert result["reason"].startswith("GET /missing answered HTTP 404, expected 200"), result
@@ -116,16 +137,23 @@ def test_a_missing_runner_is_skipped_with_the_package_to_install(server_root: Pa
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "go").symlink_to(go_program())
-    (bin_dir / "git").symlink_to(subprocess.run(["which", "git"], capture_output=True, text=True,
-                                                check=True).stdout.strip())
+    (bin_dir / "git").symlink_to(
+        subprocess.run(["which", "git"], capture_output=True, text=True, check=True).stdout.strip()
+    )
     # Wine is found off PATH too (Debian's /usr/lib/wine/wine64): point GOBUILDX_WINE at nothing.
-    proc = run_gobuildx(["smoke", "--junit", "missing.xml"], cwd=server_root, timeout=900,
-                        env={"PATH": str(bin_dir), "GOBUILDX_WINE": str(tmp_path / "no-wine")})
+    proc = run_gobuildx(
+        ["smoke", "--junit", "missing.xml"],
+        cwd=server_root,
+        timeout=900,
+        env={"PATH": str(bin_dir), "GOBUILDX_WINE": str(tmp_path / "no-wine")},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr  # skipped is not failed...
     records = smoke_records(server_root / "dist")
     assert records["linux-amd64"]["status"] == "passed"  # ...and native still runs
-    for tid, package in (("linux-arm64", "apt-get install qemu-user-static"),
-                         ("windows-amd64", "apt-get install wine64")):
+    for tid, package in (
+        ("linux-arm64", "apt-get install qemu-user-static"),
+        ("windows-amd64", "apt-get install wine64"),
+    ):
         [result] = records[tid]["results"]
         assert result["status"] == "skipped", result
         assert result["reason"].startswith("runner unavailable") and package in result["reason"], result

@@ -10,16 +10,17 @@ import os
 import shutil
 from pathlib import Path
 
-from gobuildx.smoke import stage as smoke
 from gobuildx.project.context import open_project
+from gobuildx.smoke import stage as smoke
 from gobuildx.smoke.runners.container import ContainerRunner
 from tests.conftest import run_gobuildx
 
 TARGETS = ["linux-amd64", "linux-arm64"]
 
 
-def test_image_runners_run_for_targets_with_an_image(hello_smoke_root: Path, tmp_path: Path,
-                                                     services: dict[str, str]) -> None:
+def test_image_runners_run_for_targets_with_an_image(
+    hello_smoke_root: Path, tmp_path: Path, services: dict[str, str]
+) -> None:
     root = tmp_path / "p"
     shutil.copytree(hello_smoke_root, root, ignore=shutil.ignore_patterns("*.lock"))
     with open(root / "targets.toml", "a") as fh:

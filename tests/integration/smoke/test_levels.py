@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.project.matrix import Target
 from gobuildx.project.context import open_project
+from gobuildx.project.matrix import Target
 from gobuildx.smoke.runners.base import Check, Host, Job
 from gobuildx.smoke.runners.qemu import QemuRunner
 from tests.conftest import EXAMPLES, go_program
@@ -19,17 +19,30 @@ from tests.conftest import EXAMPLES, go_program
 def hello_v3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("levels") / "hello"
     env = {**os.environ, "GOOS": "linux", "GOARCH": "amd64", "GOAMD64": "v3", "CGO_ENABLED": "0"}
-    subprocess.run([go_program(), "build", "-trimpath", "-o", str(out), "."], cwd=EXAMPLES / "hello", env=env,
-                   check=True, timeout=600)
+    subprocess.run(
+        [go_program(), "build", "-trimpath", "-o", str(out), "."],
+        cwd=EXAMPLES / "hello",
+        env=env,
+        check=True,
+        timeout=600,
+    )
     return out
 
 
 def job(artifact: Path, goamd64: str, tmp: Path) -> Job:
     ctx = open_project(Path(__file__).resolve().parents[3] / "targets.toml")
     target = Target(id=f"linux-amd64{goamd64}", goos="linux", goarch="amd64", goamd64=goamd64)
-    return Job(target=target, binary="hello", artifact=artifact, check=Check(expect=r"platform linux/amd64"),
-               host=Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch), goroot=ctx.go.goroot,
-               cache_dir=tmp / "cache", work_dir=tmp / "work", environ=dict(os.environ))
+    return Job(
+        target=target,
+        binary="hello",
+        artifact=artifact,
+        check=Check(expect=r"platform linux/amd64"),
+        host=Host(goos=ctx.go.hostos, goarch=ctx.go.hostarch),
+        goroot=ctx.go.goroot,
+        cache_dir=tmp / "cache",
+        work_dir=tmp / "work",
+        environ=dict(os.environ),
+    )
 
 
 def test_a_v3_binary_runs_on_the_lowest_v3_cpu(hello_v3: Path, tmp_path: Path) -> None:

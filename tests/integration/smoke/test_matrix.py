@@ -14,9 +14,17 @@ from tests.conftest import run_gobuildx
 from tests.integration.smoke.conftest import smoke_records
 
 EXPECTED_RUNNER = {
-    "linux-amd64": "native", "linux-386": "native", "linux-arm64": "qemu", "linux-armv6": "qemu",
-    "linux-armv7": "qemu", "linux-riscv64": "qemu", "linux-ppc64le": "qemu", "linux-s390x": "qemu",
-    "windows-amd64": "wine", "wasip1-wasm": "wasmtime", "js-wasm": "node",
+    "linux-amd64": "native",
+    "linux-386": "native",
+    "linux-arm64": "qemu",
+    "linux-armv6": "qemu",
+    "linux-armv7": "qemu",
+    "linux-riscv64": "qemu",
+    "linux-ppc64le": "qemu",
+    "linux-s390x": "qemu",
+    "windows-amd64": "wine",
+    "wasip1-wasm": "wasmtime",
+    "js-wasm": "node",
 }
 NO_RUNNER = ["darwin-amd64", "darwin-arm64", "freebsd-amd64", "windows-arm64"]
 
