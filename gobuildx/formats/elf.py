@@ -117,38 +117,11 @@ class ElfReader:
     # --- headers -----------------------------------------------------------------
     def _parse(self, ident: bytes) -> ElfInfo:
         b = self.blob
-        if self.bits == 64:
-            (
-                e_type,
-                e_machine,
-                _v,
-                _entry,
-                phoff,
-                shoff,
-                e_flags,
-                _eh,
-                phentsize,
-                phnum,
-                shentsize,
-                shnum,
-                shstrndx,
-            ) = b.unpack("HHIQQQIHHHHHH", 16, "ELF header")
-        else:
-            (
-                e_type,
-                e_machine,
-                _v,
-                _entry,
-                phoff,
-                shoff,
-                e_flags,
-                _eh,
-                phentsize,
-                phnum,
-                shentsize,
-                shnum,
-                shstrndx,
-            ) = b.unpack("HHIIIIIHHHHHH", 16, "ELF header")
+        # The 32- and 64-bit headers differ only in the width of the entry point and the offsets.
+        layout = "HHIQQQIHHHHHH" if self.bits == 64 else "HHIIIIIHHHHHH"
+        (e_type, e_machine, _v, _entry, phoff, shoff, e_flags, _eh, phentsize, phnum, shentsize, shnum, shstrndx) = (
+            b.unpack(layout, 16, "ELF header")
+        )
         self.segments = self._segments(phoff, phentsize, phnum)
         self.sections = self._sections(shoff, shentsize, shnum, shstrndx)
         info = ElfInfo(
