@@ -57,7 +57,7 @@ fi
 import os
 import sys
 
-from gobuildx.runners.registry import all_runners
+from gobuildx.smoke.runners.registry import all_runners
 
 environ = {**os.environ, "DOCKER_HOST": os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}
 down = [a for a in (r.availability(environ) for r in all_runners()) if not a.available]
