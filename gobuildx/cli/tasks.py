@@ -74,7 +74,7 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-DIST_LOCK = ".gobuildx/lock"
+DIST_LOCK = ".dist.lock"  # beside .manifest.lock: dist/*/* holds only target folders and their files
 
 
 @contextmanager
@@ -93,7 +93,7 @@ def _writing(dist: Path, failure: type[GobuildxError]) -> Iterator[None]:
         try:
             stack.enter_context(file_lock(dist / DIST_LOCK, on_wait=waiting))
         except OSError as exc:
-            raise WriteFailed(f"cannot lock {dist}: {describe(exc)}", failure.exit_code) from None
+            raise WriteFailed(f"{describe(exc)} (the dist lock); nothing was written", failure.exit_code) from None
         yield
 
 
