@@ -62,3 +62,13 @@ class MergeFailed(GobuildxError):
     """`gobuildx merge`: the runners' dist folders do not join into one release."""
 
     exit_code = 9
+
+
+class WriteFailed(GobuildxError):
+    """A stage could not write (or read) a file: a full disk, a read-only dist. It ends with
+    that stage's own exit code (build 4, image 5, smoke 6, release 7), and is no verdict:
+    a release does not record it as a smoke failure and go on."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

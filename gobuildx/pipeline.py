@@ -17,14 +17,23 @@ is the terminal's) and never prints. Stages hand each other typed records in mem
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from gobuildx.errors import BuildFailed, GobuildxError, SmokeFailed
+from gobuildx.errors import (
+    AuditFailed,
+    BuildFailed,
+    GobuildxError,
+    ImageFailed,
+    ReleaseRefused,
+    SmokeFailed,
+    WriteFailed,
+)
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
+from gobuildx.util.files import describe
 
 # Stage modules (pydantic models, the Docker SDK, jinja...) are imported inside the function
 # that runs them: `gobuildx build` should not pay for the image or release stage.
@@ -122,7 +131,7 @@ def build(
     plans = build_stage.plan_all(ctx, selected, inputs)
     view.starting(ctx, len(plans))
     _preload(["jinja2"] + (["gobuildx.audit.stage"] if audit else []))
-    with report_page.timed(ctx.dist, "build"), view.progress(len(plans)) as reporter:
+    with _io("build", BuildFailed), report_page.timed(ctx.dist, "build"), view.progress(len(plans)) as reporter:
         records = build_stage.run(ctx, plans, build_stage.Options(jobs=sel.jobs, force=force), reporter)
     view.built(ctx, records)
     failed = [r.id for r in records if r.status == "failed"]
@@ -132,6 +141,17 @@ def build(
     if report is not None:
         _enforce(report)
     return Built(records=records, audited=report is not None, inputs=inputs, walk_started_ns=walk_started_ns)
+
+
+@contextmanager
+def _io(stage: str, failure: type[GobuildxError]) -> Iterator[None]:
+    """A file a stage cannot write or read (a full disk, a read-only dist) ends the command
+    with that stage's exit code and one line naming the file, not a traceback (and not exit
+    1, Python's, which means a failed audit)."""
+    try:
+        yield
+    except OSError as exc:
+        raise WriteFailed(f"{stage}: {describe(exc)}", failure.exit_code) from None
 
 
 def _preload(modules: list[str]) -> None:
@@ -165,7 +185,7 @@ def run_audit(
     from gobuildx.report import stage as report_page
 
     opts = audit_stage.Options(evidence=evidence, jobs=jobs, warn_only=warn_only)
-    with report_page.timed(ctx.dist, "audit"):
+    with _io("audit", AuditFailed), report_page.timed(ctx.dist, "audit"):
         report, skipped = audit_stage.audit_targets(ctx.dist, list(targets), opts)
     if skipped:
         view.audit_skipped(skipped)
@@ -186,7 +206,7 @@ def image(ctx: ProjectContext, sel: Selection, opts: image_stage.Options, view: 
     from gobuildx.image import stage as image_stage
     from gobuildx.report import stage as report_page
 
-    with report_page.timed(ctx.dist, "image"):
+    with _io("image", ImageFailed), report_page.timed(ctx.dist, "image"):
         result = image_stage.run(ctx, sel.of(ctx), opts)
     view.images(result)
     return result
@@ -199,7 +219,7 @@ def smoke(ctx: ProjectContext, sel: Selection, opts: smoke_stage.Options, view: 
 
     selected = sel.of(ctx)
     view.smoke_starting(ctx, selected)
-    with report_page.timed(ctx.dist, "smoke"):
+    with _io("smoke", SmokeFailed), report_page.timed(ctx.dist, "smoke"):
         outcome = smoke_stage.smoke(ctx, selected, opts, view.smoke_reporter())
     view.smoked(outcome)
     if outcome.failed:
@@ -238,6 +258,7 @@ def assemble(
     from gobuildx.report import stage as report_page
 
     if dist is not None:  # `gobuildx merge --out`: the joined folder, not the project's dist
-        return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist)))
-    with report_page.timed(ctx.dist, "release"):
+        with _io("release", ReleaseRefused):
+            return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist)))
+    with _io("release", ReleaseRefused), report_page.timed(ctx.dist, "release"):
         return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs))

@@ -26,7 +26,7 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
 from gobuildx.project.toolchain import CToolchain
 from gobuildx.util import git as vcs
-from gobuildx.util.files import sha256_file, sibling, write_atomic
+from gobuildx.util.files import remove_stale, sha256_file, temporary, write_atomic
 from gobuildx.util.procs import kill_group
 
 PASS_ENV = (
@@ -61,6 +61,8 @@ LOG_TAIL_LINES = 25
 FLUSH_INTERVAL_S = 2.0
 UNKNOWN_S, UNKNOWN_CGO_S = 1e6, 2e6  # never built: before any known duration
 STATE_DIR = ".gobuildx"
+# Where a run prepares files before renaming them into dist (util.files.sibling names them).
+TEMPORARIES = (".*.tmp-*", ".*.old-*", "*/.*.tmp-*", f"{STATE_DIR}/stamps/.*.tmp-*")
 
 
 class Step(BaseModel):
@@ -488,13 +490,13 @@ def publish(staged: Path, final: Path) -> None:
     """
     if final.exists() and os.path.samefile(staged, final):
         return  # go found the staged binary current: it is the artifact already
-    tmp = sibling(final)
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(staged, tmp)
-    except OSError:  # a filesystem without hard links
-        shutil.copy2(staged, tmp)
-    os.replace(tmp, final)
+    with temporary(final) as tmp:
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(staged, tmp)
+        except OSError:  # a filesystem without hard links
+            shutil.copy2(staged, tmp)
+        os.replace(tmp, final)
 
 
 def _finish_artifact(dist: Path, step: Step) -> ArtifactRecord:
@@ -518,23 +520,9 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 def _clean_temporaries(dist: Path) -> None:
-    """Remove half-published artifacts (`.NAME.tmp-PID`) left by this process or by a run that
-    died; another live gobuildx working in the same dist may be about to rename its own."""
-    if not dist.is_dir():
-        return
-    for tmp in dist.glob("*/.*.tmp-*"):
-        if not _alive(tmp.name.rpartition(".tmp-")[2]):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid_text: str) -> bool:
-    """Whether the pid in a temporary's name is another process still running."""
-    if not pid_text.isdigit() or int(pid_text) in (0, os.getpid()):
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except (ProcessLookupError, OverflowError):  # no such process (or no such pid at all)
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
+    """Remove what a run that died left half-written: artifacts (`.NAME.tmp-PID`), stamps, the
+    manifest and report page, a release or layout staged beside its place (`.release.tmp-PID`,
+    `.NAME.old-PID`). Another live gobuildx working in the same dist may be about to rename
+    its own, so only a dead process's go."""
+    if dist.is_dir():
+        remove_stale(dist, TEMPORARIES)

@@ -13,14 +13,26 @@ import json
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
-from gobuildx.errors import ConfigError, GobuildxError, VerifyFailed
+from gobuildx.errors import (
+    AuditFailed,
+    BuildFailed,
+    ConfigError,
+    GobuildxError,
+    ImageFailed,
+    MergeFailed,
+    ReleaseRefused,
+    SmokeFailed,
+    VerifyFailed,
+    WriteFailed,
+)
 
 if TYPE_CHECKING:
     from gobuildx.pipeline import Built, Selection
@@ -54,8 +66,35 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(c, *args, **kwargs)
         except GobuildxError as exc:
             raise Exit(f"gobuildx: {exc}", code=exc.exit_code) from None
+        except OSError as exc:  # outside any stage (e.g. the dist lock): one line, "any other error"
+            from gobuildx.util.files import describe
+
+            raise Exit(f"gobuildx: {describe(exc)}", code=GobuildxError.exit_code) from None
 
     return wrapper
+
+
+DIST_LOCK = ".dist.lock"  # beside .manifest.lock: dist/*/* holds only target folders and their files
+
+
+@contextmanager
+def _writing(dist: Path, failure: type[GobuildxError]) -> Iterator[None]:
+    """One gobuildx command writes a dist at a time. Two at once would `go build -o` the same
+    staged binary (one publishing the other's half-copied file), rename one release over the
+    other, or archive an artifact the other is replacing; the second waits, and says so.
+    A dist where even the lock cannot be made (read-only, full) ends with the task's code."""
+    from gobuildx.util.files import describe
+    from gobuildx.util.lock import file_lock
+
+    def waiting() -> None:
+        print(f"gobuildx: waiting for another gobuildx command writing {dist} ...", file=sys.stderr, flush=True)
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(dist / DIST_LOCK, on_wait=waiting))
+        except OSError as exc:
+            raise WriteFailed(f"{describe(exc)} (the dist lock); nothing was written", failure.exit_code) from None
+        yield
 
 
 def _open(config: str | None) -> ProjectContext:
@@ -155,11 +194,12 @@ def build(
     from gobuildx.cli.views import TerminalView
 
     ctx = _open(config)
-    built = pipeline.build(
-        ctx, _selection(matrix, target, jobs), TerminalView(), force=force, shard=shard, audit=not no_audit
-    )
-    if built.inputs is not None:
-        _save_receipt(c, ctx, built)
+    with _writing(ctx.dist, BuildFailed):
+        built = pipeline.build(
+            ctx, _selection(matrix, target, jobs), TerminalView(), force=force, shard=shard, audit=not no_audit
+        )
+        if built.inputs is not None:
+            _save_receipt(c, ctx, built)
 
 
 def _save_receipt(c: Context, ctx: ProjectContext, built: Built) -> None:
@@ -271,9 +311,10 @@ def audit(
                 ["--expect, --min-glibc and --cgo apply to --path; targets declare theirs in targets.toml"]
             )
         ctx = _open(config)
-        report = pipeline.run_audit(
-            ctx, _selection(matrix, target).of(ctx), jobs, view, evidence=not no_evidence, warn_only=warn_only
-        )
+        with _writing(ctx.dist, AuditFailed):
+            report = pipeline.run_audit(
+                ctx, _selection(matrix, target).of(ctx), jobs, view, evidence=not no_evidence, warn_only=warn_only
+            )
     audit_stage.enforce(report, warn_only)
 
 
@@ -368,8 +409,9 @@ def image(
         oci_layout=Path(oci_layout) if oci_layout else None,
         tarballs=Path(tarballs) if tarballs else None,
     )
-    pipeline.build(ctx, sel, view)
-    pipeline.image(ctx, sel, opts, view)
+    with _writing(ctx.dist, ImageFailed):
+        pipeline.build(ctx, sel, view)
+        pipeline.image(ctx, sel, opts, view)
 
 
 @task(
@@ -396,7 +438,8 @@ def release(
     from gobuildx.model.release import RELEASE_DIR
 
     ctx = _open(config)
-    rm = pipeline.release(ctx, _selection(matrix, target, jobs), TerminalView(), allow_failures=allow_failures)
+    with _writing(ctx.dist, ReleaseRefused):
+        rm = pipeline.release(ctx, _selection(matrix, target, jobs), TerminalView(), allow_failures=allow_failures)
     print_release(rm, ctx.dist / RELEASE_DIR, ctx.loaded.config.project.version)
 
 
@@ -435,11 +478,12 @@ def merge(
         raise GobuildxError("merge needs the runners' dist folders: --dir A --dir B (or --dir 'shards/*')")
     ids = [t.id for t in ctx.select(matrix, target or [])]
     dest = Path(out).resolve() if out else ctx.dist
-    joined = merge_stage.join(dirs, dest, ids)
-    print(f"merged {len(joined.targets)} targets from {len(dirs)} runners into {dest}")
-    if not no_release:
-        rm = pipeline.assemble(ctx, ids, allow_failures=allow_failures, dist=str(dest))
-        print_release(rm, dest / RELEASE_DIR, ctx.loaded.config.project.version)
+    with _writing(dest, MergeFailed):
+        joined = merge_stage.join(dirs, dest, ids)
+        print(f"merged {len(joined.targets)} targets from {len(dirs)} runners into {dest}")
+        if not no_release:
+            rm = pipeline.assemble(ctx, ids, allow_failures=allow_failures, dist=str(dest))
+            print_release(rm, dest / RELEASE_DIR, ctx.loaded.config.project.version)
 
 
 @task(help={"dir": "the release folder, e.g. dist/release (positional, or --dir)"})
@@ -479,8 +523,9 @@ def smoke(
     from gobuildx.smoke import stage as smoke_stage
 
     ctx, sel, view = _open(config), _selection(matrix, target, jobs), TerminalView()
-    pipeline.build(ctx, sel, view, audit=False)
-    pipeline.smoke(ctx, sel, smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None), view)
+    with _writing(ctx.dist, SmokeFailed):
+        pipeline.build(ctx, sel, view, audit=False)
+        pipeline.smoke(ctx, sel, smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None), view)
 
 
 def collection() -> Collection:

@@ -248,6 +248,10 @@ def write_layout(dest: Path, images: Sequence[Image], image_index: Blob, ref_nam
     try:
         _fill_layout(tmp, [b for img in images for b in img.blobs()] + [image_index], image_index, ref_names)
         swap_dir(tmp, dest)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write() names no file: say which layout it was
+            exc.filename = str(dest)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

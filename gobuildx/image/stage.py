@@ -32,7 +32,7 @@ from gobuildx.project import manifest_file
 from gobuildx.project.config import ImageTable
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
-from gobuildx.util.files import write_atomic
+from gobuildx.util.files import describe, write_atomic
 
 TAG_FIELDS = ("version", "commit", "short_commit", "project")
 
@@ -320,8 +320,10 @@ def write_outputs(
                 write_atomic(path, data)
                 out[p.target.id] = str(path)
         return out
-    except (oci.OciError, OSError) as exc:
+    except oci.OciError as exc:
         raise ImageFailed(f"writing the images failed: {exc}") from None
+    except OSError as exc:
+        raise ImageFailed(f"writing the images failed: {describe(exc)}") from None
 
 
 def push(

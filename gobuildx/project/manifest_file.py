@@ -54,9 +54,18 @@ def update(dist: Path, change: Callable[[Manifest | None], Manifest], durable: b
     """
     path = path_in(dist)
     with locked(dist):
+        _drop_temporaries(path)
         before = _read_bytes(path)
         new = change(_parse(path, before))
         payload = (json.dumps(new.model_dump(mode="json"), indent=2, sort_keys=False) + "\n").encode()
         if payload != before:
             write_atomic(path, payload, durable=durable)
         return new
+
+
+def _drop_temporaries(path: Path) -> None:
+    """Remove the temporaries of manifest writes that never reached their rename (a process
+    killed mid-write): only a holder of the lock writes one, and this process holds it now,
+    so every one there is stale, whatever its pid says (a dead writer's pid may be reused)."""
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        tmp.unlink(missing_ok=True)

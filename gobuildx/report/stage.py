@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -590,6 +590,16 @@ def timed(dist: Path, name: str) -> Iterator[None]:
     t0 = time.monotonic()
     try:
         yield
-    finally:
-        record_stage(dist, name, started, time.monotonic() - t0)
-        refresh(dist)
+    except BaseException:
+        # The stage's own error is the one to show: when the disk that failed it is full or
+        # read-only, the timing and the page cannot be written either, and that must not
+        # replace it.
+        with suppress(OSError):
+            _record_and_refresh(dist, name, started, time.monotonic() - t0)
+        raise
+    _record_and_refresh(dist, name, started, time.monotonic() - t0)
+
+
+def _record_and_refresh(dist: Path, name: str, started: datetime, duration_s: float) -> None:
+    record_stage(dist, name, started, duration_s)
+    refresh(dist)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -23,13 +25,36 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     under the new name; files derived from others (stamps, the report page) skip it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    with temporary(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+
+@contextmanager
+def temporary(path: Path) -> Iterator[Path]:
+    """The temporary sibling to prepare `path` in, removed if that fails (a full disk must not
+    leave half a file behind, taking the room the next run needs). The OSError then names
+    `path` when it named nothing: a failed write() says only "No space left on device"."""
     tmp = sibling(path, "tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        yield tmp
+    except BaseException as exc:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
+def describe(exc: OSError) -> str:
+    """One line for a failed file operation: `PATH: No space left on device`."""
+    where = exc.filename2 if exc.filename2 is not None else exc.filename
+    what = exc.strerror or str(exc)
+    return f"{where}: {what}" if where is not None else what
 
 
 def sibling(path: Path, kind: str = "tmp") -> Path:
@@ -41,11 +66,11 @@ def sibling(path: Path, kind: str = "tmp") -> Path:
 
 def copy_atomic(src: Path, dest: Path, mode: int | None = None) -> None:
     """Copy `src` to a temporary sibling of `dest` (then chmod it), and rename it into place."""
-    tmp = sibling(dest)
-    shutil.copyfile(src, tmp)
-    if mode is not None:
-        os.chmod(tmp, mode)
-    os.replace(tmp, dest)
+    with temporary(dest) as tmp:
+        shutil.copyfile(src, tmp)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, dest)
 
 
 def swap_dir(new: Path, dest: Path) -> None:
@@ -57,3 +82,29 @@ def swap_dir(new: Path, dest: Path) -> None:
         os.replace(dest, old)
     os.replace(new, dest)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_stale(root: Path, patterns: tuple[str, ...]) -> None:
+    """Remove the temporaries (files or directories, named by `sibling`) under `root` matching
+    `patterns` whose process is dead: a live one's may be about to be renamed into place."""
+    for pattern in patterns:
+        for tmp in root.glob(pattern):
+            if _alive(tmp.name.rpartition("-")[2]):
+                continue
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+
+
+def _alive(pid_text: str) -> bool:
+    """Whether the pid in a temporary's name is another process still running."""
+    if not pid_text.isdigit() or int(pid_text) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except (ProcessLookupError, OverflowError):  # no such process (or no such pid at all)
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
