@@ -34,7 +34,7 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
 from gobuildx.util.files import write_atomic
 
-TAG_FIELDS = ("version", "commit", "short_commit", "project")
+TAG_FIELDS = configcheck.TAG_FIELDS
 
 
 class Options(BaseModel):

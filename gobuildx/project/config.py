@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
+import stat
 import tomllib
 import typing
 from pathlib import Path
@@ -267,22 +269,59 @@ class LoadedConfig(BaseModel):
         return (self.root / self.config.project.dist).resolve()
 
 
+MAX_BYTES = 4 << 20  # a targets.toml is a few KiB; refuse a larger file before reading it
+
+
 def load(path: Path) -> LoadedConfig:
     """Read and validate targets.toml; every problem is reported at once."""
     path = path.absolute()
-    if not path.is_file():
-        raise ConfigError([f"{path}: no such file (create one with `gobuildx init`)"])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text: {exc}"]) from None
+    data = parse(path, read_text(path))
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError([explain(path, err) for err in exc.errors()]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: a value is nested too deeply"]) from None
     return LoadedConfig(path=path.resolve(), config=config)
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or one ConfigError saying why it cannot be a targets.toml: missing, a
+    directory, a symlink loop, unreadable, too large (checked before reading), not UTF-8."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file (create one with `gobuildx init`)"]) from None
+    except OSError as exc:  # ELOOP for a symlink loop, EACCES, ENAMETOOLONG
+        raise ConfigError([f"{path}: cannot read it: {exc.strerror or exc}"]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError([f"{path}: is a directory, not a targets.toml file"])
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError([f"{path}: not a regular file"])
+    if info.st_size > MAX_BYTES:
+        raise ConfigError([f"{path}: {info.st_size} bytes is too large for a targets.toml (limit {MAX_BYTES})"])
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read it: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_BYTES} bytes, too large for a targets.toml"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text: {exc}"]) from None
+
+
+def parse(path: Path, text: str) -> dict[str, Any]:
+    """TOML to a dict; tomllib recurses once per nesting level, so a deep `[[[[...]]]]`
+    would end in RecursionError: that is one line of error like any other syntax error."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid TOML: an array or table is nested too deeply"]) from None
 
 
 def key_path(loc: tuple[Any, ...]) -> str:
@@ -308,8 +347,17 @@ def explain(path: Path, err: Any) -> str:
         return f"{where}: required key is missing"
     if kind == "literal_error":
         allowed = _literal_values(err)
-        return _with_suggestion(f"{where}: {value!r} is not allowed", str(value), allowed)
-    return f"{where}: {err['msg']} (got {value!r})"
+        return _with_suggestion(f"{where}: {_show(value)} is not allowed", str(value), allowed)
+    return f"{where}: {err['msg']} (got {_show(value)})"
+
+
+_REPR = reprlib.Repr()  # keyword arguments only from Python 3.12
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 3, 200, 80, 6, 6
+
+
+def _show(value: Any) -> str:
+    """A bad value as the message shows it: short, and safe for a value nested thousands deep."""
+    return _REPR.repr(value)
 
 
 def _is_union_tag(part: Any) -> bool:
