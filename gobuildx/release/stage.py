@@ -35,7 +35,7 @@ from gobuildx.model.release import (
 from gobuildx.project import checks as configcheck
 from gobuildx.project.config import Release
 from gobuildx.project.context import ProjectContext
-from gobuildx.project.manifest_file import read as manifest_read
+from gobuildx.project.manifest_file import require as manifest_require
 from gobuildx.release import archive, sbom, stageview
 from gobuildx.release.stageview import StageView
 from gobuildx.util.files import sha256_file, sibling, swap_dir, write_atomic
@@ -326,10 +326,4 @@ def from_project(
 
 
 def read_manifest(dist: Path) -> Manifest:
-    m = manifest_read(dist)
-    if m is None:
-        raise ReleaseRefused(
-            f"{dist}/manifest.json does not exist: nothing was built there "
-            "(run `gobuildx build`, or `gobuildx merge` the runners' dist folders)"
-        )
-    return m
+    return manifest_require(dist)
