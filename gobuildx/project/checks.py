@@ -7,13 +7,15 @@ that the file alone decides."""
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
 import string
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
-from gobuildx.project import imageref
+from gobuildx.project import imageref, matrix
 from gobuildx.project.config import LoadedConfig, Release
+from gobuildx.project.matrix import Target
 
 PLACEHOLDERS = ("version", "commit", "date", "id", "goos", "goarch")
 TAG_FIELDS = ("version", "commit", "short_commit", "project")  # image.tags
@@ -37,6 +39,42 @@ MAX_DEPTH = 4  # how deep a did-you-mean looks for Go packages
 def problems(loaded: LoadedConfig) -> list[str]:
     """Every problem the file alone decides, in file order (no Go, no network)."""
     return _template_problems(loaded) + _path_problems(loaded) + _image_problems(loaded) + _release_problems(loaded)
+
+
+def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str]:
+    """What needs the expanded matrix: image.targets globs that select no Linux target, an
+    image.binary the project does not build, release.name giving two targets one archive."""
+    out, where = [], loaded.path
+    table = loaded.config.image
+    if table is not None:
+        linux = [t.id for t in targets if t.goos == "linux" and t.goarch != "wasm"]
+        for i, pattern in enumerate(table.targets):
+            if not any(fnmatch.fnmatchcase(tid, pattern) for tid in linux):
+                out.append(matrix.no_match(f"{where}: image.targets[{i}]", pattern, linux))
+        names = [b.name for b in loaded.config.project.binary_list()]
+        if table.binary is not None and table.binary not in names:
+            out.append(
+                _hint(f"{where}: image.binary: {table.binary!r} is not a binary of the project", table.binary, names)
+            )
+    if not template_errors(loaded.config.release.name, RELEASE_FIELDS):
+        seen: dict[str, str] = {}
+        project = loaded.config.project.name
+        for t in targets:
+            values = {**SAMPLE, "project": project, "id": t.id, "goos": t.goos, "goarch": t.goarch}
+            stem = loaded.config.release.name.format(**values)
+            if stem in seen:
+                out.append(
+                    f"{where}: release.name: {loaded.config.release.name!r} gives {stem!r} for both {seen[stem]} "
+                    f"and {t.id}; include {{id}} (or {{goos}} and {{goarch}} and what else differs)"
+                )
+                break
+            seen[stem] = t.id
+    return out
+
+
+def _hint(message: str, value: str, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, allowed, n=1)
+    return f"{message}; allowed: {', '.join(allowed)}" + (f"; did you mean {close[0]!r}?" if close else "")
 
 
 def _image_problems(loaded: LoadedConfig) -> list[str]:

@@ -69,6 +69,7 @@ def checked_targets(loaded: config.LoadedConfig, platforms: Sequence[Platform]) 
         targets = matrix.expand(loaded, platforms)
     except ConfigError as exc:
         raise ConfigError(found + exc.problems) from None
+    found += configcheck.target_problems(loaded, targets)
     if found:
         raise ConfigError(found)
     return targets

@@ -240,6 +240,27 @@ def test_every_table_is_checked_at_load_in_one_run(homes: list[Path]) -> None:
     assert "did you mean 'README.md'?" in messages[2]
 
 
+def test_what_needs_the_matrix_is_checked_at_load_too(homes: list[Path]) -> None:
+    text = (
+        FULL.replace('targets = ["linux-*"]', 'targets = ["linux-amd6"]\nbinary = "helo"')
+        .replace('name = "{project}_{version}_{id}"', 'name = "{project}_{goarch}"')
+        .replace('goos = ["linux"]', 'goos = ["linux", "windows"]')
+        .replace('goarm = ["7"]', "")
+        .replace('arch = "arm", goarm = "6"', 'arch = "arm"')
+    )
+    path = homes[-1] / "targets.toml"
+    path.write_text(text)
+    code, messages = open_like_the_cli(path)
+    assert code == 2
+    assert [m.removeprefix(f"{path}: ").split(": ")[0] for m in messages] == [
+        "image.targets[0]",
+        "image.binary",
+        "release.name",
+    ], messages
+    assert "did you mean 'linux-amd64'?" in messages[0] and "did you mean 'hello'?" in messages[1]
+    assert "'hello_amd64' for both linux-amd64 and windows-amd64" in messages[2]
+
+
 # --- hostile files ------------------------------------------------------------------------
 
 
