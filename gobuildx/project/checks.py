@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
+import re
 import string
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
@@ -38,7 +39,13 @@ MAX_DEPTH = 4  # how deep a did-you-mean looks for Go packages
 
 def problems(loaded: LoadedConfig) -> list[str]:
     """Every problem the file alone decides, in file order (no Go, no network)."""
-    return _template_problems(loaded) + _path_problems(loaded) + _image_problems(loaded) + _release_problems(loaded)
+    return (
+        _template_problems(loaded)
+        + version_problems(loaded.config.project.version, loaded.path)
+        + _path_problems(loaded)
+        + _image_problems(loaded)
+        + _release_problems(loaded)
+    )
 
 
 def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str]:
@@ -75,6 +82,21 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
 def _hint(message: str, value: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(value, allowed, n=1)
     return f"{message}; allowed: {', '.join(allowed)}" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def version_problems(source: str, config_path: Path) -> list[str]:
+    """project.version as far as the file decides it: a VERSION file that is there, a literal
+    that is a version (an env: variable is the build's environment, read when it stamps)."""
+    where = f"{config_path}: project.version"
+    if source == "git" or source.startswith("env:"):
+        return []
+    if source.startswith("file:"):
+        file = config_path.parent / source[5:]
+        return [] if file.is_file() else [f"{where}: {source!r}: no such file {file}"]
+    if not re.fullmatch(r"[0-9A-Za-z.+_-]+", source):
+        allowed = '"git", "env:NAME", "file:PATH" or a literal such as "1.2.3"'
+        return [f"{where}: {source!r} is not a version; allowed: {allowed}"]
+    return []
 
 
 def _image_problems(loaded: LoadedConfig) -> list[str]:

@@ -119,7 +119,14 @@ EXTRA_TABLES = [
     '[smoke]\nport = 70000\nhttp_path = "healthz"\n',
     '[audit]\nmax_glibc = "2"\nrequire = ["scratchy"]\n',
 ]
-PLACEHOLDER_SWAPS = [("{version}", "{verzion}"), ("{commit}", "{comit}"), ("{id}", "{ident}"), ("{goos}", "{go.os}")]
+PLACEHOLDER_SWAPS = [
+    ('version = "git"', 'version = "file:VERSOIN"'),
+    ('version = "1.2.3"', 'version = "1.2 beta"'),
+    ("{version}", "{verzion}"),
+    ("{commit}", "{comit}"),
+    ("{id}", "{ident}"),
+    ("{goos}", "{go.os}"),
+]
 
 
 def mutations(seed: int, text: str, rng: random.Random) -> Iterator[Case]:
@@ -259,6 +266,17 @@ def test_what_needs_the_matrix_is_checked_at_load_too(homes: list[Path]) -> None
     ], messages
     assert "did you mean 'linux-amd64'?" in messages[0] and "did you mean 'hello'?" in messages[1]
     assert "'hello_amd64' for both linux-amd64 and windows-amd64" in messages[2]
+
+
+@pytest.mark.parametrize(
+    "version,why",
+    [("file:VERSOIN", "'file:VERSOIN': no such file"), ("1.2 beta", "'1.2 beta' is not a version; allowed: \"git\"")],
+)
+def test_the_version_source_is_checked_at_load(homes: list[Path], version: str, why: str) -> None:
+    path = homes[-1] / "targets.toml"
+    path.write_text(FULL.replace('version = "1.2.3"', f'version = "{version}"'))
+    code, messages = open_like_the_cli(path)
+    assert code == 2 and len(messages) == 1 and messages[0].startswith(f"{path}: project.version: {why}"), messages
 
 
 # --- hostile files ------------------------------------------------------------------------
