@@ -250,7 +250,8 @@ def check(path: Path, environ: dict[str, str], sel: Selection) -> CheckReport:
         try:
             tc = toolchain.resolve(target, host, ctx.environ)
         except ToolchainMissing as exc:
-            problems.append(f"{target.id}: no C toolchain for this cgo target: {exc}")
+            why = str(exc).removeprefix(f"{target.id}: ")  # some messages name the target already
+            problems.append(f"{ctx.loaded.path}: {target.id}: no C toolchain for this cgo target: {why}")
             continue
         toolchains.append((target.id, tc.description if tc else "none (cgo off)"))
     return CheckReport(

@@ -106,6 +106,22 @@ def test_check_refuses_a_pair_this_go_does_not_know(project: Callable[[str, str]
     assert problem["key"] == "matrix.linux.goos[1]" and "did you mean 'windows'?" in problem["message"]
 
 
+def test_check_refuses_a_cgo_target_without_a_c_toolchain(project: Callable[[str, str], Path]) -> None:
+    """darwin cgo needs Apple's SDK: `build` would stop at exit 3 after the other targets; check says it first."""
+    root = project(
+        "hello",
+        GOOD.split("[image]")[0].replace(
+            "include = [", 'include = [{ goos = "darwin", goarch = "arm64", cgo = true }, '
+        ),
+    )
+    proc = run_gobuildx(["check", "--format", "json"], cwd=root)
+    assert proc.returncode == 2, proc.stderr
+    (problem,) = json.loads(proc.stdout)["problems"]
+    assert problem["file"] == str(root / "targets.toml") and problem["key"] == "darwin-arm64-cgo"
+    assert problem["message"].startswith("no C toolchain for this cgo target: cgo for darwin needs Apple's macOS SDK")
+    assert not (root / "dist").exists()
+
+
 def test_check_refuses_an_unknown_format(project: Callable[[str, str], Path]) -> None:
     root = project("hello", GOOD)
     proc = run_gobuildx(["check", "--format", "yaml"], cwd=root)
