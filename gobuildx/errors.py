@@ -9,7 +9,7 @@ from __future__ import annotations
 class GobuildxError(Exception):
     """A failure the user can act on; the message says what to do."""
 
-    exit_code = 10
+    exit_code = 10  # anything without a code of its own below
 
 
 class AuditFailed(GobuildxError):
@@ -26,6 +26,13 @@ class ConfigError(GobuildxError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class NotBuilt(GobuildxError):
+    """dist/ has no manifest.json, or none of the selected targets is built in it: every
+    stage that reads a build says so with this one code (README, exit codes)."""
+
+    exit_code = 11
 
 
 class ToolchainMissing(GobuildxError):

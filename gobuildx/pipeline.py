@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from gobuildx.errors import (
@@ -27,6 +28,7 @@ from gobuildx.errors import (
     BuildFailed,
     GobuildxError,
     ImageFailed,
+    NotBuilt,
     ReleaseRefused,
     SmokeFailed,
     WriteFailed,
@@ -190,7 +192,7 @@ def run_audit(
     if skipped:
         view.audit_skipped(skipped)
     if not report.results:
-        raise GobuildxError(f"{ctx.dist}: none of the selected targets is built; run `gobuildx build` first")
+        raise NotBuilt(f"{ctx.dist}: none of the selected targets is built; run `gobuildx build` first")
     view.audit_report(report)
     return report
 
@@ -229,6 +231,59 @@ def smoke(ctx: ProjectContext, sel: Selection, opts: smoke_stage.Options, view: 
     return outcome
 
 
+@dataclass(frozen=True)
+class CheckReport:
+    """`gobuildx check`: the problems that fail it (exit 2) and what it found on the way."""
+
+    config: Path
+    problems: list[str]
+    targets: list[str]
+    toolchains: list[tuple[str, str]]  # (target id, its C toolchain or "none (cgo off)")
+    runners: list[smoke_stage.RunnerChoice]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(path: Path, environ: dict[str, str], sel: Selection) -> CheckReport:
+    """Everything `build` would refuse before compiling, and more, without building: the file
+    (every table), the GOOS/GOARCH pairs of this Go, the C toolchain of every cgo target,
+    and the smoke runner of every target (a missing runner is shown, not a problem: smoke
+    skips that target)."""
+    from gobuildx.errors import ConfigError, ToolchainMissing
+    from gobuildx.project import context, toolchain
+    from gobuildx.smoke import stage as smoke_stage
+
+    def failed(problems: list[str]) -> CheckReport:
+        return CheckReport(config=path.absolute(), problems=problems, targets=[], toolchains=[], runners=[])
+
+    try:
+        ctx = context.open_project(path, environ)
+        selected = sel.of(ctx)
+    except ConfigError as exc:
+        return failed(exc.problems)
+    except ToolchainMissing as exc:  # no Go: what the file alone says still counts
+        return failed(context.file_problems(path) + [str(exc)])
+    host = (ctx.go.hostos, ctx.go.hostarch)
+    problems, toolchains = [], []
+    for target in selected:
+        try:
+            tc = toolchain.resolve(target, host, ctx.environ)
+        except ToolchainMissing as exc:
+            why = str(exc).removeprefix(f"{target.id}: ")  # some messages name the target already
+            problems.append(f"{ctx.loaded.path}: {target.id}: no C toolchain for this cgo target: {why}")
+            continue
+        toolchains.append((target.id, tc.description if tc else "none (cgo off)"))
+    return CheckReport(
+        config=ctx.loaded.path,
+        problems=problems,
+        targets=[t.id for t in selected],
+        toolchains=toolchains,
+        runners=smoke_stage.runner_choices(ctx, selected),
+    )
+
+
 def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_failures: bool = False) -> ReleaseManifest:
     """Every stage a release needs, in order, then dist/release/.
 
@@ -252,8 +307,6 @@ def assemble(
     ctx: ProjectContext, ids: Sequence[str], *, allow_failures: bool = False, jobs: int = 0, dist: str | None = None
 ) -> ReleaseManifest:
     """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed)."""
-    from pathlib import Path
-
     from gobuildx.release import stage as release_stage
     from gobuildx.report import stage as report_page
 

@@ -612,9 +612,7 @@ def audit_targets(dist: Path, targets: Sequence[Target], opts: Options) -> tuple
 
     Returns the report and the ids that were skipped (not built, or failed to build).
     """
-    man = manifest_file.read(dist)
-    if man is None:
-        raise GobuildxError(f"{dist}: no manifest.json; run `gobuildx build` first")
+    man = manifest_file.require(dist)
     built, skipped = [], []
     for t in targets:
         rec = man.target(t.id)

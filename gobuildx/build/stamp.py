@@ -12,6 +12,7 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.errors import ConfigError
+from gobuildx.project import checks as configcheck
 from gobuildx.util import git as vcs
 
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv"}
@@ -65,19 +66,10 @@ def _version(git: vcs.GitFacts, source: str, config_path: Path, environ: dict[st
         if name not in environ:
             raise ConfigError([f"{where}: {source!r} names the environment variable {name}, which is not set"])
         return environ[name]
-    if source.startswith("file:"):
-        file = config_path.parent / source[5:]
-        if not file.is_file():
-            raise ConfigError([f"{where}: {source!r}: no such file {file}"])
-        return file.read_text().strip()
-    if not re.fullmatch(r"[0-9A-Za-z.+_-]+", source):
-        raise ConfigError(
-            [
-                f'{where}: {source!r} is not a version; allowed: "git", '
-                '"env:NAME", "file:PATH" or a literal such as "1.2.3"'
-            ]
-        )
-    return source
+    wrong = configcheck.version_problems(source, config_path)  # checked at load; a file may go since
+    if wrong:
+        raise ConfigError(wrong)
+    return (config_path.parent / source[5:]).read_text().strip() if source.startswith("file:") else source
 
 
 class Seen(NamedTuple):

@@ -28,6 +28,7 @@ from gobuildx.errors import (
     GobuildxError,
     ImageFailed,
     MergeFailed,
+    NotBuilt,
     ReleaseRefused,
     SmokeFailed,
     VerifyFailed,
@@ -355,6 +356,35 @@ def doctor(c: Context, config: str | None = None, matrix: str = "all", target: l
 
 
 @task(
+    iterable=["target"],
+    help={**SELECT_HELP, "format": "text (default), or json: one object for editors and CI"},
+)
+@stage
+def check(
+    c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None, format: str = "text"
+) -> None:
+    """Check targets.toml and this machine without building: every problem at once."""
+    import os
+
+    from gobuildx import pipeline
+    from gobuildx.cli import views
+    from gobuildx.project.context import config_path
+
+    if format not in ("text", "json"):
+        raise ConfigError([f"--format {format!r}: allowed: text, json"])
+    environ = dict(os.environ)
+    report = pipeline.check(config_path(config, environ), environ, _selection(matrix, target))
+    if format == "json":
+        print(json.dumps(views.check_json(report), indent=2))
+        if not report.ok:
+            raise Exit(code=ConfigError.exit_code)
+        return
+    if not report.ok:
+        raise ConfigError(report.problems)  # printed as every stage prints them
+    views.print_check(report)
+
+
+@task(
     help={
         "config": "path to targets.toml (for its dist directory)",
         "dist": "render this dist directory instead (no targets.toml or Go needed)",
@@ -368,7 +398,7 @@ def report(c: Context, config: str | None = None, dist: str | None = None) -> No
     where = Path(dist) if dist else _open(config).dist
     page = report_page.refresh(where)
     if page is None:
-        raise GobuildxError(f"{where}: no manifest.json yet; run `gobuildx build` first")
+        raise NotBuilt(f"{where}: no manifest.json yet; run `gobuildx build` first")
     print(f"wrote {page}")
 
 
@@ -532,7 +562,7 @@ def collection() -> Collection:
     ns = Collection()
     for t in (release, merge, verify):
         ns.add_task(t)
-    for t in (init, matrix, build, audit, doctor, report):
+    for t in (init, check, matrix, build, audit, doctor, report):
         ns.add_task(t)
     ns.add_task(image)
     ns.add_task(smoke)

@@ -6,6 +6,7 @@ tables and the live progress); the stages and the pipeline only return records.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import TargetRecord
     from gobuildx.model.release import ReleaseManifest
-    from gobuildx.smoke.stage import Outcome
+    from gobuildx.pipeline import CheckReport
+    from gobuildx.smoke.stage import Outcome, RunnerChoice
     from gobuildx.smoke.stage import Reporter as SmokeReporter
 
 
@@ -141,3 +143,59 @@ def print_release(rm: ReleaseManifest, folder: Path, version_source: str) -> Non
         f"release: {folder} ({len(rm.targets)} targets; check with `sha256sum -c SHA256SUMS` "
         f"or `gobuildx verify {folder}`)"
     )
+
+
+def check_json(report: CheckReport) -> dict[str, object]:
+    """`gobuildx check --format json`: each problem split into file, key path and message, so
+    an editor can place it; every target with its C toolchain and smoke runner."""
+    toolchains = dict(report.toolchains)
+    runners = {r.target: r for r in report.runners}
+    return {
+        "config": str(report.config),
+        "ok": report.ok,
+        "problems": [split_problem(p, report.config) for p in report.problems],
+        "targets": [
+            {
+                "id": tid,
+                "toolchain": toolchains.get(tid),
+                "runner": runners[tid].runner if tid in runners else None,
+                "runner_available": runners[tid].available if tid in runners else None,
+                "runner_detail": runners[tid].detail if tid in runners else None,
+            }
+            for tid in report.targets
+        ],
+    }
+
+
+_KEY = re.compile(r"^[A-Za-z_][\w.\[\]-]*$")
+
+
+def split_problem(text: str, config: Path) -> dict[str, str | None]:
+    """'FILE: KEY: message' as its parts (file and key are None for a problem that has none)."""
+    file, rest = None, text
+    for prefix in (f"{config}: ", f"{config.name}: "):
+        if text.startswith(prefix):
+            file, rest = str(config), text[len(prefix) :]
+            break
+    key, sep, message = rest.partition(": ")
+    if sep and _KEY.match(key):
+        return {"file": file, "key": key, "message": message, "text": text}
+    return {"file": file, "key": None, "message": rest, "text": text}
+
+
+def print_check(report: CheckReport) -> None:
+    toolchains = dict(report.toolchains)
+    runners = {r.target: r for r in report.runners}
+    print(f"{report.config}: OK, {len(report.targets)} targets")
+    for tid in report.targets:
+        print(f"  {tid:28} C: {toolchains.get(tid, '-'):30} {_smoke_line(runners.get(tid))}")
+
+
+def _smoke_line(r: RunnerChoice | None) -> str:
+    if r is None:
+        return "smoke: -"
+    if r.runner == "config":
+        return f"smoke: skipped ({r.detail})"
+    if r.runner == "none":
+        return f"smoke: none, {r.detail}"
+    return f"smoke: {r.runner}" + ("" if r.available else f", unavailable: {r.detail}")

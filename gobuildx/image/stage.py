@@ -34,7 +34,7 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
 from gobuildx.util.files import describe, write_atomic
 
-TAG_FIELDS = ("version", "commit", "short_commit", "project")
+TAG_FIELDS = configcheck.TAG_FIELDS
 
 
 class Options(BaseModel):
@@ -339,9 +339,7 @@ def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options) -> Result
     """Plan, build (docker or oci), write, push, and record in dist/manifest.json."""
     table = table_of(ctx)
     repo = repository_of(ctx, table, opts.repository)
-    mani = manifest_file.read(ctx.dist)
-    if mani is None:
-        raise ImageFailed(f"{manifest_file.path_in(ctx.dist)} is missing: run `gobuildx build` first")
+    mani = manifest_file.require(ctx.dist)
     tags = render_tags(ctx, table, mani)
     plans = plan(ctx, table, select(ctx, table, targets), mani)
     if opts.builder == "oci":

@@ -1,23 +1,176 @@
 """What a schema-valid targets.toml can still get wrong, found before any compiler runs:
-a project.dir or main package that is not there, an ldflags placeholder that does not exist."""
+a project.dir or main package that is not there, a placeholder that does not exist (ldflags,
+image tags, release.name), an image repository or tag Docker would refuse, an image.files
+or release.files source that is missing. Every stage trusts these and checks nothing again
+that the file alone decides."""
 
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import os
+import re
 import string
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from gobuildx.project.config import LoadedConfig
+from gobuildx.project import imageref, matrix
+from gobuildx.project.config import LoadedConfig, Release
+from gobuildx.project.matrix import Target
 
 PLACEHOLDERS = ("version", "commit", "date", "id", "goos", "goarch")
+TAG_FIELDS = ("version", "commit", "short_commit", "project")  # image.tags
+RELEASE_FIELDS = ("project", "version", "commit", "id", "goos", "goarch")  # release.name
+# What a template is filled with to check its result before anything is built: a real
+# version can only be stricter (a `+` in a git describe is refused by the image stage).
+SAMPLE = {
+    "project": "app",
+    "version": "1.2.3",
+    "commit": "0" * 40,
+    "short_commit": "0000000",
+    "date": "2006-01-02T15:04:05Z",
+    "id": "linux-amd64",
+    "goos": "linux",
+    "goarch": "amd64",
+}
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "vendor", "testdata", "dist"}
 MAX_DEPTH = 4  # how deep a did-you-mean looks for Go packages
 
 
 def problems(loaded: LoadedConfig) -> list[str]:
-    return _template_problems(loaded) + _path_problems(loaded)
+    """Every problem the file alone decides, in file order (no Go, no network)."""
+    return (
+        _template_problems(loaded)
+        + version_problems(loaded.config.project.version, loaded.path)
+        + _path_problems(loaded)
+        + _image_problems(loaded)
+        + _release_problems(loaded)
+    )
+
+
+def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str]:
+    """What needs the expanded matrix: image.targets globs that select no Linux target, an
+    image.binary the project does not build, release.name giving two targets one archive."""
+    out, where = [], loaded.path
+    table = loaded.config.image
+    if table is not None:
+        linux = [t.id for t in targets if t.goos == "linux" and t.goarch != "wasm"]
+        for i, pattern in enumerate(table.targets):
+            if not any(fnmatch.fnmatchcase(tid, pattern) for tid in linux):
+                out.append(matrix.no_match(f"{where}: image.targets[{i}]", pattern, linux))
+        names = [b.name for b in loaded.config.project.binary_list()]
+        if table.binary is not None and table.binary not in names:
+            out.append(
+                _hint(f"{where}: image.binary: {table.binary!r} is not a binary of the project", table.binary, names)
+            )
+    if not template_errors(loaded.config.release.name, RELEASE_FIELDS):
+        seen: dict[str, str] = {}
+        project = loaded.config.project.name
+        for t in targets:
+            values = {**SAMPLE, "project": project, "id": t.id, "goos": t.goos, "goarch": t.goarch}
+            stem = loaded.config.release.name.format(**values)
+            if stem in seen:
+                out.append(
+                    f"{where}: release.name: {loaded.config.release.name!r} gives {stem!r} for both {seen[stem]} "
+                    f"and {t.id}; include {{id}} (or {{goos}} and {{goarch}} and what else differs)"
+                )
+                break
+            seen[stem] = t.id
+    return out
+
+
+def _hint(message: str, value: str, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, allowed, n=1)
+    return f"{message}; allowed: {', '.join(allowed)}" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def version_problems(source: str, config_path: Path) -> list[str]:
+    """project.version as far as the file decides it: a VERSION file that is there, a literal
+    that is a version (an env: variable is the build's environment, read when it stamps)."""
+    where = f"{config_path}: project.version"
+    if source == "git" or source.startswith("env:"):
+        return []
+    if source.startswith("file:"):
+        file = config_path.parent / source[5:]
+        return [] if file.is_file() else [f"{where}: {source!r}: no such file {file}"]
+    if not re.fullmatch(r"[0-9A-Za-z.+_-]+", source):
+        allowed = '"git", "env:NAME", "file:PATH" or a literal such as "1.2.3"'
+        return [f"{where}: {source!r} is not a version; allowed: {allowed}"]
+    return []
+
+
+def _image_problems(loaded: LoadedConfig) -> list[str]:
+    table = loaded.config.image
+    if table is None:
+        return []
+    where, out = loaded.path, []
+    try:
+        imageref.parse_repository(table.repository)
+    except ValueError as exc:
+        out.append(f"{where}: image.repository: {exc}")
+    if not table.tags:
+        out.append(f'{where}: image.tags is empty; give at least one, e.g. ["{{version}}"]')
+    for i, template in enumerate(table.tags):
+        out += [f"{where}: image.tags[{i}]: {why}" for why in tag_errors(template)]
+    for i, extra in enumerate(table.files):
+        out += [f"{where}: image.files[{i}].src: {why}" for why in _source_errors(loaded.root, extra.src)]
+    return out
+
+
+def tag_errors(template: str) -> list[str]:
+    """What is wrong with one image.tags template, filled with sample values."""
+    wrong = template_errors(template, TAG_FIELDS)
+    if wrong:
+        return wrong
+    try:
+        imageref.check_tag(template.format(**SAMPLE))
+    except ValueError as exc:
+        return [f"{template!r} gives {exc}"]
+    return []
+
+
+def _release_problems(loaded: LoadedConfig) -> list[str]:
+    settings, where = loaded.config.release, loaded.path
+    out = [f"{where}: release.name: {settings.name!r}: {why}" for why in template_errors(settings.name, RELEASE_FIELDS)]
+    if not out:
+        stem = settings.name.format(**SAMPLE)
+        if not stem or "/" in stem or stem.startswith("."):
+            out.append(f"{where}: release.name: {settings.name!r} gives {stem!r}, which is not a plain file name")
+    return out + release_file_problems(settings, loaded.root, loaded.path)
+
+
+def release_file_problems(settings: Release, root: Path, config_path: Path) -> list[str]:
+    """release.files entries that are not files inside the project (the release stage asks too:
+    a file may go between opening the project and archiving)."""
+    out = []
+    for i, name in enumerate(settings.files):
+        out += [f"{config_path}: release.files[{i}]: {why}" for why in _source_errors(root, name)]
+    return out
+
+
+def _source_errors(root: Path, name: str) -> list[str]:
+    """A file the project names (relative to targets.toml): inside the project, and there."""
+    rel = PurePosixPath(name)
+    if not name or rel.is_absolute() or ".." in rel.parts:
+        return [f"{name!r} must be a path inside the project (relative, no '..')"]
+    path = root / rel
+    try:
+        if path.is_file():
+            return []
+    except OSError as exc:  # a symlink loop, a name too long
+        return [f"{name!r}: cannot read {path}: {exc.strerror or exc}"]
+    what = "is a directory, not a file" if path.is_dir() else "no such file"
+    siblings = _names(path.parent)
+    close = difflib.get_close_matches(path.name, siblings, n=1)
+    hint = f"; did you mean {str(rel.parent / close[0])!r}?" if close else ""
+    return [f"{name!r}: {what} {path}{hint}"]
+
+
+def _names(folder: Path) -> list[str]:
+    try:
+        return [e.name for e in os.scandir(folder)]
+    except OSError:
+        return []
 
 
 def _template_problems(loaded: LoadedConfig) -> list[str]:

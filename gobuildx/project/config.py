@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
+import stat
 import tomllib
 import typing
 from pathlib import Path
@@ -28,7 +30,8 @@ DEFAULT_LDFLAGS = [
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # use_attribute_docstrings: the docstring under each key is its description in the JSON Schema
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
 def _check_glibc(value: str | None) -> str | None:
@@ -44,20 +47,32 @@ class Binary(Strict):
     """One main package and the name of the binary built from it."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    """The binary's file name (without .exe or .wasm)."""
     main: str = "."
+    """Its main package, relative to project.dir (./cmd/name) or an import path."""
 
 
 class Project(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    """The binary name (when [[project.binaries]] is not given) and the project's name in archives and images."""
     dir: str = "."
+    """The Go module's directory, relative to this file."""
     main: str = "."
+    """The main package, relative to dir."""
     binaries: list[Binary] = []
+    """Several binaries of one module, each a name and its main package (instead of name/main)."""
     version: str = "git"
+    """The version stamp: "git" (git describe), "env:NAME", "file:PATH" or a literal such as "1.2.3"."""
     ldflags: list[str] = list(DEFAULT_LDFLAGS)
+    """go build -ldflags, one entry per flag; placeholders {version} {commit} {date} {id} {goos} {goarch}."""
     tags: list[str] = []
+    """go build -tags for every target."""
     flags: list[str] = ["-trimpath"]
+    """Other go build flags for every target."""
     env: dict[str, str] = {}
+    """Environment variables for every go build."""
     dist: str = "dist"
+    """The output directory, relative to this file."""
 
     def binary_list(self) -> list[Binary]:
         return self.binaries or [Binary(name=self.name, main=self.main)]
@@ -67,11 +82,17 @@ class Settings(Strict):
     """Per-target properties; each unset field falls back to [defaults]."""
 
     cgo: bool | None = None
+    """Build with cgo (CGO_ENABLED=1) and a C toolchain."""
     libc: Libc | None = None
+    """The C library: static, musl, glibc (with min_glibc), wasm or system (docs/libc.md)."""
     min_glibc: str | None = None
+    """For libc = "glibc": the oldest glibc the binary must run on, such as "2.17"."""
     link: Link | None = None
+    """For musl: "static" (default) or "dynamic" (runs on Alpine, needs its loader)."""
     goarm: GoArm | None = None
+    """GOARM for goarch = arm: 5, 6 or 7."""
     goamd64: GoAmd64 | None = None
+    """GOAMD64 for goarch = amd64: v1 to v4."""
 
     _glibc = field_validator("min_glibc")(classmethod(lambda cls, v: _check_glibc(v)))
 
@@ -80,34 +101,53 @@ class TargetSpec(Settings):
     """An explicit target, as in `include`."""
 
     goos: str
+    """The target's GOOS, one that `go tool dist list` names."""
     goarch: str
+    """The target's GOARCH, one that `go tool dist list` pairs with goos."""
 
 
 class Selector(Strict):
     """Matches expanded targets for `exclude`: every given key must be equal."""
 
     id: str | None = None
+    """Match this target id."""
     goos: str | None = None
+    """Match this GOOS."""
     goarch: str | None = None
+    """Match this GOARCH."""
     cgo: bool | None = None
+    """Match cgo on or off."""
     libc: Libc | None = None
+    """Match this libc."""
     min_glibc: str | None = None
+    """Match this glibc floor."""
     goarm: GoArm | None = None
+    """Match this GOARM."""
     goamd64: GoAmd64 | None = None
+    """Match this GOAMD64."""
 
 
 class MatrixSpec(Strict):
     """A named matrix: the product of its axes, plus `include`, minus `exclude`."""
 
     goos: list[str] = []
+    """The GOOS axis."""
     goarch: list[str] = []
+    """The GOARCH axis."""
     cgo: list[bool] = []
+    """The cgo axis: [false], [true] or both."""
     libc: list[Libc] = []
+    """The libc axis (static, musl, glibc, wasm, system)."""
     min_glibc: list[str] = []
+    """The glibc floors of the glibc targets."""
     goarm: list[GoArm] = []
+    """The GOARM variants of the arm targets."""
     goamd64: list[GoAmd64] = []
+    """The GOAMD64 levels of the amd64 targets."""
     include: list[TargetSpec] = []
+    """Explicit targets added to the product of the axes."""
     exclude: list[Selector] = []
+    """Selectors: a target of the product matching one is left out."""
 
     @field_validator("min_glibc")
     @classmethod
@@ -124,11 +164,16 @@ class AuditPolicy(Strict):
     Every key is optional; an override's keys replace the project-wide ones for its targets.
     """
 
-    warn_only: bool | None = None  # report failed verdicts without failing the command
-    max_glibc: str | None = None  # GLIBC ceiling for glibc targets that set no min_glibc
-    allow_needed: list[str] | None = None  # extra DT_NEEDED / DLL / dylib globs that are fine
-    allow_cxx: bool | None = None  # GLIBCXX_/CXXABI_/GCC_ needs are expected (no warning)
-    require: list[RunsOn] | None = None  # bases every artifact must run on, e.g. ["scratch"]
+    warn_only: bool | None = None
+    """Report failed verdicts without failing the command."""
+    max_glibc: str | None = None
+    """GLIBC ceiling for glibc targets that set no min_glibc."""
+    allow_needed: list[str] | None = None
+    """Extra DT_NEEDED / DLL / dylib globs that are fine."""
+    allow_cxx: bool | None = None
+    """GLIBCXX_/CXXABI_/GCC_ needs are expected (no warning)."""
+    require: list[RunsOn] | None = None
+    """Bases every artifact must run on, e.g. ["scratch"]."""
 
     _glibc = field_validator("max_glibc")(classmethod(lambda cls, v: _check_glibc(v)))
 
@@ -149,19 +194,32 @@ class SmokeTable(Strict):
     """
 
     args: list[str] = []
+    """Arguments to run the artifact with (placeholders {goos} {goarch} {target} {binary} {version} {port})."""
     env: dict[str, str] = {}
+    """Environment of the run."""
     exit_code: int = 0
-    expect: str | None = None  # regex searched in stdout+stderr (server mode: in the body)
-    timeout: float = Field(default=60.0, gt=0)  # seconds per target, then the process group is killed
+    """The exit code the run must end with."""
+    expect: str | None = None
+    """A regex searched in stdout+stderr (server mode: in the HTTP body)."""
+    timeout: float = Field(default=60.0, gt=0)
+    """Seconds per target, then the process group is killed."""
     port: int | None = Field(default=None, ge=0, le=65535)
+    """Server mode: the port the program listens on 127.0.0.1 (0: a free port per target, pass it with {port})."""
     http_path: str = Field(default="/", pattern=r"^/")
+    """Server mode: the path to GET."""
     http_status: int = Field(default=200, ge=100, le=599)
-    skip: str | None = None  # a reason: report the target SKIPPED instead of running it
+    """Server mode: the status the GET must answer."""
+    skip: str | None = None
+    """A reason: report the target SKIPPED instead of running it."""
     # Containment of native, QEMU and Wine runs (gobuildx.util.sandbox, docs/smoke.md).
     sandbox: Literal["auto", "required", "off"] = "auto"
-    memory: int = Field(default=Limits.memory_mib, ge=16, le=1 << 20)  # MiB
-    processes: int = Field(default=Limits.processes, ge=8, le=1 << 20)  # processes and threads
-    file_size: int = Field(default=Limits.file_size_mib, ge=1, le=1 << 30)  # MiB, per file
+    """Containment of native, QEMU and Wine runs: auto, required or off (docs/smoke.md)."""
+    memory: int = Field(default=Limits.memory_mib, ge=16, le=1 << 20)
+    """Memory limit of a contained run, MiB."""
+    processes: int = Field(default=Limits.processes, ge=8, le=1 << 20)
+    """Limit on processes and threads of a contained run."""
+    file_size: int = Field(default=Limits.file_size_mib, ge=1, le=1 << 30)
+    """Largest file a contained run may write, MiB."""
 
     @field_validator("expect")
     @classmethod
@@ -189,14 +247,23 @@ class Override(Strict):
     """Per-target build overrides for every target whose id matches a glob in `match`."""
 
     match: list[str]
+    """Target id globs (one string or a list): the override applies to every target matching one."""
     env: dict[str, str] = {}
+    """Environment variables added for these targets."""
     tags: list[str] = []
+    """Build tags added for these targets."""
     ldflags: list[str] = []
+    """ldflags added for these targets (the same placeholders as project.ldflags)."""
     flags: list[str] = []
+    """go build flags added for these targets."""
     cc: str | None = None
+    """The C compiler of these targets (instead of the resolved toolchain)."""
     cxx: str | None = None
+    """The C++ compiler of these targets."""
     audit: AuditPolicy | None = None
+    """[audit] keys replaced for these targets."""
     smoke: SmokeTable | None = None
+    """[smoke] keys replaced for these targets (env merged)."""
 
     @field_validator("match", mode="before")
     @classmethod
@@ -207,43 +274,67 @@ class Override(Strict):
 class Release(Strict):
     """[release]: what `gobuildx release` puts in dist/release/ (see docs/release.md)."""
 
-    files: list[str] = []  # extra files in every archive, relative to targets.toml (LICENSE, README.md)
-    name: str = "{project}_{version}_{id}"  # archive name without extension
+    files: list[str] = []
+    """Extra files in every archive, relative to targets.toml (LICENSE, README.md)."""
+    name: str = "{project}_{version}_{id}"
+    """The archive name without extension; placeholders {project} {version} {commit} {id} {goos} {goarch}."""
     sbom: Literal["spdx", "cyclonedx", "none"] = "spdx"
+    """The SBOM format written beside each archive: spdx, cyclonedx or none."""
 
 
 class ImageFile(Strict):
     """An extra file copied into every image: `src` relative to targets.toml, `dst` absolute."""
 
     src: str
+    """The file to copy, relative to targets.toml."""
     dst: str = Field(pattern=r"^/")
+    """Its absolute path in the image."""
     mode: str = Field(default="0644", pattern=r"^0?[0-7]{3}$")
+    """Its octal mode, such as "0644"."""
 
 
 class ImageTable(Strict):
     """[image]: one FROM-scratch image per selected Linux target, joined under one tag."""
 
     repository: str
+    """The image repository, without tag, e.g. ghcr.io/you/app or 127.0.0.1:5000/app."""
     tags: list[str] = ["{version}"]
-    targets: list[str] = ["linux-*"]  # target id globs
+    """Tag templates: {version} {commit} {short_commit} {project}."""
+    targets: list[str] = ["linux-*"]
+    """Target id globs: the Linux targets that get an image."""
     labels: dict[str, str] = {}
+    """Image labels."""
     files: list[ImageFile] = []
-    binary: str | None = None  # the entrypoint, when the project builds several binaries
+    """Extra files copied into every image."""
+    binary: str | None = None
+    """The entrypoint, when the project builds several binaries."""
     user: str = "nonroot"
+    """The user the entrypoint runs as."""
     uid: int = Field(default=65532, ge=1, le=2**31 - 1)
+    """That user's uid (and gid)."""
     dynamic: Literal["copy", "refuse"] = "copy"
-    source: str | None = None  # org.opencontainers.image.source (e.g. the repository URL)
+    """A dynamic binary: copy its loader and libraries into the image, or refuse it."""
+    source: str | None = None
+    """org.opencontainers.image.source (e.g. the repository URL)."""
 
 
 class Config(Strict):
     project: Project
+    """The Go module and how to build it."""
     defaults: Settings = Settings()
+    """Settings for every target unless a matrix axis or include says otherwise."""
     matrix: dict[str, MatrixSpec] = Field(min_length=1)
+    """Named matrices: each the product of its axes, plus include, minus exclude."""
     override: list[Override] = []
+    """Per-target settings, matched by id globs, later wins."""
     image: ImageTable | None = None
+    """Images: one FROM-scratch image per selected Linux target, joined under one tag."""
     release: Release = Release()
+    """What `gobuildx release` puts in dist/release/."""
     audit: AuditPolicy = AuditPolicy()
+    """How strict the linkage audit is."""
     smoke: SmokeTable = SmokeTable()
+    """How `gobuildx smoke` checks each artifact."""
 
 
 class LoadedConfig(BaseModel):
@@ -267,22 +358,59 @@ class LoadedConfig(BaseModel):
         return (self.root / self.config.project.dist).resolve()
 
 
+MAX_BYTES = 4 << 20  # a targets.toml is a few KiB; refuse a larger file before reading it
+
+
 def load(path: Path) -> LoadedConfig:
     """Read and validate targets.toml; every problem is reported at once."""
     path = path.absolute()
-    if not path.is_file():
-        raise ConfigError([f"{path}: no such file (create one with `gobuildx init`)"])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text: {exc}"]) from None
+    data = parse(path, read_text(path))
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError([explain(path, err) for err in exc.errors()]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: a value is nested too deeply"]) from None
     return LoadedConfig(path=path.resolve(), config=config)
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or one ConfigError saying why it cannot be a targets.toml: missing, a
+    directory, a symlink loop, unreadable, too large (checked before reading), not UTF-8."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file (create one with `gobuildx init`)"]) from None
+    except OSError as exc:  # ELOOP for a symlink loop, EACCES, ENAMETOOLONG
+        raise ConfigError([f"{path}: cannot read it: {exc.strerror or exc}"]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError([f"{path}: is a directory, not a targets.toml file"])
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError([f"{path}: not a regular file"])
+    if info.st_size > MAX_BYTES:
+        raise ConfigError([f"{path}: {info.st_size} bytes is too large for a targets.toml (limit {MAX_BYTES})"])
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read it: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_BYTES} bytes, too large for a targets.toml"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text: {exc}"]) from None
+
+
+def parse(path: Path, text: str) -> dict[str, Any]:
+    """TOML to a dict; tomllib recurses once per nesting level, so a deep `[[[[...]]]]`
+    would end in RecursionError: that is one line of error like any other syntax error."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid TOML: an array or table is nested too deeply"]) from None
 
 
 def key_path(loc: tuple[Any, ...]) -> str:
@@ -308,8 +436,17 @@ def explain(path: Path, err: Any) -> str:
         return f"{where}: required key is missing"
     if kind == "literal_error":
         allowed = _literal_values(err)
-        return _with_suggestion(f"{where}: {value!r} is not allowed", str(value), allowed)
-    return f"{where}: {err['msg']} (got {value!r})"
+        return _with_suggestion(f"{where}: {_show(value)} is not allowed", str(value), allowed)
+    return f"{where}: {err['msg']} (got {_show(value)})"
+
+
+_REPR = reprlib.Repr()  # keyword arguments only from Python 3.12
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 3, 200, 80, 6, 6
+
+
+def _show(value: Any) -> str:
+    """A bad value as the message shows it: short, and safe for a value nested thousands deep."""
+    return _REPR.repr(value)
 
 
 def _is_union_tag(part: Any) -> bool:

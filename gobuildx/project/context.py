@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from gobuildx.errors import ConfigError
 from gobuildx.project import checks as configcheck
 from gobuildx.project import config, goenv, matrix
-from gobuildx.project.goenv import GoToolchain
+from gobuildx.project.goenv import GoToolchain, Platform
 from gobuildx.project.matrix import Target
 from gobuildx.util import dirs
 
@@ -42,17 +43,33 @@ def config_path(given: str | None, environ: dict[str, str]) -> Path:
     return Path(given or environ.get("GOBUILDX_CONFIG") or "targets.toml")
 
 
+def file_problems(path: Path) -> list[str]:
+    """What targets.toml alone gets wrong (schema, paths, templates): no Go asked."""
+    try:
+        return configcheck.problems(config.load(path))
+    except ConfigError as exc:
+        return exc.problems
+
+
 def open_project(path: Path, environ: dict[str, str] | None = None) -> ProjectContext:
     """Load and validate targets.toml against the Go that will build it."""
     env = dict(os.environ if environ is None else environ)
     loaded = config.load(path)
-    found = configcheck.problems(loaded)  # reported with the matrix's own, all at once
     go = goenv.resolve(env)
     cache_dir = dirs.user_cache_dir(env)
+    targets = checked_targets(loaded, go.platforms(cache_dir, env))
+    return ProjectContext(loaded=loaded, go=go, targets=targets, cache_dir=cache_dir, environ=env)
+
+
+def checked_targets(loaded: config.LoadedConfig, platforms: Sequence[Platform]) -> list[Target]:
+    """The expanded matrix, or one ConfigError with every problem of the file and of the
+    matrix against these platforms. Pure: the unit tier runs it with a fixed platform list."""
+    found = configcheck.problems(loaded)
     try:
-        targets = matrix.expand(loaded, go.platforms(cache_dir, env))
+        targets = matrix.expand(loaded, platforms)
     except ConfigError as exc:
         raise ConfigError(found + exc.problems) from None
+    found += configcheck.target_problems(loaded, targets)
     if found:
         raise ConfigError(found)
-    return ProjectContext(loaded=loaded, go=go, targets=targets, cache_dir=cache_dir, environ=env)
+    return targets

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gobuildx.errors import GobuildxError
+from gobuildx.errors import GobuildxError, NotBuilt
 from gobuildx.model.manifest import MANIFEST, Manifest
 from gobuildx.util.files import write_atomic
 from gobuildx.util.lock import file_lock
@@ -21,6 +21,17 @@ def path_in(dist: Path) -> Path:
 
 def read(dist: Path) -> Manifest | None:
     return _parse(path_in(dist), _read_bytes(path_in(dist)))
+
+
+def require(dist: Path) -> Manifest:
+    """The manifest of a dist that a stage reads: NotBuilt (one exit code for every stage) when absent."""
+    found = read(dist)
+    if found is None:
+        raise NotBuilt(
+            f"{path_in(dist)} does not exist: nothing was built there; run `gobuildx build` first"
+            " (or `gobuildx merge` the runners' dist folders)"
+        )
+    return found
 
 
 def _read_bytes(path: Path) -> bytes | None:

@@ -444,11 +444,11 @@ def _check_overrides(loaded: LoadedConfig, ids: list[str]) -> list[str]:
     for i, ov in enumerate(loaded.config.override):
         for j, pat in enumerate(ov.match):
             if not any(fnmatch.fnmatchcase(t, pat) for t in ids):
-                problems.append(_no_match(f"{loaded.path}: override[{i}].match[{j}]", pat, ids))
+                problems.append(no_match(f"{loaded.path}: override[{i}].match[{j}]", pat, ids))
     return problems
 
 
-def _no_match(where: str, pattern: str, ids: Iterable[str]) -> str:
+def no_match(where: str, pattern: str, ids: Iterable[str]) -> str:
     ids = sorted(ids)
     hint = difflib.get_close_matches(pattern, ids, n=1, cutoff=0.5)
     text = f"{where}: {pattern!r} matches no target; targets: {', '.join(ids)}"
@@ -472,7 +472,7 @@ def select(
     if not patterns:
         return chosen
     problems = [
-        _no_match(f"--target {p!r}", p, [t.id for t in chosen])
+        no_match(f"--target {p!r}", p, [t.id for t in chosen])
         for p in patterns
         if not any(fnmatch.fnmatchcase(t.id, p) for t in chosen)
     ]

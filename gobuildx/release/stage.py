@@ -32,9 +32,10 @@ from gobuildx.model.release import (
     ReleaseManifest,
     ReleaseTarget,
 )
+from gobuildx.project import checks as configcheck
 from gobuildx.project.config import Release
 from gobuildx.project.context import ProjectContext
-from gobuildx.project.manifest_file import read as manifest_read
+from gobuildx.project.manifest_file import require as manifest_require
 from gobuildx.release import archive, sbom, stageview
 from gobuildx.release.stageview import StageView
 from gobuildx.util.files import sha256_file, sibling, swap_dir, write_atomic
@@ -119,19 +120,11 @@ def archive_stem(settings: Release, m: Manifest, rec: TargetRecord, config_path:
 
 
 def extra_files(settings: Release, root: Path, config_path: Path) -> list[archive.Entry]:
-    entries, problems = [], []
-    for i, name in enumerate(settings.files):
-        rel = PurePosixPath(name)
-        where = f"{config_path}: release.files[{i}]"
-        if rel.is_absolute() or ".." in rel.parts:
-            problems.append(f"{where}: {name!r} must be a path inside the project (relative, no '..')")
-        elif not (root / rel).is_file():
-            problems.append(f"{where}: {name!r}: no such file {root / rel}")
-        else:
-            entries.append(archive.Entry(name=str(rel), source=root / rel))
+    # Checked when the project was opened; asked again because a file can go in between.
+    problems = configcheck.release_file_problems(settings, root, config_path)
     if problems:
         raise ConfigError(problems)
-    return entries
+    return [archive.Entry(name=str(PurePosixPath(name)), source=root / name) for name in settings.files]
 
 
 def _check_artifacts(dist: Path, rec: TargetRecord) -> None:
@@ -333,10 +326,4 @@ def from_project(
 
 
 def read_manifest(dist: Path) -> Manifest:
-    m = manifest_read(dist)
-    if m is None:
-        raise ReleaseRefused(
-            f"{dist}/manifest.json does not exist: nothing was built there "
-            "(run `gobuildx build`, or `gobuildx merge` the runners' dist folders)"
-        )
-    return m
+    return manifest_require(dist)

@@ -78,7 +78,7 @@ def smoke(
     runners: Sequence[Runner] | None = None,
 ) -> Outcome:
     """Plan, run in parallel, write manifest.json and JUnit XML; return every verdict."""
-    mf = manifest_file.read(ctx.dist)
+    mf = manifest_file.require(ctx.dist)  # a target missing from it fails; no manifest at all: not built
     chosen = list(runners) if runners is not None else all_runners()
     avail = AvailabilityCache(ctx.environ)
     ports = PortBook()
@@ -117,6 +117,48 @@ def plan_target(
         if runner.applies(job):
             tasks.append(runner_task(target.id, job, runner, avail.get(runner)))
     return tasks
+
+
+class RunnerChoice(BaseModel):
+    """The runner `gobuildx smoke` would use for a target on this host, decided without a build."""
+
+    target: str
+    runner: str  # "none": nothing runs this platform here; "config": [smoke] skip
+    available: bool
+    detail: str  # the tool found, or why it cannot run, and what to install
+
+
+def runner_choices(ctx: ProjectContext, targets: Sequence[Target]) -> list[RunnerChoice]:
+    """For `gobuildx check`: the artifact runner of each target, from the target alone
+    (`applies` is pure), at the path the build would write."""
+    runners = [r for r in all_runners() if r.kind == "artifact"]
+    avail = AvailabilityCache(ctx.environ)
+    binary = ctx.loaded.config.project.binary_list()[0].name
+    out = []
+    for target in targets:
+        if target.smoke.skip:
+            out.append(RunnerChoice(target=target.id, runner="config", available=True, detail=target.smoke.skip))
+            continue
+        job = Job(
+            target=target,
+            binary=binary,
+            artifact=ctx.dist / target.id / f"{binary}{target.exe_suffix()}",
+            check=Check(),
+            host=host_of(ctx),
+            goroot=ctx.go.goroot,
+            cache_dir=ctx.cache_dir,
+            work_dir=ctx.dist / SCRATCH / target.id,
+            environ=ctx.environ,
+        )
+        runner = next((r for r in runners if r.applies(job)), None)
+        if runner is None:
+            why = no_runner_reason(target, job.host)
+            out.append(RunnerChoice(target=target.id, runner="none", available=False, detail=why))
+            continue
+        a = avail.get(runner)
+        detail = a.detail if a.available else f"{a.detail}; install: {a.install}"
+        out.append(RunnerChoice(target=target.id, runner=runner.name, available=a.available, detail=detail))
+    return out
 
 
 def artifact_task(

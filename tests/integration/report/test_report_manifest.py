@@ -86,7 +86,7 @@ def test_no_manifest_no_page(tmp_path: Path) -> None:
         pass
     assert not (tmp_path / "manifest.json").exists() and not report.path_in(tmp_path).exists()
     proc = run_gobuildx(["report", "--dist", str(tmp_path)], cwd=tmp_path)
-    assert proc.returncode == 10 and "no manifest.json yet; run `gobuildx build` first" in proc.stderr
+    assert proc.returncode == 11 and "no manifest.json yet; run `gobuildx build` first" in proc.stderr
 
 
 def test_later_stages_render_from_their_records(dist_copy: Path) -> None:
