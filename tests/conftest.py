@@ -19,6 +19,25 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 SDE = "1700000000"  # SOURCE_DATE_EPOCH of the image tests: reproducible dates
 
+# The ids the repository's targets.toml expands to (its default matrix).
+DEFAULT_IDS = {
+    "linux-amd64",
+    "linux-386",
+    "linux-arm64",
+    "linux-armv6",
+    "linux-armv7",
+    "linux-riscv64",
+    "linux-ppc64le",
+    "linux-s390x",
+    "windows-amd64",
+    "windows-arm64",
+    "darwin-amd64",
+    "darwin-arm64",
+    "freebsd-amd64",
+    "wasip1-wasm",
+    "js-wasm",
+}
+
 
 def run_gobuildx(
     args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = False

@@ -315,7 +315,7 @@ def test_init_finds_every_main_package_and_cgo(tmp_path: Path) -> None:
 
 def test_quick_start_builds_the_whole_default_matrix(hello_dist: Path) -> None:
     """`gobuildx build --matrix all` on the repository's targets.toml: every target, one artifact each."""
-    from tests.integration.core.test_matrix import DEFAULT_IDS
+    from tests.conftest import DEFAULT_IDS
 
     data = json.loads((hello_dist / "manifest.json").read_text())
     assert {t["id"] for t in data["targets"]} == DEFAULT_IDS

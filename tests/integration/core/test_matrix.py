@@ -7,25 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_gobuildx
-
-DEFAULT_IDS = {
-    "linux-amd64",
-    "linux-386",
-    "linux-arm64",
-    "linux-armv6",
-    "linux-armv7",
-    "linux-riscv64",
-    "linux-ppc64le",
-    "linux-s390x",
-    "windows-amd64",
-    "windows-arm64",
-    "darwin-amd64",
-    "darwin-arm64",
-    "freebsd-amd64",
-    "wasip1-wasm",
-    "js-wasm",
-}
+from tests.conftest import DEFAULT_IDS, REPO, run_gobuildx
 
 pytestmark = pytest.mark.usefixtures("hello_module")  # the module these configs name (dir = "hello")
 
