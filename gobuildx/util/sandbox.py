@@ -12,7 +12,12 @@ is not in force, never pretending):
 * bubblewrap: its own network namespace (only `lo`, which bwrap brings up), PID, IPC and UTS
   namespaces, a read-only view of `/`, a fresh /tmp, /dev and /proc, the caller's HOME hidden,
   write access only to `cwd` and `spec.writable`, a throwaway HOME and TMPDIR (in the fresh
-  /tmp), uid 1000 without capabilities in a user namespace of its own, and death with its parent;
+  /tmp), and death with its parent;
+* a non-root user without capabilities: called by root, bwrap makes the mounts and `setpriv`
+  then drops to uid 65534 (`$GOBUILDX_SANDBOX_UID`), a real unprivileged user on the host (a
+  user namespace alone would not do: its uid 1000 is root outside it). Paths it must write are
+  handed to that uid for the run and back after. Called by anyone else, uid 1000 in a user
+  namespace of its own, which outside it is the (already unprivileged) caller;
 * limits: memory and process count in cgroups made under the caller's own cgroup (so the
   caller's own limits still apply), else RLIMIT_DATA / RLIMIT_NPROC; RLIMIT_FSIZE for the size
   of one file; no core dumps. Time is the caller's timeout.
@@ -30,6 +35,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -41,7 +47,11 @@ from typing import Literal, TypeVar
 
 Mode = Literal["auto", "required", "off"]
 MODES: tuple[Mode, ...] = ("auto", "required", "off")
-SANDBOX_UID = 1000  # uid and gid inside the user namespace: an ordinary user, no capabilities
+SANDBOX_UID = 1000  # uid and gid inside the user namespace of a non-root caller
+DROP_UID = 65534  # root's programs run as this host uid (nobody): owns nothing, may read little
+UID_OVERRIDE = "GOBUILDX_SANDBOX_UID"  # another unprivileged uid for that, if 65534 is in use
+# What root keeps in the box, only for setpriv to drop to DROP_UID and clear the bounding set.
+DROP_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 PACKAGE = "apt-get install bubblewrap"
 OVERRIDE = "GOBUILDX_BWRAP"  # the bwrap to use, by absolute path ("" or a missing file: none)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -70,7 +80,8 @@ class Spec:
 
     limits: Limits = Limits()
     mode: Mode = "auto"  # auto: contain what the host allows; required: refuse to run otherwise
-    writable: tuple[Path, ...] = ()  # besides cwd (a Wine prefix, say)
+    writable: tuple[Path, ...] = ()  # besides cwd
+    owned: tuple[Path, ...] = ()  # trees made for this run that the program must own (a scratch Wine prefix)
     readable: tuple[Path, ...] = ()  # besides / (needed when under the hidden HOME)
     network: bool = False  # True: the host's network, for the reason in network_why
     network_why: str = ""
@@ -87,6 +98,18 @@ class Host:
     pids_cgroup: Path | None  # a cgroup directory to make per-run children in
     memory_cgroup: Path | None
     root: bool
+    drop: tuple[str, int] | None = None  # root: (setpriv, uid) that takes the program off root
+    drop_why: str = ""  # root without `drop`: why not
+
+    def user(self) -> str:
+        """Who the program is, in words."""
+        if self.bwrap and self.drop:
+            return f"uid {self.drop[1]}, an unprivileged user of this host, without capabilities"
+        if self.bwrap and self.userns and not self.root:
+            return f"uid {SANDBOX_UID} in a user namespace (your own uid outside it), no capabilities"
+        if self.root:
+            return f"root without capabilities (no unprivileged user: {self.drop_why})"
+        return "the calling user"
 
     def lines(self) -> list[str]:
         """For `gobuildx doctor`: one line per part, saying what is and is not contained."""
@@ -96,11 +119,7 @@ class Host:
             if self.bwrap
             else f"not contained: {self.bwrap_why}; install: {PACKAGE}"
         )
-        user = (
-            f"uid {SANDBOX_UID} in a user namespace, no capabilities"
-            if self.bwrap and self.userns
-            else "no user namespace: runs as the calling user"
-        )
+        user = self.user()
         pids = f"pids cgroup under {self.pids_cgroup}" if self.pids_cgroup else nproc_note(self.root)
         mem = f"memory cgroup under {self.memory_cgroup}" if self.memory_cgroup else "RLIMIT_DATA (no memory cgroup)"
         return [
@@ -134,6 +153,7 @@ class Box:
     info_fd: int | None = None  # read end of bwrap's --info-fd
     child_pid: int | None = None  # the sandboxed program's init, as the host sees it
     wrapped: bool = False  # argv runs under bwrap
+    handed: list[Handed] = field(default_factory=list)  # paths the dropped uid has for the run
 
     def started(self) -> None:
         """The caller has spawned argv: close our copy of the info pipe's write end."""
@@ -181,6 +201,8 @@ class Box:
             self.info_fd = None
         for path in self.cgroups.values():
             remove_cgroup(path)
+        give_back(self.handed)  # its processes are gone: nothing changes under the chown
+        self.handed = []
 
 
 # --------------------------------------------------------------------------- the host
@@ -197,15 +219,36 @@ def find_bwrap(environ: dict[str, str]) -> tuple[str | None, str]:
 
 def host(environ: dict[str, str]) -> Host:
     bwrap, why = find_bwrap(environ)
-    return _probe(bwrap, why)
+    uid, uid_why = drop_uid(environ)
+    setpriv = shutil.which("setpriv", path=environ.get("PATH", "/usr/bin:/bin")) or (
+        "/usr/bin/setpriv" if os.access("/usr/bin/setpriv", os.X_OK) else None
+    )
+    return _probe(bwrap, why, setpriv, uid, uid_why)
+
+
+def drop_uid(environ: dict[str, str]) -> tuple[int | None, str]:
+    """The uid root's programs run as: $GOBUILDX_SANDBOX_UID (an unprivileged uid), else 65534."""
+    text = environ.get(UID_OVERRIDE)
+    if text is None:
+        return DROP_UID, ""
+    if text.isdigit() and 0 < int(text) < 2**32 - 1:
+        return int(text), ""
+    return None, f"{UID_OVERRIDE}={text!r} is not a uid between 1 and 4294967294"
 
 
 @lru_cache(maxsize=8)
-def _probe(bwrap: str | None, why: str) -> Host:
+def _probe(bwrap: str | None, why: str, setpriv: str | None, uid: int | None, uid_why: str) -> Host:
     userns = False
+    drop: tuple[str, int] | None = None
+    root = os.geteuid() == 0
+    drop_why = uid_why if uid is None else "" if setpriv else "setpriv (util-linux) is not on PATH"
     if bwrap:
         ok, detail = _try_bwrap(bwrap, ["--unshare-user", "--uid", str(SANDBOX_UID)])
         userns = ok
+        if root and setpriv and uid is not None:
+            dropped, drop_detail = _try_bwrap(bwrap, drop_options(), drop_command(setpriv, uid))
+            drop, drop_why = ((setpriv, uid), "") if dropped else (None, f"setpriv failed: {drop_detail}")
+            ok = ok or dropped
         if not ok:
             ok, detail = _try_bwrap(bwrap, [])
             if not ok:
@@ -216,11 +259,36 @@ def _probe(bwrap: str | None, why: str) -> Host:
         userns=userns,
         pids_cgroup=own_cgroup("pids"),
         memory_cgroup=own_cgroup("memory"),
-        root=os.geteuid() == 0,
+        root=root,
+        drop=drop if root else None,
+        drop_why=drop_why if root else "",
     )
 
 
-def _try_bwrap(bwrap: str, extra: list[str]) -> tuple[bool, str]:
+def drop_options() -> list[str]:
+    """bwrap as root: every capability dropped but what setpriv needs to drop the rest."""
+    out = ["--cap-drop", "ALL"]
+    for cap in DROP_CAPS:
+        out += ["--cap-add", cap]
+    return out
+
+
+def drop_command(setpriv: str, uid: int) -> list[str]:
+    """setpriv in the box, after bwrap's mounts: to `uid` for real (no supplementary groups), no
+    capability left in any set, and no way back (no_new_privs: a setuid file gives nothing)."""
+    return [
+        setpriv,
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+    ]
+
+
+def _try_bwrap(bwrap: str, extra: list[str], command: tuple[str, ...] | list[str] = ()) -> tuple[bool, str]:
     argv = [
         bwrap,
         *extra,
@@ -235,6 +303,7 @@ def _try_bwrap(bwrap: str, extra: list[str]) -> tuple[bool, str]:
         "--dev",
         "/dev",
         "--",
+        *command,
         "true",
     ]
     try:
@@ -266,13 +335,33 @@ def contain(argv: list[str], env: dict[str, str], cwd: Path, spec: Spec, environ
     part is missing; in `off` mode the argv is unchanged and only the limits apply."""
     h = host(environ)
     if spec.mode == "off":  # the limits still apply, in cgroups where the host has them
-        h = replace(h, bwrap=None, bwrap_why='sandbox = "off"', userns=False)
+        h = replace(h, bwrap=None, bwrap_why='sandbox = "off"', userns=False, drop=None, drop_why='sandbox = "off"')
     # Whatever the command names by absolute path (the artifact, a QEMU sysroot) stays readable
     # even where it lies under the hidden HOME.
     named = tuple(Path(a) for a in argv if a.startswith("/") and os.path.exists(a))
+    if h.drop and h.bwrap:
+        # What the run needs (the program, what the runner lists) must be the uid's to read, or
+        # it would fail on a permission it never had: then say why it stays root instead.
+        uid = h.drop[1]
+        needed = [(p, False) for p in (*spec.readable, *spec.owned)]
+        needed += [(Path(argv[0]), True)] if argv and argv[0].startswith("/") else []
+        unreadable = [p for p, run in needed if not may_read(p, uid, execute=run)]
+        if unreadable:
+            h = replace(h, drop=None, drop_why=f"{unreadable[0]} is not readable by uid {uid}")
+        else:  # any other path in argv it may not read stays hidden, as it would be anyway
+            named = tuple(p for p in named if may_read(p, uid))
     spec = replace(spec, readable=spec.readable + named)
+    handed: list[Handed] = []
+    if h.drop and h.bwrap:  # the paths it must write become the dropped uid's for the run
+        try:
+            handed = hand_over(sorted({cwd, *spec.writable}), h.drop[1], whole=False)
+            handed += hand_over(list(spec.owned), h.drop[1], whole=True)
+        except OSError as exc:
+            give_back(handed)
+            handed, h = [], replace(h, drop=None, drop_why=f"cannot give it what it must write: {exc}")
     missing = missing_parts(h) + (["the host's network: " + spec.network_why] if spec.network and h.bwrap else [])
     if spec.mode == "required" and missing:
+        give_back(handed)
         raise Uncontained("; ".join(missing))
     cgroups = make_cgroups(spec, h)
     box = Box(
@@ -283,11 +372,12 @@ def contain(argv: list[str], env: dict[str, str], cwd: Path, spec: Spec, environ
         preexec=preexec_for(spec.limits, cgroups),
         cgroups=cgroups,
         missing=missing,
+        handed=handed,
     )
     if h.bwrap:
         read_end, write_end = os.pipe()
         os.set_inheritable(write_end, True)
-        box.argv = bwrap_argv(h.bwrap, argv, cwd, spec, h.userns, write_end)
+        box.argv = bwrap_argv(h.bwrap, argv, cwd, spec, h.userns and not h.root, write_end, h.drop)
         box.env = sandbox_env(env)
         box.pass_fds, box.info_fd, box.wrapped = (write_end,), read_end, True
     box.notes = notes_for(h, box)
@@ -302,7 +392,9 @@ def missing_parts(h: Host) -> list[str]:
     out = []
     if not h.bwrap:
         out.append(f"no sandbox ({h.bwrap_why}): it has the host's network and a writable file system")
-    elif not h.userns:
+    elif h.root and not h.drop:
+        out.append(f"no unprivileged user ({h.drop_why}): it runs as root, without capabilities")
+    elif not h.root and not h.userns:
         out.append("no user namespace: it runs as the calling user (without capabilities)")
     if h.pids_cgroup is None and h.root:
         out.append("no process limit (no pids cgroup, and RLIMIT_NPROC does not bind root)")
@@ -313,10 +405,9 @@ def notes_for(h: Host, box: Box) -> list[str]:
     lim = box.spec.limits
     parts = []
     if h.bwrap:
-        user = f"uid {SANDBOX_UID} in a user namespace" if h.userns else "the calling user"
         parts.append(
             f"sandboxed with bubblewrap: loopback-only network, read-only /, writable work dir, "
-            f"throwaway HOME and TMPDIR, {user}"
+            f"throwaway HOME and TMPDIR, {h.user()}"
         )
     mem = "cgroup" if "memory" in box.cgroups else "RLIMIT_DATA"
     procs = "cgroup" if "pids" in box.cgroups else "RLIMIT_NPROC"
@@ -327,14 +418,24 @@ def notes_for(h: Host, box: Box) -> list[str]:
     return parts + [f"NOT contained: {m}" for m in box.missing]
 
 
-def bwrap_argv(bwrap: str, argv: list[str], cwd: Path, spec: Spec, userns: bool, info_fd: int) -> list[str]:
-    """bubblewrap around argv: every option is there for a reason said beside it."""
+def bwrap_argv(
+    bwrap: str,
+    argv: list[str],
+    cwd: Path,
+    spec: Spec,
+    userns: bool,
+    info_fd: int,
+    drop: tuple[str, int] | None = None,
+) -> list[str]:
+    """bubblewrap around argv: every option is there for a reason said beside it. `drop`: bwrap
+    runs as root and (setpriv, uid) takes the program to that uid after the mounts."""
     out = [
         bwrap,
         "--die-with-parent",  # a killed gobuildx leaves no sandbox behind
         "--new-session",  # no TIOCSTI into the caller's terminal
-        "--cap-drop",
-        "ALL",  # as root without a user namespace bwrap would keep root's capabilities
+        # as root without a user namespace bwrap would keep root's capabilities; with `drop` only
+        # setpriv's three stay, and setpriv clears them before the program starts
+        *(drop_options() if drop else ["--cap-drop", "ALL"]),
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
@@ -344,22 +445,27 @@ def bwrap_argv(bwrap: str, argv: list[str], cwd: Path, spec: Spec, userns: bool,
     ]
     if not spec.network:
         out.append("--unshare-net")  # only `lo`, brought up by bwrap: server checks still work
-    if userns:
+    if userns and not drop:
         out += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
-    out += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    writable = sorted({cwd, *spec.writable}, key=lambda p: (len(p.parts), str(p)))  # parents first
-    hidden = hidden_homes(writable)
-    for home in hidden:
-        out += ["--tmpfs", str(home)]  # the host's home: its keys and configs are not readable
-    for path in spec.readable:
-        if path.exists():
-            out += ["--ro-bind", str(path), str(path)]
+    # a fresh /tmp anyone may write, as a real /tmp (the dropped uid needs it for TMPDIR)
+    out += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
+    writable = sorted({cwd, *spec.writable, *spec.owned}, key=lambda p: (len(p.parts), str(p)))  # parents first
+    readable = [p for p in spec.readable if p.exists()]
+    masked = hidden_homes(writable)
+    if drop:  # a directory the uid may not enter would stop it short of what it may use
+        masked += blocked_dirs([*writable, *readable], drop[1], [Path("/tmp"), *masked])
+    for home in masked:
+        out += ["--perms", "0755", "--tmpfs", str(home)]  # the host's home: its keys and configs are not readable
+    for folder in parents_to_make([*readable, *writable], [Path("/tmp"), *masked]):
+        out += ["--perms", "0755", "--dir", str(folder)]  # bwrap would make them 0700, closed to the uid
+    for path in readable:
+        out += ["--ro-bind", str(path), str(path)]
     for path in writable:
         out += ["--bind", str(path), str(path)]
-    for home in hidden:
+    for home in masked:
         out += ["--remount-ro", str(home)]  # an empty, read-only home (the binds in it stay writable)
-    out += ["--dir", SANDBOX_HOME, "--chdir", str(cwd), "--info-fd", str(info_fd), "--", *argv]
-    return out
+    out += ["--perms", "1777", "--dir", SANDBOX_HOME, "--chdir", str(cwd), "--info-fd", str(info_fd), "--"]
+    return out + (drop_command(*drop) if drop else []) + argv
 
 
 SANDBOX_HOME = "/tmp/home"
@@ -374,9 +480,132 @@ def hidden_homes(writable: list[Path]) -> list[Path]:
     return [home]
 
 
+def blocked_dirs(paths: list[Path], uid: int, masked: list[Path]) -> list[Path]:
+    """The topmost directory on the way to each path that `uid` may not enter (a 0700 home, a
+    private temp dir), unless it lies in a tmpfs already: it becomes an empty tmpfs of its own
+    in which only the paths are bound again."""
+    out: list[Path] = []
+    for path in paths:
+        for folder in reversed(path.parents):
+            if any(folder == m or m in folder.parents for m in [*masked, *out]):
+                break
+            if not may_enter(folder, uid):
+                out.append(folder)
+                break
+    return out
+
+
+def parents_to_make(paths: list[Path], masks: list[Path]) -> list[Path]:
+    """The folders between each tmpfs and the paths bound under it, parents first."""
+    out: dict[Path, None] = {}
+    for path in paths:
+        for mask in masks:
+            if mask in path.parents:
+                chain = [f for f in reversed(path.parents) if mask in f.parents]
+                out.update(dict.fromkeys(chain))
+    return sorted(out, key=lambda p: (len(p.parts), str(p)))
+
+
+def may_enter(folder: Path, uid: int) -> bool:
+    return _mode_allows(folder, uid, 0o1)
+
+
+def may_read(path: Path, uid: int, execute: bool = False) -> bool:
+    """By the mode bits alone (the uid's own group is its uid: setpriv clears the others)."""
+    return _mode_allows(path, uid, 0o4) and (not execute or _mode_allows(path, uid, 0o1))
+
+
+def _mode_allows(path: Path, uid: int, bit: int) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    shift = 6 if st.st_uid == uid else 3 if st.st_gid == uid else 0
+    return bool(st.st_mode >> shift & bit)
+
+
 def sandbox_env(env: dict[str, str]) -> dict[str, str]:
     """HOME and TMPDIR in the sandbox's fresh /tmp: thrown away with it."""
     return {**env, "HOME": SANDBOX_HOME, "TMPDIR": "/tmp"}
+
+
+# --------------------------------------------------------------------------- handing paths over
+@dataclass(frozen=True)
+class Handed:
+    """A path given to the dropped uid for a run, and its owner to give it back to."""
+
+    path: Path
+    uid: int
+    gid: int
+    drop_uid: int
+    mode: int = -1  # the folder's mode before (-1: left as it was)
+
+
+_handed_lock = threading.Lock()
+_handed_count: dict[Path, int] = {}  # runs at once in one work dir (two binaries of one target)
+
+
+def hand_over(paths: list[Path], uid: int, whole: bool) -> list[Handed]:
+    """Give each path to `uid` for the run: the folder alone (a work dir: what is in it stays
+    its owner's), or `whole`, a tree made for this run (a scratch Wine prefix). All or none:
+    on an error what was given is given back, and the error raised."""
+    out: list[Handed] = []
+    try:
+        for path in paths:
+            out += _hand_one(path, uid, whole)
+    except OSError:
+        give_back(out)
+        raise
+    return out
+
+
+def _hand_one(path: Path, uid: int, whole: bool) -> list[Handed]:
+    with _handed_lock:
+        st = path.stat()
+        if _handed_count.get(path):
+            _handed_count[path] += 1  # another run has it; that one knows the owner
+            return [Handed(path, -1, -1, uid)]
+        if st.st_uid == uid:
+            return []  # already its own
+        for item in _walk(path) if whole else [path]:
+            os.chown(item, uid, uid, follow_symlinks=False)
+        mode = stat.S_IMODE(st.st_mode)
+        if stat.S_ISDIR(st.st_mode) and not mode & 0o001:
+            # bwrap, root without capabilities, must still enter it (--chdir) once it is the uid's
+            os.chmod(path, mode | 0o001)
+        _handed_count[path] = 1
+        return [Handed(path, st.st_uid, st.st_gid, uid, mode if not mode & 0o001 else -1)]
+
+
+def give_back(handed: list[Handed]) -> None:
+    """After the run (its processes gone): whatever the uid owns under each path goes back to
+    the path's owner. Never through a symlink, and without setuid or setgid bits (a file the
+    program left must not become root's setuid program)."""
+    with _handed_lock:
+        for h in handed:
+            _handed_count[h.path] = _handed_count.get(h.path, 1) - 1
+            if _handed_count[h.path] > 0:
+                continue
+            del _handed_count[h.path]
+            for item in _walk(h.path):
+                try:
+                    st = os.lstat(item)
+                    if st.st_uid == h.drop_uid or st.st_gid == h.drop_uid:
+                        os.chown(item, h.uid, h.gid, follow_symlinks=False)
+                        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o6000:
+                            os.chmod(item, st.st_mode & 0o1777)
+                except OSError:
+                    continue
+            if h.mode >= 0:
+                os.chmod(h.path, h.mode)
+
+
+def _walk(top: Path) -> list[Path]:
+    """top and everything under it, not following symlinks."""
+    out = [top]
+    for root, dirs, files in os.walk(top, followlinks=False):
+        out += [Path(root) / n for n in dirs + files]
+    return out
 
 
 def preexec_for(limits: Limits, cgroups: dict[str, Path]) -> Callable[[], None]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from gobuildx.model.image import ImageRecord
 from gobuildx.model.manifest import TargetRecord
+from gobuildx.smoke.runners import wine
 from gobuildx.smoke.runners.base import Check, Host, Job
 from gobuildx.smoke.runners.container import ContainerRunner, ImageRootfsRunner
 from gobuildx.smoke.runners.native import NativeRunner
@@ -147,3 +149,23 @@ def test_the_image_rootfs_runner_refuses_a_server_check(context, tmp_path: Path)
     j = job(ctx, "linux-arm64", tmp_path, record=record_with(ctx, "linux-arm64", image_record(tarball="x.tar")))
     result = ImageRootfsRunner().run(j.model_copy(update={"check": Check(port=8080)}))
     assert result.status == "skipped" and "server" in result.reason
+
+
+def test_a_scratch_wine_prefix_copies_what_wine_writes_and_links_the_rest(tmp_path: Path) -> None:
+    template = tmp_path / "prefix-wine-8.0"
+    for folder in ("drive_c/windows/system32", "drive_c/Program Files/x", "drive_c/users/Public", "dosdevices"):
+        (template / folder).mkdir(parents=True)
+    (template / "system.reg").write_text("WINE REGISTRY\n")
+    (template / wine.READY).write_text("shim\n")
+    (template / "drive_c/windows/system32/kernel32.dll").write_bytes(b"MZ")
+    (template / "dosdevices/c:").symlink_to("../drive_c")
+    scratch = wine.scratch_prefix(template, tmp_path / "work" / ".wine-prefix-x")
+    assert (scratch / "system.reg").read_text() == "WINE REGISTRY\n" and not (scratch / "system.reg").is_symlink()
+    assert (scratch / "drive_c/users/Public").is_dir() and not (scratch / "drive_c/users").is_symlink()
+    assert os.readlink(scratch / "dosdevices/c:") == "../drive_c"  # the prefix's own links stay relative
+    assert (scratch / "drive_c/windows").resolve() == template / "drive_c/windows"  # linked, never copied
+    assert (scratch / "drive_c/Program Files").is_symlink()
+    assert not (scratch / "drive_c/Program Files (x86)").exists()  # not in the template: no dangling link
+    assert not (scratch / wine.READY).exists()  # only the template is "ready"
+    (scratch / "drive_c/users/Public/mine").write_text("x")
+    assert not (template / "drive_c/users/Public/mine").exists()

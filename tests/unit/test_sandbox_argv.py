@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
+import tempfile
 import threading
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from gobuildx.project.config import SmokeTable, load
 from gobuildx.smoke.stage import PortBook, make_check
 from gobuildx.util import sandbox
 from gobuildx.util.sandbox import Box, Host, Limits, Spec
+from tests.conftest import need
 
 WORK = Path("/srv/dist/.smoke/linux-amd64")
 PREFIX = Path("/srv/cache/wine/prefix-wine-8.0")
@@ -50,10 +53,103 @@ def test_the_program_gets_a_loopback_only_network_and_a_read_only_root() -> None
     assert pairs(argv, "--info-fd") == ["9"]
 
 
-def test_a_non_root_uid_only_with_a_user_namespace() -> None:
+def test_a_non_root_caller_gets_uid_1000_of_a_user_namespace() -> None:
     assert pairs(argv_for(), "--uid") == [str(sandbox.SANDBOX_UID)] and "--unshare-user" in argv_for()
     plain = argv_for(userns=False)
     assert "--unshare-user" not in plain and "--uid" not in plain
+
+
+def test_root_drops_to_a_real_unprivileged_uid_after_the_mounts() -> None:
+    argv = sandbox.bwrap_argv("/usr/bin/bwrap", ["/srv/a", "-v"], WORK, Spec(), True, 9, ("/usr/bin/setpriv", 65534))
+    assert "--unshare-user" not in argv  # its uid 1000 would be root outside
+    assert pairs(argv, "--cap-drop") == ["ALL"] and pairs(argv, "--cap-add") == list(sandbox.DROP_CAPS)
+    tail = argv[argv.index("--") + 1 :]
+    assert tail == [
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+        "/srv/a",
+        "-v",
+    ]
+
+
+def test_the_dropped_uid_is_65534_or_a_valid_override() -> None:
+    assert sandbox.drop_uid({}) == (65534, "")
+    assert sandbox.drop_uid({sandbox.UID_OVERRIDE: "4242"}) == (4242, "")
+    for bad in ("0", "root", "-1", "4294967295"):
+        uid, why = sandbox.drop_uid({sandbox.UID_OVERRIDE: bad})
+        assert uid is None and why == f"{sandbox.UID_OVERRIDE}={bad!r} is not a uid between 1 and 4294967294"
+
+
+def test_folders_under_a_tmpfs_are_made_open_to_the_uid(tmp_path: Path) -> None:
+    """bwrap makes a bind's missing parents 0700 (closed to the dropped uid): gobuildx makes them
+    0755 first, parents before children, only below the tmpfs they are in."""
+    made = sandbox.parents_to_make(
+        [Path("/tmp/a/b/work"), Path("/tmp/a/c"), Path("/root/.cache/x/prefix"), Path("/srv/d")],
+        [Path("/tmp"), Path("/root")],
+    )
+    assert made == [Path("/root/.cache"), Path("/tmp/a"), Path("/root/.cache/x"), Path("/tmp/a/b")]
+    argv = argv_for(Spec(), cwd=Path("/tmp/a/b/work"))
+    assert argv[argv.index("/tmp/a") - 3 : argv.index("/tmp/a") + 1] == ["--perms", "0755", "--dir", "/tmp/a"]
+    assert argv.index("/tmp/a") < argv.index("--bind")
+
+
+def test_a_folder_the_uid_may_not_enter_becomes_a_tmpfs_of_its_own() -> None:
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as top:  # /var/tmp: open to every uid
+        base = Path(top)
+        base.chmod(0o755)
+        closed = base / "closed"
+        (closed / "inner").mkdir(parents=True)
+        closed.chmod(0o700)
+        (base / "open").mkdir()
+        blocked = sandbox.blocked_dirs([closed / "inner" / "work", base / "open" / "x"], 65534, [])
+        assert blocked == [closed] and sandbox.may_enter(closed, os.stat(closed).st_uid)
+        assert sandbox.blocked_dirs([closed / "inner"], 65534, [base]) == []  # in a tmpfs already
+
+
+def test_may_read_goes_by_the_mode_bits(tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_text("x")
+    f.chmod(0o644)
+    assert sandbox.may_read(f, 65534) and not sandbox.may_read(f, 65534, execute=True)
+    f.chmod(0o755)
+    assert sandbox.may_read(f, 65534, execute=True)
+    f.chmod(0o600)
+    assert not sandbox.may_read(f, 65534) and sandbox.may_read(f, os.stat(f).st_uid)
+    assert not sandbox.may_read(tmp_path / "gone", 65534)
+
+
+def test_handed_paths_come_back_to_their_owner_without_setuid(tmp_path: Path) -> None:
+    need(os.geteuid() == 0, "root (chown to another uid)")
+    work, tree = tmp_path / "work", tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    work.mkdir(mode=0o700)
+    work.chmod(0o700)
+    (work / "kept").write_text("gobuildx's log")
+    (tree / "sub" / "f").write_text("x")
+    handed = sandbox.hand_over([work], 65534, whole=False) + sandbox.hand_over([tree], 65534, whole=True)
+    assert work.stat().st_uid == 65534 and stat.S_IMODE(work.stat().st_mode) == 0o701  # bwrap may chdir
+    assert (work / "kept").stat().st_uid == 0  # a work dir's own files stay its owner's
+    assert {p.stat().st_uid for p in [tree, tree / "sub", tree / "sub" / "f"]} == {65534}
+    again = sandbox.hand_over([work], 65534, whole=False)  # a second run in the same work dir
+    left = work / "left"  # what the run left: a setuid file, and a link to a file root owns
+    left.write_text("#!/bin/sh\n")
+    os.chown(left, 65534, 65534)
+    left.chmod(0o6755)
+    (work / "link").symlink_to("/etc/passwd")
+    os.chown(work / "link", 65534, 65534, follow_symlinks=False)
+    sandbox.give_back(again)
+    assert work.stat().st_uid == 65534  # the first run still has it
+    sandbox.give_back(handed)
+    assert work.stat().st_uid == 0 and stat.S_IMODE(work.stat().st_mode) == 0o700
+    assert left.stat().st_uid == 0 and stat.S_IMODE(left.stat().st_mode) == 0o755  # no setuid root file
+    assert os.lstat(work / "link").st_uid == 0 and Path("/etc/passwd").stat().st_uid == 0
+    assert {p.stat().st_uid for p in [tree, tree / "sub", tree / "sub" / "f"]} == {0}
 
 
 def test_network_true_keeps_the_hosts_network() -> None:
@@ -85,6 +181,7 @@ def host(**kw: object) -> Host:
         "pids_cgroup": Path("/sys/fs/cgroup/pids"),
         "memory_cgroup": None,
         "root": True,
+        "drop": ("/usr/bin/setpriv", 65534),
     }
     return Host(**{**base, **kw})  # type: ignore[arg-type]
 
@@ -93,7 +190,11 @@ def test_each_missing_part_is_said_plainly() -> None:
     assert sandbox.missing_parts(host()) == []
     [no_box] = sandbox.missing_parts(host(bwrap=None, bwrap_why="bwrap (bubblewrap) is not on PATH"))
     assert no_box.startswith("no sandbox (bwrap (bubblewrap) is not on PATH)") and "network" in no_box
-    assert sandbox.missing_parts(host(userns=False)) == [
+    assert sandbox.missing_parts(host(userns=False)) == []  # root drops to 65534 without one
+    assert sandbox.missing_parts(host(drop=None, drop_why="setpriv (util-linux) is not on PATH")) == [
+        "no unprivileged user (setpriv (util-linux) is not on PATH): it runs as root, without capabilities"
+    ]
+    assert sandbox.missing_parts(host(userns=False, root=False, drop=None)) == [
         "no user namespace: it runs as the calling user (without capabilities)"
     ]
     [procs] = sandbox.missing_parts(host(pids_cgroup=None))
@@ -243,4 +344,4 @@ def test_a_signal_death_under_bwrap_reads_as_the_signal(tmp_path: Path) -> None:
 def test_a_shared_network_is_said_plainly(tmp_path: Path) -> None:
     spec = Spec(mode="required", network=True, network_why="a server check run by a non-root user")
     with pytest.raises(sandbox.Uncontained, match="^the host's network: a server check run by a non-root user$"):
-        sandbox.contain(["/bin/true"], {}, WORK, spec, {sandbox.OVERRIDE: "/bin/true"})
+        sandbox.contain(["/bin/true"], {}, tmp_path, spec, {sandbox.OVERRIDE: "/bin/true"})

@@ -229,7 +229,14 @@ class ImageRootfsRunner(Runner):
         return execute(
             self.name,
             job,
-            Invocation(argv=argv, env=base_env(job), cwd=job.work_dir, notes=[f"rootfs of {image.digest} at {root}"]),
+            Invocation(
+                argv=argv,
+                env=base_env(job),
+                cwd=job.work_dir,
+                notes=[f"rootfs of {image.digest} at {root}"],
+                contained=True,  # as a native or QEMU run: the image's own binary, on the host's kernel
+                readable=[root],
+            ),
         )
 
 

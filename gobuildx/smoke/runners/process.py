@@ -47,7 +47,9 @@ class Invocation(BaseModel):
     cwd: Path
     notes: list[str] = []
     contained: bool = False  # run it in gobuildx.util.sandbox (native, qemu, wine)
-    writable: list[Path] = []  # in the sandbox, writable besides cwd (a Wine prefix)
+    writable: list[Path] = []  # in the sandbox, writable besides cwd
+    owned: list[Path] = []  # made for this run, the program's own in the sandbox (a scratch Wine prefix)
+    readable: list[Path] = []  # besides what argv names (the template of that prefix)
 
 
 class Outcome(BaseModel):
@@ -126,6 +128,8 @@ def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
         limits=limits,
         mode=c.sandbox if inv.contained else "off",
         writable=tuple(inv.writable),
+        owned=tuple(inv.owned),
+        readable=tuple(inv.readable),
         label=runner,
         network=shared,
         network_why="a server check run by a non-root user is probed on the host's loopback",
@@ -134,7 +138,9 @@ def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
 
 def run_logged(inv: Invocation, log: Path, check: Check, box: sandbox.Box) -> Outcome:
     start = time.monotonic()
-    with open(log, "wb") as out:
+    # Read back through the same open file: the program may own the work dir, and could replace
+    # the log's name with a link to a file only gobuildx may read.
+    with open(log, "w+b") as out:
         proc = subprocess.Popen(
             box.argv,
             env=box.env,
@@ -155,7 +161,8 @@ def run_logged(inv: Invocation, log: Path, check: Check, box: sandbox.Box) -> Ou
                 http_verdict, timed_out = None, not wait(proc, check.timeout_s)
         finally:
             kill_group(proc)
-    text = log.read_bytes().decode("utf-8", "replace")
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
     code = proc.returncode
     return Outcome(
         exit_code=code, timed_out=timed_out, output=text, duration_s=time.monotonic() - start, http=http_verdict

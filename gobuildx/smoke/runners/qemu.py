@@ -94,4 +94,6 @@ class QemuRunner(CommandRunner):
             argv += ["-L", str(root)]
             notes.append(f"dynamic: {interp} from -L {root}")
         argv += [str(job.artifact), *job.check.args]
-        return Invocation(argv=argv, env=base_env(job), cwd=job.work_dir, notes=notes, contained=True)
+        return Invocation(
+            argv=argv, env=base_env(job), cwd=job.work_dir, notes=notes, contained=True, readable=[job.artifact]
+        )  # QEMU reads the artifact: the sandbox's uid must be able to

@@ -92,4 +92,7 @@ class NodeRunner(CommandRunner):
     def invocation(self, job: Job) -> Invocation:
         script = wasm_exec_node(job.goroot)
         argv = [which("node", job.environ) or "node", str(script), str(job.artifact), *job.check.args]
-        return Invocation(argv=argv, env=base_env(job), cwd=job.work_dir)
+        # Sandboxed like a native run: Go's wasm_exec gives the program Node's whole `fs` module.
+        # The script's folder: wasm_exec_node.js loads wasm_exec.js beside it.
+        readable = [script.parent, job.artifact] if script else [job.artifact]
+        return Invocation(argv=argv, env=base_env(job), cwd=job.work_dir, contained=True, readable=readable)

@@ -1,5 +1,10 @@
 """Run Windows artifacts under Wine, in a prefix gobuildx creates once in its cache.
 
+Each run gets a scratch prefix of its own (`scratch_prefix`): a copy of the few megabytes Wine
+writes (its registry, the users' folders) beside links to the rest (C:\\windows, 687 MB), which
+the sandbox shows read-only. So nothing a program does to its prefix reaches the next run, and
+the program, run as an unprivileged uid, owns its prefix as Wine insists.
+
 Wine 8 has no bcryptprimitives.dll, so Go >= 1.22 programs die at start ("bcryptprimitives.dll
 not found"); gobuildx then puts its own DLL exporting ProcessPrng in the prefix's system32
 and says so in every result's notes.
@@ -7,6 +12,7 @@ and says so in every result's notes.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -32,9 +38,12 @@ OVERRIDE = "GOBUILDX_WINE"  # the Wine loader or launcher to use, by absolute pa
 # launcher script comes with the separate `wine` package. Fedora-style layouts use lib64.
 LOADER_DIRS = (Path("/usr/lib/wine"), Path("/usr/lib64/wine"))
 WINE32_PACKAGE = "dpkg --add-architecture i386 && apt-get update && apt-get install wine32:i386"
+# The big, read-only part of a prefix: linked from each scratch prefix, never copied.
+SHARED = ("drive_c/windows", "drive_c/Program Files", "drive_c/Program Files (x86)")
 BOOT_TIMEOUT_S = 600.0
 STOP_TIMEOUT_S = 30.0
 READY = ".gobuildx-ready"
+_serial = itertools.count()  # scratch prefixes of one process, each run its own
 SHIM_NOTE = (
     f"Wine lacks {DLL_NAME} (ProcessPrng, needed by Go >= 1.22): gobuildx supplied its own "
     "shim (ProcessPrng -> advapi32!SystemFunction036) in the prefix's system32"
@@ -78,8 +87,8 @@ class WineRunner(CommandRunner):
         if why:
             return self.skipped(job, why)
         try:
-            return execute(self.name, job, self.invocation(job))
-        except (ShimError, PrefixError) as exc:
+            inv = self.invocation(job)
+        except (ShimError, PrefixError, OSError) as exc:
             return SmokeResult(
                 runner=self.name,
                 binary=job.binary,
@@ -87,15 +96,28 @@ class WineRunner(CommandRunner):
                 reason=f"could not prepare Wine: {str(exc).splitlines()[0]}",
                 output=str(exc)[-4000:],
             )
+        try:
+            return execute(self.name, job, inv)
+        finally:
+            shutil.rmtree(inv.owned[0], ignore_errors=True)  # the scratch prefix: this run's only
 
     def invocation(self, job: Job) -> Invocation:
-        prefix, notes = ensure_prefix(job.cache_dir, job.environ)
+        """Makes the run's scratch prefix (the caller removes it): Wine writes its registry and
+        server state there."""
+        template, notes = ensure_prefix(job.cache_dir, job.environ)
+        prefix = scratch_prefix(template, job.work_dir / f".wine-prefix-{job.binary}-{os.getpid()}-{next(_serial)}")
         env = {**wine_env(job.environ), **base_env(job), "WINEPREFIX": str(prefix)}
         env.update(job.check.env)
         argv = [wine_program(job.environ), str(job.artifact), *job.check.args]
         return Invocation(
-            argv=argv, env=env, cwd=job.work_dir, notes=notes, contained=True, writable=[prefix]
-        )  # Wine writes its registry and server state there
+            argv=argv,
+            env=env,
+            cwd=job.work_dir,
+            notes=notes,
+            contained=True,
+            owned=[prefix],
+            readable=[template, job.artifact],
+        )
 
 
 class PrefixError(Exception):
@@ -208,6 +230,23 @@ def stop_prefix(env: dict[str, str], server: str) -> None:
         )
     except (OSError, subprocess.TimeoutExpired):
         pass
+
+
+def scratch_prefix(template: Path, dest: Path) -> Path:
+    """A prefix for one run: the template copied but for SHARED, which are symlinks into it
+    (read-only in the sandbox, since the template is not among the paths it may write)."""
+    shared = {template / name for name in SHARED}
+    if dest.exists():
+        shutil.rmtree(dest)
+
+    def skip(folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if Path(folder) / n in shared} | ({READY} if Path(folder) == template else set())
+
+    shutil.copytree(template, dest, symlinks=True, ignore=skip)
+    for path in sorted(shared):
+        if path.exists():
+            (dest / path.relative_to(template)).symlink_to(path)
+    return dest
 
 
 def system32(prefix: Path) -> Path:

@@ -20,10 +20,12 @@ import pytest
 
 from gobuildx.model.smoke import SmokeResult
 from gobuildx.project.matrix import Target
+from gobuildx.smoke.runners import wine
 from gobuildx.smoke.runners.base import Check, Host, Job
 from gobuildx.smoke.runners.native import NativeRunner
 from gobuildx.smoke.runners.process import CommandRunner
 from gobuildx.smoke.runners.qemu import QemuRunner
+from gobuildx.smoke.runners.wasm import NodeRunner
 from gobuildx.smoke.runners.wine import WineRunner, find_wine
 from gobuildx.util import sandbox
 from gobuildx.util.dirs import user_cache_dir
@@ -37,6 +39,9 @@ PLATFORMS = {
     "linux/arm64": (QemuRunner, str),
     "windows/amd64": (WineRunner, lambda p: "Z:" + str(p).replace("/", "\\")),
 }
+# js/wasm under Node reaches the file system through Node's fs: it is contained the same way.
+# (It has no network API and cannot fork, so only the write test applies to it.)
+WRITERS = {**PLATFORMS, "js/wasm": (NodeRunner, str)}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,9 +55,9 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """probe built for each platform with the Go gobuildx uses."""
     out = tmp_path_factory.mktemp("probe")
     built = {}
-    for platform in PLATFORMS:
+    for platform in WRITERS:
         goos, goarch = platform.split("/")
-        exe = out / f"probe-{goos}-{goarch}{'.exe' if goos == 'windows' else ''}"
+        exe = out / f"probe-{goos}-{goarch}{'.exe' if goos == 'windows' else '.wasm' if goos == 'js' else ''}"
         env = {**os.environ, "GOOS": goos, "GOARCH": goarch, "CGO_ENABLED": "0"}
         subprocess.run(
             [go_program(), "build", "-trimpath", "-o", str(exe), "."],
@@ -83,7 +88,7 @@ def job(platform: str, exe: Path, work: Path, check: Check, environ: dict[str, s
 
 
 def run(platform: str, exe: Path, work: Path, check: Check, environ: dict[str, str] | None = None) -> SmokeResult:
-    runner: CommandRunner = PLATFORMS[platform][0]()
+    runner: CommandRunner = WRITERS[platform][0]()
     j = job(platform, exe, work, check, environ)
     if platform.startswith("windows"):
         need(find_wine(j.environ)[0], "Wine")
@@ -125,13 +130,13 @@ def outside(tmp_path: Path) -> Iterator[list[Path]]:
         p.unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize("platform", list(PLATFORMS))
+@pytest.mark.parametrize("platform", list(WRITERS))
 def test_writes_outside_the_work_dir_do_not_reach_the_host(
     platform: str, probes: dict[str, Path], tmp_path: Path, outside: list[Path]
 ) -> None:
     work = tmp_path / "work"
     inside = work / "inside.txt"
-    spell = PLATFORMS[platform][1]
+    spell = WRITERS[platform][1]
     result = run(
         platform, probes[platform], work, Check(args=["write", spell(inside), *map(spell, outside)], timeout_s=120)
     )
@@ -150,11 +155,62 @@ def test_home_and_tmpdir_are_thrown_away(probes: dict[str, Path], tmp_path: Path
     assert not (Path("/tmp") / tag).exists() and not (Path("/tmp/home") / tag).exists()  # ... gone after
 
 
-def test_the_program_is_uid_1000_without_capabilities(probes: dict[str, Path], tmp_path: Path) -> None:
-    need(sandbox.host(dict(os.environ)).userns, "user namespaces (a chroot refuses them: enter a root with pivot_root)")
+def test_the_program_is_an_unprivileged_user_without_capabilities(probes: dict[str, Path], tmp_path: Path) -> None:
+    """Run by root, the program is uid 65534 on the host itself (not uid 1000 of a user namespace,
+    which is root outside it); run by anyone else, uid 1000 of its own user namespace."""
+    host = sandbox.host(dict(os.environ))
+    if os.geteuid() == 0:
+        need(host.drop, f"setpriv in the sandbox: {host.drop_why}")
+        want = f"uid {sandbox.DROP_UID} gid {sandbox.DROP_UID}"
+    else:
+        need(host.userns, "user namespaces (a chroot refuses them: enter a root with pivot_root)")
+        want = f"uid {sandbox.SANDBOX_UID} gid {sandbox.SANDBOX_UID}"
     result = run("linux/amd64", probes["linux/amd64"], tmp_path / "work", Check(args=["whoami"], timeout_s=60))
     assert result.status == "passed", result
-    assert "uid 1000 gid 1000" in result.output and "CapEff:\t0000000000000000" in result.output, result.output
+    assert want in result.output and "CapEff:\t0000000000000000" in result.output, result.output
+
+
+def test_root_only_files_stay_unreadable(probes: dict[str, Path], tmp_path: Path) -> None:
+    need(os.geteuid() == 0, "root: only then is there a root-only file the program must not read")
+    secret = Path("/var/tmp") / f"gobuildx-secret-{uuid.uuid4().hex[:12]}"
+    secret.write_text("root's secret\n")
+    secret.chmod(0o600)
+    try:
+        check = Check(args=["read", str(secret), "/etc/shadow"], timeout_s=60)
+        result = run("linux/amd64", probes["linux/amd64"], tmp_path / "work", check)
+    finally:
+        secret.unlink()
+    assert result.status == "failed" and result.reason.startswith("wrong exit code: exit code 6"), result
+    assert result.output.count("permission denied") == 2 and "root's secret" not in result.output, result.output
+
+
+def test_what_it_wrote_is_given_back_to_the_work_dirs_owner(probes: dict[str, Path], tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    result = run("linux/amd64", probes["linux/amd64"], work, Check(args=["write", str(work / "a"), str(work / "b")]))
+    assert result.status == "passed", result
+    owners = {(p.name, p.stat().st_uid) for p in [work, work / "a", work / "b"]}
+    assert owners == {(work.name, os.getuid()), ("a", os.getuid()), ("b", os.getuid())}
+
+
+def wine_path(path: str) -> str:
+    return path.replace("/", "\\")
+
+
+def test_each_wine_run_has_a_prefix_of_its_own(probes: dict[str, Path], tmp_path: Path) -> None:
+    """What a program writes into its prefix (C:\\users) is gone at the next run; C:\\windows is
+    read-only; the template in the cache is as it was; no scratch prefix is left behind."""
+    exe, tag = probes["windows/amd64"], uuid.uuid4().hex[:12]
+    users, windows = f"C:/users/Public/gobuildx-{tag}", f"C:/windows/gobuildx-{tag}"
+    work = tmp_path / "work"
+    first = run("windows/amd64", exe, work, Check(args=["write", wine_path(users), wine_path(windows)], timeout_s=120))
+    assert first.status == "failed" and first.reason.startswith("wrong exit code: exit code 5"), first
+    assert f"wrote {wine_path(users)}" in first.output and "cannot write" in first.output, first.output
+    second = run("windows/amd64", exe, work, Check(args=["read", wine_path(users)], timeout_s=120))
+    assert second.status == "failed" and second.reason.startswith("wrong exit code: exit code 6"), second
+    template = wine.ensure_prefix(user_cache_dir(dict(os.environ)), dict(os.environ))[0]
+    assert not (template / f"drive_c/users/Public/gobuildx-{tag}").exists()
+    assert not (template / f"drive_c/windows/gobuildx-{tag}").exists()
+    assert [p.name for p in work.iterdir() if p.name.startswith(".wine-prefix")] == []
 
 
 # ------------------------------------------------------------------------ limits

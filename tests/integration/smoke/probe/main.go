@@ -3,6 +3,7 @@
 //	probe net            exit 0 only if it sees a network beyond loopback (an interface or a
 //	                     route); it only looks, it never sends a packet
 //	probe write PATH...  exit 0 only if it could create every PATH
+//	probe read PATH...   exit 0 only if it could read every PATH
 //	probe fork MARK      start `sh -c "sleep MARK"` children without bound
 //	probe hog            allocate and touch memory without bound
 //	probe big PATH       write PATH up to 64 MiB
@@ -32,6 +33,8 @@ func main() {
 		os.Exit(lookForNetwork())
 	case "write":
 		os.Exit(write(os.Args[2:]))
+	case "read":
+		os.Exit(read(os.Args[2:]))
 	case "fork":
 		forkForever(os.Args[2])
 	case "hog":
@@ -105,6 +108,22 @@ func write(paths []string) int {
 	}
 	if failed > 0 {
 		return 5
+	}
+	return 0
+}
+
+func read(paths []string) int {
+	failed := 0
+	for _, p := range paths {
+		if data, err := os.ReadFile(p); err != nil {
+			fmt.Println("cannot read:", err)
+			failed++
+		} else {
+			fmt.Printf("read %s: %d bytes\n", p, len(data))
+		}
+	}
+	if failed > 0 {
+		return 6
 	}
 	return 0
 }
