@@ -27,13 +27,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gobuildx.formats import oci
-from gobuildx.image import (
-    engine,
-    rootfs,
-)
+from gobuildx.image import rootfs
 from gobuildx.image import stage as image
 from gobuildx.project import manifest_file
 from gobuildx.project.context import open_project
+from gobuildx.project.engine import connect
 
 HAND_DOCKERFILE = """\
 FROM scratch
@@ -124,7 +122,7 @@ def main() -> None:
         assert mani is not None
         plans = image.plan(ctx, table, image.select(ctx, table, ctx.select()), mani)
         repo = image.repository_of(ctx, table, None)
-        api = engine.connect(ctx.environ)
+        api = connect(ctx.environ)
         times: dict[str, dict[str, list[float]]] = {
             p.target.id: {"engine": [], "oci": [], "docker": [], "nocache": []} for p in plans
         }

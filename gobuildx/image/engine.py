@@ -1,8 +1,9 @@
-"""Building, reading and running images through a Docker engine with the Docker SDK.
+"""Building images and reading them back through a Docker engine with the Docker SDK.
 
-The engine is found like the docker CLI finds it (DOCKER_HOST, DOCKER_TLS_VERIFY,
-DOCKER_CERT_PATH; else the local socket). Builds use the low-level API with
-`platform`, `pull=False` and the two-stage scratch Dockerfile, so nothing is pulled.
+The client comes from `gobuildx.project.engine` (the one way gobuildx talks to an engine:
+found like the docker CLI finds it, its errors, image lookup and load). Builds use the
+low-level API with `platform`, `pull=False` and the two-stage scratch Dockerfile, so nothing
+is pulled.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 
 import docker
 import docker.errors
-import docker.utils
 import requests.exceptions
 
 from gobuildx.formats.oci import (
@@ -30,6 +30,7 @@ from gobuildx.formats.oci import (
     canonical_json,
     gzip_bytes,
 )
+from gobuildx.project.engine import EngineError, first_line
 
 DEFAULT_ENTRYPOINT = '["/usr/local/bin/app"]'
 # Kept identical to dockerfiles/scratch.Dockerfile (a test checks it).
@@ -66,26 +67,6 @@ ENTRYPOINT ["/usr/local/bin/app"]
 """
 
 
-class EngineError(Exception):
-    """The Docker engine is unreachable or a build/inspect/run failed; the message says which."""
-
-
-def connect(environ: dict[str, str], timeout_s: float = 120.0) -> docker.APIClient:
-    """An API client for the engine DOCKER_HOST names (or the default socket), after a ping."""
-    where = environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    try:
-        kwargs = docker.utils.kwargs_from_env(environment=environ)
-        api = docker.APIClient(timeout=int(timeout_s), version="auto", **kwargs)
-        api.ping()
-        return api
-    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-        raise EngineError(
-            f"cannot reach the Docker engine at {where}: {_first_line(exc)}; start it "
-            "(`sudo systemctl start docker`, or run `dockerd`) or set DOCKER_HOST, or build "
-            "without a daemon with --oci-layout DIR"
-        ) from None
-
-
 def dockerfile_text(binary_path: str) -> str:
     """The scratch Dockerfile with the entrypoint of this image."""
     return SCRATCH_DOCKERFILE.replace(DEFAULT_ENTRYPOINT, json.dumps([binary_path]))
@@ -117,7 +98,7 @@ def build(api: docker.APIClient, context: bytes, platform: Platform, tag: str, l
             log.append(chunk.get("stream", ""))
             image_id = chunk.get("aux", {}).get("ID", image_id)
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-        raise EngineError(f"docker build for {platform} failed: {_first_line(exc)}") from None
+        raise EngineError(f"docker build for {platform} failed: {first_line(exc)}") from None
     if not image_id:
         raise EngineError(f"docker build for {platform} reported no image id:\n{''.join(log[-10:])}")
     return image_id
@@ -128,7 +109,7 @@ def tag(api: docker.APIClient, image_id: str, ref: str) -> None:
     try:
         api.tag(image_id, name, tag_)
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-        raise EngineError(f"docker tag {ref} failed: {_first_line(exc)}") from None
+        raise EngineError(f"docker tag {ref} failed: {first_line(exc)}") from None
 
 
 def to_oci(api: docker.APIClient, image_id: str, platform: Platform, annotations: dict[str, str]) -> Image:
@@ -137,7 +118,7 @@ def to_oci(api: docker.APIClient, image_id: str, platform: Platform, annotations
     try:
         data = b"".join(_chunks(api.get_image(image_id)))
     except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-        raise EngineError(f"docker save {image_id} failed: {_first_line(exc)}") from None
+        raise EngineError(f"docker save {image_id} failed: {first_line(exc)}") from None
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         meta = json.loads(_member(tar, "manifest.json"))[0]
         config = Blob(media_type=MT_CONFIG, data=_member(tar, meta["Config"]))
@@ -163,15 +144,6 @@ def to_oci(api: docker.APIClient, image_id: str, platform: Platform, annotations
     )
 
 
-def load(api: docker.APIClient, tarball: bytes) -> list[str]:
-    """`docker load` of a tarball; returns what the engine reported loading."""
-    try:
-        out = api.load_image(tarball)
-    except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-        raise EngineError(f"docker load failed: {_first_line(exc)}") from None
-    return [m.get("stream", "").strip() for m in out if m.get("stream")]
-
-
 def _chunks(stream: Any) -> Iterator[bytes]:
     yield from stream
 
@@ -182,8 +154,3 @@ def _member(tar: tarfile.TarFile, name: str) -> bytes:
         raise EngineError(f"docker save output lacks {name}")
     data = fh.read()
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or exc.__class__.__name__
-    return text.splitlines()[0]

@@ -31,6 +31,7 @@ from gobuildx.project import checks as configcheck
 from gobuildx.project import manifest_file
 from gobuildx.project.config import ImageTable
 from gobuildx.project.context import ProjectContext
+from gobuildx.project.engine import EngineDown, EngineError, connect
 from gobuildx.project.matrix import Target
 from gobuildx.util.files import describe, write_atomic
 
@@ -267,9 +268,9 @@ def build_docker(
 ) -> tuple[list[oci.Image], dict[str, list[str]]]:
     """Build each plan with the engine; returns the images read back as OCI, and local tags."""
     try:
-        api = engine.connect(ctx.environ, opts.timeout_s)
-    except engine.EngineError as exc:
-        raise ImageFailed(str(exc)) from None
+        api = connect(ctx.environ, opts.timeout_s)
+    except EngineDown as exc:
+        raise ImageFailed(f"{exc}, or build without a daemon with --oci-layout DIR") from None
     images, local = [], {}
     for p in plans:
         local_tags = [f"{repo}:{_local_tag(t, p.target.id)}" for t in tags]
@@ -280,7 +281,7 @@ def build_docker(
             for ref in local_tags[1:]:
                 engine.tag(api, image_id, ref)
             images.append(engine.to_oci(api, image_id, p.spec.platform, p.spec.annotations))
-        except engine.EngineError as exc:
+        except EngineError as exc:
             raise ImageFailed(f"{p.target.id}: {exc}") from None
         local[p.target.id] = local_tags
     return images, local

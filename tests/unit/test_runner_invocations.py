@@ -10,7 +10,7 @@ from gobuildx.model.image import ImageRecord
 from gobuildx.model.manifest import TargetRecord
 from gobuildx.smoke.runners import wine
 from gobuildx.smoke.runners.base import Check, Host, Job
-from gobuildx.smoke.runners.container import ContainerRunner, ImageRootfsRunner
+from gobuildx.smoke.runners.container import ContainerRunner, ImageRootfsRunner, container
 from gobuildx.smoke.runners.native import NativeRunner
 from gobuildx.smoke.runners.qemu import QemuRunner
 from gobuildx.smoke.runners.wasm import NodeRunner, WasmtimeRunner
@@ -169,3 +169,47 @@ def test_a_scratch_wine_prefix_copies_what_wine_writes_and_links_the_rest(tmp_pa
     assert not (scratch / wine.READY).exists()  # only the template is "ready"
     (scratch / "drive_c/users/Public/mine").write_text("x")
     assert not (template / "drive_c/users/Public/mine").exists()
+
+
+def test_the_container_runs_contained_as_the_images_user(context, tmp_path: Path) -> None:
+    """The SDK run: no network, read-only, no user of its own (the image's non-root one), no
+    mount; its record is the equivalent `docker run` line."""
+    ctx = context(TOML)
+    amd64 = job(ctx, "linux-amd64", tmp_path).model_copy(update={"check": Check(args=["ok"], env={"A": "1"})})
+    image = image_record(platform="linux/amd64")
+    spec = container(amd64, image, "127.0.0.1:5000/hello:1.2.3-linux-amd64", None)
+    assert (spec.network, spec.read_only, spec.entrypoint, spec.mounts) == ("none", True, None, {})
+    assert spec.command == ["ok"] and spec.environment == {"A": "1"} and spec.platform == "linux/amd64"
+    assert spec.name.startswith("gobuildx-smoke-linux-amd64-")
+    assert spec.argv() == [
+        *("docker", "run", "--rm", "--name", spec.name, "--network", "none", "--read-only"),
+        *("--platform", "linux/amd64", "-e", "A=1", "127.0.0.1:5000/hello:1.2.3-linux-amd64", "ok"),
+    ]
+    assert container(amd64, image, "x", None).name != spec.name  # one container per run
+
+
+def test_a_foreign_cpus_container_runs_its_entrypoint_under_a_read_only_qemu(context, tmp_path: Path) -> None:
+    ctx = context(TOML)
+    arm64 = job(ctx, "linux-arm64", tmp_path)
+    qemu = str(tmp_path / "bin" / "qemu-aarch64-static")
+    spec = container(arm64, image_record(), "sha256:" + "c" * 64, qemu)
+    assert spec.entrypoint == ["/qemu"] and spec.command == ["/hello", "ok"]
+    assert spec.mounts == {qemu: "/qemu"} and (spec.network, spec.read_only) == ("none", True)
+    digest = "sha256:" + "c" * 64
+    assert spec.argv()[-7:] == ["-v", f"{qemu}:/qemu:ro", "--entrypoint", "/qemu", digest, "/hello", "ok"]
+
+
+def test_the_container_runner_needs_an_engine_not_the_docker_cli(context, tmp_path: Path) -> None:
+    """Availability asks the engine through the SDK where DOCKER_HOST points; PATH plays no part."""
+    sock = tmp_path / "no-engine.sock"
+    environ = {"PATH": str(tmp_path / "empty"), "DOCKER_HOST": f"unix://{sock}"}
+    got = ContainerRunner().availability(environ)
+    assert not got.available and got.detail.startswith(f"no Docker engine answers at unix://{sock}: "), got
+    assert "docker CLI" not in got.detail and "docker.io" in got.install
+
+
+def test_the_container_runner_refuses_a_server_check(context, tmp_path: Path) -> None:
+    ctx = context(TOML)
+    j = job(ctx, "linux-amd64", tmp_path, record=record_with(ctx, "linux-amd64", image_record(pushed=True)))
+    result = ContainerRunner().run(j.model_copy(update={"check": Check(port=8080)}))
+    assert result.status == "skipped" and "--network none" in result.reason

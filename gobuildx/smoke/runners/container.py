@@ -1,10 +1,12 @@
 """Runners that prove a target's image works, not just its artifact.
 
-* `container`: runs the image in the Docker engine with the docker CLI: `--network none`,
-  `--read-only`, as the image's own non-root user; a foreign CPU runs with its
-  qemu-<arch>-static bind-mounted as the entrypoint (there is no binfmt_misc), so the
-  loader and libraries come from the image itself. The image is found locally (docker
-  path), loaded from its tarball (daemonless path), or pulled by digest (pushed).
+* `container`: runs the image in the Docker engine through the Docker SDK
+  (`gobuildx.project.engine`, as the image stage builds): no network, a read-only root file
+  system, the image's own non-root user; a foreign CPU runs with its qemu-<arch>-static
+  bind-mounted read-only as the entrypoint (there is no binfmt_misc), so the loader and
+  libraries come from the image itself. The image is found locally (docker path), loaded
+  from its tarball (daemonless path), or pulled by digest (pushed). The container is removed
+  after every run, a timed-out one killed first.
 * `image-rootfs`: the daemonless check: unpacks the image's layers from its OCI layout
   (or tarball) into the cache and runs the entrypoint with `qemu-<arch>-static -L <rootfs>`,
   after checking the entrypoint's sha256 equals the artifact's.
@@ -17,7 +19,6 @@ import hashlib
 import io
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -26,13 +27,13 @@ from pathlib import Path
 
 from gobuildx.formats import oci
 from gobuildx.model.image import ImageRecord
+from gobuildx.project import engine
 from gobuildx.smoke.runners.base import Availability, Job, Runner, SmokeResult
-from gobuildx.smoke.runners.process import Invocation, base_env, execute
+from gobuildx.smoke.runners.process import Invocation, Outcome, base_env, execute, log_path, verdict
 from gobuildx.smoke.runners.qemu import QEMU_ARCH
 from gobuildx.smoke.runners.tools import version, which
 
 NATIVE = {"amd64": ("amd64", "386"), "arm64": ("arm64",)}  # host arch -> arches its kernel runs itself
-DOCKER_TIMEOUT_S = 120.0
 ABANDONED_S = 3600.0  # a half-unpacked rootfs this old belongs to a run that was killed
 
 
@@ -53,24 +54,20 @@ class ContainerRunner(Runner):
         return job.target.goos == "linux" and _image(job) is not None
 
     def availability(self, environ: dict[str, str]) -> Availability:
-        docker = which("docker", environ)
-        if docker is None:
+        """Usable when an engine answers through the SDK where `environ` points (no CLI needed)."""
+        try:
+            with engine.session(environ) as api:
+                server = engine.version(api)
+        except engine.EngineError as exc:
+            why = f"at {exc.where}: {exc.reason}" if isinstance(exc, engine.EngineDown) else f"({exc})"
             return Availability(
-                runner=self.name, available=False, detail="docker CLI not on PATH", install=self.install
-            )
-        proc = _docker(["version", "--format", "{{.Server.Version}}"], environ)
-        if proc.returncode != 0:
-            return Availability(
-                runner=self.name,
-                available=False,
-                install=self.install,
-                detail=f"no Docker engine answers: {proc.stderr.strip()[:200]}",
+                runner=self.name, available=False, detail=f"no Docker engine answers {why}"[:300], install=self.install
             )
         return Availability(
             runner=self.name,
             available=True,
-            version=f"engine {proc.stdout.strip()}",
-            detail=docker,
+            version=f"engine {server}",
+            detail=engine.address(environ),
             install=self.install,
         )
 
@@ -84,79 +81,56 @@ class ContainerRunner(Runner):
             qemu = which(f"qemu-{QEMU_ARCH.get(job.target.goarch, job.target.goarch)}-static", job.environ)
             if qemu is None:
                 return self.skipped(job, f"no qemu for {job.target.goarch}: apt-get install qemu-user-static")
-        ref, why = _locate(image, job.environ)
-        if ref is None:
-            return SmokeResult(runner=self.name, binary=job.binary, status="failed", reason=why)
-        name = f"gobuildx-smoke-{job.target.id}-{uuid.uuid4().hex[:8]}"
-        argv = [
-            "docker",
-            "run",
-            "--rm",
-            "--name",
-            name,
-            "--network",
-            "none",
-            "--read-only",
-            "--platform",
-            image.platform,
-        ]
-        for key, value in job.check.env.items():
-            argv += ["-e", f"{key}={value}"]
-        if qemu:
-            argv += [
-                "-v",
-                f"{os.path.realpath(qemu)}:/qemu:ro",
-                "--entrypoint",
-                "/qemu",
-                ref,
-                *image.entrypoint,
-                *job.check.args,
-            ]
-        else:
-            argv += [ref, *job.check.args]
-        env = {
-            "PATH": job.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(job.work_dir),
-            **{k: v for k, v in job.environ.items() if k.startswith("DOCKER_")},
-        }
-        notes = [f"image {ref} ({image.platform})"] + ([f"qemu entrypoint {qemu}"] if qemu else [])
         try:
-            return execute(self.name, job, Invocation(argv=argv, env=env, cwd=job.work_dir, notes=notes))
-        finally:
-            _docker(["rm", "-f", name], job.environ)  # a timed-out run leaves no container behind
-
-
-def _docker(args: list[str], environ: dict[str, str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": environ.get("HOME", "/root"),
-        **{k: v for k, v in environ.items() if k.startswith("DOCKER_")},
-    }
-    try:
-        if stdin is not None:
-            proc = subprocess.run(
-                ["docker", *args], input=stdin, env=env, capture_output=True, timeout=DOCKER_TIMEOUT_S, check=False
-            )
-            return subprocess.CompletedProcess(
-                proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-            )
-        return subprocess.run(
-            ["docker", *args], env=env, capture_output=True, text=True, timeout=DOCKER_TIMEOUT_S, check=False
+            with engine.session(job.environ) as api:
+                ref, why = _locate(api, image)
+                if ref is None:
+                    return SmokeResult(runner=self.name, binary=job.binary, status="failed", reason=why)
+                spec = container(job, image, ref, qemu)
+                ran = engine.run(api, spec, job.check.timeout_s)  # removes the container, whatever happens
+        except engine.EngineError as exc:
+            return SmokeResult(runner=self.name, binary=job.binary, status="failed", reason=str(exc))
+        log = log_path(self.name, job)
+        log.write_text(ran.output, encoding="utf-8")
+        outcome = Outcome(
+            exit_code=ran.exit_code, timed_out=ran.timed_out, output=ran.output, duration_s=ran.duration_s
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return subprocess.CompletedProcess(["docker", *args], 125, "", str(exc))
+        notes = [f"image {ref} ({image.platform})"] + ([f"qemu entrypoint {qemu}"] if qemu else [])
+        return verdict(self.name, job, spec.argv(), outcome, log, notes)
 
 
-def _locate(image: ImageRecord, environ: dict[str, str]) -> tuple[str | None, str]:
+def container(job: Job, image: ImageRecord, ref: str, qemu: str | None) -> engine.Container:
+    """The contained run of one check: no network, read-only, as the image's user; a foreign
+    CPU's image runs its own entrypoint under qemu, mounted read-only at /qemu."""
+    name = f"gobuildx-smoke-{job.target.id}-{uuid.uuid4().hex[:8]}"
+    entrypoint, command, mounts = None, list(job.check.args), {}
+    if qemu:
+        entrypoint, command = ["/qemu"], [*image.entrypoint, *job.check.args]
+        mounts = {os.path.realpath(qemu): "/qemu"}
+    return engine.Container(
+        image=ref,
+        name=name,
+        platform=image.platform,
+        command=command,
+        entrypoint=entrypoint,
+        environment=dict(job.check.env),
+        mounts=mounts,
+    )
+
+
+def _locate(api: object, image: ImageRecord) -> tuple[str | None, str]:
     """A reference the engine can run: local tag, else load the tarball, else repository@digest."""
     for tag in image.local_tags:
-        proc = _docker(["image", "inspect", "--format", "{{.Id}}", tag], environ)
-        if proc.returncode == 0 and proc.stdout.strip() == image.config_digest:
-            return tag, ""
+        try:
+            if engine.image_id(api, tag) == image.config_digest:
+                return tag, ""
+        except engine.EngineError:
+            continue
     if image.tarball and Path(image.tarball).is_file():
-        proc = _docker(["load", "-q", "-i", image.tarball], environ)
-        if proc.returncode != 0:
-            return None, f"docker load {image.tarball} failed: {proc.stderr.strip()[:200]}"
+        try:
+            engine.load(api, Path(image.tarball))
+        except engine.EngineError as exc:
+            return None, str(exc)[:300]
         return image.config_digest, ""
     if image.pushed:
         return f"{image.repository}@{image.digest}", ""

@@ -20,7 +20,17 @@ from gobuildx.smoke.runners.base import Check, Job, Runner, SmokeResult
 from gobuildx.util import sandbox
 from gobuildx.util.procs import kill_group, signal_group
 
-__all__ = ["CommandRunner", "Invocation", "Outcome", "base_env", "execute", "kill_group", "stop_group"]
+__all__ = [
+    "CommandRunner",
+    "Invocation",
+    "Outcome",
+    "base_env",
+    "execute",
+    "kill_group",
+    "log_path",
+    "stop_group",
+    "verdict",
+]
 
 TAIL_LINES = 30
 TAIL_CHARS = 4000
@@ -82,8 +92,7 @@ class CommandRunner(Runner):
 
 def execute(runner: str, job: Job, inv: Invocation) -> SmokeResult:
     """Run the invocation as the job's check asks, and return the verdict."""
-    job.work_dir.mkdir(parents=True, exist_ok=True)
-    log = job.work_dir / f"{runner}-{job.binary}.log"
+    log = log_path(runner, job)
     try:
         box = sandbox.contain(inv.argv, inv.env, inv.cwd, sandbox_spec(runner, job, inv), job.environ)
     except sandbox.Uncontained as exc:
@@ -101,20 +110,33 @@ def execute(runner: str, job: Job, inv: Invocation) -> SmokeResult:
         limit = box.exceeded(outcome.exit_code, outcome.output)
     finally:
         box.close()  # kills what is left in its cgroups
+    return verdict(runner, job, inv.argv, outcome, log, inv.notes + (box.notes if inv.contained else []), limit)
+
+
+def log_path(runner: str, job: Job) -> Path:
+    """Where a run's whole output is kept (the result holds only its tail)."""
+    job.work_dir.mkdir(parents=True, exist_ok=True)
+    return job.work_dir / f"{runner}-{job.binary}.log"
+
+
+def verdict(
+    runner: str, job: Job, command: list[str], outcome: Outcome, log: Path, notes: list[str], limit: str | None = None
+) -> SmokeResult:
+    """The result of one run from what it did (`judge`), failed whatever it printed if it hit a limit."""
     status, reason = judge(job.check, outcome)
-    if limit:  # a run that hit a limit fails, whatever it printed
+    if limit:
         status, reason = "failed", f"{limit}; {reason}"
     return SmokeResult(
         runner=runner,
         binary=job.binary,
         status=status,
         reason=reason,
-        command=inv.argv,
+        command=command,
         exit_code=outcome.exit_code,
         duration_s=round(outcome.duration_s, 3),
         output=tail(outcome.output),
         log=str(log),
-        notes=inv.notes + (box.notes if inv.contained else []),
+        notes=notes,
     )
 
 

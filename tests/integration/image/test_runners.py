@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import docker
 import pytest
 
 from gobuildx.model.image import ImageRecord
@@ -21,7 +25,7 @@ from gobuildx.smoke.runners.container import (
     publish,
     unpack,
 )
-from tests.conftest import run_gobuildx
+from tests.conftest import REPO, go_program, run_gobuildx
 from tests.integration.image.conftest import clone, unique_repo
 
 
@@ -91,6 +95,83 @@ def test_image_runner_fails_a_wrong_expectation(daemonless_project: Path, tmp_pa
     job = job_for(daemonless_project, "linux-arm64", Check(expect=r"platform linux/s390x"), tmp_path)
     result = runner.run(job)  # type: ignore[attr-defined]
     assert result.status == "failed" and "platform linux/arm64" in result.output, result
+
+
+@pytest.fixture(scope="module")
+def probe_job(
+    daemonless_project: Path, engine: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[Check, Path], Job]]:
+    """linux-amd64's job, its image swapped for one of tests/integration/smoke/probe (which
+    misbehaves on purpose), as the engine holds it: a scratch image run as uid 65532 with a
+    world-writable /tmp, so only the container's own read-only root stops a write there."""
+    ctx = tmp_path_factory.mktemp("probe-image")
+    (ctx / "rootfs" / "tmp").mkdir(parents=True)
+    (ctx / "rootfs" / "tmp").chmod(0o1777)
+    env = {**os.environ, "GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0"}
+    out = ctx / "rootfs" / "usr" / "local" / "bin" / "probe"
+    src = REPO / "tests" / "integration" / "smoke" / "probe"
+    subprocess.run([go_program(), "build", "-trimpath", "-o", str(out), "."], cwd=src, env=env, check=True)
+    (ctx / "Dockerfile").write_text(
+        'FROM scratch\nCOPY rootfs/ /\nUSER 65532:65532\nENTRYPOINT ["/usr/local/bin/probe"]\n'
+    )
+    tag = f"gobuildx-test/probe:{uuid.uuid4().hex[:8]}"
+    built, _ = engine.images.build(path=str(ctx), tag=tag, pull=False, platform="linux/amd64", rm=True)
+
+    def make(check: Check, tmp: Path) -> Job:
+        job = job_for(daemonless_project, "linux-amd64", check, tmp)
+        image = image_of(job).model_copy(
+            update={
+                "local_tags": [tag],
+                "config_digest": built.id,
+                "entrypoint": ["/usr/local/bin/probe"],
+                "tarball": None,
+                "oci_layout": None,
+            }
+        )
+        assert job.record is not None
+        return job.model_copy(update={"record": job.record.model_copy(update={"image": image})})
+
+    yield make
+    engine.images.remove(tag, force=True)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        Check(args=["whoami"], expect=r"uid 65532 gid 65532"),  # the image's own non-root user
+        Check(args=["net"], exit_code=7, expect="no network beyond loopback"),  # network none
+        Check(args=["write", "/tmp/probe-was-here"], exit_code=5, expect="read-only file system"),
+    ],
+    ids=["non-root", "no-network", "read-only"],
+)
+def test_the_container_runner_contains_the_image(
+    probe_job: Callable[[Check, Path], Job], tmp_path: Path, check: Check
+) -> None:
+    result = ContainerRunner().run(probe_job(check, tmp_path))
+    assert result.status == "passed", result
+    assert result.command[:2] == ["docker", "run"] and "--read-only" in result.command
+    assert result.log is not None and Path(result.log).read_text().strip() in result.output
+
+
+def test_a_container_that_outlives_its_timeout_is_killed_and_removed(
+    probe_job: Callable[[Check, Path], Job], engine: docker.DockerClient, tmp_path: Path
+) -> None:
+    start = time.monotonic()
+    result = ContainerRunner().run(probe_job(Check(args=["serve", "127.0.0.1:8080"], timeout_s=3), tmp_path))
+    assert result.status == "failed" and result.reason.startswith("hung: ") and "3s timeout" in result.reason, result
+    assert "serving on 127.0.0.1:8080" in result.output and time.monotonic() - start < 60
+    name = result.command[result.command.index("--name") + 1]
+    assert engine.containers.list(all=True, filters={"name": name}) == []
+
+
+def test_the_container_runner_fails_an_image_the_engine_lacks(
+    probe_job: Callable[[Check, Path], Job], tmp_path: Path
+) -> None:
+    job = probe_job(Check(), tmp_path)
+    assert job.record is not None and job.record.image is not None
+    gone = job.record.image.model_copy(update={"local_tags": ["gobuildx-test/none:0"], "pushed": False})
+    result = ContainerRunner().run(job.model_copy(update={"record": job.record.model_copy(update={"image": gone})}))
+    assert result.status == "failed" and "the image is not in the engine" in result.reason, result
 
 
 def test_image_rootfs_notices_a_foreign_entrypoint(daemonless_project: Path, tmp_path: Path) -> None:
