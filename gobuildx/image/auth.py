@@ -112,29 +112,44 @@ def basic_header(username: str, secret: SecretStr) -> str:
 class Authorizer:
     """The Authorization header for each request to one registry, learnt from its challenges."""
 
-    def __init__(self, domain: str, credential: Credential | None, clock: Callable[[], float] = time.time) -> None:
-        self.domain, self.credential, self.clock = domain, credential, clock
+    def __init__(
+        self, domain: str, lookup: Callable[[], Credential | None], clock: Callable[[], float] = time.time
+    ) -> None:
+        self.domain, self.clock = domain, clock
         self.challenge: Challenge | None = None
+        self._lookup = lookup
+        self._credential: Credential | None = None
+        self._looked = False
         self._tokens: dict[tuple[str, ...], Token] = {}
+
+    @property
+    def credential(self) -> Credential | None:
+        """Looked up once, when a registry first asks for a login: a registry without
+        authentication never runs a credential helper (nor fails on a broken one)."""
+        if not self._looked:
+            self._credential, self._looked = self._lookup(), True
+        return self._credential
 
     def secrets(self) -> list[str]:
         """Every secret this authorizer holds, for scrubbing messages (belt and braces)."""
         out = [t.value.get_secret_value() for t in self._tokens.values()]
-        if self.credential is not None:
-            secret = self.credential.secret.get_secret_value()
-            out += [secret, base64.b64encode(f"{self.credential.username}:{secret}".encode()).decode()]
+        cred = self._credential
+        if cred is not None:
+            secret = cred.secret.get_secret_value()
+            out += [secret, base64.b64encode(f"{cred.username}:{secret}".encode()).decode()]
         return [s for s in out if s]
 
     def header(self, scopes: Sequence[str], transport: Transport) -> str | None:
         """The header to send for these scopes now (a cached token, or one asked for), or None."""
-        if self.credential is not None and self.credential.kind == "registrytoken":
-            return "Bearer " + self.credential.secret.get_secret_value()
         if self.challenge is None:
             return None
+        cred = self.credential
+        if cred is not None and cred.kind == "registrytoken":
+            return "Bearer " + cred.secret.get_secret_value()
         if self.challenge.scheme == "basic":
-            if self.credential is None or self.credential.kind != "basic":
+            if cred is None or cred.kind != "basic":
                 raise AuthError(self.needs_login())
-            return basic_header(self.credential.username, self.credential.secret)
+            return basic_header(cred.username, cred.secret)
         key = tuple(sorted(set(scopes)))
         token = self._tokens.get(key)
         if token is None or not token.fresh(self.clock()):
@@ -165,6 +180,12 @@ class Authorizer:
         scope = f" for scope {' '.join(scopes)}" if scopes else ""
         return f"{what}: the registry {self.domain} refused {who}{scope} (HTTP 401)"
 
+    def wrong_login(self, who: str) -> str:
+        """`who` (the registry or its token server) refused the credential itself."""
+        cred = self._credential
+        user = f"as {cred.username or 'a token'} ({cred.source})" if cred else "anonymously"
+        return f"{who} refused the login {user}: wrong user name, password or token (HTTP 401)"
+
     def needs_login(self) -> str:
         return (
             f"the registry {self.domain} requires a login and gobuildx has no credentials for it; "
@@ -191,7 +212,7 @@ class Authorizer:
             sep = "&" if "?" in realm else "?"
             resp = transport.send("GET", realm + sep + urllib.parse.urlencode(params), None, headers)
         if resp.status in (401, 403):
-            raise AuthError(self.denied(scopes, f"token server {realm}"))
+            raise AuthError(self.wrong_login(f"the token server {realm} of {self.domain}"))
         token = parse_token(resp.body, self.clock()) if resp.status == 200 else None
         if token is None:
             raise AuthError(f"the token server {realm} of {self.domain} gave no token (HTTP {resp.status})")

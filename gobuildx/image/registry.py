@@ -23,7 +23,7 @@ from typing import Any
 from gobuildx.formats.oci import MT_INDEX, MT_MANIFEST, Blob, Image
 from gobuildx.image import transport
 from gobuildx.image.auth import AuthError, Authorizer, pull_scope, push_scope
-from gobuildx.image.credentials import Credential
+from gobuildx.image.credentials import Credential, CredentialError
 
 # Reference syntax lives in project.imageref (the load-time checks use it); re-exported here.
 from gobuildx.project.imageref import DEFAULT_DOMAIN
@@ -50,14 +50,14 @@ class RegistryError(Exception):
 
 class Client:
     """A registry's HTTP API v2: HTTPS (plain HTTP for loopback hosts without a CA, or hosts
-    marked insecure), logged in with `credential` when the registry asks for it."""
+    marked insecure), logged in with what `credentials()` finds when the registry asks for a login."""
 
     def __init__(
         self,
         domain: str,
         timeout_s: float = 60.0,
         *,
-        credential: Credential | None = None,
+        credentials: Callable[[], Credential | None] = lambda: None,
         insecure: bool | None = None,
         ca: Path | None = None,
         certs_d: Path = transport.CERTS_D,
@@ -71,7 +71,7 @@ class Client:
         self.base = f"{transport.scheme(domain, insecure, cas)}://{host}"
         context = transport.ssl_context(cas) if self.base.startswith("https") else transport.ssl_context([])
         self.http = transport.Transport(domain, self.base, context, timeout_s, policy or transport.RetryPolicy(), sleep)
-        self.auth = Authorizer(domain, credential)
+        self.auth = Authorizer(domain, credentials)
 
     def request(
         self,
@@ -94,10 +94,10 @@ class Client:
                     return resp
                 if not self.auth.refused(resp, scopes):
                     break
-            if self.auth.credential is None and self.auth.challenge and self.auth.challenge.scheme == "basic":
+            if self.auth.challenge and self.auth.challenge.scheme == "basic" and self.auth.credential is None:
                 raise AuthError(self.auth.needs_login())
             raise AuthError(self.auth.denied(scopes, f"{method} {url}"))
-        except (transport.TransportError, AuthError) as exc:
+        except (transport.TransportError, AuthError, CredentialError) as exc:
             raise RegistryError(self.scrub(str(exc))) from None
 
     def scrub(self, text: str) -> str:
@@ -116,8 +116,10 @@ class Client:
             if resp.status == 401:
                 self.auth.refused(resp, ())
                 if self.auth.challenge is not None and self.auth.challenge.scheme == "basic":
-                    resp = self.request("GET", "/v2/")
-        except (transport.TransportError, AuthError) as exc:
+                    resp = self.http.send("GET", "/v2/", None, {"Authorization": self.auth.header((), self.http) or ""})
+                    if resp.status == 401:
+                        raise AuthError(self.auth.wrong_login(f"the registry {self.domain}"))
+        except (transport.TransportError, AuthError, CredentialError) as exc:
             raise RegistryError(self.scrub(str(exc))) from None
         if resp.status not in (200, 401):
             raise self.fail(f"registry {self.domain} answered /v2/", resp)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import fnmatch
+import functools
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
@@ -336,11 +337,11 @@ def client_for(ctx: ProjectContext, table: ImageTable, repo: registry.Repository
     settings = table.registries.get(repo.domain)
     password = opts.password.get_secret_value() if opts.password else None
     try:
-        credential = credentials.find(repo.domain, ctx.environ, opts.login, password)
+        credentials.explicit(ctx.environ, opts.login, password)  # half a login is an error before any work
         return registry.Client(
             repo.domain,
             opts.timeout_s,
-            credential=credential,
+            credentials=functools.partial(credentials.find, repo.domain, ctx.environ, opts.login, password),
             insecure=settings.insecure if settings else None,
             ca=ctx.loaded.root / settings.ca if settings and settings.ca else None,
         )
@@ -383,7 +384,7 @@ def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options) -> Result
     tags = render_tags(ctx, table, mani)
     plans = plan(ctx, table, select(ctx, table, targets), mani)
     mount_from = [mount_source(repo, m) for m in opts.mount_from]
-    client = client_for(ctx, table, repo, opts) if opts.push else None  # a broken config.json: before any work
+    client = client_for(ctx, table, repo, opts) if opts.push else None  # half a login: an error before any work
     if opts.builder == "oci":
         images, local = [oci.build(p.spec) for p in plans], {}
     else:
