@@ -184,6 +184,13 @@ class Transport:
             return f"the registry {self.domain} sent a broken HTTP response to {method} {full}: {exc!r}{tries}"
         return f"the registry {self.domain} broke off {method} {full}: {exc}{tries}"
 
+    def _untrusted(self, exc: ssl.SSLCertVerificationError) -> str:
+        return (
+            f"cannot verify the TLS certificate of {self.domain} ({exc.verify_message}); give its CA as "
+            f'image.registries."{self.domain}".ca in targets.toml, in {CERTS_D}/{self.domain}/ca.crt '
+            "or in SSL_CERT_FILE"
+        )
+
     def _once(self, method: str, full: str, data: bytes | None, headers: Mapping[str, str]) -> Response:
         req = urllib.request.Request(full, data=data, method=method, headers=dict(headers))
         try:
@@ -193,14 +200,12 @@ class Transport:
             except urllib.error.HTTPError as exc:
                 return _response(exc.code, exc.headers.items(), exc.read())  # this body can break off too
         except ssl.SSLCertVerificationError as exc:
-            raise TransportError(
-                f"cannot verify the TLS certificate of {self.domain} ({exc.verify_message}); give its CA as "
-                f'image.registries."{self.domain}".ca in targets.toml, in {CERTS_D}/{self.domain}/ca.crt '
-                "or in SSL_CERT_FILE"
-            ) from None
+            raise TransportError(self._untrusted(exc)) from None
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, BROKEN):
                 raise exc.reason from None
+            if isinstance(exc.reason, ssl.SSLCertVerificationError):
+                raise TransportError(self._untrusted(exc.reason)) from None
             raise TransportError(f"cannot reach the registry {self.domain} ({self.base}): {exc.reason}") from None
         except BROKEN:
             raise

@@ -268,14 +268,14 @@ def test_image_registries_are_checked_at_load(homes: list[Path]) -> None:
         "image.registries.\"https://registry.corp/v2\": 'https://registry.corp/v2' is not a registry host; "
         "allowed: a host name or [IPv6] with an optional port"
     ), tail
-    assert tail[1].startswith('image.registries."a.corp".ca: \'no-such-ca.pem\': cannot read '), tail
+    assert tail[1].startswith("image.registries.\"a.corp\".ca: 'no-such-ca.pem': cannot read "), tail
     assert tail[2] == (
         'image.registries."b.corp".ca: a CA is for TLS, but insecure = true speaks plain HTTP; drop one of them'
     )
-    assert tail[3].startswith('image.registries."b.corp".ca: \'README.md\': ') and "holds no PEM certificate" in tail[3]
+    assert tail[3].startswith("image.registries.\"b.corp\".ca: 'README.md': ") and "holds no PEM certificate" in tail[3]
     path.write_text(FULL.replace("insecure = false", 'insecure = "yes"'))
     code, messages = open_like_the_cli(path)
-    assert code == 2 and 'image.registries.registry.corp:5443.insecure' in messages[0], messages
+    assert code == 2 and "image.registries.registry.corp:5443.insecure" in messages[0], messages
 
 
 def test_what_needs_the_matrix_is_checked_at_load_too(homes: list[Path]) -> None:

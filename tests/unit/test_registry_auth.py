@@ -32,7 +32,8 @@ from gobuildx.image.credentials import Credential, CredentialError
         ('Basic realm="Registry Realm"', "basic", {"realm": "Registry Realm"}),
         ("basic realm=simple", "basic", {"realm": "simple"}),
         (
-            'Bearer realm="https://ghcr.io/token", service="ghcr.io", scope="repository:a/b:pull", error="invalid_token"',
+            'Bearer realm="https://ghcr.io/token", service="ghcr.io", '
+            'scope="repository:a/b:pull", error="invalid_token"',
             "bearer",
             {
                 "realm": "https://ghcr.io/token",
