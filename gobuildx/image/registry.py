@@ -106,7 +106,9 @@ class Client:
         return text
 
     def fail(self, what: str, resp: transport.Response) -> RegistryError:
-        return RegistryError(self.scrub(f"{what}: HTTP {resp.status}: {_short(resp.body)}"))
+        policy = self.http.policy
+        tries = f" (after {policy.attempts} tries)" if policy.retryable(resp.status) and policy.attempts > 1 else ""
+        return RegistryError(self.scrub(f"{what}: HTTP {resp.status}{tries}: {_short(resp.body)}"))
 
     def ping(self) -> None:
         """GET /v2/: learns how the registry wants to be logged in to; with Basic and

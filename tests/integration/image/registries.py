@@ -336,7 +336,9 @@ class FaultProxy:
                         if key.lower() == "location":
                             value = value.replace(proxy.upstream, proxy.addr)
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                # a HEAD's Content-Length is the blob's size (gobuildx checks it), not the empty body's
+                length = resp.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
+                self.send_header("Content-Length", length)
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
