@@ -128,10 +128,11 @@ def from_config(config: Mapping[str, object], key: str, path: Path, environ: Map
 
 def from_auth_entry(entry: Mapping[str, object], where: str) -> Credential | None:
     """One `auths` entry: registrytoken, identitytoken, base64 `auth`, or username + password."""
-    for kind in ("registrytoken", "identitytoken"):
+    kinds: tuple[Kind, ...] = ("registrytoken", "identitytoken")
+    for kind in kinds:
         value = entry.get(kind)
         if isinstance(value, str) and value:
-            return Credential(kind=kind, secret=SecretStr(value), source=where)  # type: ignore[arg-type]
+            return Credential(kind=kind, secret=SecretStr(value), source=where)
     auth = entry.get("auth")
     if isinstance(auth, str) and auth:
         try:
@@ -141,9 +142,9 @@ def from_auth_entry(entry: Mapping[str, object], where: str) -> Credential | Non
         if not sep:
             raise CredentialError(f"{where}: `auth` is not base64 of user:password (no colon)")
         return Credential(kind="basic", username=user, secret=SecretStr(password), source=where)
-    user, password = entry.get("username"), entry.get("password")
-    if isinstance(user, str) and isinstance(password, str) and user:
-        return Credential(kind="basic", username=user, secret=SecretStr(password), source=where)
+    name, plain = entry.get("username"), entry.get("password")
+    if isinstance(name, str) and isinstance(plain, str) and name:
+        return Credential(kind="basic", username=name, secret=SecretStr(plain), source=where)
     return None
 
 
