@@ -40,7 +40,12 @@ DEFAULT_IDS = {
 
 
 def run_gobuildx(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = False
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 1800,
+    check: bool = False,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m gobuildx ARGS` as a user would, with CI=1 for plain output."""
     full_env = {**os.environ, "CI": "1", **(env or {})}
@@ -52,6 +57,7 @@ def run_gobuildx(
         text=True,
         timeout=timeout,
         check=False,
+        input=stdin,
     )
     if check and proc.returncode != 0:
         raise AssertionError(

@@ -36,6 +36,8 @@ from gobuildx.errors import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from gobuildx.pipeline import Built, Selection
     from gobuildx.project.context import ProjectContext
 
@@ -403,7 +405,7 @@ def report(c: Context, config: str | None = None, dist: str | None = None) -> No
 
 
 @task(
-    iterable=["target"],
+    iterable=["target", "mount_from"],
     help=selection_help(
         "parallel builds for the build this needs (default: one per core)",
         {
@@ -412,6 +414,8 @@ def report(c: Context, config: str | None = None, dist: str | None = None) -> No
             "push": "push every platform image, then the multi-arch index under each tag",
             "oci_layout": "build without a daemon: write an OCI image layout (all platforms) to this directory",
             "tarballs": "build without a daemon: write one `docker load`-able tarball per target to this directory",
+            "login": "push as this user, with the password read from stdin (like docker login --password-stdin)",
+            "mount_from": "another repository of the same registry to mount existing blobs from (repeatable)",
         },
     ),
 )
@@ -426,6 +430,8 @@ def image(
     push: bool = False,
     oci_layout: str | None = None,
     tarballs: str | None = None,
+    login: str | None = None,
+    mount_from: list[str] | None = None,
 ) -> None:
     """Build one FROM-scratch image per Linux target (Docker engine, or daemonless), join them in one index."""
     from gobuildx import pipeline
@@ -438,10 +444,21 @@ def image(
         push=push,
         oci_layout=Path(oci_layout) if oci_layout else None,
         tarballs=Path(tarballs) if tarballs else None,
+        login=login,
+        password=_stdin_password() if login else None,
+        mount_from=mount_from or [],
     )
     with _writing(ctx.dist, ImageFailed):
         pipeline.build(ctx, sel, view)
         pipeline.image(ctx, sel, opts, view)
+
+
+def _stdin_password() -> SecretStr:
+    """The --login password: stdin up to its end, without the final newline (as `docker login
+    --password-stdin` reads it); never echoed, never an argument (a process list shows those)."""
+    from pydantic import SecretStr
+
+    return SecretStr(sys.stdin.read().rstrip("\r\n"))
 
 
 @task(

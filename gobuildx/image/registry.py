@@ -4,30 +4,34 @@ Pushing order is the safety rule: every blob, then every platform manifest by di
 and only then the index under each tag. A failure anywhere before the tags leaves the
 tags where they were: no tag ever points at an incomplete set of platforms.
 
-Only registries without authentication are supported (a local or CI registry, or one
-behind a pull-through proxy); a 401 says so plainly.
+Each blob: skipped when the registry has it (HEAD), else mounted from another repository of
+the same registry when one is named, else uploaded in one PUT, or in PATCH chunks when the
+registry (or a proxy) refuses a body that large (HTTP 413). Every digest the registry reports
+is checked against ours. Login, TLS and retries are `auth.py`, `credentials.py` and
+`transport.py`; every message leaving this module is scrubbed of the secrets it knows.
 """
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
 import json
-import urllib.error
+import time
 import urllib.parse
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from gobuildx.formats.oci import MT_INDEX, MT_MANIFEST, Blob, Image
+from gobuildx.image import transport
+from gobuildx.image.auth import AuthError, Authorizer, pull_scope, push_scope
+from gobuildx.image.credentials import Credential, CredentialError
 
 # Reference syntax lives in project.imageref (the load-time checks use it); re-exported here.
 from gobuildx.project.imageref import DEFAULT_DOMAIN
 from gobuildx.project.imageref import Repository as Repository
 from gobuildx.project.imageref import check_tag as check_tag
 from gobuildx.project.imageref import parse_repository as parse_repository
+
+loopback = transport.loopback
 
 ACCEPT = ", ".join(
     [
@@ -37,102 +41,186 @@ ACCEPT = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     ]
 )
-
-
-def loopback(domain: str) -> bool:
-    """Whether a registry's host (`localhost:5000`, `127.0.0.1`, `[::1]:5000`) is this machine:
-    only those are spoken to over plain HTTP. `localhost.example.com` or `127.0.0.1.nip.io` are not."""
-    host = domain[1 : domain.index("]")] if domain.startswith("[") and "]" in domain else domain.rsplit(":", 1)[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+CHUNK_BYTES = 8 << 20  # the chunked fallback's PATCH size
 
 
 class RegistryError(Exception):
     """A registry could not be reached or refused a request; the message says which and why."""
 
 
-class Client(BaseModel):
-    """A registry's HTTP API v2 (plain HTTP for loopback hosts, HTTPS otherwise)."""
+class Client:
+    """A registry's HTTP API v2: HTTPS (plain HTTP for loopback hosts without a CA, or hosts
+    marked insecure), logged in with what `credentials()` finds when the registry asks for a login."""
 
-    model_config = ConfigDict(frozen=True)
-
-    domain: str
-    timeout_s: float = 60.0
-
-    @property
-    def base(self) -> str:
-        scheme = "http" if loopback(self.domain) else "https"
-        host = "registry-1.docker.io" if self.domain == DEFAULT_DOMAIN else self.domain
-        return f"{scheme}://{host}"
+    def __init__(
+        self,
+        domain: str,
+        timeout_s: float = 60.0,
+        *,
+        credentials: Callable[[], Credential | None] = lambda: None,
+        insecure: bool | None = None,
+        ca: Path | None = None,
+        certs_d: Path = transport.CERTS_D,
+        policy: transport.RetryPolicy | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.domain, self.chunk_bytes = domain, chunk_bytes
+        cas = transport.ca_files(domain, ca, certs_d)
+        host = "registry-1.docker.io" if domain == DEFAULT_DOMAIN else domain
+        self.base = f"{transport.scheme(domain, insecure, cas)}://{host}"
+        context = transport.ssl_context(cas) if self.base.startswith("https") else transport.ssl_context([])
+        self.http = transport.Transport(domain, self.base, context, timeout_s, policy or transport.RetryPolicy(), sleep)
+        self.auth = Authorizer(domain, credentials)
 
     def request(
-        self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        full = url if url.startswith("http") else self.base + url
-        req = urllib.request.Request(full, data=data, method=method, headers=headers or {})
+        self,
+        method: str,
+        url: str,
+        scopes: Sequence[str] = (),
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> transport.Response:
+        """One request with the Authorization these scopes need; a 401 is learnt from and
+        retried once (a first challenge, an expired token), a second 401 is an error."""
         try:
-            return _send(req, self.timeout_s)
-        except http.client.HTTPException as exc:  # IncompleteRead, BadStatusLine, ...: not OSErrors
-            raise RegistryError(
-                f"the registry {self.domain} sent a broken HTTP response to {method} {full}: {exc!r}"
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise RegistryError(f"cannot reach the registry {self.domain} ({self.base}): {reason}") from None
+            for _ in range(2):
+                sent = dict(headers or {})
+                auth = self.auth.header(scopes, self.http)
+                if auth:
+                    sent["Authorization"] = auth
+                resp = self.http.send(method, url, data, sent)
+                if resp.status != 401:
+                    return resp
+                if not self.auth.refused(resp, scopes):
+                    break
+            if self.auth.challenge and self.auth.challenge.scheme == "basic" and self.auth.credential is None:
+                raise AuthError(self.auth.needs_login())
+            raise AuthError(self.auth.denied(scopes, f"{method} {url}"))
+        except (transport.TransportError, AuthError, CredentialError) as exc:
+            raise RegistryError(self.scrub(str(exc))) from None
+
+    def scrub(self, text: str) -> str:
+        for secret in self.auth.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+    def fail(self, what: str, resp: transport.Response) -> RegistryError:
+        policy = self.http.policy
+        tries = f" (after {policy.attempts} tries)" if policy.retryable(resp.status) and policy.attempts > 1 else ""
+        return RegistryError(self.scrub(f"{what}: HTTP {resp.status}{tries}: {_short(resp.body)}"))
 
     def ping(self) -> None:
-        status, _, body = self.request("GET", "/v2/")
-        if status == 401:
-            raise RegistryError(
-                f"registry {self.domain} requires authentication; gobuildx pushes only "
-                "to registries without it (use a local registry or `docker push`)"
-            )
-        if status != 200:
-            raise RegistryError(f"registry {self.domain} answered /v2/ with HTTP {status}: {_short(body)}")
+        """GET /v2/: learns how the registry wants to be logged in to; with Basic and
+        credentials, checks them now, so a wrong password is the first error."""
+        try:
+            resp = self.http.send("GET", "/v2/", None, {})
+            if resp.status == 401:
+                self.auth.refused(resp, ())
+                if self.auth.challenge is not None and self.auth.challenge.scheme == "basic":
+                    resp = self.http.send("GET", "/v2/", None, {"Authorization": self.auth.header((), self.http) or ""})
+                    if resp.status == 401:
+                        raise AuthError(self.auth.wrong_login(f"the registry {self.domain}"))
+        except (transport.TransportError, AuthError, CredentialError) as exc:
+            raise RegistryError(self.scrub(str(exc))) from None
+        if resp.status not in (200, 401):
+            raise self.fail(f"registry {self.domain} answered /v2/", resp)
 
-    def has_blob(self, repo: str, digest: str) -> bool:
-        status, _, _ = self.request("HEAD", f"/v2/{repo}/blobs/{digest}")
-        return status == 200
+    def has_blob(self, repo: str, blob: Blob) -> bool:
+        resp = self.request("HEAD", f"/v2/{repo}/blobs/{blob.digest}", (push_scope(repo),))
+        if resp.status != 200:
+            return False
+        self._check_digest(resp, blob.digest, f"{self.domain}/{repo} has blob {blob.digest}")
+        size = resp.header("Content-Length")
+        if size and size != str(blob.size):
+            raise RegistryError(f"{self.domain}/{repo} has blob {blob.digest} with {size} bytes, expected {blob.size}")
+        return True
 
-    def push_blob(self, repo: str, blob: Blob) -> None:
-        if self.has_blob(repo, blob.digest):
-            return
-        status, headers, body = self.request("POST", f"/v2/{repo}/blobs/uploads/", data=b"")
-        _expect(status, 202, f"start upload of {blob.digest} to {self.domain}/{repo}", body)
-        location = _header(headers, "Location")
-        sep = "&" if "?" in location else "?"
-        url = urllib.parse.urljoin(self.base + "/", location) + f"{sep}digest={blob.digest}"
-        status, _, body = self.request("PUT", url, data=blob.data, headers={"Content-Type": "application/octet-stream"})
-        _expect(status, 201, f"upload blob {blob.digest} ({blob.size} bytes) to {self.domain}/{repo}", body)
+    def push_blob(self, repo: str, blob: Blob, mount_from: Sequence[str] = ()) -> str:
+        """Returns how: 'exists', 'mounted' or 'uploaded'."""
+        if self.has_blob(repo, blob):
+            return "exists"
+        location = ""
+        for source in (s for s in mount_from if s != repo):
+            scopes = (push_scope(repo), pull_scope(source))
+            query = urllib.parse.urlencode({"mount": blob.digest, "from": source})
+            resp = self.request("POST", f"/v2/{repo}/blobs/uploads/?{query}", scopes, b"")
+            if resp.status == 201:
+                self._check_digest(resp, blob.digest, f"mount {blob.digest} from {source} to {self.domain}/{repo}")
+                return "mounted"
+            if resp.status == 202:  # not mountable: the registry opened an ordinary upload instead
+                location = resp.header("Location")
+                break
+        what = f"upload blob {blob.digest} ({blob.size} bytes) to {self.domain}/{repo}"
+        resp = self._put(repo, location or self._start(repo, blob), blob, blob.data)
+        if resp.status == 413:  # too large for one request: the chunked upload
+            resp = self._chunked(repo, blob)
+        if resp.status != 201 and not self.has_blob(repo, blob):  # a retried PUT may have landed the first time
+            raise self.fail(what, resp)
+        if resp.status == 201:
+            self._check_digest(resp, blob.digest, what)
+        return "uploaded"
+
+    def _start(self, repo: str, blob: Blob) -> str:
+        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", (push_scope(repo),), b"")
+        if resp.status != 202 or not resp.header("Location"):
+            raise self.fail(f"start upload of {blob.digest} to {self.domain}/{repo}", resp)
+        return resp.header("Location")
+
+    def _url(self, location: str, digest: str | None = None) -> str:
+        url = urllib.parse.urljoin(self.base + "/", location)
+        if digest is None:
+            return url
+        return url + ("&" if "?" in url else "?") + urllib.parse.urlencode({"digest": digest})
+
+    def _put(self, repo: str, location: str, blob: Blob, data: bytes) -> transport.Response:
+        headers = {"Content-Type": "application/octet-stream"}
+        return self.request("PUT", self._url(location, blob.digest), (push_scope(repo),), data, headers)
+
+    def _chunked(self, repo: str, blob: Blob) -> transport.Response:
+        location = self._start(repo, blob)
+        for start in range(0, blob.size, self.chunk_bytes):
+            chunk = blob.data[start : start + self.chunk_bytes]
+            headers = {
+                "Content-Type": "application/octet-stream",
+                "Content-Range": f"{start}-{start + len(chunk) - 1}",
+            }
+            resp = self.request("PATCH", self._url(location), (push_scope(repo),), chunk, headers)
+            if resp.status != 202 or not resp.header("Location"):
+                raise self.fail(f"upload chunk {start} of blob {blob.digest} to {self.domain}/{repo}", resp)
+            location = resp.header("Location")
+        return self._put(repo, location, blob, b"")
+
+    def _check_digest(self, resp: transport.Response, want: str, what: str) -> None:
+        got = resp.header("Docker-Content-Digest")
+        if got and got != want:
+            raise RegistryError(f"{what}: the registry reports digest {got}, expected {want}")
 
     def put_manifest(self, repo: str, reference: str, manifest: Blob) -> str:
-        status, headers, body = self.request(
+        resp = self.request(
             "PUT",
             f"/v2/{repo}/manifests/{reference}",
-            data=manifest.data,
-            headers={"Content-Type": manifest.media_type},
+            (push_scope(repo),),
+            manifest.data,
+            {"Content-Type": manifest.media_type},
         )
-        _expect(status, 201, f"put manifest {self.domain}/{repo}:{reference}", body)
-        digest = _header(headers, "Docker-Content-Digest") or manifest.digest
-        if digest != manifest.digest:
-            raise RegistryError(
-                f"{self.domain}/{repo}:{reference}: the registry stored digest {digest}, expected {manifest.digest}"
-            )
-        return digest
+        what = f"put manifest {self.domain}/{repo}:{reference}"
+        if resp.status != 201:
+            raise self.fail(what, resp)
+        self._check_digest(resp, manifest.digest, what)
+        return manifest.digest
 
     def get_manifest(self, repo: str, reference: str) -> tuple[str, bytes]:
-        status, headers, body = self.request("GET", f"/v2/{repo}/manifests/{reference}", headers={"Accept": ACCEPT})
-        _expect(status, 200, f"get manifest {self.domain}/{repo}:{reference}", body)
-        return _header(headers, "Content-Type"), body
+        resp = self.request("GET", f"/v2/{repo}/manifests/{reference}", (pull_scope(repo),), None, {"Accept": ACCEPT})
+        if resp.status != 200:
+            raise self.fail(f"get manifest {self.domain}/{repo}:{reference}", resp)
+        return resp.header("Content-Type"), resp.body
 
     def get_blob(self, repo: str, digest: str) -> bytes:
-        status, _, body = self.request("GET", f"/v2/{repo}/blobs/{digest}")
-        _expect(status, 200, f"get blob {self.domain}/{repo}@{digest}", body)
-        return body
+        resp = self.request("GET", f"/v2/{repo}/blobs/{digest}", (pull_scope(repo),))
+        if resp.status != 200:
+            raise self.fail(f"get blob {self.domain}/{repo}@{digest}", resp)
+        return resp.body
 
 
 class PushError(RegistryError):
@@ -140,15 +228,19 @@ class PushError(RegistryError):
 
 
 def push(
-    repo: Repository, images: Sequence[Image], image_index: Blob, tags: Sequence[str], timeout_s: float = 60.0
+    client: Client,
+    repo: Repository,
+    images: Sequence[Image],
+    image_index: Blob,
+    tags: Sequence[str],
+    mount_from: Sequence[str] = (),
 ) -> str:
     """Push every image by digest, then the index under each tag (last). Returns the index digest."""
-    client = Client(domain=repo.domain, timeout_s=timeout_s)
     try:
         client.ping()
         for image in images:
             for blob in image.layers + [image.config]:
-                client.push_blob(repo.path, blob)
+                client.push_blob(repo.path, blob, mount_from)
             client.put_manifest(repo.path, image.digest, image.manifest)
         client.put_manifest(repo.path, image_index.digest, image_index)
     except RegistryError as exc:
@@ -164,26 +256,6 @@ def push(
             ) from None
         moved.append(tag)
     return image_index.digest
-
-
-def _send(req: urllib.request.Request, timeout_s: float) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and whole body of the answer, an HTTP error status included."""
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return resp.status, dict(resp.headers.items()), resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers.items()), exc.read()  # this body can break off too
-
-
-def _expect(status: int, want: int, what: str, body: bytes) -> None:
-    if status == 401:
-        raise RegistryError(f"{what}: the registry requires authentication (HTTP 401); not supported")
-    if status != want:
-        raise RegistryError(f"{what}: HTTP {status}: {_short(body)}")
-
-
-def _header(headers: dict[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
 
 
 def _short(body: bytes) -> str:

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import calendar
 import fnmatch
+import functools
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from gobuildx.errors import ConfigError, ImageFailed
 from gobuildx.formats import oci
-from gobuildx.image import closure, engine, registry, rootfs
+from gobuildx.image import closure, credentials, engine, registry, rootfs, transport
 from gobuildx.model.image import Builder, ImageIndexRecord, ImageRecord, PlatformDigest
 from gobuildx.model.manifest import Manifest
 from gobuildx.project import checks as configcheck
@@ -44,6 +45,11 @@ class Options(BaseModel):
     oci_layout: Path | None = None
     tarballs: Path | None = None
     timeout_s: float = 300.0
+    login: str | None = None
+    """--login USER: log in to the registry as USER with `password` (read from stdin by the CLI)."""
+    password: SecretStr | None = None
+    mount_from: list[str] = []
+    """Repositories of the same registry to mount blobs from instead of uploading them."""
 
     @property
     def builder(self) -> Builder:
@@ -327,11 +333,46 @@ def write_outputs(
         raise ImageFailed(f"writing the images failed: {describe(exc)}") from None
 
 
+def client_for(ctx: ProjectContext, table: ImageTable, repo: registry.Repository, opts: Options) -> registry.Client:
+    """The registry client: its [image.registries] settings, the credential docker would use."""
+    settings = table.registries.get(repo.domain)
+    password = opts.password.get_secret_value() if opts.password else None
+    try:
+        credentials.explicit(ctx.environ, opts.login, password)  # half a login is an error before any work
+        return registry.Client(
+            repo.domain,
+            opts.timeout_s,
+            credentials=functools.partial(credentials.find, repo.domain, ctx.environ, opts.login, password),
+            insecure=settings.insecure if settings else None,
+            ca=ctx.loaded.root / settings.ca if settings and settings.ca else None,
+        )
+    except (credentials.CredentialError, transport.TransportError) as exc:
+        raise ImageFailed(f"push to {repo} failed: {exc}; no tag was moved") from None
+
+
+def mount_source(repo: registry.Repository, given: str) -> str:
+    """A --mount-from repository (full, or a path in repo's registry) as its path in that registry."""
+    try:
+        source = registry.parse_repository(
+            given if "/" in given and "." in given.split("/")[0] else f"{repo.domain}/{given}"
+        )
+    except ValueError as exc:
+        raise ConfigError([f"--mount-from {given}: {exc}"]) from None
+    if source.domain != repo.domain:
+        raise ConfigError([f"--mount-from {given}: a blob mounts only within one registry ({repo.domain})"])
+    return source.path
+
+
 def push(
-    repo: registry.Repository, images: Sequence[oci.Image], top: oci.Blob, tags: Sequence[str], timeout_s: float
+    client: registry.Client,
+    repo: registry.Repository,
+    images: Sequence[oci.Image],
+    top: oci.Blob,
+    tags: Sequence[str],
+    mount_from: Sequence[str],
 ) -> None:
     try:
-        registry.push(repo, images, top, tags, timeout_s)
+        registry.push(client, repo, images, top, tags, mount_from)
     except registry.PushError as exc:
         raise ImageFailed(f"push to {repo} failed: {exc}") from None
 
@@ -343,14 +384,16 @@ def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options) -> Result
     mani = manifest_file.require(ctx.dist)
     tags = render_tags(ctx, table, mani)
     plans = plan(ctx, table, select(ctx, table, targets), mani)
+    mount_from = [mount_source(repo, m) for m in opts.mount_from]
+    client = client_for(ctx, table, repo, opts) if opts.push else None  # half a login: an error before any work
     if opts.builder == "oci":
         images, local = [oci.build(p.spec) for p in plans], {}
     else:
         images, local = build_docker(ctx, plans, repo, tags, opts)
     top = oci.index(images, annotations_of(table, mani))
     tarballs = write_outputs(plans, images, top, repo, tags, opts)
-    if opts.push:
-        push(repo, images, top, tags, opts.timeout_s)
+    if client is not None:
+        push(client, repo, images, top, tags, mount_from)
     result = _result(plans, images, top, repo, tags, opts, local, tarballs, mani.date)
     _record(ctx.dist, result)
     return result

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from gobuildx.project import imageref, matrix
-from gobuildx.project.config import LoadedConfig, Release
+from gobuildx.project.config import LoadedConfig, RegistrySettings, Release
 from gobuildx.project.matrix import Target
 
 PLACEHOLDERS = ("version", "commit", "date", "id", "goos", "goarch")
@@ -114,7 +114,35 @@ def _image_problems(loaded: LoadedConfig) -> list[str]:
         out += [f"{where}: image.tags[{i}]: {why}" for why in tag_errors(template)]
     for i, extra in enumerate(table.files):
         out += [f"{where}: image.files[{i}].src: {why}" for why in _source_errors(loaded.root, extra.src)]
+    for host, settings in table.registries.items():
+        out += [f'{where}: image.registries."{host}"{why}' for why in registry_errors(loaded.root, host, settings)]
     return out
+
+
+def registry_errors(root: Path, host: str, settings: RegistrySettings) -> list[str]:
+    """One [image.registries."HOST"] table: a host as repositories write it, a CA that is a PEM file."""
+    out = []
+    if not imageref.valid_domain(host):
+        out.append(
+            f": {host!r} is not a registry host; allowed: a host name or [IPv6] with an optional port, "
+            'as in the repository (e.g. "registry.corp:5443", no scheme or path)'
+        )
+    if settings.ca is not None:
+        if settings.insecure:
+            out.append(".ca: a CA is for TLS, but insecure = true speaks plain HTTP; drop one of them")
+        out += [f".ca: {why}" for why in ca_errors(root, settings.ca)]
+    return out
+
+
+def ca_errors(root: Path, ca: str) -> list[str]:
+    path = root / ca  # an absolute ca stays absolute
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        return [f"{ca!r}: cannot read {path}: {exc.strerror or exc}"]
+    if b"-----BEGIN CERTIFICATE-----" not in text:
+        return [f"{ca!r}: {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"]
+    return []
 
 
 def tag_errors(template: str) -> list[str]:

@@ -293,6 +293,15 @@ class ImageFile(Strict):
     """Its octal mode, such as "0644"."""
 
 
+class RegistrySettings(Strict):
+    """[image.registries."HOST"]: how to speak to one registry (HOST as in the repository, with its port)."""
+
+    insecure: bool | None = None
+    """true: plain HTTP; false: HTTPS even on loopback; unset: HTTPS except loopback hosts without a CA."""
+    ca: str | None = None
+    """A PEM CA bundle (relative to targets.toml) that signed the registry's TLS certificate."""
+
+
 class ImageTable(Strict):
     """[image]: one FROM-scratch image per selected Linux target, joined under one tag."""
 
@@ -316,6 +325,8 @@ class ImageTable(Strict):
     """A dynamic binary: copy its loader and libraries into the image, or refuse it."""
     source: str | None = None
     """org.opencontainers.image.source (e.g. the repository URL)."""
+    registries: dict[str, RegistrySettings] = {}
+    """Per-registry TLS settings, keyed by host[:port] (e.g. "registry.corp:5443")."""
 
 
 class Config(Strict):

@@ -56,6 +56,11 @@ def parse_repository(text: str) -> Repository:
     return Repository(domain=domain, path=path)
 
 
+def valid_domain(domain: str) -> bool:
+    """A registry host as it appears in a repository: name or [IPv6], with an optional port."""
+    return bool(_DOMAIN.match(domain))
+
+
 def check_tag(tag: str) -> str:
     if not TAG.match(tag):
         raise ValueError(

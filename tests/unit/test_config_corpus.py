@@ -63,6 +63,9 @@ targets = ["linux-*"]
 labels = { team = "build" }
 files = [{ src = "README.md", dst = "/README.md", mode = "0644" }]
 
+[image.registries."registry.corp:5443"]
+insecure = false
+
 [release]
 name = "{project}_{version}_{id}"
 files = ["README.md"]
@@ -245,6 +248,34 @@ def test_every_table_is_checked_at_load_in_one_run(homes: list[Path]) -> None:
     assert keys == ["image.repository", "image.tags[0]", "image.files[0].src", "release.name", "release.files[0]"]
     assert "did you mean {version}?" in messages[1]
     assert "did you mean 'README.md'?" in messages[2]
+
+
+def test_image_registries_are_checked_at_load(homes: list[Path]) -> None:
+    """A host that is no host, a CA that is missing or no PEM, a CA with plain HTTP; wrong types
+    are the schema's (pydantic), with the allowed values."""
+    text = FULL.replace(
+        '[image.registries."registry.corp:5443"]\ninsecure = false\n',
+        '[image.registries."https://registry.corp/v2"]\n'
+        '[image.registries."a.corp"]\nca = "no-such-ca.pem"\n'
+        '[image.registries."b.corp"]\nca = "README.md"\ninsecure = true\n',
+    )
+    path = homes[-1] / "targets.toml"
+    path.write_text(text)
+    code, messages = open_like_the_cli(path)
+    assert code == 2
+    tail = [m.removeprefix(f"{path}: ") for m in messages]
+    assert tail[0].startswith(
+        "image.registries.\"https://registry.corp/v2\": 'https://registry.corp/v2' is not a registry host; "
+        "allowed: a host name or [IPv6] with an optional port"
+    ), tail
+    assert tail[1].startswith("image.registries.\"a.corp\".ca: 'no-such-ca.pem': cannot read "), tail
+    assert tail[2] == (
+        'image.registries."b.corp".ca: a CA is for TLS, but insecure = true speaks plain HTTP; drop one of them'
+    )
+    assert tail[3].startswith("image.registries.\"b.corp\".ca: 'README.md': ") and "holds no PEM certificate" in tail[3]
+    path.write_text(FULL.replace("insecure = false", 'insecure = "yes"'))
+    code, messages = open_like_the_cli(path)
+    assert code == 2 and "image.registries.registry.corp:5443.insecure" in messages[0], messages
 
 
 def test_what_needs_the_matrix_is_checked_at_load_too(homes: list[Path]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import threading
@@ -13,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from gobuildx.errors import ImageFailed
-from gobuildx.image import registry
+from gobuildx.image import registry, transport
 from gobuildx.image import stage as image
 from gobuildx.project.context import open_project
 from tests.conftest import run_gobuildx
 from tests.integration.image.conftest import REGISTRY, clone, hello_toml, registry_get, unique_repo
+from tests.integration.image.registries import FaultProxy
 
 
 def test_no_image_table_says_so(hello_images: Path, services: dict[str, str], tmp_path: Path) -> None:
@@ -106,48 +106,21 @@ def test_missing_artifact_is_named(hello_images: Path, services: dict[str, str],
     assert not (root / "l").exists()
 
 
-class _FaultyProxy(BaseHTTPRequestHandler):
-    """Forwards to the real registry, but answers 500 to the Nth manifest PUT."""
-
-    fail_at = 3
-    seen = 0
-
-    def _forward(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.command == "PUT" and "/manifests/" in self.path:
-            type(self).seen += 1
-            if type(self).seen == self.fail_at:
-                self.send_response(500)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-        conn = http.client.HTTPConnection(REGISTRY, timeout=30)
-        conn.request(self.command, self.path, body=body or None, headers=dict(self.headers.items()))
-        resp = conn.getresponse()
-        data = resp.read()
-        self.send_response(resp.status)
-        for key, value in resp.getheaders():
-            if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = _forward
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def faulty_registry() -> Iterator[str]:
-    _FaultyProxy.seen = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FaultyProxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    """The real registry behind a proxy that answers 500 to the third manifest PUT and every
+    later one (a registry that stays broken: retrying does not help)."""
+    puts = [0]
+
+    def rule(method: str, path: str, size: int) -> str | None:
+        if method == "PUT" and "/manifests/" in path:
+            puts[0] += 1
+            return "500" if puts[0] >= 3 else None
+        return None
+
+    proxy = FaultProxy(REGISTRY, rule)
+    yield proxy.addr
+    proxy.stop()
 
 
 def test_push_failing_halfway_moves_no_tag(
@@ -183,7 +156,8 @@ def test_push_failing_halfway_moves_no_tag(
         env=services,
     )
     assert proc.returncode == 5, proc.stderr
-    assert "push to" in proc.stderr and "HTTP 500" in proc.stderr and "no tag was moved" in proc.stderr
+    assert "push to" in proc.stderr and "HTTP 500 (after 5 tries)" in proc.stderr, proc.stderr
+    assert "no tag was moved" in proc.stderr
     for tag in ("1.2.3", "latest"):
         status, headers, _ = registry_get(f"/v2/{name}/manifests/{tag}")
         assert status == 200 and headers["Docker-Content-Digest"] == before
@@ -225,12 +199,13 @@ def truncating_registry(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.mark.parametrize("truncating_registry", [200, 500], indirect=True)
 def test_a_truncated_registry_answer_is_a_registry_error(truncating_registry: str) -> None:
-    client = registry.Client(domain=truncating_registry, timeout_s=10)
+    policy = transport.RetryPolicy(attempts=3, base_s=0.01)
+    client = registry.Client(domain=truncating_registry, timeout_s=10, policy=policy)
     with pytest.raises(registry.RegistryError) as raised:
         client.ping()
     assert str(raised.value) == (
         f"the registry {truncating_registry} sent a broken HTTP response to GET "
-        f"http://{truncating_registry}/v2/: IncompleteRead(12 bytes read, 4084 more expected)"
+        f"http://{truncating_registry}/v2/: IncompleteRead(12 bytes read, 4084 more expected) (3 tries)"
     )
 
 
