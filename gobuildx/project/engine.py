@@ -18,6 +18,7 @@ from typing import Any
 
 import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
+import docker.types  # type: ignore[import-untyped]
 import docker.utils  # type: ignore[import-untyped]
 import requests.exceptions
 
@@ -25,6 +26,7 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 START_HINT = "start it (`sudo systemctl start docker`, or run `dockerd`) or set DOCKER_HOST"
 TIMEOUT_S = 120.0  # any one request but a run's wait
 DAEMON_ERROR = 125  # the exit code `docker run` gives when the engine, not the program, failed
+MIB = 1024 * 1024
 # What an unreachable or failing engine raises through the SDK.
 FAILURES: tuple[type[BaseException], ...] = (
     docker.errors.DockerException,
@@ -132,12 +134,22 @@ class Container:
     mounts: dict[str, str] = field(default_factory=dict)  # host path -> container path, read-only
     network: str = "none"
     read_only: bool = True
+    memory_mib: int | None = None  # memory and swap together (None: the engine's default, none)
+    processes: int | None = None  # tasks: processes and threads
+    file_size_mib: int | None = None  # the largest file it may write (RLIMIT_FSIZE)
 
     def argv(self) -> list[str]:
         """The `docker run` line that does what `run` does (for the record, and by hand)."""
         argv = ["docker", "run", "--rm", "--name", self.name, "--network", self.network]
         argv += ["--read-only"] if self.read_only else []
         argv += ["--platform", self.platform]
+        if self.memory_mib:
+            argv += ["--memory", f"{self.memory_mib}m", "--memory-swap", f"{self.memory_mib}m"]
+        if self.processes:
+            argv += ["--pids-limit", str(self.processes)]
+        if self.file_size_mib:
+            size = self.file_size_mib * MIB
+            argv += ["--ulimit", f"fsize={size}:{size}"]
         for key, value in self.environment.items():
             argv += ["-e", f"{key}={value}"]
         for host, inside in self.mounts.items():
@@ -158,6 +170,7 @@ class Exited:
     timed_out: bool
     output: str
     duration_s: float
+    oom_killed: bool = False  # the engine killed it at its memory limit
 
 
 def run(api: Any, spec: Container, timeout_s: float) -> Exited:
@@ -183,10 +196,19 @@ def remove(api: Any, container: str) -> None:
 
 
 def _create(api: Any, spec: Container) -> str:
+    limits: dict[str, Any] = {}
+    if spec.memory_mib:  # swap included: no way around the limit through swap
+        limits.update(mem_limit=f"{spec.memory_mib}m", memswap_limit=f"{spec.memory_mib}m")
+    if spec.processes:
+        limits.update(pids_limit=spec.processes)
+    if spec.file_size_mib:
+        size = spec.file_size_mib * MIB
+        limits.update(ulimits=[docker.types.Ulimit(name="fsize", soft=size, hard=size)])
     host_config = api.create_host_config(
         network_mode=spec.network,
         read_only=spec.read_only,
         binds={host: {"bind": inside, "mode": "ro"} for host, inside in spec.mounts.items()},
+        **limits,
     )
     kwargs = dict(
         command=spec.command or None,
@@ -226,7 +248,15 @@ def _start_and_wait(api: Any, container: str, timeout_s: float, start: float) ->
                 refused += f"docker wait failed: {first_line(exc)}\n"
                 code = DAEMON_ERROR
     duration = time.monotonic() - start
-    return Exited(exit_code=code, timed_out=timed_out, output=_logs(api, container) + refused, duration_s=duration)
+    output = _logs(api, container) + refused
+    return Exited(code, timed_out, output, duration, oom_killed=_oom_killed(api, container))
+
+
+def _oom_killed(api: Any, container: str) -> bool:
+    try:
+        return bool(api.inspect_container(container)["State"]["OOMKilled"])
+    except ANSWERS:
+        return False
 
 
 def _running(api: Any, container: str) -> bool:

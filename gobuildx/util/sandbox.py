@@ -131,6 +131,31 @@ class Host:
         ]
 
 
+def limit_hit(
+    lim: Limits,
+    exit_code: int | None,
+    output: str,
+    *,
+    oom: bool | None,
+    pids_max: bool | None,
+    uncounted: tuple[str, str] = ("RLIMIT_DATA", "RLIMIT_NPROC"),
+) -> str | None:
+    """The limit a run hit, in words, from what its cgroups counted (`oom`, `pids_max`; None:
+    not counted, then what the program said is the evidence, and `uncounted` names what
+    limited memory and processes then), or None."""
+    if oom:
+        return f"exceeded the memory limit ({lim.memory_mib} MiB)"
+    if pids_max:
+        return f"exceeded the process limit ({lim.processes} processes and threads)"
+    if exit_code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or "file too large" in output.lower():
+        return f"exceeded the file size limit ({lim.file_size_mib} MiB)"
+    if oom is None and ("out of memory" in output or "cannot allocate memory" in output.lower()):
+        return f"exceeded the memory limit ({lim.memory_mib} MiB, {uncounted[0]})"
+    if pids_max is None and "resource temporarily unavailable" in output:
+        return f"exceeded the process limit ({lim.processes}, {uncounted[1]})"
+    return None
+
+
 def nproc_note(root: bool) -> str:
     if root:
         return "not limited: no pids cgroup, and RLIMIT_NPROC does not bind the root user"
@@ -179,20 +204,10 @@ class Box:
 
     def exceeded(self, exit_code: int | None, output: str) -> str | None:
         """Which limit the run hit, in words ("exceeded the memory limit (512 MiB)"), or None."""
-        lim = self.spec.limits
-        mem = self.cgroups.get("memory")
-        if mem and _counter(mem / "memory.oom_control", "oom_kill"):
-            return f"exceeded the memory limit ({lim.memory_mib} MiB)"
-        pids = self.cgroups.get("pids")
-        if pids and _counter(pids / "pids.events", "max"):
-            return f"exceeded the process limit ({lim.processes} processes and threads)"
-        if exit_code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or "file too large" in output.lower():
-            return f"exceeded the file size limit ({lim.file_size_mib} MiB)"
-        if not mem and ("out of memory" in output or "cannot allocate memory" in output.lower()):
-            return f"exceeded the memory limit ({lim.memory_mib} MiB, RLIMIT_DATA)"
-        if not pids and "resource temporarily unavailable" in output:
-            return f"exceeded the process limit ({lim.processes}, RLIMIT_NPROC)"
-        return None
+        mem, pids = self.cgroups.get("memory"), self.cgroups.get("pids")
+        oom = bool(_counter(mem / "memory.oom_control", "oom_kill")) if mem else None
+        forks = bool(_counter(pids / "pids.events", "max")) if pids else None
+        return limit_hit(self.spec.limits, exit_code, output, oom=oom, pids_max=forks)
 
     def close(self) -> None:
         """Kill whatever is left in this run's cgroups, then remove them: the host as it was."""

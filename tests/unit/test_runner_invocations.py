@@ -181,9 +181,12 @@ def test_the_container_runs_contained_as_the_images_user(context, tmp_path: Path
     assert (spec.network, spec.read_only, spec.entrypoint, spec.mounts) == ("none", True, None, {})
     assert spec.command == ["ok"] and spec.environment == {"A": "1"} and spec.platform == "linux/amd64"
     assert spec.name.startswith("gobuildx-smoke-linux-amd64-")
+    assert (spec.memory_mib, spec.processes, spec.file_size_mib) == (1024, 256, 256)  # [smoke]'s defaults
+    fsize = 256 * 1024 * 1024
     assert spec.argv() == [
         *("docker", "run", "--rm", "--name", spec.name, "--network", "none", "--read-only"),
-        *("--platform", "linux/amd64", "-e", "A=1", "127.0.0.1:5000/hello:1.2.3-linux-amd64", "ok"),
+        *("--platform", "linux/amd64", "--memory", "1024m", "--memory-swap", "1024m", "--pids-limit", "256"),
+        *("--ulimit", f"fsize={fsize}:{fsize}", "-e", "A=1", "127.0.0.1:5000/hello:1.2.3-linux-amd64", "ok"),
     ]
     assert container(amd64, image, "x", None).name != spec.name  # one container per run
 

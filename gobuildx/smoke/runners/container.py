@@ -29,9 +29,10 @@ from gobuildx.formats import oci
 from gobuildx.model.image import ImageRecord
 from gobuildx.project import engine
 from gobuildx.smoke.runners.base import Availability, Job, Runner, SmokeResult
-from gobuildx.smoke.runners.process import Invocation, Outcome, base_env, execute, log_path, verdict
+from gobuildx.smoke.runners.process import Invocation, Outcome, base_env, execute, limits_of, log_path, verdict
 from gobuildx.smoke.runners.qemu import QEMU_ARCH
 from gobuildx.smoke.runners.tools import version, which
+from gobuildx.util import sandbox
 
 NATIVE = {"amd64": ("amd64", "386"), "arm64": ("arm64",)}  # host arch -> arches its kernel runs itself
 ABANDONED_S = 3600.0  # a half-unpacked rootfs this old belongs to a run that was killed
@@ -96,7 +97,19 @@ class ContainerRunner(Runner):
             exit_code=ran.exit_code, timed_out=ran.timed_out, output=ran.output, duration_s=ran.duration_s
         )
         notes = [f"image {ref} ({image.platform})"] + ([f"qemu entrypoint {qemu}"] if qemu else [])
-        return verdict(self.name, job, spec.argv(), outcome, log, notes)
+        notes.append(
+            f"limits: memory {spec.memory_mib} MiB, {spec.processes} processes and threads, "
+            f"files up to {spec.file_size_mib} MiB (the engine's cgroups and RLIMIT_FSIZE)"
+        )
+        limit = sandbox.limit_hit(
+            limits_of(job),
+            ran.exit_code,
+            ran.output,
+            oom=ran.oom_killed,
+            pids_max=None,  # the engine does not say; a fork that failed says it
+            uncounted=("the engine's memory cgroup", "the engine's pids cgroup"),
+        )
+        return verdict(self.name, job, spec.argv(), outcome, log, notes, limit)
 
 
 def container(job: Job, image: ImageRecord, ref: str, qemu: str | None) -> engine.Container:
@@ -115,6 +128,9 @@ def container(job: Job, image: ImageRecord, ref: str, qemu: str | None) -> engin
         entrypoint=entrypoint,
         environment=dict(job.check.env),
         mounts=mounts,
+        memory_mib=job.check.memory_mib,  # [smoke] memory, processes, file_size: as for every runner
+        processes=job.check.processes,
+        file_size_mib=job.check.file_size_mib,
     )
 
 

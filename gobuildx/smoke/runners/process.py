@@ -27,6 +27,7 @@ __all__ = [
     "base_env",
     "execute",
     "kill_group",
+    "limits_of",
     "log_path",
     "stop_group",
     "verdict",
@@ -140,10 +141,16 @@ def verdict(
     )
 
 
+def limits_of(job: Job) -> sandbox.Limits:
+    """The [smoke] limits of the job's check."""
+    c = job.check
+    return sandbox.Limits(memory_mib=c.memory_mib, processes=c.processes, file_size_mib=c.file_size_mib)
+
+
 def sandbox_spec(runner: str, job: Job, inv: Invocation) -> sandbox.Spec:
     """The check's limits and sandbox mode; an uncontained invocation (docker, wasm) gets the limits only."""
     c = job.check
-    limits = sandbox.Limits(memory_mib=c.memory_mib, processes=c.processes, file_size_mib=c.file_size_mib)
+    limits = limits_of(job)
     # Probing a server inside its own network namespace takes setns(), which needs root.
     shared = c.server and os.geteuid() != 0
     return sandbox.Spec(

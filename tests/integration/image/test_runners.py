@@ -153,6 +153,31 @@ def test_the_container_runner_contains_the_image(
     assert result.log is not None and Path(result.log).read_text().strip() in result.output
 
 
+@pytest.mark.parametrize(
+    "check, limit",
+    [
+        (Check(args=["hog"], memory_mib=64, timeout_s=60), "exceeded the memory limit (64 MiB)"),
+        (Check(args=["big", "/dev/shm/big"], file_size_mib=4, timeout_s=60), "exceeded the file size limit (4 MiB)"),
+    ],
+    ids=["memory", "file-size"],
+)
+def test_the_container_runner_applies_the_smoke_limits(
+    probe_job: Callable[[Check, Path], Job], tmp_path: Path, check: Check, limit: str
+) -> None:
+    """[smoke] memory and file_size bind in the engine as well: the run fails naming the limit."""
+    result = ContainerRunner().run(probe_job(check, tmp_path))
+    assert result.status == "failed" and result.reason.startswith(limit), result
+    assert "--memory" in result.command and "--pids-limit" in result.command, result.command
+    assert result.duration_s < 50, result  # stopped by the limit, not by the timeout
+
+
+def test_the_container_runner_applies_the_process_limit(
+    probe_job: Callable[[Check, Path], Job], tmp_path: Path
+) -> None:
+    result = ContainerRunner().run(probe_job(Check(args=["fork", "61.5"], processes=16, timeout_s=60), tmp_path))
+    assert result.status == "failed" and result.reason.startswith("exceeded the process limit (16"), result
+
+
 def test_a_container_that_outlives_its_timeout_is_killed_and_removed(
     probe_job: Callable[[Check, Path], Job], engine: docker.DockerClient, tmp_path: Path
 ) -> None:

@@ -4,7 +4,9 @@
 //	                     route); it only looks, it never sends a packet
 //	probe write PATH...  exit 0 only if it could create every PATH
 //	probe read PATH...   exit 0 only if it could read every PATH
-//	probe fork MARK      start `sh -c "sleep MARK"` children without bound
+//	probe fork MARK      start `probe sleep MARK` children without bound (itself: a scratch
+//	                     image has no shell)
+//	probe sleep SECONDS  sleep
 //	probe hog            allocate and touch memory without bound
 //	probe big PATH       write PATH up to 64 MiB
 //	probe serve ADDR     answer HTTP on ADDR
@@ -19,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,6 +40,10 @@ func main() {
 		os.Exit(read(os.Args[2:]))
 	case "fork":
 		forkForever(os.Args[2])
+	case "sleep":
+		seconds, _ := strconv.ParseFloat(os.Args[2], 64)
+		time.Sleep(time.Duration(seconds * float64(time.Second)))
+		os.Exit(0)
 	case "hog":
 		hog()
 	case "whoami":
@@ -131,7 +138,8 @@ func read(paths []string) int {
 func forkForever(mark string) {
 	var kids []*exec.Cmd
 	for i := 0; ; i++ {
-		cmd := exec.Command("/bin/sh", "-c", "sleep "+mark)
+		self, _ := os.Executable()
+		cmd := exec.Command(self, "sleep", mark)
 		if err := cmd.Start(); err != nil {
 			fmt.Printf("fork %d failed: %v\n", i, err)
 			time.Sleep(200 * time.Millisecond)
