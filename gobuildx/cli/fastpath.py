@@ -64,8 +64,8 @@ ABSENT: Stat = (-1, 0, 0)
 
 
 class Grammar(NamedTuple):
-    """The `build` task's options, as its invoke declaration gives them (cli.tasks.build_grammar):
-    the fast path never declares them a second time."""
+    """The `build` task's options, from their one declaration (cli.buildargs.grammar): the
+    fast path never declares them a second time."""
 
     values: frozenset[str]  # options that take the next word (or `=value`)
     flags: frozenset[str]

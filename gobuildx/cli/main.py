@@ -2,6 +2,8 @@
 
 Two answers come before invoke is imported (it and the stage models cost most of a
 second): `--version`, and a `build` whose receipt says nothing changed (see fastpath).
+Any other `build` that cli.buildargs reads exactly as invoke would runs without invoke too
+(cli.common.build, the task's own body): its first `go build` starts ~70 ms sooner.
 """
 
 from __future__ import annotations
@@ -47,4 +49,11 @@ def _main(argv: list[str]) -> None:
 
     if fastpath.run(argv, os.environ, os.getcwd()):
         return
+    from gobuildx.cli import buildargs
+
+    args = buildargs.read(argv)
+    if args is not None:
+        from gobuildx.cli import common
+
+        sys.exit(common.build_directly(argv, args))
     program().run(argv)

@@ -12,18 +12,17 @@ import functools
 import json
 import shlex
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Context, task
 from invoke.exceptions import Exit
 
+from gobuildx.cli import buildargs, common
+from gobuildx.cli.buildargs import SELECT_HELP
 from gobuildx.errors import (
     AuditFailed,
-    BuildFailed,
     ConfigError,
     GobuildxError,
     ImageFailed,
@@ -32,23 +31,14 @@ from gobuildx.errors import (
     ReleaseRefused,
     SmokeFailed,
     VerifyFailed,
-    WriteFailed,
 )
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-    from gobuildx.pipeline import Built, Selection
-    from gobuildx.project.context import ProjectContext
 
 # Stage modules (pydantic models, parsers, jinja...) are imported inside the task that
 # uses them: `gobuildx --help` or `gobuildx matrix` should not pay for all of them.
-
-SELECT_HELP = {
-    "config": "path to targets.toml (default: ./targets.toml or $GOBUILDX_CONFIG)",
-    "matrix": "matrix name, or 'all' (default)",
-    "target": "target id or shell glob (repeatable), e.g. 'linux-*' or '*-musl'",
-}
 
 
 def selection_help(jobs: str | None, own: dict[str, str]) -> dict[str, str]:
@@ -62,56 +52,14 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(c: Context, *args: Any, **kwargs: Any) -> Any:
         try:
-            if isinstance(kwargs.get("jobs"), int) and kwargs["jobs"] < 0:
-                raise ConfigError(
-                    [f"--jobs {kwargs['jobs']}: expected a number of parallel jobs, or 0 for one per core"]
-                )
+            common.check_jobs(kwargs.get("jobs"))
             return fn(c, *args, **kwargs)
-        except GobuildxError as exc:
-            raise Exit(f"gobuildx: {exc}", code=exc.exit_code) from None
-        except OSError as exc:  # outside any stage (e.g. the dist lock): one line, "any other error"
-            from gobuildx.util.files import describe
-
-            raise Exit(f"gobuildx: {describe(exc)}", code=GobuildxError.exit_code) from None
+        except (GobuildxError, OSError) as exc:
+            said = common.failure(exc)
+            assert said is not None
+            raise Exit(said[0], code=said[1]) from None
 
     return wrapper
-
-
-DIST_LOCK = ".dist.lock"  # beside .manifest.lock: dist/*/* holds only target folders and their files
-
-
-@contextmanager
-def _writing(dist: Path, failure: type[GobuildxError]) -> Iterator[None]:
-    """One gobuildx command writes a dist at a time. Two at once would `go build -o` the same
-    staged binary (one publishing the other's half-copied file), rename one release over the
-    other, or archive an artifact the other is replacing; the second waits, and says so.
-    A dist where even the lock cannot be made (read-only, full) ends with the task's code."""
-    from gobuildx.util.files import describe
-    from gobuildx.util.lock import file_lock
-
-    def waiting() -> None:
-        print(f"gobuildx: waiting for another gobuildx command writing {dist} ...", file=sys.stderr, flush=True)
-
-    with ExitStack() as stack:
-        try:
-            stack.enter_context(file_lock(dist / DIST_LOCK, on_wait=waiting))
-        except OSError as exc:
-            raise WriteFailed(f"{describe(exc)} (the dist lock); nothing was written", failure.exit_code) from None
-        yield
-
-
-def _open(config: str | None) -> ProjectContext:
-    import os
-
-    from gobuildx.project.context import config_path, open_project
-
-    return open_project(config_path(config, dict(os.environ)))
-
-
-def _selection(matrix: str, target: list[str] | None, jobs: int = 0) -> Selection:
-    from gobuildx.pipeline import Selection
-
-    return Selection(matrix=matrix, targets=tuple(target or []), jobs=jobs)
 
 
 @task(
@@ -143,7 +91,7 @@ def matrix(
         raise ConfigError([f"--json and --format {format} disagree: --json is --format json"])
     if shards and format != "github":
         raise ConfigError([f"--shards {shards}: only with --format github (a GitHub Actions matrix of shard jobs)"])
-    ctx = _open(config)
+    ctx = common.open_at(config)
     targets = ctx.select(matrix, target or [])
     if format == "github":
         print(shard_stage.github_matrix(targets, shards))
@@ -170,17 +118,7 @@ def matrix(
     con.print(table)
 
 
-@task(
-    iterable=["target"],
-    help=selection_help(
-        "parallel builds (default: one per core)",
-        {
-            "force": "rebuild even targets whose inputs did not change (and ignore merged artifacts)",
-            "shard": "I/N: build only shard I of N of the selection (one CI runner each; see docs/release.md)",
-            "no-audit": "skip the linkage audit that runs after compiling",
-        },
-    ),
-)
+@task(iterable=["target"], help=buildargs.HELP)
 @stage
 def build(
     c: Context,
@@ -193,74 +131,8 @@ def build(
     no_audit: bool = False,
 ) -> None:
     """Cross-compile every selected target in parallel into dist/<target-id>/."""
-    from gobuildx import pipeline
-    from gobuildx.cli.views import TerminalView
-
-    ctx = _open(config)
-    with _writing(ctx.dist, BuildFailed):
-        built = pipeline.build(
-            ctx, _selection(matrix, target, jobs), TerminalView(), force=force, shard=shard, audit=not no_audit
-        )
-        if built.inputs is not None:
-            _save_receipt(c, ctx, built)
-
-
-def _save_receipt(c: Context, ctx: ProjectContext, built: Built) -> None:
-    """Let the next identical `gobuildx build` answer from stat calls (gobuildx.cli.fastpath)."""
-    import os
-
-    from gobuildx.build import stamp
-    from gobuildx.build.stage import stamp_path
-    from gobuildx.cli import fastpath
-    from gobuildx.project import manifest_file
-    from gobuildx.release import merge
-    from gobuildx.report import stage as report_page
-
-    argv = c.config.get("gobuildx_argv") or []
-    if built.inputs is None or not fastpath.wanted(argv, ctx.environ):  # e.g. the build before `smoke`
-        return
-    inputs, records, dist = built.inputs, built.records, ctx.dist
-    lines = [f"  up to date  {r.id:28} {', '.join(str(dist / a.path) for a in r.artifacts)}" for r in records]
-    lines.append(f"report: {report_page.path_in(dist)}")
-    if built.audited:
-        lines.append(f"audit: {len(records)} targets passed (artifacts unchanged since)")
-    outputs = [dist / a.path for r in records for a in r.artifacts]
-    outputs += [stamp_path(dist, r.id) for r in records]
-    outputs += [manifest_file.path_in(dist), report_page.path_in(dist), dist / merge.PREBUILT]
-    proj_inputs = [ctx.loaded.path, ctx.go.go, ctx.go.goroot / "VERSION"]
-    version = ctx.loaded.config.project.version
-    if version.startswith("file:"):
-        proj_inputs.append(ctx.loaded.path.parent / version[5:])
-    settled_ns = time.time_ns()
-    walked = stamp.settle_dirs(inputs.seen, [dist])  # the build may have created dist/ in the module
-    if walked is None:  # a file came or went during the build: let the next run look for itself
-        return
-    try:
-        fastpath.save(
-            argv,
-            ctx.environ,
-            os.getcwd(),
-            grammar=build_grammar(),
-            module_dir=ctx.loaded.module_dir,
-            git=inputs.git,
-            go=ctx.go.go,
-            go_source=ctx.go.source,
-            walk_started_ns=built.walk_started_ns,
-            settled_ns=settled_ns,
-            walked=[(e.path, e.size, e.mtime_ns, e.ino, e.is_dir) for e in walked],
-            inputs=proj_inputs,
-            outputs=outputs,
-            lines=lines,
-        )
-    except OSError as exc:  # the build succeeded; only the shortcut for the next one is lost
-        print(f"gobuildx: note: no receipt for the next no-op run ({exc})", file=sys.stderr)
-
-
-def build_grammar() -> Any:
-    """The options of the `build` task as the receipt's key reads them: declared once, by the task."""
-    from gobuildx.cli import fastpath
-
-    return fastpath.Grammar.of((arg.names, arg.takes_value, arg.name == "force") for arg in build.get_arguments())
+    args = buildargs.BuildArgs(config, matrix, tuple(target or ()), jobs, force, shard, no_audit)
+    common.build(args, c.config.get("gobuildx_argv") or [])
 
 
 @task(
@@ -313,10 +185,10 @@ def audit(
             raise ConfigError(
                 ["--expect, --min-glibc and --cgo apply to --path; targets declare theirs in targets.toml"]
             )
-        ctx = _open(config)
-        with _writing(ctx.dist, AuditFailed):
+        ctx = common.open_at(config)
+        with common.writing(ctx.dist, AuditFailed):
             report = pipeline.run_audit(
-                ctx, _selection(matrix, target).of(ctx), jobs, view, evidence=not no_evidence, warn_only=warn_only
+                ctx, common.selection(matrix, target).of(ctx), jobs, view, evidence=not no_evidence, warn_only=warn_only
             )
     audit_stage.enforce(report, warn_only)
 
@@ -339,7 +211,7 @@ def doctor(c: Context, config: str | None = None, matrix: str = "all", target: l
     """Show the Go toolchain and the C toolchain each target resolves to."""
     from gobuildx.project import toolchain
 
-    ctx = _open(config)
+    ctx = common.open_at(config)
     print(f"go: {ctx.go.version} at {ctx.go.go} (from {ctx.go.source}); GOCACHE={ctx.go.gocache}")
     host = (ctx.go.hostos, ctx.go.hostarch)
     for tid, desc in toolchain.describe_all(ctx.select(matrix, target or []), host, ctx.environ):
@@ -375,7 +247,7 @@ def check(
     if format not in ("text", "json"):
         raise ConfigError([f"--format {format!r}: allowed: text, json"])
     environ = dict(os.environ)
-    report = pipeline.check(config_path(config, environ), environ, _selection(matrix, target))
+    report = pipeline.check(config_path(config, environ), environ, common.selection(matrix, target))
     if format == "json":
         print(json.dumps(views.check_json(report), indent=2))
         if not report.ok:
@@ -397,7 +269,7 @@ def report(c: Context, config: str | None = None, dist: str | None = None) -> No
     """Regenerate dist/report.html (the matrix as one self-contained page) from dist/manifest.json."""
     from gobuildx.report import stage as report_page
 
-    where = Path(dist) if dist else _open(config).dist
+    where = Path(dist) if dist else common.open_at(config).dist
     page = report_page.refresh(where)
     if page is None:
         raise NotBuilt(f"{where}: no manifest.json yet; run `gobuildx build` first")
@@ -438,7 +310,7 @@ def image(
     from gobuildx.cli.views import TerminalView
     from gobuildx.image import stage as image_stage
 
-    ctx, sel, view = _open(config), _selection(matrix, target, jobs), TerminalView()
+    ctx, sel, view = common.open_at(config), common.selection(matrix, target, jobs), TerminalView()
     opts = image_stage.Options(
         repository=repository,
         push=push,
@@ -448,7 +320,7 @@ def image(
         password=_stdin_password() if login else None,
         mount_from=mount_from or [],
     )
-    with _writing(ctx.dist, ImageFailed):
+    with common.writing(ctx.dist, ImageFailed):
         pipeline.build(ctx, sel, view)
         pipeline.image(ctx, sel, opts, view)
 
@@ -484,9 +356,11 @@ def release(
     from gobuildx.cli.views import TerminalView, print_release
     from gobuildx.model.release import RELEASE_DIR
 
-    ctx = _open(config)
-    with _writing(ctx.dist, ReleaseRefused):
-        rm = pipeline.release(ctx, _selection(matrix, target, jobs), TerminalView(), allow_failures=allow_failures)
+    ctx = common.open_at(config)
+    with common.writing(ctx.dist, ReleaseRefused):
+        rm = pipeline.release(
+            ctx, common.selection(matrix, target, jobs), TerminalView(), allow_failures=allow_failures
+        )
     print_release(rm, ctx.dist / RELEASE_DIR, ctx.loaded.config.project.version)
 
 
@@ -519,13 +393,13 @@ def merge(
     from gobuildx.model.release import RELEASE_DIR
     from gobuildx.release import merge as merge_stage
 
-    ctx = _open(config)
+    ctx = common.open_at(config)
     dirs = merge_stage.expand_dirs(dir or [])
     if not dirs:
         raise GobuildxError("merge needs the runners' dist folders: --dir A --dir B (or --dir 'shards/*')")
     ids = [t.id for t in ctx.select(matrix, target or [])]
     dest = Path(out).resolve() if out else ctx.dist
-    with _writing(dest, MergeFailed):
+    with common.writing(dest, MergeFailed):
         joined = merge_stage.join(dirs, dest, ids)
         print(f"merged {len(joined.targets)} targets from {len(dirs)} runners into {dest}")
         if not no_release:
@@ -569,8 +443,8 @@ def smoke(
     from gobuildx.cli.views import TerminalView
     from gobuildx.smoke import stage as smoke_stage
 
-    ctx, sel, view = _open(config), _selection(matrix, target, jobs), TerminalView()
-    with _writing(ctx.dist, SmokeFailed):
+    ctx, sel, view = common.open_at(config), common.selection(matrix, target, jobs), TerminalView()
+    with common.writing(ctx.dist, SmokeFailed):
         pipeline.build(ctx, sel, view, audit=False)
         pipeline.smoke(ctx, sel, smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None), view)
 

@@ -12,7 +12,7 @@ import pytest
 
 from gobuildx.build import stamp
 from gobuildx.cli import fastpath
-from gobuildx.cli.tasks import build_grammar
+from gobuildx.cli.buildargs import grammar as build_grammar
 from gobuildx.util import git as vcs
 
 
