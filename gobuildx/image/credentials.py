@@ -7,8 +7,14 @@ else its `auths` entry (base64 `auth` = user:password, `identitytoken`, `registr
 A helper is the real `docker-credential-<name>` program and its `get` protocol: the host
 on stdin, `{"Username": ..., "Secret": ...}` on stdout.
 
-Every secret is a pydantic SecretStr: its repr, str and JSON are `**********`, so a record
-that reaches a log or an error message by accident shows no secret.
+config.json is read into a typed model (`DockerConfig`: auths, credHelpers, credsStore; the
+rest of the file is docker's business and ignored); a file docker itself could not read
+(an `auths` entry that is not an object, a helper name that is not a string) is an error
+that names the place, never the value.
+
+Every secret is a pydantic SecretStr from where it is read to the Credential (the --login
+password from stdin included): its repr, str and JSON are `**********`, so a record that
+reaches a log or an error message by accident shows no secret.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from gobuildx.project.imageref import DEFAULT_DOMAIN
 
@@ -54,6 +60,41 @@ class Credential(BaseModel):
     """Where it came from, for messages: 'GOBUILDX_REGISTRY_USERNAME', 'config.json auths', ..."""
 
 
+class AuthEntry(BaseModel):
+    """One `auths` entry of config.json (docker's AuthConfig; `email` and the rest are ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    auth: SecretStr | None = None
+    """base64 of user:password."""
+    username: str | None = None
+    password: SecretStr | None = None
+    identitytoken: SecretStr | None = None
+    registrytoken: SecretStr | None = None
+
+
+class DockerConfig(BaseModel):
+    """What gobuildx reads of a docker config.json."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    auths: dict[str, AuthEntry] = {}
+    cred_helpers: dict[str, str] = Field(default={}, alias="credHelpers")
+    creds_store: str | None = Field(default=None, alias="credsStore")
+
+
+def parse_config(data: object, where: str) -> DockerConfig:
+    """config.json's JSON as a DockerConfig; an error names each wrong place, never its value."""
+    try:
+        return DockerConfig.model_validate(data)
+    except ValidationError as exc:
+        wrong = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise CredentialError(f"{where}: not a docker config.json ({wrong})") from None
+
+
 def config_path(environ: Mapping[str, str]) -> Path:
     root = environ.get("DOCKER_CONFIG") or str(Path(environ.get("HOME") or Path.home()) / ".docker")
     return Path(root) / "config.json"
@@ -71,23 +112,23 @@ def normalize_key(key: str) -> str:
     return key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
 
 
-def explicit(environ: Mapping[str, str], login_user: str | None, password: str | None) -> Credential | None:
+def explicit(environ: Mapping[str, str], login_user: str | None, password: SecretStr | None) -> Credential | None:
     """The --login user with its stdin password, else the two environment variables (both or neither)."""
     if login_user:
-        if not password:
+        if password is None or not password.get_secret_value():
             raise CredentialError(f"--login {login_user}: no password on stdin")
-        return Credential(kind="basic", username=login_user, secret=SecretStr(password), source="--login")
-    user, secret = environ.get(ENV_USER, ""), environ.get(ENV_PASSWORD, "")
-    if bool(user) != bool(secret):
+        return Credential(kind="basic", username=login_user, secret=password, source="--login")
+    user, secret = environ.get(ENV_USER, ""), SecretStr(environ.get(ENV_PASSWORD, ""))
+    if bool(user) != bool(secret.get_secret_value()):
         missing = ENV_PASSWORD if user else ENV_USER
         raise CredentialError(f"{ENV_USER} and {ENV_PASSWORD} go together; {missing} is not set")
     if user:
-        return Credential(kind="basic", username=user, secret=SecretStr(secret), source=ENV_USER)
+        return Credential(kind="basic", username=user, secret=secret, source=ENV_USER)
     return None
 
 
 def find(
-    domain: str, environ: Mapping[str, str], login_user: str | None = None, password: str | None = None
+    domain: str, environ: Mapping[str, str], login_user: str | None = None, password: SecretStr | None = None
 ) -> Credential | None:
     """The credential for one registry host, or None (then gobuildx asks anonymously)."""
     given = explicit(environ, login_user, password)
@@ -99,52 +140,71 @@ def find(
     return from_config(read_config(path), lookup_key(domain), path, environ)
 
 
-def read_config(path: Path) -> dict[str, object]:
+class Lookup:
+    """find() for one registry, when the registry first asks for a login (the Client's
+    `credentials`). Its repr names the host and the --login user only: the environment it
+    holds has the environment's password in it."""
+
+    def __init__(
+        self, domain: str, environ: Mapping[str, str], login_user: str | None = None, password: SecretStr | None = None
+    ) -> None:
+        self.domain, self.login_user, self.password = domain, login_user, password
+        self._environ = dict(environ)
+
+    def __call__(self) -> Credential | None:
+        return find(self.domain, self._environ, self.login_user, self.password)
+
+    def check(self) -> None:
+        """Half a login (--login without a password, one of the two variables) is an error now."""
+        explicit(self._environ, self.login_user, self.password)
+
+    def __repr__(self) -> str:
+        return f"Lookup({self.domain!r}, login_user={self.login_user!r})"
+
+
+def read_config(path: Path) -> DockerConfig:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise CredentialError(f"{path}: not a readable docker config.json ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise CredentialError(f"{path}: not a docker config.json (expected a JSON object)")
-    return data
+    return parse_config(data, str(path))
 
 
-def from_config(config: Mapping[str, object], key: str, path: Path, environ: Mapping[str, str]) -> Credential | None:
+def from_config(config: DockerConfig, key: str, path: Path, environ: Mapping[str, str]) -> Credential | None:
     """docker's own order: credHelpers[host], then credsStore, then auths[host]."""
-    helpers = config.get("credHelpers")
-    if isinstance(helpers, dict) and isinstance(helpers.get(key), str):
-        return run_helper(str(helpers[key]), key, environ)
-    store = config.get("credsStore")
-    if isinstance(store, str) and store:
-        found = run_helper(store, key, environ)
+    helper = config.cred_helpers.get(key)
+    if helper:
+        return run_helper(helper, key, environ)
+    if config.creds_store:
+        found = run_helper(config.creds_store, key, environ)
         if found is not None:
             return found
-    auths = config.get("auths")
-    if not isinstance(auths, dict):
-        return None
-    entry = next((v for k, v in auths.items() if normalize_key(str(k)) == key), None)
-    return from_auth_entry(entry, f"{path} auths[{key!r}]") if isinstance(entry, dict) else None
+    entry = next((v for k, v in config.auths.items() if normalize_key(k) == key), None)
+    return from_auth_entry(entry, f"{path} auths[{key!r}]") if entry is not None else None
 
 
-def from_auth_entry(entry: Mapping[str, object], where: str) -> Credential | None:
+def from_auth_entry(entry: AuthEntry, where: str) -> Credential | None:
     """One `auths` entry: registrytoken, identitytoken, base64 `auth`, or username + password."""
-    kinds: tuple[Kind, ...] = ("registrytoken", "identitytoken")
-    for kind in kinds:
-        value = entry.get(kind)
-        if isinstance(value, str) and value:
-            return Credential(kind=kind, secret=SecretStr(value), source=where)
-    auth = entry.get("auth")
-    if isinstance(auth, str) and auth:
+    tokens: tuple[tuple[Kind, SecretStr | None], ...] = (
+        ("registrytoken", entry.registrytoken),
+        ("identitytoken", entry.identitytoken),
+    )
+    for kind, value in tokens:
+        if value is not None and value.get_secret_value():
+            return Credential(kind=kind, secret=value, source=where)
+    if entry.auth is not None and entry.auth.get_secret_value():
         try:
-            user, sep, password = base64.b64decode(auth, validate=True).decode().partition(":")
+            decoded = base64.b64decode(entry.auth.get_secret_value(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise CredentialError(f"{where}: `auth` is not base64 of user:password") from None
+        user, sep, password = decoded.partition(":")
         if not sep:
             raise CredentialError(f"{where}: `auth` is not base64 of user:password (no colon)")
         return Credential(kind="basic", username=user, secret=SecretStr(password), source=where)
-    name, plain = entry.get("username"), entry.get("password")
-    if isinstance(name, str) and isinstance(plain, str) and name:
-        return Credential(kind="basic", username=name, secret=SecretStr(plain), source=where)
+    if entry.username and entry.password is not None:
+        return Credential(kind="basic", username=entry.username, secret=entry.password, source=where)
     return None
 
 

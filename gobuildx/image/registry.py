@@ -6,19 +6,29 @@ tags where they were: no tag ever points at an incomplete set of platforms.
 
 Each blob: skipped when the registry has it (HEAD), else mounted from another repository of
 the same registry when one is named, else uploaded in one PUT, or in PATCH chunks when the
-registry (or a proxy) refuses a body that large (HTTP 413). Every digest the registry reports
-is checked against ours. Login, TLS and retries are `auth.py`, `credentials.py` and
-`transport.py`; every message leaving this module is scrubbed of the secrets it knows.
+registry (or a proxy) refuses a body that large (HTTP 413). A chunk that may have landed
+without an answer (a broken connection, a 5xx) is never sent again as it was: the upload is
+asked where it stands (GET on its Location: `Range: 0-N`) and resumed from there, or, when the
+registry cannot say (distribution answers BLOB_UPLOAD_INVALID), started again from byte 0.
+Every digest the registry reports is checked against ours, and so is every blob downloaded.
+
+The Authorization header goes only to the registry's own origin (scheme, host, port): an
+upload Location on another host is sent to without it. Login, TLS and retries are `auth.py`,
+`credentials.py` and `transport.py`; every message leaving this module is scrubbed of the
+secrets it knows, and names URLs without their query.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gobuildx.formats.oci import MT_INDEX, MT_MANIFEST, Blob, Image
 from gobuildx.image import transport
@@ -31,8 +41,6 @@ from gobuildx.project.imageref import Repository as Repository
 from gobuildx.project.imageref import check_tag as check_tag
 from gobuildx.project.imageref import parse_repository as parse_repository
 
-loopback = transport.loopback
-
 ACCEPT = ", ".join(
     [
         MT_INDEX,
@@ -42,10 +50,17 @@ ACCEPT = ", ".join(
     ]
 )
 CHUNK_BYTES = 8 << 20  # the chunked fallback's PATCH size
+_RANGE = re.compile(r"^(?:bytes=)?0-(\d+)$")
+
+PushedHow = Literal["exists", "mounted", "uploaded"]
 
 
 class RegistryError(Exception):
     """A registry could not be reached or refused a request; the message says which and why."""
+
+
+class MaybeLanded(RegistryError):
+    """A request that is not idempotent broke off after it was sent (transport.Unanswered)."""
 
 
 class Client:
@@ -64,14 +79,21 @@ class Client:
         policy: transport.RetryPolicy | None = None,
         chunk_bytes: int = CHUNK_BYTES,
         sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """`environ`: where SSL_CERT_FILE / SSL_CERT_DIR are read (the project's environment;
+        this process's when None)."""
         self.domain, self.chunk_bytes = domain, chunk_bytes
         cas = transport.ca_files(domain, ca, certs_d)
         host = "registry-1.docker.io" if domain == DEFAULT_DOMAIN else domain
         self.base = f"{transport.scheme(domain, insecure, cas)}://{host}"
-        context = transport.ssl_context(cas) if self.base.startswith("https") else transport.ssl_context([])
+        env = os.environ if environ is None else environ
+        context = transport.ssl_context(cas if self.base.startswith("https") else [], env)
         self.http = transport.Transport(domain, self.base, context, timeout_s, policy or transport.RetryPolicy(), sleep)
-        self.auth = Authorizer(domain, credentials)
+        self.auth = Authorizer(domain, credentials, insecure=insecure is True)
+
+    def __repr__(self) -> str:
+        return f"Client({self.base!r})"
 
     def request(
         self,
@@ -80,23 +102,30 @@ class Client:
         scopes: Sequence[str] = (),
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> transport.Response:
         """One request with the Authorization these scopes need; a 401 is learnt from and
-        retried once (a first challenge, an expired token), a second 401 is an error."""
+        retried once (a first challenge, an expired token), a second 401 is an error. A URL of
+        another origin (an upload Location the registry handed out) is sent to without any
+        Authorization, and its 401 teaches nothing."""
         try:
+            if transport.origin(self.http.absolute(url)) != transport.origin(self.base):
+                return self.http.send(method, url, data, dict(headers or {}), idempotent)
             for _ in range(2):
                 sent = dict(headers or {})
                 auth = self.auth.header(scopes, self.http)
                 if auth:
                     sent["Authorization"] = auth
-                resp = self.http.send(method, url, data, sent)
+                resp = self.http.send(method, url, data, sent, idempotent)
                 if resp.status != 401:
                     return resp
                 if not self.auth.refused(resp, scopes):
                     break
             if self.auth.challenge and self.auth.challenge.scheme == "basic" and self.auth.credential is None:
                 raise AuthError(self.auth.needs_login())
-            raise AuthError(self.auth.denied(scopes, f"{method} {url}"))
+            raise AuthError(self.auth.denied(scopes, f"{method} {transport.redact(url)}"))
+        except transport.Unanswered as exc:
+            raise MaybeLanded(self.scrub(str(exc))) from None
         except (transport.TransportError, AuthError, CredentialError) as exc:
             raise RegistryError(self.scrub(str(exc))) from None
 
@@ -136,7 +165,7 @@ class Client:
             raise RegistryError(f"{self.domain}/{repo} has blob {blob.digest} with {size} bytes, expected {blob.size}")
         return True
 
-    def push_blob(self, repo: str, blob: Blob, mount_from: Sequence[str] = ()) -> str:
+    def push_blob(self, repo: str, blob: Blob, mount_from: Sequence[str] = ()) -> PushedHow:
         """Returns how: 'exists', 'mounted' or 'uploaded'."""
         if self.has_blob(repo, blob):
             return "exists"
@@ -144,7 +173,8 @@ class Client:
         for source in (s for s in mount_from if s != repo):
             scopes = (push_scope(repo), pull_scope(source))
             query = urllib.parse.urlencode({"mount": blob.digest, "from": source})
-            resp = self.request("POST", f"/v2/{repo}/blobs/uploads/?{query}", scopes, b"")
+            # no body: sent again, it mounts again or opens one more upload (the registry expires it)
+            resp = self.request("POST", f"/v2/{repo}/blobs/uploads/?{query}", scopes, b"", idempotent=True)
             if resp.status == 201:
                 self._check_digest(resp, blob.digest, f"mount {blob.digest} from {source} to {self.domain}/{repo}")
                 return "mounted"
@@ -162,13 +192,14 @@ class Client:
         return "uploaded"
 
     def _start(self, repo: str, blob: Blob) -> str:
-        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", (push_scope(repo),), b"")
+        # no body: sent again, it opens one more upload session at worst (the registry expires it)
+        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", (push_scope(repo),), b"", idempotent=True)
         if resp.status != 202 or not resp.header("Location"):
             raise self.fail(f"start upload of {blob.digest} to {self.domain}/{repo}", resp)
         return resp.header("Location")
 
     def _url(self, location: str, digest: str | None = None) -> str:
-        url = urllib.parse.urljoin(self.base + "/", location)
+        url = self.http.absolute(location)
         if digest is None:
             return url
         return url + ("&" if "?" in url else "?") + urllib.parse.urlencode({"digest": digest})
@@ -178,18 +209,49 @@ class Client:
         return self.request("PUT", self._url(location, blob.digest), (push_scope(repo),), data, headers)
 
     def _chunked(self, repo: str, blob: Blob) -> transport.Response:
-        location = self._start(repo, blob)
-        for start in range(0, blob.size, self.chunk_bytes):
-            chunk = blob.data[start : start + self.chunk_bytes]
+        """PATCH after PATCH, then the closing PUT. A chunk without an answer is not sent again
+        as it was: the upload is asked where it stands, or started over (at most policy.attempts
+        times in all)."""
+        location, offset, recoveries = self._start(repo, blob), 0, 0
+        while offset < blob.size:
+            chunk = blob.data[offset : offset + self.chunk_bytes]
+            what = f"upload chunk {offset} of blob {blob.digest} to {self.domain}/{repo}"
             headers = {
                 "Content-Type": "application/octet-stream",
-                "Content-Range": f"{start}-{start + len(chunk) - 1}",
+                "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
             }
-            resp = self.request("PATCH", self._url(location), (push_scope(repo),), chunk, headers)
-            if resp.status != 202 or not resp.header("Location"):
-                raise self.fail(f"upload chunk {start} of blob {blob.digest} to {self.domain}/{repo}", resp)
-            location = resp.header("Location")
+            try:
+                resp = self.request("PATCH", self._url(location), (push_scope(repo),), chunk, headers)
+            except MaybeLanded as exc:
+                why, restart = str(exc), False
+            else:
+                if resp.status == 202 and resp.header("Location"):
+                    location, offset = resp.header("Location"), offset + len(chunk)
+                    continue
+                if resp.status != 416 and resp.status < 500:
+                    raise self.fail(what, resp)
+                # 416: the upload is not where we thought; a 5xx: the chunk may have landed
+                why, restart = f"HTTP {resp.status}: {_short(resp.body)}", resp.status == 416
+            recoveries += 1
+            if recoveries > self.http.policy.attempts:
+                raise RegistryError(self.scrub(f"{what}: {why} (gave up after {recoveries - 1} recoveries)"))
+            found = None if restart else self._upload_status(repo, location, blob.size)
+            location, offset = found or (self._start(repo, blob), 0)
         return self._put(repo, location, blob, b"")
+
+    def _upload_status(self, repo: str, location: str, size: int) -> tuple[str, int] | None:
+        """(Location, bytes the registry holds) of an upload in progress, or None when the
+        registry cannot say (distribution: BLOB_UPLOAD_INVALID for a state it moved past).
+        `Range: 0-0` is read as nothing held: distribution says so for 0 bytes and for 1."""
+        try:
+            resp = self.request("GET", self._url(location), (push_scope(repo),))
+        except RegistryError:
+            return None
+        found = _RANGE.match(resp.header("Range"))
+        if resp.status != 204 or found is None:
+            return None
+        held = int(found.group(1)) + 1 if found.group(1) != "0" else 0
+        return (resp.header("Location") or location, held) if held <= size else None
 
     def _check_digest(self, resp: transport.Response, want: str, what: str) -> None:
         got = resp.header("Docker-Content-Digest")
@@ -211,16 +273,33 @@ class Client:
         return manifest.digest
 
     def get_manifest(self, repo: str, reference: str) -> tuple[str, bytes]:
+        """A manifest's media type and bytes; asked for by digest, the bytes are checked against it."""
         resp = self.request("GET", f"/v2/{repo}/manifests/{reference}", (pull_scope(repo),), None, {"Accept": ACCEPT})
+        what = f"get manifest {self.domain}/{repo}:{reference}"
         if resp.status != 200:
-            raise self.fail(f"get manifest {self.domain}/{repo}:{reference}", resp)
+            raise self.fail(what, resp)
+        if ":" in reference:
+            _check_content(resp.body, reference, what)
         return resp.header("Content-Type"), resp.body
 
     def get_blob(self, repo: str, digest: str) -> bytes:
+        """A blob's bytes, checked against its digest (a registry, proxy or storage redirect
+        that sends other bytes is an error, never a layer with the wrong content)."""
         resp = self.request("GET", f"/v2/{repo}/blobs/{digest}", (pull_scope(repo),))
+        what = f"get blob {self.domain}/{repo}@{digest}"
         if resp.status != 200:
-            raise self.fail(f"get blob {self.domain}/{repo}@{digest}", resp)
+            raise self.fail(what, resp)
+        _check_content(resp.body, digest, what)
         return resp.body
+
+
+def _check_content(data: bytes, digest: str, what: str) -> None:
+    algorithm, _, want = digest.partition(":")
+    if algorithm != "sha256":
+        raise RegistryError(f"{what}: cannot check a {algorithm} digest (gobuildx checks sha256)")
+    got = hashlib.sha256(data).hexdigest()
+    if got != want:
+        raise RegistryError(f"{what}: the registry sent {len(data)} bytes of digest sha256:{got}, expected {digest}")
 
 
 class PushError(RegistryError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import calendar
 import fnmatch
-import functools
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
@@ -33,6 +32,7 @@ from gobuildx.project import manifest_file
 from gobuildx.project.config import ImageTable
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.engine import EngineDown, EngineError, connect
+from gobuildx.project.imageref import explicit_domain
 from gobuildx.project.matrix import Target
 from gobuildx.util.files import describe, write_atomic
 
@@ -336,26 +336,27 @@ def write_outputs(
 def client_for(ctx: ProjectContext, table: ImageTable, repo: registry.Repository, opts: Options) -> registry.Client:
     """The registry client: its [image.registries] settings, the credential docker would use."""
     settings = table.registries.get(repo.domain)
-    password = opts.password.get_secret_value() if opts.password else None
+    lookup = credentials.Lookup(repo.domain, ctx.environ, opts.login, opts.password)  # the password stays SecretStr
     try:
-        credentials.explicit(ctx.environ, opts.login, password)  # half a login is an error before any work
+        lookup.check()  # half a login is an error before any work
         return registry.Client(
             repo.domain,
             opts.timeout_s,
-            credentials=functools.partial(credentials.find, repo.domain, ctx.environ, opts.login, password),
+            credentials=lookup,
             insecure=settings.insecure if settings else None,
             ca=ctx.loaded.root / settings.ca if settings and settings.ca else None,
+            environ=ctx.environ,
         )
     except (credentials.CredentialError, transport.TransportError) as exc:
         raise ImageFailed(f"push to {repo} failed: {exc}; no tag was moved") from None
 
 
 def mount_source(repo: registry.Repository, given: str) -> str:
-    """A --mount-from repository (full, or a path in repo's registry) as its path in that registry."""
+    """A --mount-from repository (full, or a path in repo's registry) as its path in that registry.
+    Whether it names a registry is the reference rule of project/imageref (`localhost/x`,
+    `host:5000/x` and `registry.corp/x` do; `team/base` does not)."""
     try:
-        source = registry.parse_repository(
-            given if "/" in given and "." in given.split("/")[0] else f"{repo.domain}/{given}"
-        )
+        source = registry.parse_repository(given if explicit_domain(given) else f"{repo.domain}/{given}")
     except ValueError as exc:
         raise ConfigError([f"--mount-from {given}: {exc}"]) from None
     if source.domain != repo.domain:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from gobuildx.errors import ConfigError
 from gobuildx.project import checks as configcheck
@@ -23,7 +23,8 @@ class ProjectContext(BaseModel):
     go: GoToolchain
     targets: list[Target]
     cache_dir: Path
-    environ: dict[str, str]
+    environ: dict[str, str] = Field(repr=False)
+    """Not in repr: the environment holds passwords (GOBUILDX_REGISTRY_PASSWORD, a CI's tokens)."""
 
     @property
     def dist(self) -> Path:

@@ -41,11 +41,9 @@ def parse_repository(text: str) -> Repository:
         raise ValueError(f"{text!r} is not a valid image repository (empty or surrounded by spaces)")
     if "@" in text or re.search(r":[\w][\w.-]*$", text.split("/")[-1]):
         raise ValueError(f"{text!r} is not a repository: leave out the tag or digest (tags come from [image].tags)")
-    first, _, rest = text.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        domain, path = first, rest
-    else:
-        domain, path = DEFAULT_DOMAIN, text
+    domain = explicit_domain(text)
+    path = text.partition("/")[2] if domain else text
+    domain = domain or DEFAULT_DOMAIN
     if not _DOMAIN.match(domain):
         raise ValueError(f"{text!r} is not a valid image repository: bad registry host {domain!r}")
     if not _PATH.match(path) or len(str(path)) > 255:
@@ -54,6 +52,13 @@ def parse_repository(text: str) -> Repository:
             "letters, digits and separators (. _ __ -) in '/'-separated parts"
         )
     return Repository(domain=domain, path=path)
+
+
+def explicit_domain(text: str) -> str | None:
+    """The registry host a reference names itself, docker's rule: a first component with a '.'
+    or a ':' (a port), or `localhost`, followed by a path; None for `team/app` (Docker Hub's)."""
+    first, _, rest = text.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else None
 
 
 def valid_domain(domain: str) -> bool:

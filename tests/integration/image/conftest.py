@@ -1,7 +1,10 @@
 """Session fixtures for the image tests: a real Docker engine, a real registry, real builds.
 
 `ci/services.sh` starts dockerd (vfs, no bridge) and Debian's docker-registry on
-127.0.0.1:5000 if they are not running; every test talks to those real services.
+127.0.0.1:5000 if they are not running; the tests talk to those real services. The login
+and fault tests start registries of their own on free loopback ports instead (`own_registry`,
+and tests/integration/image/registries.py), so they share no state with any other user of
+127.0.0.1:5000.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import json
 import shutil
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -68,11 +71,27 @@ def clone(src: Path, dest: Path) -> Path:
 
 
 def unique_repo(name: str) -> str:
-    return f"{REGISTRY}/test/{name}-{uuid.uuid4().hex[:8]}"
+    return f"{REGISTRY}/{unique_name(name)}"
 
 
-def registry_get(path: str, accept: str = ACCEPT_INDEX) -> tuple[int, dict[str, str], bytes]:
-    req = urllib.request.Request(f"http://{REGISTRY}{path}", headers={"Accept": accept})
+def unique_name(name: str) -> str:
+    """A repository path no other test uses: test/NAME-<random>."""
+    return f"test/{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def own_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A plain docker-registry of the test module's own on a free loopback port; its host:port."""
+    from tests.integration.image.registries import start_registry
+
+    reg = start_registry(tmp_path_factory.mktemp("own-registry"), None, None)
+    yield reg.addr
+    reg.stop()
+
+
+def registry_get(path: str, accept: str = ACCEPT_INDEX, at: str = REGISTRY) -> tuple[int, dict[str, str], bytes]:
+    """GET http://AT/PATH of a plain registry (default: the shared one)."""
+    req = urllib.request.Request(f"http://{at}{path}", headers={"Accept": accept})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, dict(resp.headers.items()), resp.read()

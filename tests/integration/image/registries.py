@@ -5,9 +5,12 @@
 * `Registry`: Debian's `docker-registry` (distribution v2) with a YAML config written here:
   htpasswd Basic auth (bcrypt) or token auth, over TLS.
 * `TokenIssuer`: a token server (the distribution token spec) issuing RS256 JWTs with an
-  x5c chain; it records every request (user, scopes) and can issue already-expired tokens.
-* `FaultProxy`: plain HTTP in front of a plain registry that drops connections or answers
-  503 / 429 (Retry-After) / 413 as a test's rule says.
+  x5c chain, over HTTPS (the Pki's server certificate) or plain HTTP; it records every
+  request (user, scopes) and can issue already-expired tokens.
+* `FaultProxy`: HTTP (or HTTPS) in front of a registry that drops connections, forwards a
+  request and then drops its answer, answers 503 / 429 (Retry-After) / 413, redirects, or
+  points upload Locations elsewhere, as a test's rule says; it logs every request it got
+  (time, method, path, headers).
 """
 
 from __future__ import annotations
@@ -113,6 +116,11 @@ class Pki:
     def client_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca))
 
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.server_cert, self.server_key)
+        return context
+
 
 def htpasswd(path: Path, users: dict[str, str]) -> Path:
     lines = [f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=5)).decode()}" for u, p in users.items()]
@@ -200,6 +208,8 @@ class TokenIssuer:
 
     pki: Pki
     users: dict[str, str]
+    tls: bool = True
+    """Serve HTTPS with the Pki's certificate for 127.0.0.1 (what a real realm is)."""
     expire_first: int = 0
     """Issue this many tokens already expired (past the registry's 60 s leeway) before good ones."""
     issued: list[Issued] = field(default_factory=list)
@@ -209,7 +219,7 @@ class TokenIssuer:
     @property
     def realm(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server.server_address[1]}/token"
 
     def registry_auth(self) -> dict[str, object]:
         return {
@@ -247,6 +257,8 @@ class TokenIssuer:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls:
+            self.server.socket = self.pki.server_context().wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -293,48 +305,91 @@ class TokenIssuer:
 
 
 Rule = Callable[[str, str, int], str | None]
-"""(method, path, body length) -> None to forward, or 'drop', '503', '429', '413'."""
+"""(method, path, body length) -> None to forward, or a fault: 'drop' (close the connection
+without forwarding), 'lose' (forward, then close without the answer: the request landed),
+'503', '429' (with Retry-After), '413', ..., or '307 URL' (a redirect to URL)."""
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the proxy got it; `at` is time.monotonic() when it arrived, and for a
+    fault when the proxy answered it (or dropped it)."""
+
+    at: float
+    method: str
+    path: str
+    headers: dict[str, str]
+    fault: str | None
 
 
 class FaultProxy:
-    """Plain HTTP on 127.0.0.1 forwarding to `upstream`, except where `rule` says otherwise."""
+    """HTTP on 127.0.0.1 forwarding to `upstream`, except where `rule` says otherwise.
 
-    def __init__(self, upstream: str, rule: Rule) -> None:
+    `tls`: serve HTTPS with the Pki's certificate; `upstream_ca`: the upstream speaks TLS with
+    a certificate of this CA; `relocate`: a Location of the upstream's points at this base URL
+    (`http://127.0.0.1:PORT`) instead of at the proxy (an upload sent to another host)."""
+
+    def __init__(
+        self,
+        upstream: str,
+        rule: Rule,
+        *,
+        tls: Pki | None = None,
+        upstream_ca: Pki | None = None,
+        relocate: str | None = None,
+        retry_after: str = "1",
+    ) -> None:
         self.upstream, self.rule = upstream, rule
         self.faults: list[tuple[str, str, str]] = []
         self.requests: list[tuple[str, str]] = []
+        self.seen: list[Seen] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def _forward(self) -> None:
+                arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 proxy.requests.append((self.command, self.path))
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 fault = proxy.rule(self.command, self.path, len(body))
-                if fault == "drop":
+                if fault:
                     proxy.faults.append((fault, self.command, self.path))
+                if fault == "drop":
+                    proxy.seen.append(Seen(time.monotonic(), self.command, self.path, headers, fault))
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
-                if fault:
-                    proxy.faults.append((fault, self.command, self.path))
-                    self.send_response(int(fault))
-                    if fault == "429":
-                        self.send_header("Retry-After", "1")
+                if fault and fault != "lose":
+                    status, _, location = fault.partition(" ")
+                    self.send_response(int(status))
+                    if status == "429":
+                        self.send_header("Retry-After", proxy.retry_after)
+                    if location:
+                        self.send_header("Location", location)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    proxy.seen.append(Seen(time.monotonic(), self.command, self.path, headers, fault))
                     return
-                conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                proxy.seen.append(Seen(arrived, self.command, self.path, headers, fault))
+                conn = (
+                    http.client.HTTPSConnection(proxy.upstream, timeout=60, context=upstream_ca.client_context())
+                    if upstream_ca
+                    else http.client.HTTPConnection(proxy.upstream, timeout=60)
+                )
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                if fault == "lose":  # the upstream took it; its answer never arrives
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(resp.status)
                 for key, value in resp.getheaders():
                     if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
                         if key.lower() == "location":
-                            value = value.replace(proxy.upstream, proxy.addr)
+                            value = proxy.located(value)
                         self.send_header(key, value)
                 # a HEAD's Content-Length is the blob's size (gobuildx checks it), not the empty body's
                 length = resp.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
@@ -348,9 +403,22 @@ class FaultProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
+        self.retry_after = retry_after
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            self.server.socket = tls.server_context().wrap_socket(self.server.socket, server_side=True)
         self.addr = f"127.0.0.1:{self.server.server_address[1]}"
+        self.base = f"{'https' if tls else 'http'}://{self.addr}"
+        self.relocate = relocate
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def located(self, location: str) -> str:
+        """The upstream's Location as the client is to see it: on this proxy, or on `relocate`."""
+        parts = urllib.parse.urlsplit(location)
+        if parts.netloc and parts.netloc != self.upstream:
+            return location
+        base = urllib.parse.urlsplit(self.relocate or self.base)
+        return urllib.parse.urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -1,4 +1,8 @@
-"""Bad input and faults: each a clear message and exit code, nothing half-written, no tag moved."""
+"""Bad input and faults: each a clear message and exit code, nothing half-written, no tag moved.
+
+The pushes go to a docker-registry of this module's own on a free loopback port (`own_registry`),
+never to the shared 127.0.0.1:5000; the repositories named below on 127.0.0.1:5000 are refused
+or only built for, never pushed to."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from gobuildx.image import registry, transport
 from gobuildx.image import stage as image
 from gobuildx.project.context import open_project
 from tests.conftest import run_gobuildx
-from tests.integration.image.conftest import REGISTRY, clone, hello_toml, registry_get, unique_repo
+from tests.integration.image.conftest import clone, hello_toml, registry_get, unique_name
 from tests.integration.image.registries import FaultProxy
 
 
@@ -107,8 +111,8 @@ def test_missing_artifact_is_named(hello_images: Path, services: dict[str, str],
 
 
 @pytest.fixture
-def faulty_registry() -> Iterator[str]:
-    """The real registry behind a proxy that answers 500 to the third manifest PUT and every
+def faulty_registry(own_registry: str) -> Iterator[str]:
+    """The module's registry behind a proxy that answers 500 to the third manifest PUT and every
     later one (a registry that stays broken: retrying does not help)."""
     puts = [0]
 
@@ -118,18 +122,19 @@ def faulty_registry() -> Iterator[str]:
             return "500" if puts[0] >= 3 else None
         return None
 
-    proxy = FaultProxy(REGISTRY, rule)
+    proxy = FaultProxy(own_registry, rule)
     yield proxy.addr
     proxy.stop()
 
 
 def test_push_failing_halfway_moves_no_tag(
-    hello_images: Path, services: dict[str, str], tmp_path: Path, faulty_registry: str
+    hello_images: Path, services: dict[str, str], tmp_path: Path, faulty_registry: str, own_registry: str
 ) -> None:
     root = clone(hello_images, tmp_path / "p")
-    name = unique_repo("halfway").split("/", 1)[1]
+    name = unique_name("halfway")
     run_gobuildx(
-        ["image", "-t", "linux-amd64", "-t", "linux-arm64", "-r", f"{REGISTRY}/{name}", "--oci-layout", "l", "--push"],
+        ["image", "-t", "linux-amd64", "-t", "linux-arm64", "-r", f"{own_registry}/{name}", "--oci-layout", "l"]
+        + ["--push"],
         cwd=root,
         env=services,
         check=True,
@@ -159,7 +164,7 @@ def test_push_failing_halfway_moves_no_tag(
     assert "push to" in proc.stderr and "HTTP 500 (after 5 tries)" in proc.stderr, proc.stderr
     assert "no tag was moved" in proc.stderr
     for tag in ("1.2.3", "latest"):
-        status, headers, _ = registry_get(f"/v2/{name}/manifests/{tag}")
+        status, headers, _ = registry_get(f"/v2/{name}/manifests/{tag}", at=own_registry)
         assert status == 200 and headers["Docker-Content-Digest"] == before
     recorded = json.loads((root / "dist" / "manifest.json").read_text())["image"]
     assert recorded is None or recorded["digest"] == before  # the failed push recorded nothing (the build
@@ -265,6 +270,6 @@ def test_two_targets_of_one_platform_are_refused(tmp_path: Path) -> None:
     ],
 )
 def test_only_this_machine_is_spoken_to_over_plain_http(domain: str, scheme: str) -> None:
-    assert registry.loopback(domain) is (scheme == "http")
+    assert transport.loopback(domain) is (scheme == "http")
     assert registry.parse_repository(f"{domain}/team/app").domain == domain
     assert registry.Client(domain=domain).base == f"{scheme}://{domain}"

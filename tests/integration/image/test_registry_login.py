@@ -1,7 +1,9 @@
 """`gobuildx image --push` to real registries that want a login: Debian's docker-registry with
 htpasswd Basic auth over TLS (a CA made here), and with token auth (a token server run here);
 credentials from config.json, a credential helper, the environment and --login; pulled back
-with `docker pull` and run. No secret reaches any output."""
+with `docker pull` and run. No secret reaches any output (the streams, every file under the
+project, dist/report.html among them). The Authorization header reaches no other origin: not
+an upload Location on another port, not a redirect from HTTPS to plain HTTP."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from gobuildx.image import registry
 from gobuildx.image.credentials import Credential
 from tests.conftest import run_gobuildx
 from tests.integration.image.conftest import clone, hello_toml, run_in_image
-from tests.integration.image.registries import Pki, Registry, TokenIssuer, htpasswd, start_registry
+from tests.integration.image.registries import FaultProxy, Pki, Registry, TokenIssuer, htpasswd, start_registry
 
 USER = "alice"
 PASSWORD = f"PLANTED-pw-{uuid.uuid4().hex}"  # searched for in every output
@@ -108,13 +110,23 @@ def push(root: Path, env: dict[str, str], *extra: str, stdin: str | None = None)
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def outputs(root: Path, *streams: str) -> str:
-    """Everything gobuildx wrote: the streams, and every file under the project but its inputs."""
-    texts = list(streams)
+def outputs(root: Path, env: dict[str, str], *streams: str) -> str:
+    """Everything gobuildx wrote: the streams, and every file under the project but its inputs,
+    after `gobuildx report` wrote dist/report.html anew (searched with the rest)."""
+    report = run_gobuildx(["report"], cwd=root, env=env)
+    assert report.returncode == 0, report.stderr
+    texts = [*streams, report.stdout, report.stderr]
+    searched = set()
     for path in root.rglob("*"):
         if path.is_file() and path.name not in ("targets.toml", "registry-ca.pem") and "hello" not in path.parts[-2:-1]:
             texts.append(path.read_bytes().decode(errors="replace"))
+            searched.add(path.relative_to(root))
+    assert {Path("dist/report.html"), Path("dist/manifest.json")} <= searched, sorted(searched)
     return "\n".join(texts)
+
+
+def pushed_lines(out: str) -> list[str]:
+    return [line.strip() for line in out.splitlines() if "pushed" in line]
 
 
 def assert_no_secret(text: str, *secrets: str) -> None:
@@ -140,13 +152,13 @@ def test_push_with_config_json_auths_then_docker_pull_and_run(
     code, out, err = push(root, env)
     assert code == 0, err
     ref = f"{basic_registry.addr}/team/hello:1.2.3"
-    assert f"pushed: {ref}" in out or f"{basic_registry.addr}/team/hello:latest" in out, out
+    assert pushed_lines(out) == [f"pushed: {ref}", f"pushed: {basic_registry.addr}/team/hello:latest"], out
     engine.images.pull(ref, auth_config={"username": USER, "password": PASSWORD}, platform="linux/amd64")
     try:
         assert "platform linux/amd64 " in run_in_image(engine, ref, "amd64", "/usr/local/bin/hello", "linux/amd64")
     finally:
         engine.images.remove(ref, force=True)
-    assert_no_secret(outputs(root, out, err))
+    assert_no_secret(outputs(root, env, out, err))
 
 
 def test_push_with_a_credential_helper(
@@ -164,7 +176,7 @@ def test_push_with_a_credential_helper(
         }
         code, out, err = push(root, env)
         assert code == 0, (name, err)
-        assert_no_secret(outputs(root, out, err))
+        assert_no_secret(outputs(root, env, out, err))
 
 
 def test_push_with_the_environment_and_with_login_on_stdin(
@@ -177,7 +189,7 @@ def test_push_with_the_environment_and_with_login_on_stdin(
     assert code == 0, err
     code, out2, err2 = push(root, {**services, **empty}, "--login", USER, stdin=PASSWORD + "\n")
     assert code == 0, err2
-    assert_no_secret(outputs(root, out, err, out2, err2))
+    assert_no_secret(outputs(root, env, out, err, out2, err2))
 
 
 def test_wrong_password_and_no_login_are_clear_errors(
@@ -194,7 +206,7 @@ def test_wrong_password_and_no_login_are_clear_errors(
         "wrong user name, password or token (HTTP 401)" in err
     ), err
     assert "no tag was moved" in err and "Traceback" not in err
-    assert_no_secret(outputs(root, out, err), wrong, base64.b64encode(f"{USER}:{wrong}".encode()).decode())
+    assert_no_secret(outputs(root, env, out, err), wrong, base64.b64encode(f"{USER}:{wrong}".encode()).decode())
     code, _, err = push(root, {**services, **empty})
     assert code == 5 and f"the registry {basic_registry.addr} requires a login" in err, err
     assert f"docker login {basic_registry.addr}" in err
@@ -243,6 +255,7 @@ def test_token_auth_push_scope_and_secrets(
     tmp_path: Path,
 ) -> None:
     root = project(hello_images, tmp_path / "p", token_registry.addr, pki.ca)
+    assert issuer.realm.startswith("https://127.0.0.1:")  # the login crosses TLS to the token server too
     before = len(issuer.issued)
     env = {
         **services,
@@ -257,7 +270,7 @@ def test_token_auth_push_scope_and_secrets(
     assert issued and {i.user for i in issued} == {USER}
     assert {tuple(i.scopes) for i in issued} == {("repository:team/hello:pull,push",)}, issued
     assert len(issued) == 1, "one token, reused for every request of the push"
-    assert_no_secret(outputs(root, out, err), *(i.token for i in issued))
+    assert_no_secret(outputs(root, env, out, err), *(i.token for i in issued))
 
     # a scope the token server grants nothing for: an error naming registry and scope
     (root / "targets.toml").write_text(
@@ -275,7 +288,7 @@ def test_token_auth_push_scope_and_secrets(
         and "for scope repository:denied/hello:pull,push (HTTP 401)" in err
         and "no tag was moved" in err
     ), err
-    assert_no_secret(outputs(root, out, err), *(i.token for i in issuer.issued))
+    assert_no_secret(outputs(root, env, out, err), *(i.token for i in issuer.issued))
 
 
 def test_an_expired_token_is_renewed(
@@ -309,3 +322,66 @@ def test_a_blob_mounts_across_repositories_with_its_own_scope(
     assert client.push_blob("team/app", blob, ["team/base"]) == "exists"
     scopes = [sorted(i.scopes) for i in issuer.issued[before:]]
     assert ["repository:team/app:pull,push", "repository:team/base:pull"] in scopes, scopes
+
+
+def _authorized(proxy: FaultProxy) -> list[str]:
+    return [f"{s.method} {s.path}" for s in proxy.seen if any(k.lower() == "authorization" for k in s.headers)]
+
+
+def test_an_upload_location_on_another_port_gets_no_authorization(basic_registry: Registry, pki: Pki) -> None:
+    """The registry (here: a proxy in front of the Basic-auth one) answers the upload POST with
+    a Location on another loopback port (a second proxy that records what it gets): the upload
+    goes there without the registry's Authorization, and fails there, cleanly."""
+    elsewhere = FaultProxy(basic_registry.addr, lambda m, p, n: None, upstream_ca=pki)
+    front = FaultProxy(basic_registry.addr, lambda m, p, n: None, upstream_ca=pki, relocate=elsewhere.base)
+    try:
+        cred = Credential(kind="basic", username=USER, secret=SecretStr(PASSWORD), source="test")
+        client = registry.Client(front.addr, 30, credentials=lambda: cred)  # loopback without a CA: http
+        client.ping()
+        blob = Blob(media_type="application/octet-stream", data=uuid.uuid4().bytes * 100)
+        with pytest.raises(registry.RegistryError) as failed:
+            client.push_blob("team/elsewhere", blob)
+        assert f"upload blob {blob.digest} ({blob.size} bytes) to {front.addr}/team/elsewhere: HTTP 401" in str(
+            failed.value
+        )
+        assert [s.method for s in elsewhere.seen] == ["PUT"], elsewhere.seen
+        assert _authorized(elsewhere) == []
+        assert "POST /v2/team/elsewhere/blobs/uploads/" in _authorized(front)  # the registry itself did get it
+    finally:
+        front.stop()
+        elsewhere.stop()
+
+
+def test_a_redirect_from_https_to_plain_http_is_refused(basic_registry: Registry, pki: Pki) -> None:
+    """A blob GET over HTTPS redirected to plain HTTP (another loopback port) is not followed at
+    all; one redirected to HTTPS on another port is followed without the Authorization."""
+    plain = FaultProxy(basic_registry.addr, lambda m, p, n: None, upstream_ca=pki)
+    tls = FaultProxy(basic_registry.addr, lambda m, p, n: None, tls=pki, upstream_ca=pki)
+    target = [plain.base]
+
+    def redirect(method: str, path: str, size: int) -> str | None:
+        return f"307 {target[0]}{path}" if method == "GET" and "/blobs/sha256:" in path else None
+
+    front = FaultProxy(basic_registry.addr, redirect, tls=pki, upstream_ca=pki)
+    try:
+        cred = Credential(kind="basic", username=USER, secret=SecretStr(PASSWORD), source="test")
+        client = registry.Client(front.addr, 30, credentials=lambda: cred, ca=pki.ca)
+        assert client.base == f"https://{front.addr}"
+        client.ping()
+        blob = Blob(media_type="application/octet-stream", data=uuid.uuid4().bytes * 100)
+        assert client.push_blob("team/redirect", blob) == "uploaded"
+        with pytest.raises(registry.RegistryError) as refused:
+            client.get_blob("team/redirect", blob.digest)
+        assert str(refused.value) == (
+            f"refused a redirect of GET https://{front.addr}/v2/team/redirect/blobs/{blob.digest} from HTTPS to "
+            f"http://{plain.addr}/v2/team/redirect/blobs/{blob.digest}, which is not HTTPS"
+        )
+        assert plain.seen == []
+        target[0] = tls.base  # HTTPS elsewhere: followed, without the registry's Authorization
+        with pytest.raises(registry.RegistryError, match="HTTP 401"):
+            client.get_blob("team/redirect", blob.digest)
+        assert [s.method for s in tls.seen] == ["GET"] and _authorized(tls) == []
+    finally:
+        front.stop()
+        plain.stop()
+        tls.stop()
