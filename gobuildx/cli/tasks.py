@@ -224,7 +224,7 @@ def doctor(c: Context, config: str | None = None, matrix: str = "all", target: l
         print(text)
     from gobuildx.util import sandbox
 
-    print("smoke sandbox (native, qemu, wine; and ldd on files gobuildx did not build):")
+    print("smoke sandbox (native, qemu, wine, node, image-rootfs; and ldd on files gobuildx did not build):")
     for line in sandbox.host(ctx.environ).lines():
         print(f"  {line}")
 
