@@ -16,6 +16,8 @@ is the terminal's) and never prints. Stages hand each other typed records in mem
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import TargetRecord
     from gobuildx.model.release import ReleaseManifest
+    from gobuildx.sign import stage as sign_stage
     from gobuildx.smoke import stage as smoke_stage
 
 
@@ -289,6 +292,19 @@ def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_fai
 
     The audit only warns and a smoke failure is only recorded: the release itself refuses
     a target that failed either (or accepts it with allow_failures, recorded in its manifest)."""
+    from gobuildx.sign import stage as sign_stage
+
+    # the signing keys first: a missing secret or a wrong passphrase stops before the build
+    signing = sign_stage.plan(ctx, [t.id for t in sel.of(ctx)], os.environ)
+    try:
+        return _release_stages(ctx, sel, view, allow_failures, signing)
+    finally:
+        sign_stage.close(signing)
+
+
+def _release_stages(
+    ctx: ProjectContext, sel: Selection, view: ReleaseView, allow_failures: bool, signing: sign_stage.Plan | None
+) -> ReleaseManifest:
     from gobuildx.image import stage as image_stage
     from gobuildx.smoke import stage as smoke_stage
 
@@ -300,18 +316,33 @@ def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_fai
         smoke(ctx, sel, smoke_stage.Options(jobs=sel.jobs), view)
     except SmokeFailed as exc:
         view.smoke_recorded(exc)
-    return assemble(ctx, [t.id for t in sel.of(ctx)], allow_failures=allow_failures, jobs=sel.jobs)
+    return assemble(ctx, [t.id for t in sel.of(ctx)], allow_failures=allow_failures, jobs=sel.jobs, signing=signing)
 
 
 def assemble(
-    ctx: ProjectContext, ids: Sequence[str], *, allow_failures: bool = False, jobs: int = 0, dist: str | None = None
+    ctx: ProjectContext,
+    ids: Sequence[str],
+    *,
+    allow_failures: bool = False,
+    jobs: int = 0,
+    dist: str | None = None,
+    signing: sign_stage.Plan | None = None,
 ) -> ReleaseManifest:
-    """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed)."""
+    """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed),
+    signed when targets.toml has a [sign] table (signing: its keys, opened already)."""
     from gobuildx.release import stage as release_stage
     from gobuildx.report import stage as report_page
+    from gobuildx.sign import stage as sign_stage
 
-    if dist is not None:  # `gobuildx merge --out`: the joined folder, not the project's dist
-        with _io("release", ReleaseRefused):
-            return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist)))
-    with _io("release", ReleaseRefused), report_page.timed(ctx.dist, "release"):
-        return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs))
+    plan = signing if signing is not None else sign_stage.plan(ctx, list(ids), os.environ)
+    finish = None if plan is None else functools.partial(sign_stage.run, plan)
+    try:
+        if dist is not None:  # `gobuildx merge --out`: the joined folder, not the project's dist
+            with _io("release", ReleaseRefused):
+                inputs = release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist))
+                return release_stage.assemble(inputs, finish)
+        with _io("release", ReleaseRefused), report_page.timed(ctx.dist, "release"):
+            return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs), finish)
+    finally:
+        if signing is None:
+            sign_stage.close(plan)

@@ -1,0 +1,22 @@
+"""The trust files of a release (docs/trust.md): signatures beside the files they sign and
+the provenance. They are written after SHA256SUMS, so SHA256SUMS cannot list them."""
+
+from __future__ import annotations
+
+# method -> the suffix of its signature file: SHA256SUMS.minisig, app_1.0_linux-amd64.tar.gz.asc
+SIGNATURE_SUFFIXES = {"minisign": ".minisig", "gpg": ".asc", "cosign": ".sigstore.json"}
+PROVENANCE_SUFFIX = ".intoto.jsonl"
+TRUST_SUFFIXES = (*SIGNATURE_SUFFIXES.values(), PROVENANCE_SUFFIX)
+
+SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+BUILD_TYPE = "https://gobuildx.dev/slsa/release/v1"  # an identifier, never fetched (docs/trust.md)
+
+
+def provenance_name(project: str, version: str) -> str:
+    return f"{project}_{version}{PROVENANCE_SUFFIX}"
+
+
+def is_trust_file(name: str) -> bool:
+    return name.endswith(TRUST_SUFFIXES)
