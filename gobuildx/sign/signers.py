@@ -60,7 +60,8 @@ class Cosign:
 
 class Gpg:
     """Detached armored signatures made by the gpg program in a GNUPGHOME of its own (the
-    user's keyring is never read or changed); the signature time is the build date."""
+    user's keyring is never read or changed); the signature time is the build date, or the
+    key's creation time when the key is younger (still the same for the same key)."""
 
     method, suffix = "gpg", SIGNATURE_SUFFIXES["gpg"]
 
@@ -72,6 +73,13 @@ class Gpg:
         self.home = Path(tempfile.mkdtemp(prefix="gobuildx-gpg-"))
         self.home.chmod(0o700)
         self._run(["--import"], secret.text, "cannot import the key from " + secret.origin)
+        self.created = self._key_created()
+
+    def _key_created(self) -> int:
+        """The newest signing key's creation time: gpg refuses to sign at a time before it."""
+        listing = self._run(["--with-colons", "--list-secret-keys"], b"", "cannot list the imported key")
+        times = [int(f[5]) for f in (ln.split(":") for ln in listing.decode().splitlines()) if f[0] in ("sec", "ssb")]
+        return max(times, default=0)
 
     def _run(self, args: list[str], stdin: bytes, failure: str) -> bytes:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GNUPGHOME": str(self.home), "LC_ALL": "C"}
@@ -100,7 +108,7 @@ class Gpg:
                     "loopback",
                     "--passphrase-fd",
                     "0",
-                    f"--faked-system-time={epoch}!",
+                    f"--faked-system-time={max(epoch, self.created)}!",
                     "--armor",
                     "--detach-sign",
                     "--output",
