@@ -6,7 +6,10 @@ from __future__ import annotations
 # method -> the suffix of its signature file: SHA256SUMS.minisig, app_1.0_linux-amd64.tar.gz.asc
 SIGNATURE_SUFFIXES = {"minisign": ".minisig", "gpg": ".asc", "cosign": ".sigstore.json"}
 PROVENANCE_SUFFIX = ".intoto.jsonl"
-TRUST_SUFFIXES = (*SIGNATURE_SUFFIXES.values(), PROVENANCE_SUFFIX)
+# cosign's keyless bundles, written by the generated GitHub workflow (ci/github/release.yml),
+# not by gobuildx: their certificate names a workflow identity that only cosign can check.
+KEYLESS_SUFFIX = ".keyless.sigstore.json"
+TRUST_SUFFIXES = (*SIGNATURE_SUFFIXES.values(), PROVENANCE_SUFFIX, KEYLESS_SUFFIX)
 
 SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.release import SUMS, ReleaseManifest
-from gobuildx.model.trust import PROVENANCE_SUFFIX, SIGNATURE_SUFFIXES, SLSA_PROVENANCE, STATEMENT_TYPE
+from gobuildx.model.trust import KEYLESS_SUFFIX, PROVENANCE_SUFFIX, SIGNATURE_SUFFIXES, SLSA_PROVENANCE, STATEMENT_TYPE
 from gobuildx.sign import formats, provenance
 from gobuildx.util.files import sha256_file
 
@@ -72,6 +72,9 @@ def check(folder: Path, rm: ReleaseManifest, keys: PublicKeys, require_signature
     res = Result()
     names = sorted(p.name for p in folder.iterdir() if p.is_file())
     for name in names:
+        if name.endswith(KEYLESS_SUFFIX):
+            res.unchecked.append(f"{name} (keyless: cosign verify-blob --certificate-identity ... checks it)")
+            continue
         method = next((m for m, suffix in SIGNATURE_SUFFIXES.items() if name.endswith(suffix)), None)
         if method is not None:
             _check_signature(folder, name, method, keys, res)

@@ -95,6 +95,7 @@ def test_the_manifest_model_loads_only_models() -> None:
 
 def test_verify_loads_nothing_of_the_project() -> None:
     assert [m for m in loaded_by("gobuildx.release.verify") if layer(m) == "project"] == []
+    assert [m for m in loaded_by("gobuildx.sign.verify") if layer(m) == "project"] == []
 
 
 def test_stdlib_names_are_known() -> None:  # the rule above leans on them

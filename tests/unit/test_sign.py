@@ -311,3 +311,10 @@ def test_a_signature_of_a_file_not_in_the_release_is_caught(context, tmp_path: P
     (folder / "planted.tar.gz.minisig").write_bytes((folder / f"{SUMS}.minisig").read_bytes())
     res = verify_all(folder, public_keys(tmp_path))
     assert res.problems == ["planted.tar.gz.minisig: signs planted.tar.gz, which is not in the release"]
+
+
+def test_a_keyless_bundle_is_left_to_cosign(context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = signed_release(context)
+    (folder / f"{SUMS}.keyless.sigstore.json").write_text("{}")
+    res = verify_all(folder, public_keys(tmp_path))
+    assert res.problems == [] and any(u.startswith(f"{SUMS}.keyless.sigstore.json (keyless") for u in res.unchecked)
