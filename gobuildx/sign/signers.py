@@ -4,20 +4,16 @@ passphrase stops the release before anything is built."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Protocol
 
 from gobuildx.errors import ConfigError, ToolchainMissing
 from gobuildx.model.trust import SIGNATURE_SUFFIXES
 from gobuildx.project.config import SignTable
-from gobuildx.sign import formats, keys
-
-GPG_TIMEOUT_S = 60
+from gobuildx.sign import formats, gnupg, keys
 
 
 class Signer(Protocol):
@@ -59,21 +55,25 @@ class Cosign:
 
 
 class Gpg:
-    """Detached armored signatures made by the gpg program in a GNUPGHOME of its own (the
-    user's keyring is never read or changed); the signature time is the build date, or the
-    key's creation time when the key is younger (still the same for the same key)."""
+    """Detached armored signatures made by the gpg program (gnupg.isolated_home); the signature
+    time is the build date, or the key's creation time when the key is younger (still the same
+    for the same key)."""
 
     method, suffix = "gpg", SIGNATURE_SUFFIXES["gpg"]
 
     def __init__(self, secret: keys.Secret) -> None:
-        program = shutil.which("gpg")
+        program = gnupg.program()
         if program is None:
-            raise ToolchainMissing("sign.gpg: the gpg program is not installed (Debian: apt-get install gnupg)")
+            raise ToolchainMissing(f"sign.gpg: {gnupg.INSTALL}")
         self.program, self.secret = program, secret
-        self.home = Path(tempfile.mkdtemp(prefix="gobuildx-gpg-"))
-        self.home.chmod(0o700)
-        self._run(["--import"], secret.text, "cannot import the key from " + secret.origin)
-        self.created = self._key_created()
+        self._stack = ExitStack()
+        self.home = self._stack.enter_context(gnupg.isolated_home())
+        try:
+            self._run(["--import"], secret.text, "cannot import the key from " + secret.origin)
+            self.created = self._key_created()
+        except BaseException:
+            self._stack.close()
+            raise
 
     def _key_created(self) -> int:
         """The newest signing key's creation time: gpg refuses to sign at a time before it."""
@@ -82,15 +82,7 @@ class Gpg:
         return max(times, default=0)
 
     def _run(self, args: list[str], stdin: bytes, failure: str) -> bytes:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GNUPGHOME": str(self.home), "LC_ALL": "C"}
-        proc = subprocess.run(
-            [self.program, "--batch", "--no-tty", "--quiet", "--homedir", str(self.home), *args],
-            input=stdin,
-            capture_output=True,
-            env=env,
-            timeout=GPG_TIMEOUT_S,
-            check=False,
-        )
+        proc = gnupg.run(self.program, self.home, args, stdin)
         if proc.returncode != 0:
             # gpg's stderr names keys and files, never a passphrase; still, only its last line
             tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
@@ -123,13 +115,7 @@ class Gpg:
         return None
 
     def close(self) -> None:
-        subprocess.run(
-            ["gpgconf", "--homedir", str(self.home), "--kill", "gpg-agent"],
-            capture_output=True,
-            check=False,
-            timeout=GPG_TIMEOUT_S,
-        )
-        shutil.rmtree(self.home, ignore_errors=True)
+        self._stack.close()
 
 
 SIGNERS: dict[str, Callable[[keys.Secret], Signer]] = {"minisign": Minisign, "gpg": Gpg, "cosign": Cosign}

@@ -7,10 +7,6 @@ told apart by their text (minisign, PEM, OpenPGP), signatures found by their suf
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -19,10 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.release import SUMS, ReleaseManifest
 from gobuildx.model.trust import KEYLESS_SUFFIX, PROVENANCE_SUFFIX, SIGNATURE_SUFFIXES, SLSA_PROVENANCE, STATEMENT_TYPE
-from gobuildx.sign import formats, provenance
+from gobuildx.sign import formats, gnupg, provenance
 from gobuildx.util.files import sha256_file
-
-GPG_TIMEOUT_S = 60
 
 
 class PublicKeys(BaseModel):
@@ -125,22 +119,13 @@ def _problem(method: str, data: bytes, sig: bytes, keys: PublicKeys, data_path: 
 
 
 def gpg_problem(public_keys: list[bytes], data: Path, sig: Path) -> str | None:
-    program = shutil.which("gpg")
+    program = gnupg.program()
     if program is None:
-        return "cannot check: the gpg program is not installed (Debian: apt-get install gnupg)"
-    with tempfile.TemporaryDirectory(prefix="gobuildx-gpgv-") as home:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GNUPGHOME": home, "LC_ALL": "C"}
-        base = [program, "--batch", "--no-tty", "--homedir", home]
+        return f"cannot check: {gnupg.INSTALL}"
+    with gnupg.isolated_home() as home:
         for key in public_keys:
-            subprocess.run([*base, "--import"], input=key, capture_output=True, env=env, timeout=GPG_TIMEOUT_S)
-        proc = subprocess.run(
-            [*base, "--status-fd", "1", "--verify", str(sig), str(data)],
-            capture_output=True,
-            env=env,
-            timeout=GPG_TIMEOUT_S,
-            check=False,
-        )
-        subprocess.run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], capture_output=True, check=False)
+            gnupg.run(program, home, ["--import"], key)
+        proc = gnupg.run(program, home, ["--status-fd", "1", "--verify", str(sig), str(data)])
     status = proc.stdout.decode(errors="replace")
     if proc.returncode == 0 and "[GNUPG:] VALIDSIG" in status:
         return None
