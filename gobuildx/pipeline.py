@@ -335,7 +335,7 @@ def assemble(
     from gobuildx.sign import stage as sign_stage
 
     plan = signing if signing is not None else sign_stage.plan(ctx, list(ids), os.environ)
-    finish = None if plan is None else functools.partial(sign_stage.run, plan)
+    finish = None if plan is None else functools.partial(sign_stage.run, plan, Path(dist) if dist else ctx.dist)
     try:
         if dist is not None:  # `gobuildx merge --out`: the joined folder, not the project's dist
             with _io("release", ReleaseRefused):

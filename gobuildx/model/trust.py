@@ -14,11 +14,18 @@ TRUST_SUFFIXES = (*SIGNATURE_SUFFIXES.values(), PROVENANCE_SUFFIX, KEYLESS_SUFFI
 SLSA_PROVENANCE = "https://slsa.dev/provenance/v1"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+TEST_RESULT = "https://in-toto.io/attestation/test-result/v0.1"  # a target's smoke runs
+LINKAGE = "https://gobuildx.dev/attestation/linkage/v1"  # a target's linkage audit (docs/trust.md)
 BUILD_TYPE = "https://gobuildx.dev/slsa/release/v1"  # an identifier, never fetched (docs/trust.md)
 
 
 def provenance_name(project: str, version: str) -> str:
     return f"{project}_{version}{PROVENANCE_SUFFIX}"
+
+
+def attestations_name(archive: str) -> str:
+    """The smoke and audit attestations of one target, beside its archive."""
+    return archive + PROVENANCE_SUFFIX
 
 
 def is_trust_file(name: str) -> bool:

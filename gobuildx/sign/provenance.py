@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.model.release import ReleaseManifest
+from gobuildx.model.release import ReleaseManifest, ReleaseTarget
 from gobuildx.model.trust import BUILD_TYPE, SLSA_PROVENANCE, STATEMENT_TYPE
 
 
@@ -34,11 +34,13 @@ def subjects(rm: ReleaseManifest) -> list[dict[str, Any]]:
     out = []
     for t in rm.targets:
         out.append(_subject(t.archive.name, t.archive.sha256))
-        for b in t.binaries:
-            out.append(_subject(f"{t.archive.name}/{b.path}", b.sha256))
-            if b.sbom and b.sbom_sha256:
-                out.append(_subject(b.sbom, b.sbom_sha256))
+        out += binary_subjects(t)
+        out += [_subject(b.sbom, b.sbom_sha256) for b in t.binaries if b.sbom and b.sbom_sha256]
     return sorted(out, key=lambda s: s["name"])
+
+
+def binary_subjects(t: ReleaseTarget) -> list[dict[str, Any]]:
+    return [_subject(f"{t.archive.name}/{b.path}", b.sha256) for b in t.binaries]
 
 
 def _subject(name: str, sha256: str) -> dict[str, Any]:
@@ -90,8 +92,9 @@ def statement(rm: ReleaseManifest, facts: Facts) -> dict[str, Any]:
     }
 
 
-def payload(rm: ReleaseManifest, facts: Facts) -> bytes:
-    return json.dumps(statement(rm, facts), sort_keys=True, separators=(",", ":")).encode()
+def canonical(doc: dict[str, Any]) -> bytes:
+    """A Statement's bytes as signed: sorted keys, no spaces, so the same facts sign the same."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
 def read_go_sum(text: str) -> list[tuple[str, str, str]]:

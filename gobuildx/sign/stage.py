@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from gobuildx.model.release import SUMS, ReleaseManifest
 from gobuildx.model.trust import provenance_name
+from gobuildx.project import manifest_file
 from gobuildx.project.config import SignTable
 from gobuildx.project.context import ProjectContext
-from gobuildx.sign import formats, provenance
+from gobuildx.sign import attest, formats, provenance
 from gobuildx.sign.signers import Signer, close_all, open_signers
 from gobuildx.util.files import write_atomic
 
@@ -71,21 +73,29 @@ def signed_names(table: SignTable, rm: ReleaseManifest) -> list[str]:
     return sorted(names)
 
 
-def run(p: Plan, staging: Path, rm: ReleaseManifest) -> list[str]:
-    """Write the provenance and every signature into staging; returns the names written."""
+def run(p: Plan, dist: Path, staging: Path, rm: ReleaseManifest) -> list[str]:
+    """Write the provenance, the attestations and every signature into staging (the release of
+    dist); returns the names written."""
     written = []
     if p.table.provenance:
         key = next(k for k in (s.dsse_key() for s in sorted(p.signers, key=_dsse_order)) if k is not None)
-        env = formats.envelope(key, provenance.payload(rm, p.facts))
-        name = provenance_name(rm.project, rm.version)
-        write_atomic(staging / name, (json.dumps(env, sort_keys=True, separators=(",", ":")) + "\n").encode())
-        written.append(name)
+        files = {provenance_name(rm.project, rm.version): [provenance.statement(rm, p.facts)]}
+        files.update(attest.per_target(dist, manifest_file.require(dist), rm))
+        for name, statements in files.items():
+            lines = [_envelope_line(key, st) for st in statements]
+            write_atomic(staging / name, "".join(lines).encode())
+            written.append(name)
     for name in signed_names(p.table, rm):
         data = (staging / name).read_bytes()
         for s in p.signers:
             write_atomic(staging / (name + s.suffix), s.sign(name, data, rm.epoch))
             written.append(name + s.suffix)
     return sorted(written)
+
+
+def _envelope_line(key: formats.PrivateKey, statement: dict[str, Any]) -> str:
+    envelope = formats.envelope(key, provenance.canonical(statement))
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def _dsse_order(s: Signer) -> int:

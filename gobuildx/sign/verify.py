@@ -14,7 +14,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.release import SUMS, ReleaseManifest
-from gobuildx.model.trust import KEYLESS_SUFFIX, PROVENANCE_SUFFIX, SIGNATURE_SUFFIXES, SLSA_PROVENANCE, STATEMENT_TYPE
+from gobuildx.model.trust import (
+    KEYLESS_SUFFIX,
+    LINKAGE,
+    PROVENANCE_SUFFIX,
+    SIGNATURE_SUFFIXES,
+    SLSA_PROVENANCE,
+    STATEMENT_TYPE,
+    TEST_RESULT,
+)
 from gobuildx.sign import formats, gnupg, provenance
 from gobuildx.util.files import sha256_file
 
@@ -65,6 +73,7 @@ def read_keys(paths: list[Path]) -> tuple[PublicKeys, list[str]]:
 def check(folder: Path, rm: ReleaseManifest, keys: PublicKeys, require_signatures: bool = False) -> Result:
     res = Result()
     names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    kinds: set[str] = set()
     for name in names:
         if name.endswith(KEYLESS_SUFFIX):
             res.unchecked.append(f"{name} (keyless: cosign verify-blob --certificate-identity ... checks it)")
@@ -73,14 +82,16 @@ def check(folder: Path, rm: ReleaseManifest, keys: PublicKeys, require_signature
         if method is not None:
             _check_signature(folder, name, method, keys, res)
         elif name.endswith(PROVENANCE_SUFFIX):
-            res.problems += check_provenance(folder, name, rm, keys)
+            found, seen = check_attestations(folder, name, rm, keys)
+            res.problems += found
+            kinds |= seen
     sums_signed = any(v.startswith(SUMS + ".") for v in res.verified)
     if require_signatures and not sums_signed:
         res.problems.append(
             f"{SUMS}: no signature of it verifies with the given keys (--require-signatures)"
             + ("" if any(n.startswith(SUMS + ".") for n in names) else "; the release is unsigned")
         )
-    if require_signatures and not any(n.endswith(PROVENANCE_SUFFIX) for n in names):
+    if require_signatures and SLSA_PROVENANCE not in kinds:
         res.problems.append(f"no *{PROVENANCE_SUFFIX} provenance in the release (--require-signatures)")
     return res
 
@@ -134,12 +145,13 @@ def gpg_problem(public_keys: list[bytes], data: Path, sig: Path) -> str | None:
     return "OpenPGP signature does not verify"
 
 
-def check_provenance(folder: Path, name: str, rm: ReleaseManifest, keys: PublicKeys) -> list[str]:
-    """Each envelope's signature, then its subjects against the release manifest and the files."""
+def check_attestations(folder: Path, name: str, rm: ReleaseManifest, keys: PublicKeys) -> tuple[list[str], set[str]]:
+    """Each envelope's signature, then its statement's subjects against the release manifest
+    and the files; returns the problems and the predicate types seen."""
     lines = [ln for ln in (folder / name).read_text(errors="replace").splitlines() if ln.strip()]
     if not lines:
-        return [f"{name}: empty"]
-    problems = []
+        return [f"{name}: empty"], set()
+    problems, kinds = [], set()
     for n, line in enumerate(lines, 1):
         where = f"{name} line {n}" if len(lines) > 1 else name
         try:
@@ -151,20 +163,37 @@ def check_provenance(folder: Path, name: str, rm: ReleaseManifest, keys: PublicK
         if why:
             problems.append(f"{where}: {why}")
         if payload is not None:
-            problems += _check_statement(folder, where, payload, rm)
-    return problems
+            found, kind = _check_statement(folder, name, where, payload, rm)
+            problems += found
+            kinds.add(kind)
+    return problems, kinds
 
 
-def _check_statement(folder: Path, where: str, payload: bytes, rm: ReleaseManifest) -> list[str]:
+def _check_statement(folder: Path, name: str, where: str, payload: bytes, rm: ReleaseManifest) -> tuple[list[str], str]:
     try:
         st = json.loads(payload)
         got = {s["name"]: s["digest"]["sha256"] for s in st["subject"]}
+        kind = str(st["predicateType"])
     except (ValueError, KeyError, TypeError):
-        return [f"{where}: not an in-toto Statement with sha256 subjects"]
-    problems = []
-    if st.get("_type") != STATEMENT_TYPE or st.get("predicateType") != SLSA_PROVENANCE:
-        problems.append(f"{where}: not SLSA v1 provenance (predicateType {st.get('predicateType')!r})")
+        return [f"{where}: not an in-toto Statement with sha256 subjects"], ""
+    if st.get("_type") != STATEMENT_TYPE or kind not in (SLSA_PROVENANCE, TEST_RESULT, LINKAGE):
+        return [f"{where}: not a gobuildx attestation (predicateType {kind!r})"], kind
     want = {s["name"]: s["digest"]["sha256"] for s in provenance.subjects(rm)}
+    problems = _subject_problems(folder, where, got, want)
+    if kind == SLSA_PROVENANCE:
+        problems += [f"{where}: does not name {s}" for s in sorted(set(want) - set(got))]
+        return problems, kind
+    # a target's smoke or audit attestation is about the binaries of the archive it is named after
+    archive = name.removesuffix(PROVENANCE_SUFFIX)
+    strays = [s for s in sorted(got) if not s.startswith(archive + "/")]
+    problems += [f"{where}: attests {s}, not a binary of {archive}" for s in strays]
+    if not got:
+        problems.append(f"{where}: names no binary")
+    return problems, kind
+
+
+def _subject_problems(folder: Path, where: str, got: dict[str, str], want: dict[str, str]) -> list[str]:
+    problems = []
     for subject, digest in sorted(got.items()):
         if subject not in want:
             problems.append(f"{where}: names {subject}, which the release does not hold")
@@ -174,5 +203,4 @@ def _check_statement(folder: Path, where: str, payload: bytes, rm: ReleaseManife
             )
         elif (folder / subject).is_file() and sha256_file(folder / subject) != digest:
             problems.append(f"{where}: {subject} on disk differs from the digest the provenance names")
-    problems += [f"{where}: does not name {s}" for s in sorted(set(want) - set(got))]
     return problems

@@ -88,7 +88,7 @@ def signed_release(context, toml: str = SIGNED) -> Path:  # type: ignore[no-unty
     ids = [t.id for t in ctx.targets]
     plan = sign_stage.plan(ctx, ids, environ())
     assert plan is not None
-    release_stage.assemble(release_stage.from_project(ctx, ids), functools.partial(sign_stage.run, plan))
+    release_stage.assemble(release_stage.from_project(ctx, ids), functools.partial(sign_stage.run, plan, ctx.dist))
     return ctx.dist / "release"
 
 
@@ -318,3 +318,59 @@ def test_a_keyless_bundle_is_left_to_cosign(context, tmp_path: Path) -> None:  #
     (folder / f"{SUMS}.keyless.sigstore.json").write_text("{}")
     res = verify_all(folder, public_keys(tmp_path))
     assert res.problems == [] and any(u.startswith(f"{SUMS}.keyless.sigstore.json (keyless") for u in res.unchecked)
+
+
+LINUX = "hello_1.2.3_linux-amd64.tar.gz"
+WINDOWS = "hello_1.2.3_windows-amd64.zip"
+
+
+def statements_of(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(base64.b64decode(json.loads(line)["payload"])) for line in path.read_text().splitlines()]
+
+
+def test_each_target_gets_its_smoke_and_audit_attested(context) -> None:  # type: ignore[no-untyped-def]
+    folder = signed_release(context)
+    smoke, audit = statements_of(folder / f"{LINUX}.intoto.jsonl")
+    assert smoke["predicateType"] == "https://in-toto.io/attestation/test-result/v0.1"
+    assert smoke["subject"] == [
+        {"name": f"{LINUX}/hello", "digest": {"sha256": hashlib.sha256(b"the bytes of linux-amd64\n").hexdigest()}}
+    ]
+    assert smoke["predicate"]["result"] == "PASSED"
+    assert smoke["predicate"]["passedTests"] == ["native hello: exit code 0"]
+    assert audit["predicateType"] == "https://gobuildx.dev/attestation/linkage/v1"
+    assert audit["predicate"]["verdict"] == "pass" and audit["predicate"]["declared"] == "static"
+    assert audit["subject"] == smoke["subject"]
+
+
+def test_a_failed_smoke_is_attested_as_failed(context) -> None:  # type: ignore[no-untyped-def]
+    ctx = context(SIGNED)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    (ctx.loaded.root / "keys").mkdir()
+    (ctx.loaded.root / "keys" / "minisign.key").write_bytes(minisign_secret_key())
+    synthetic_dist(ctx, smoke_failed="windows-amd64")
+    ids = [t.id for t in ctx.targets]
+    plan = sign_stage.plan(ctx, ids, environ())
+    assert plan is not None
+    inputs = release_stage.from_project(ctx, ids, allow_failures=True)
+    release_stage.assemble(inputs, functools.partial(sign_stage.run, plan, ctx.dist))
+    smoke = statements_of(ctx.dist / "release" / f"{WINDOWS}.intoto.jsonl")[0]
+    assert smoke["predicate"]["result"] == "FAILED"
+    assert smoke["predicate"]["failedTests"] == ["native hello: exit code 2"]
+
+
+def test_a_smoke_attestation_for_another_binary_is_caught(context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = signed_release(context)
+    # validly signed, but about the Windows binary: moved beside the Linux archive
+    (folder / f"{LINUX}.intoto.jsonl").write_bytes((folder / f"{WINDOWS}.intoto.jsonl").read_bytes())
+    res = verify_all(folder, public_keys(tmp_path))
+    assert res.problems == [
+        f"{LINUX}.intoto.jsonl line 1: attests {WINDOWS}/hello.exe, not a binary of {LINUX}",
+        f"{LINUX}.intoto.jsonl line 2: attests {WINDOWS}/hello.exe, not a binary of {LINUX}",
+    ]
+    # named right, signed right, digest of another build
+    smoke = statements_of(folder / f"{WINDOWS}.intoto.jsonl")[0]
+    smoke["subject"] = [{"name": f"{LINUX}/hello", "digest": {"sha256": "1" * 64}}]
+    forged = json.dumps(formats.envelope(ec_key(), json.dumps(smoke).encode()))
+    (folder / f"{LINUX}.intoto.jsonl").write_text(forged + "\n")
+    res = verify_all(folder, public_keys(tmp_path))
+    assert [p.split(" sha256 ")[0] for p in res.problems] == [f"{LINUX}.intoto.jsonl: gives {LINUX}/hello"]

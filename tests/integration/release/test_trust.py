@@ -216,6 +216,27 @@ def test_securesystemslib_accepts_the_provenance(signed: Signed) -> None:
     assert deps[0]["uri"].startswith("pkg:golang/toolchain@go1.")
 
 
+def test_securesystemslib_accepts_the_smoke_and_audit_attestations(signed: Signed) -> None:
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    public = serialization.load_pem_public_key((signed.keys / "cosign.pub").read_bytes())
+    key = SSlibKey.from_crypto(public, keyid=formats.key_id(public))  # type: ignore[arg-type]
+    lines = (signed.release / f"{ARCHIVE}.intoto.jsonl").read_text().splitlines()
+    kinds = {}
+    for line in lines:
+        env = Envelope.from_dict(json.loads(line))
+        assert list(env.verify([key], 1)) == [key.keyid]
+        statement = json.loads(env.payload)
+        kinds[statement["predicateType"]] = statement
+    smoke = kinds["https://in-toto.io/attestation/test-result/v0.1"]
+    built = hashlib.sha256((signed.root / "dist" / "linux-amd64" / "hello").read_bytes()).hexdigest()
+    assert smoke["subject"] == [{"name": f"{ARCHIVE}/hello", "digest": {"sha256": built}}]
+    assert smoke["predicate"]["result"] == "PASSED" and smoke["predicate"]["passedTests"]
+    audit = kinds["https://gobuildx.dev/attestation/linkage/v1"]
+    assert audit["predicate"]["verdict"] == "pass" and audit["predicate"]["static"] is True
+
+
 def test_gobuildx_verify_accepts_it_with_every_key(signed: Signed) -> None:
     proc = gobuildx_verify(signed, signed.release, "--require-signatures")
     assert proc.returncode == 0, proc.stdout + proc.stderr
