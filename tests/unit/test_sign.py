@@ -374,3 +374,20 @@ def test_a_smoke_attestation_for_another_binary_is_caught(context, tmp_path: Pat
     (folder / f"{LINUX}.intoto.jsonl").write_text(forged + "\n")
     res = verify_all(folder, public_keys(tmp_path))
     assert [p.split(" sha256 ")[0] for p in res.problems] == [f"{LINUX}.intoto.jsonl: gives {LINUX}/hello"]
+
+
+def test_a_merged_release_is_signed_too(context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`gobuildx merge` (the generated CI's release job) writes its release through
+    pipeline.assemble with another dist: the keys are opened there, and closed after."""
+    from gobuildx import pipeline
+
+    ctx = context(SIGNED)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    (ctx.loaded.root / "keys").mkdir()
+    (ctx.loaded.root / "keys" / "minisign.key").write_bytes(minisign_secret_key())
+    synthetic_dist(ctx)
+    for name, value in environ().items():
+        monkeypatch.setenv(name, value)
+    pipeline.assemble(ctx, [t.id for t in ctx.targets], dist=str(ctx.dist))
+    res = verify_all(ctx.dist / "release", public_keys(tmp_path), require=True)
+    assert res.problems == [] and f"{SUMS}.sigstore.json" in res.verified

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gobuildx.sign import formats
-from tests.conftest import cosign_program, need, offline, run_gobuildx
+from tests.conftest import copy_example, cosign_program, need, offline, run_gobuildx
 from tests.integration.release.conftest import ENV, make_project
 
 TOML = """
@@ -331,3 +331,42 @@ def test_a_wrong_passphrase_stops_the_release_before_the_build(signed: Signed, t
     assert not (copy / "dist" / "linux-amd64").exists()  # nothing was built
     for secret in (*SECRETS.values(), "wrong-passphrase-5e5e"):
         assert secret not in proc.stdout + proc.stderr
+
+
+CGO_SIGN = """
+[sign]
+[sign.minisign]
+key = "minisign.key"
+passphrase_env = "TEST_MINISIGN_PASSPHRASE"
+[sign.cosign]
+key_env = "TEST_COSIGN_KEY"
+passphrase_env = "TEST_COSIGN_PASSPHRASE"
+"""
+CGO_TARGET = "linux-amd64-glibc2.17"
+
+
+def test_a_signed_release_of_the_cgo_example(signed: Signed, tmp_path: Path) -> None:
+    """examples/cgo (zig, glibc 2.17 floor), signed with the same keys: minisign, cosign and
+    securesystemslib accept it, and its provenance names the binary zig linked."""
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    root = copy_example("cgo", tmp_path)
+    (root / "targets.toml").write_text((root / "targets.toml").read_text() + CGO_SIGN)
+    shutil.copy(signed.root / "keys" / "minisign.key", root / "minisign.key")
+    run_gobuildx(["release", f"--target={CGO_TARGET}"], cwd=root, env=signed.env, timeout=3600, check=True)
+    release = root / "dist" / "release"
+    proc = run(["minisign", "-V", "-p", str(signed.keys / "minisign.pub"), "-m", str(release / "SHA256SUMS")])
+    assert proc.returncode == 0, proc.stderr
+    assert cosign_verify(signed, "SHA256SUMS", release).returncode == 0
+    public = serialization.load_pem_public_key((signed.keys / "cosign.pub").read_bytes())
+    key = SSlibKey.from_crypto(public, keyid=formats.key_id(public))  # type: ignore[arg-type]
+    (provenance,) = [p for p in release.glob("*.intoto.jsonl") if ".tar.gz." not in p.name]  # not attestations
+    env = Envelope.from_dict(json.loads(provenance.read_text()))
+    assert list(env.verify([key], 1)) == [key.keyid]
+    subjects = {s["name"]: s["digest"]["sha256"] for s in json.loads(env.payload)["subject"]}
+    built = hashlib.sha256((root / "dist" / CGO_TARGET / "cgo").read_bytes()).hexdigest()
+    assert [d for n, d in subjects.items() if n.endswith("/cgo")] == [built]
+    keys = [a for k in ("minisign.pub", "cosign.pub") for a in ("--key", str(signed.keys / k))]
+    proc = run_gobuildx(["verify", str(release), *keys, "--require-signatures"], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
