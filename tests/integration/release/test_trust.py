@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gobuildx.sign import formats
+from gobuildx.util.dirs import user_cache_dir
 from tests.conftest import copy_example, cosign_program, need, offline, run_gobuildx
 from tests.integration.release.conftest import ENV, make_project
 
@@ -62,6 +64,7 @@ class Signed:
     env: dict[str, str]  # what the release ran with: the secrets
     output: str  # everything `gobuildx release` printed
     secret_texts: list[str]  # the private keys as planted
+    started: float  # when the release began: what gobuildx's cache got since is its writing
 
     @property
     def release(self) -> Path:
@@ -125,9 +128,11 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
     shutil.move(keys / "cosign.key.pem", root / "keys" / "cosign.key.pem")  # planted, though read from env
     tmp = tmp_path_factory.mktemp("tmpdir")  # TMPDIR of the release: where its GNUPGHOME was
     env = {**ENV, **SECRETS, "TEST_GPG_KEY": gpg_secret, "TEST_COSIGN_KEY": cosign_secret, "TMPDIR": str(tmp)}
+    started = time.time()
     proc = run_gobuildx(["release"], cwd=root, env=env, check=True)
     minisign_secret = (root / "keys" / "minisign.key").read_text()
-    return Signed(root, keys, env, proc.stdout + proc.stderr, [minisign_secret, gpg_secret, cosign_secret])
+    secrets = [minisign_secret, gpg_secret, cosign_secret]
+    return Signed(root, keys, env, proc.stdout + proc.stderr, secrets, started)
 
 
 def test_the_release_holds_every_signature(signed: Signed) -> None:
@@ -313,6 +318,7 @@ def test_no_secret_reaches_a_file_or_the_terminal(signed: Signed) -> None:
     assert len(needles) >= 6
     written = [p for p in (signed.root / "dist").rglob("*") if p.is_file()]
     assert len(written) > 10
+    written += [p for p in user_cache_dir().rglob("*") if p.is_file() and p.stat().st_mtime >= signed.started]
     for path in written:
         data = path.read_bytes()
         assert not [n for n in needles if n.encode() in data], path
