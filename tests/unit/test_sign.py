@@ -391,3 +391,22 @@ def test_a_merged_release_is_signed_too(context, monkeypatch: pytest.MonkeyPatch
     pipeline.assemble(ctx, [t.id for t in ctx.targets], dist=str(ctx.dist))
     res = verify_all(ctx.dist / "release", public_keys(tmp_path), require=True)
     assert res.problems == [] and f"{SUMS}.sigstore.json" in res.verified
+
+
+def test_the_report_shows_each_target_signed_and_attested(context) -> None:  # type: ignore[no-untyped-def]
+    from gobuildx.report import stage as report_page
+
+    folder = signed_release(context)
+    facts = report_page.trust_facts(folder.parent)
+    assert [(f.label, f.value) for f in facts["linux-amd64"]] == [
+        ("release signed", "minisign, cosign"),
+        ("attested", "smoke and audit"),
+    ]
+    for suffix in (".minisig", ".sigstore.json"):
+        (folder / f"{LINUX}{suffix}").unlink()
+    (folder / f"{LINUX}.intoto.jsonl").unlink()
+    facts = report_page.trust_facts(folder.parent)
+    assert [f.value for f in facts["linux-amd64"]] == ["minisign, cosign (through SHA256SUMS)", "no"]
+    html = report_page.path_in(folder.parent)
+    report_page.refresh(folder.parent)
+    assert "minisign, cosign (through SHA256SUMS)" in html.read_text()
