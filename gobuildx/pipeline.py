@@ -33,6 +33,7 @@ from gobuildx.errors import (
     NotBuilt,
     ReleaseRefused,
     SmokeFailed,
+    VerifyFailed,
     WriteFailed,
 )
 from gobuildx.project.context import ProjectContext
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import TargetRecord
     from gobuildx.model.release import ReleaseManifest
+    from gobuildx.release import rebuild as release_rebuild
     from gobuildx.sign import stage as sign_stage
     from gobuildx.smoke import stage as smoke_stage
 
@@ -346,3 +348,27 @@ def assemble(
     finally:
         if signing is None:
             sign_stage.close(plan)
+
+
+def rebuild(ctx: ProjectContext, release: Path, view: BuildView) -> release_rebuild.Rebuilt:
+    """Every binary of the release at `release`, built again from its recorded commit in a fresh
+    clone with an empty Go cache and the release's build date, compared by sha256."""
+    import tempfile
+
+    from gobuildx.project import manifest_file
+    from gobuildx.project.context import open_project
+    from gobuildx.release import rebuild as release_rebuild
+    from gobuildx.release import verify as release_verify
+
+    problems, rm = release_verify.check(release)
+    if rm is None:
+        raise VerifyFailed(f"{release}: cannot rebuild: " + "; ".join(problems))
+    with tempfile.TemporaryDirectory(prefix="gobuildx-rebuild-") as tmp:
+        src = Path(tmp) / "src"
+        top = release_rebuild.clone(ctx.loaded.root, rm.commit, src)
+        env = {**ctx.environ, "GOCACHE": str(Path(tmp) / "gocache"), "SOURCE_DATE_EPOCH": str(rm.epoch)}
+        fresh = open_project(src / ctx.loaded.path.relative_to(top.resolve()), env)
+        ids = tuple(t.id for t in rm.targets)
+        build(fresh, Selection(matrix="all", targets=ids), view, force=True, audit=False)
+        rebuilt = manifest_file.require(fresh.dist)
+        return release_rebuild.compare(rm, release, rebuilt, fresh.dist, Path(tmp))
