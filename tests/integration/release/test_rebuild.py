@@ -7,20 +7,11 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import git, need, run_gobuildx
-from tests.integration.release.conftest import ENV, make_project
-
-TOML = """
-[project]
-name = "hello"
-dir = "hello"
-
-[matrix.release]
-include = [{ goos = "linux", goarch = "amd64" }]
-"""
+from tests.integration.release.conftest import ENV, ONE_TARGET_TOML, make_project
 
 
 def tagged_project(root: Path) -> Path:
-    make_project(root, TOML)
+    make_project(root, ONE_TARGET_TOML)
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "hello")

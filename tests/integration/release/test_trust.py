@@ -22,16 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gobuildx.sign import formats
 from gobuildx.util.dirs import user_cache_dir
 from tests.conftest import copy_example, cosign_program, need, offline, run_gobuildx
-from tests.integration.release.conftest import ENV, make_project
+from tests.integration.release.conftest import ENV, ONE_TARGET_TOML, make_project
 
-TOML = """
-[project]
-name = "hello"
-dir = "hello"
-
-[matrix.release]
-include = [{ goos = "linux", goarch = "amd64" }]
-
+TOML = (
+    ONE_TARGET_TOML
+    + """
 [release]
 files = ["LICENSE"]
 
@@ -47,6 +42,7 @@ passphrase_env = "TEST_GPG_PASSPHRASE"
 key_env = "TEST_COSIGN_KEY"
 passphrase_env = "TEST_COSIGN_PASSPHRASE"
 """
+)
 ARCHIVE = "hello_0.0.0-dev_linux-amd64.tar.gz"
 PROVENANCE = "hello_0.0.0-dev.intoto.jsonl"
 SECRETS = {
