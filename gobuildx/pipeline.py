@@ -16,6 +16,8 @@ is the terminal's) and never prints. Stages hand each other typed records in mem
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -31,6 +33,7 @@ from gobuildx.errors import (
     NotBuilt,
     ReleaseRefused,
     SmokeFailed,
+    VerifyFailed,
     WriteFailed,
 )
 from gobuildx.project.context import ProjectContext
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import TargetRecord
     from gobuildx.model.release import ReleaseManifest
+    from gobuildx.release import rebuild as release_rebuild
+    from gobuildx.sign import stage as sign_stage
     from gobuildx.smoke import stage as smoke_stage
 
 
@@ -289,6 +294,19 @@ def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_fai
 
     The audit only warns and a smoke failure is only recorded: the release itself refuses
     a target that failed either (or accepts it with allow_failures, recorded in its manifest)."""
+    from gobuildx.sign import stage as sign_stage
+
+    # the signing keys first: a missing secret or a wrong passphrase stops before the build
+    signing = sign_stage.plan(ctx, [t.id for t in sel.of(ctx)], os.environ)
+    try:
+        return _release_stages(ctx, sel, view, allow_failures, signing)
+    finally:
+        sign_stage.close(signing)
+
+
+def _release_stages(
+    ctx: ProjectContext, sel: Selection, view: ReleaseView, allow_failures: bool, signing: sign_stage.Plan | None
+) -> ReleaseManifest:
     from gobuildx.image import stage as image_stage
     from gobuildx.smoke import stage as smoke_stage
 
@@ -300,18 +318,57 @@ def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_fai
         smoke(ctx, sel, smoke_stage.Options(jobs=sel.jobs), view)
     except SmokeFailed as exc:
         view.smoke_recorded(exc)
-    return assemble(ctx, [t.id for t in sel.of(ctx)], allow_failures=allow_failures, jobs=sel.jobs)
+    return assemble(ctx, [t.id for t in sel.of(ctx)], allow_failures=allow_failures, jobs=sel.jobs, signing=signing)
 
 
 def assemble(
-    ctx: ProjectContext, ids: Sequence[str], *, allow_failures: bool = False, jobs: int = 0, dist: str | None = None
+    ctx: ProjectContext,
+    ids: Sequence[str],
+    *,
+    allow_failures: bool = False,
+    jobs: int = 0,
+    dist: str | None = None,
+    signing: sign_stage.Plan | None = None,
 ) -> ReleaseManifest:
-    """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed)."""
+    """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed),
+    signed when targets.toml has a [sign] table (signing: its keys, opened already)."""
     from gobuildx.release import stage as release_stage
     from gobuildx.report import stage as report_page
+    from gobuildx.sign import stage as sign_stage
 
-    if dist is not None:  # `gobuildx merge --out`: the joined folder, not the project's dist
-        with _io("release", ReleaseRefused):
-            return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist)))
-    with _io("release", ReleaseRefused), report_page.timed(ctx.dist, "release"):
-        return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs))
+    plan = signing if signing is not None else sign_stage.plan(ctx, list(ids), os.environ)
+    finish = None if plan is None else functools.partial(sign_stage.run, plan, Path(dist) if dist else ctx.dist)
+    try:
+        if dist is not None:  # `gobuildx merge --out`: the joined folder, not the project's dist
+            with _io("release", ReleaseRefused):
+                inputs = release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist))
+                return release_stage.assemble(inputs, finish)
+        with _io("release", ReleaseRefused), report_page.timed(ctx.dist, "release"):
+            return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs), finish)
+    finally:
+        if signing is None:
+            sign_stage.close(plan)
+
+
+def rebuild(ctx: ProjectContext, release: Path, view: BuildView) -> release_rebuild.Rebuilt:
+    """Every binary of the release at `release`, built again from its recorded commit in a fresh
+    clone with an empty Go cache and the release's build date, compared by sha256."""
+    import tempfile
+
+    from gobuildx.project import manifest_file
+    from gobuildx.project.context import open_project
+    from gobuildx.release import rebuild as release_rebuild
+    from gobuildx.release import verify as release_verify
+
+    problems, rm = release_verify.check(release)
+    if rm is None:
+        raise VerifyFailed(f"{release}: cannot rebuild: " + "; ".join(problems))
+    with tempfile.TemporaryDirectory(prefix="gobuildx-rebuild-") as tmp:
+        src = Path(tmp) / "src"
+        top = release_rebuild.clone(ctx.loaded.root, rm.commit, src)
+        env = {**ctx.environ, "GOCACHE": str(Path(tmp) / "gocache"), "SOURCE_DATE_EPOCH": str(rm.epoch)}
+        fresh = open_project(src / ctx.loaded.path.relative_to(top.resolve()), env)
+        ids = tuple(t.id for t in rm.targets)
+        build(fresh, Selection(matrix="all", targets=ids), view, force=True, audit=False)
+        rebuilt = manifest_file.require(fresh.dist)
+        return release_rebuild.compare(rm, release, rebuilt, fresh.dist, Path(tmp))

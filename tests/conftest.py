@@ -232,3 +232,20 @@ def sqlite_core_dist(example_dirs: Callable[[str], Path]) -> Path:
 def sqlite_dist(example_dirs: Callable[[str], Path]) -> Path:
     """examples/sqlite (mattn/go-sqlite3), every target of its targets.toml; the dist dir."""
     return _build_example(example_dirs, "sqlite", [])
+
+
+COSIGN_VERSION = "v3.1.3"
+
+
+def cosign_program() -> Path:
+    """cosign, installed by ci/setup.sh with `go install` into gobuildx's cache (a few minutes,
+    once): the real verifier of the Sigstore bundles gobuildx writes."""
+    from gobuildx.util.dirs import user_cache_dir
+
+    return user_cache_dir() / "tools" / f"cosign-{COSIGN_VERSION}" / "cosign"
+
+
+def offline(argv: list[str]) -> list[str]:
+    """argv in a network namespace of its own (loopback only): cosign must verify offline, and
+    if it ever reached for Sigstore's public services the test fails instead of sending a packet."""
+    return ["unshare", "--net", "--", *argv]

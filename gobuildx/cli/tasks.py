@@ -407,17 +407,52 @@ def merge(
             print_release(rm, dest / RELEASE_DIR, ctx.loaded.config.project.version)
 
 
-@task(help={"dir": "the release folder, e.g. dist/release (positional, or --dir)"})
+@task(
+    iterable=["key"],
+    help={
+        "dir": "the release folder, e.g. dist/release (positional, or --dir)",
+        "key": "a public key: minisign, PEM (cosign) or OpenPGP, told apart by content (repeatable)",
+        "require_signatures": "fail unless SHA256SUMS has a signature the keys verify and provenance exists",
+        "rebuild": "build every binary again from the recorded commit (fresh clone, empty Go cache) and compare",
+        "config": "with --rebuild: targets.toml of the project the release came from",
+    },
+)
 @stage
-def verify(c: Context, dir: str) -> None:
-    """Re-check a release folder: SHA256SUMS, every archive and SBOM against manifest.json."""
+def verify(
+    c: Context,
+    dir: str,
+    key: list[str] | None = None,
+    require_signatures: bool = False,
+    rebuild: bool = False,
+    config: str | None = None,
+) -> None:
+    """Re-check a release folder: SHA256SUMS, archives, SBOMs, manifest.json, signatures, provenance."""
     from gobuildx.release import verify as verify_stage
+    from gobuildx.sign import verify as trust
 
-    problems, rm = verify_stage.check(Path(dir))
+    keys, problems = trust.read_keys([Path(k) for k in key or []])
+    found, rm = verify_stage.check(Path(dir))
+    problems += found
+    signed = trust.Result()
+    if rm is not None:
+        signed = trust.check(Path(dir), rm, keys, require_signatures)
+        problems += signed.problems
+    if rebuild and not problems:
+        from gobuildx import pipeline
+        from gobuildx.cli.views import TerminalView
+
+        rebuilt = pipeline.rebuild(common.open_at(config), Path(dir), TerminalView())
+        problems += rebuilt.problems
+        if not rebuilt.problems:
+            print(f"{dir}: rebuilt {len(rebuilt.identical)} binaries from the recorded commit: all identical")
     if problems:
         raise VerifyFailed(f"{dir}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
     count = len(rm.targets) if rm else 0
     print(f"{dir}: OK ({count} targets; checksums, archives, SBOMs and manifest agree)")
+    if signed.verified:
+        print(f"{dir}: {len(signed.verified)} signature(s) verified: {', '.join(signed.verified)}")
+    if signed.unchecked:
+        print(f"{dir}: not checked (no --key of their kind): {', '.join(signed.unchecked)}")
 
 
 @task(

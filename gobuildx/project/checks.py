@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from gobuildx.project import imageref, matrix
-from gobuildx.project.config import LoadedConfig, RegistrySettings, Release
+from gobuildx.project.config import KeySource, LoadedConfig, RegistrySettings, Release
 from gobuildx.project.matrix import Target
 
 PLACEHOLDERS = ("version", "commit", "date", "id", "goos", "goarch")
@@ -45,6 +45,7 @@ def problems(loaded: LoadedConfig) -> list[str]:
         + _path_problems(loaded)
         + _image_problems(loaded)
         + _release_problems(loaded)
+        + sign_problems(loaded)
     )
 
 
@@ -165,6 +166,38 @@ def _release_problems(loaded: LoadedConfig) -> list[str]:
         if not stem or "/" in stem or stem.startswith("."):
             out.append(f"{where}: release.name: {settings.name!r} gives {stem!r}, which is not a plain file name")
     return out + release_file_problems(settings, loaded.root, loaded.path)
+
+
+SIGN_METHODS = ("minisign", "gpg", "cosign")
+
+
+def sign_problems(loaded: LoadedConfig) -> list[str]:
+    """[sign]: at least one method, each key from exactly one source, a key file inside the
+    project, and a key for the provenance. Whether an environment variable is set is asked
+    only when a release starts (CI sets its secrets for that step alone)."""
+    table, where = loaded.config.sign, loaded.path
+    if table is None:
+        return []
+    sources = {m: getattr(table, m) for m in SIGN_METHODS if getattr(table, m) is not None}
+    if not sources:
+        return [f"{where}: sign: names no method; add [sign.minisign], [sign.gpg] or [sign.cosign]"]
+    out = []
+    for method, source in sources.items():
+        out += [f"{where}: sign.{method}: {why}" for why in key_source_errors(loaded.root, source)]
+    if table.provenance and not ({"cosign", "minisign"} & set(sources)):
+        out.append(
+            f"{where}: sign.provenance: needs a [sign.cosign] or [sign.minisign] key to sign it "
+            "(an OpenPGP key cannot sign a DSSE envelope here); add one, or set provenance = false"
+        )
+    return out
+
+
+def key_source_errors(root: Path, source: KeySource) -> list[str]:
+    if (source.key is None) == (source.key_env is None):
+        return ["set exactly one of key (a file) and key_env (an environment variable)"]
+    if source.key is not None:
+        return [f"key: {why}" for why in _source_errors(root, source.key)]
+    return []
 
 
 def release_file_problems(settings: Release, root: Path, config_path: Path) -> list[str]:

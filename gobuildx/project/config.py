@@ -282,6 +282,32 @@ class Release(Strict):
     """The SBOM format written beside each archive: spdx, cyclonedx or none."""
 
 
+class KeySource(Strict):
+    """Where one signing key comes from: a file or an environment variable, and its passphrase's variable."""
+
+    key: str | None = None
+    """The private key file, relative to targets.toml (keep it out of the repository)."""
+    key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Or the name of an environment variable that holds the private key's text (CI secrets)."""
+    passphrase_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """The environment variable that holds the key's passphrase (never the passphrase itself)."""
+
+
+class SignTable(Strict):
+    """[sign]: signatures and SLSA provenance written into dist/release/ (see docs/trust.md)."""
+
+    minisign: KeySource | None = None
+    """A minisign secret key (minisign -G): writes <file>.minisig."""
+    gpg: KeySource | None = None
+    """An armored OpenPGP secret key (gpg --export-secret-keys --armor): writes <file>.asc."""
+    cosign: KeySource | None = None
+    """A PKCS#8 PEM ECDSA P-256 private key: writes <file>.sigstore.json (cosign verify-blob --key)."""
+    files: Literal["sums", "archives"] = "sums"
+    """What is signed: "sums" (SHA256SUMS alone) or "archives" (SHA256SUMS, every archive and SBOM)."""
+    provenance: bool = True
+    """Write <project>_<version>.intoto.jsonl, SLSA v1 provenance signed with the cosign key, else minisign's."""
+
+
 class ImageFile(Strict):
     """An extra file copied into every image: `src` relative to targets.toml, `dst` absolute."""
 
@@ -342,6 +368,8 @@ class Config(Strict):
     """Images: one FROM-scratch image per selected Linux target, joined under one tag."""
     release: Release = Release()
     """What `gobuildx release` puts in dist/release/."""
+    sign: SignTable | None = None
+    """Signatures and provenance of the release (docs/trust.md)."""
     audit: AuditPolicy = AuditPolicy()
     """How strict the linkage audit is."""
     smoke: SmokeTable = SmokeTable()

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from calendar import timegm
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from time import strptime
@@ -199,7 +199,12 @@ def sums_text(files: dict[str, str]) -> str:
     return "".join(f"{digest}  {name}\n" for name, digest in sorted(files.items()))
 
 
-def assemble(inp: Inputs) -> ReleaseManifest:
+# Called in the staging folder once SHA256SUMS is written, before it is renamed into place:
+# pipeline.py hands in the sign stage here, so a release is signed whole or not written.
+Finish = Callable[[Path, ReleaseManifest], object]
+
+
+def assemble(inp: Inputs, finish: Finish | None = None) -> ReleaseManifest:
     """Check, then write dist/release/ atomically; returns its manifest."""
     found = blockers(inp.manifest, inp.ids)
     if found and not inp.allow_failures:
@@ -218,6 +223,8 @@ def assemble(inp: Inputs) -> ReleaseManifest:
         targets = _all_targets(inp, records, extras, staging, epoch)
         rm = _release_manifest(inp, targets, epoch, blocked_builds)
         _write_index(staging, rm)
+        if finish is not None:
+            finish(staging, rm)
         swap_dir(staging, inp.dist / RELEASE_DIR)  # readers see the old or the new release
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from gobuildx.model.release import MANIFEST, SUMS, ReleaseManifest, ReleaseTarget
+from gobuildx.model.trust import is_trust_file
 from gobuildx.release import archive, sbom
 from gobuildx.util.files import sha256_file
 
@@ -42,7 +43,13 @@ def check_sums(folder: Path, sums: dict[str, str]) -> list[str]:
         elif sha256_file(path) != digest:
             problems.append(f"{name}: sha256 differs from {SUMS} (modified or corrupted)")
     for path in sorted(folder.iterdir()):
-        if path.name != SUMS and not path.name.startswith(SUMS + ".") and path.name not in sums:
+        # signatures and provenance come after SHA256SUMS; gobuildx.sign.verify checks them
+        if (
+            path.name != SUMS
+            and not path.name.startswith(SUMS + ".")
+            and path.name not in sums
+            and not is_trust_file(path.name)
+        ):
             problems.append(f"{path.name}: present but not listed in {SUMS}")
     return problems
 

@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING, Literal
 from gobuildx.model.audit import AuditReport, AuditResult, glibc_callouts, runs_on_text
 from gobuildx.model.image import ImageRecord
 from gobuildx.model.manifest import Manifest, StageTiming, TargetRecord
+from gobuildx.model.release import MANIFEST, RELEASE_DIR, SUMS, ReleaseManifest
 from gobuildx.model.smoke import SmokeRecord
+from gobuildx.model.trust import SIGNATURE_SUFFIXES, attestations_name
 from gobuildx.project import manifest_file
 from gobuildx.util.dirs import user_cache_dir
 from gobuildx.util.files import write_atomic
@@ -264,7 +266,26 @@ def smoke_cells(r: TargetRecord) -> tuple[Cell, Cell]:
 # ---------------------------------------------------------------- rows
 
 
-def row(r: TargetRecord) -> Row:
+def trust_facts(dist: Path) -> dict[str, list[Fact]]:
+    """Per target, the signatures and attestations dist/release/ holds for it. Present, not
+    verified: `gobuildx verify --key` checks them (docs/trust.md)."""
+    folder = dist / RELEASE_DIR
+    try:
+        rm = ReleaseManifest.model_validate_json((folder / MANIFEST).read_bytes())
+        names = {p.name for p in folder.iterdir()}
+    except (OSError, ValueError):
+        return {}
+    through_sums = [m for m, suffix in SIGNATURE_SUFFIXES.items() if SUMS + suffix in names]
+    out = {}
+    for t in rm.targets:
+        own = [m for m, suffix in SIGNATURE_SUFFIXES.items() if t.archive.name + suffix in names]
+        signed = ", ".join(own) or (f"{', '.join(through_sums)} (through {SUMS})" if through_sums else "unsigned")
+        attested = "smoke and audit" if attestations_name(t.archive.name) in names else "no"
+        out[t.id] = [Fact("release signed", signed), Fact("attested", attested)]
+    return out
+
+
+def row(r: TargetRecord, trust: Sequence[Fact] = ()) -> Row:
     runner, smoke = smoke_cells(r)
     cells = {
         "build": build_cell(r),
@@ -278,7 +299,7 @@ def row(r: TargetRecord) -> Row:
     tones = [c.tone for c in cells.values()]
     tone: Tone = "bad" if "bad" in tones else "warn" if "warn" in tones else "ok"
     rank = 0 if r.status == "failed" else 1 if tone == "bad" else 2 if tone == "warn" else 3
-    return Row(id=r.id, tone=tone, rank=rank, cells=cells, facts=facts(r), blocks=blocks(r))
+    return Row(id=r.id, tone=tone, rank=rank, cells=cells, facts=facts(r) + list(trust), blocks=blocks(r))
 
 
 def relative_link(path: str) -> str | None:
@@ -489,8 +510,8 @@ def stage_bars(m: Manifest) -> list[Bar]:
     ]
 
 
-def page(m: Manifest) -> Page:
-    rows = sorted((row(t) for t in m.targets), key=lambda rw: (rw.rank, rw.id))
+def page(m: Manifest, trust: dict[str, list[Fact]] | None = None) -> Page:
+    rows = sorted((row(t, (trust or {}).get(t.id, ())) for t in m.targets), key=lambda rw: (rw.rank, rw.id))
     meta = [
         Fact("version", m.version),
         Fact("commit", m.commit[:12], mono=True),
@@ -548,8 +569,8 @@ def environment() -> Environment:
     )
 
 
-def render(m: Manifest) -> str:
-    return environment().get_template("report.html").render(page=page(m), icon=ICON)
+def render(m: Manifest, trust: dict[str, list[Fact]] | None = None) -> str:
+    return environment().get_template("report.html").render(page=page(m, trust), icon=ICON)
 
 
 # ---------------------------------------------------------------- files
@@ -565,7 +586,7 @@ def refresh(dist: Path) -> Path | None:
     if m is None:
         return None
     out = path_in(dist)
-    write_atomic(out, render(m).encode(), durable=False)  # regenerated from the manifest at will
+    write_atomic(out, render(m, trust_facts(dist)).encode(), durable=False)  # regenerated from the manifest at will
     return out
 
 

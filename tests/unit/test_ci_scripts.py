@@ -33,3 +33,11 @@ def test_no_test_looks_for_go_on_path() -> None:
         if 'which("go"' in line or '["go", ' in line
     ]
     assert offenders == []
+
+
+def test_setup_builds_the_cosign_the_tests_look_for() -> None:
+    from tests.conftest import COSIGN_VERSION
+
+    setup = (REPO / "ci" / "setup.sh").read_text()
+    assert f"COSIGN_VERSION={COSIGN_VERSION}\n" in setup
+    assert "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" in setup

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "gobuildx"
-STAGES = ("build", "audit", "image", "smoke", "release", "report")
+STAGES = ("build", "audit", "image", "smoke", "release", "sign", "report")
 FLOORS = ("project", "model", "util", "formats")
 # What each layer may import of gobuildx (besides itself); `gobuildx` alone is __version__.
 ALLOWED = {
@@ -95,6 +95,7 @@ def test_the_manifest_model_loads_only_models() -> None:
 
 def test_verify_loads_nothing_of_the_project() -> None:
     assert [m for m in loaded_by("gobuildx.release.verify") if layer(m) == "project"] == []
+    assert [m for m in loaded_by("gobuildx.sign.verify") if layer(m) == "project"] == []
 
 
 def test_stdlib_names_are_known() -> None:  # the rule above leans on them

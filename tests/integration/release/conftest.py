@@ -31,6 +31,16 @@ include = [
 files = ["LICENSE", "README.md"]
 """
 
+# examples/hello for linux/amd64 alone: what the trust and rebuild tests release
+ONE_TARGET_TOML = """
+[project]
+name = "hello"
+dir = "hello"
+
+[matrix.release]
+include = [{ goos = "linux", goarch = "amd64" }]
+"""
+
 IMAGE_TOML = """
 [project]
 name = "hello"

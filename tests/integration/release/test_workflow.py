@@ -54,7 +54,7 @@ def test_job_graph_fans_out_and_joins(wf: dict[str, Any]) -> None:
     assert upload["with"]["name"] == "dist-shard-${{ matrix.index }}"
     assert download["with"]["pattern"] == "dist-shard-*"
     assert f"gobuildx-ci.sh release {download['with']['path']}" in " ".join(_runs(release))
-    assert release["permissions"] == {"contents": "write", "packages": "write"}
+    assert release["permissions"] == {"contents": "write", "packages": "write", "id-token": "write"}
 
 
 def test_matrix_keys_used_by_the_workflow_exist(wf: dict[str, Any], tmp_path: Path) -> None:
