@@ -193,12 +193,28 @@ def audit(
     audit_stage.enforce(report, warn_only)
 
 
-@task(help={"force": "overwrite an existing targets.toml", "dir": "the Go module directory (default: .)"})
+@task(
+    optional=["from_goreleaser"],
+    help={
+        "force": "overwrite an existing targets.toml",
+        "dir": "the Go module directory (default: .)",
+        "from-goreleaser": "translate this .goreleaser.yaml ('auto': the one beside go.mod) instead",
+    },
+)
 @stage
-def init(c: Context, dir: str = ".", force: bool = False) -> None:
-    """Inspect the Go module and write a starter targets.toml."""
+def init(c: Context, dir: str = ".", force: bool = False, from_goreleaser: str | bool | None = None) -> None:
+    """Inspect the Go module and write a starter targets.toml (or translate .goreleaser.yaml)."""
     from gobuildx.project import scaffold
 
+    if from_goreleaser is not None:
+        given = None if from_goreleaser in (True, "", "auto") else str(from_goreleaser)
+        source = Path(given) if given else None
+        path, lines = scaffold.write_from_goreleaser(Path(dir), source, force=force)
+        print("migration report (also at the top of the file):")
+        for line in lines or ["nothing left untranslated"]:
+            print(f"  {line}")
+        print(f"wrote {path}; next: gobuildx check, gobuildx matrix")
+        return
     path, note = scaffold.write_starter(Path(dir), force=force)
     if note:
         print(note)

@@ -91,7 +91,9 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
         seen: dict[str, str] = {}
         project = loaded.config.project.name
         for t in targets:
-            values = release_values(project, SAMPLE["version"], SAMPLE["commit"], t.id, t.goos, t.goarch, t.goarm, t.goamd64)
+            values = release_values(
+                project, SAMPLE["version"], SAMPLE["commit"], t.id, t.goos, t.goarch, t.goarm, t.goamd64
+            )
             stem = rel.names.get(t.id, rel.name).format(**values)
             if stem in seen:
                 out.append(
@@ -183,7 +185,7 @@ def tag_errors(template: str) -> list[str]:
 
 def _release_problems(loaded: LoadedConfig) -> list[str]:
     settings, where = loaded.config.release, loaded.path
-    named = [("release.name", settings.name, RELEASE_FIELDS)]
+    named: list[tuple[str, str, Sequence[str]]] = [("release.name", settings.name, RELEASE_FIELDS)]
     named += [(f'release.names."{tid}"', text, RELEASE_FIELDS) for tid, text in settings.names.items()]
     if settings.wrap is not None:
         named.append(("release.wrap", settings.wrap, WRAP_FIELDS))

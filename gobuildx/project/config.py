@@ -65,7 +65,8 @@ class Project(Strict):
     version: str = "git"
     """The version stamp: "git" (git describe), "env:NAME", "file:PATH" or a literal such as "1.2.3"."""
     ldflags: list[str] = list(DEFAULT_LDFLAGS)
-    """go build -ldflags, one entry per flag; placeholders {version} {commit} {short_commit} {date} {id} {goos} {goarch}."""
+    """go build -ldflags, one entry per flag; placeholders {version} {commit} {short_commit} {date} {id} {goos}
+    {goarch}."""
     tags: list[str] = []
     """go build -tags for every target."""
     flags: list[str] = ["-trimpath"]
@@ -278,7 +279,8 @@ class Release(Strict):
     files: list[str] = []
     """Extra files in every archive, relative to targets.toml (LICENSE, README.md)."""
     name: str = "{project}_{version}_{id}"
-    """The archive name without extension; placeholders {project} {version} {commit} {short_commit} {id} {goos} {goarch} {arch}."""
+    """The archive name without extension; placeholders {project} {version} {commit} {short_commit} {id} {goos}
+    {goarch} {arch} (GOARCH with its variant: armv6, amd64v3)."""
     names: dict[str, str] = {}
     """Archive names of single targets, keyed by target id, instead of `name` (the same placeholders)."""
     format: Literal["auto", "tar.gz", "zip"] = "auto"

@@ -154,8 +154,9 @@ def _one_target(
     inp: Inputs, rec: TargetRecord, extras: list[archive.Entry], staging: Path, epoch: int
 ) -> ReleaseTarget:
     _check_artifacts(inp.dist, rec)
-    m, fmt = inp.manifest, archive.format_for(
-        rec.goos, inp.settings.format_overrides.get(rec.goos, inp.settings.format)
+    m, fmt = (
+        inp.manifest,
+        archive.format_for(rec.goos, inp.settings.format_overrides.get(rec.goos, inp.settings.format)),
     )
     stem = archive_stem(inp.settings, m, rec, inp.config_path)
     entries = [
@@ -182,7 +183,9 @@ def _one_target(
         min_glibc=rec.min_glibc,
         link=rec.link,
         c_toolchain=rec.c_toolchain,
-        archive=ReleaseArchive(name=name, format=fmt, wrap=top, size=len(data), sha256=hashlib.sha256(data).hexdigest()),
+        archive=ReleaseArchive(
+            name=name, format=fmt, wrap=top, size=len(data), sha256=hashlib.sha256(data).hexdigest()
+        ),
         binaries=binaries,
         audit=v.audit,
         smoke=v.smoke,
