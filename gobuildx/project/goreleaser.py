@@ -344,7 +344,11 @@ def translate(
     overrides = _overrides(builds, targets, out.ids, filler, notes)
     if overrides:
         out.data["override"] = overrides
-    out.data["release"] = _release(data, targets, out.ids, filler, notes, root)
+    owners: dict[str, set[str]] = {}
+    for i, b in enumerate(builds):
+        for t in build_targets(b):
+            owners.setdefault(t.name, set()).add(str(b.get("id") or (name if len(builds) == 1 else f"build{i}")))
+    out.data["release"] = _release(data, targets, out.ids, owners, filler, notes, root)
     out.notes = notes
     return out
 
@@ -424,7 +428,11 @@ def _project(
         if binary is None or "/" in binary or "{" in binary:
             notes.append(Note(f"builds[{i}].binary", "untranslated", f"{b.get('binary')!r}: a plain name is needed"))
             binary = name if binary is None or "{" in binary else binary.rsplit("/", 1)[-1]
-        binaries.append({"name": binary, "main": main})
+        same = next((x for x in binaries if x["name"] == binary), None)
+        if same is None:
+            binaries.append({"name": binary, "main": main})
+        elif same["main"] != main:
+            notes.append(Note(f"builds[{i}].binary", "untranslated", f"{binary!r} again, from another main {main}"))
         for key in sorted(set(b) - BUILD_KEYS):
             notes.append(Note(f"builds[{i}].{key}", "untranslated", "unknown to the translation; not used"))
         for key in ("hooks", "asmflags", "gcflags", "gobinary", "builder", "tool", "command", "buildmode"):
@@ -595,42 +603,59 @@ def _release(
     data: Mapping[str, Any],
     targets: Sequence[GrTarget],
     ids: Mapping[str, str],
+    owners: Mapping[str, set[str]],
     filler: _Filler,
     notes: list[Note],
     root: Path,
 ) -> dict[str, Any]:
+    """[release] from `archives`: each target gets the first archive whose `ids` build it."""
     archives = _list(data.get("archives")) or [{}]
-    for i in range(1, len(archives)):
-        notes.append(Note(f"archives[{i}]", "untranslated", "gobuildx makes one archive per target (archives[0])"))
-    a = archives[0]
+    chosen: dict[str, int] = {}
+    for t in targets:
+        i = next((i for i, a in enumerate(archives) if _covers(a, owners[t.name])), None)
+        if i is None:
+            notes.append(Note(f"target {t.name}", "differs", "in no archive of GoReleaser's; gobuildx archives it"))
+        chosen[t.name] = i or 0
+    used = sorted(set(chosen.values()))
+    for i in range(len(archives)):
+        if i not in used:
+            notes.append(Note(f"archives[{i}]", "untranslated", "gobuildx makes one archive per target; not made"))
     out: dict[str, Any] = {}
-    formats = [str(f) for f in _list(a.get("formats")) or _list(a.get("format"))] or ["tar.gz"]
-    out["format"] = _format(formats, "archives[0].formats", notes)
-    overrides = {}
-    for j, ov in enumerate(_list(a.get("format_overrides"))):
-        fmts = [str(f) for f in _list(ov.get("formats")) or _list(ov.get("format"))]
-        overrides[str(ov.get("goos"))] = _format(fmts or ["tar.gz"], f"archives[0].format_overrides[{j}]", notes)
-    if overrides:
-        out["format_overrides"] = overrides
-    template = str(a.get("name_template") or DEFAULT_ARCHIVE_NAME)
-    names = {ids[t.name]: filler.fill("archives[0].name_template", template, t, RELEASE_FIELDS) for t in targets}
+    formats: dict[str, set[str]] = {}
+    names: dict[str, str | None] = {}
+    for t in targets:
+        i = chosen[t.name]
+        formats.setdefault(t.goos, set()).add(_archive_format(archives[i], t.goos, i, notes))
+        template = str(archives[i].get("name_template") or DEFAULT_ARCHIVE_NAME)
+        names[ids[t.name]] = filler.fill(f"archives[{i}].name_template", template, t, RELEASE_FIELDS)
+    common = Counter(f for fs in formats.values() for f in fs).most_common(1)[0][0]
+    out["format"] = common
+    for goos, fs in sorted(formats.items()):
+        if len(fs) > 1:
+            notes.append(Note(f"archives (goos {goos})", "untranslated", f"formats {sorted(fs)} by target; {common}"))
+        elif fs != {common}:
+            out.setdefault("format_overrides", {})[goos] = fs.pop()
     general, singles = _general_name(names, targets, ids, filler.project)
     out["name"] = general
     if singles:
         out["names"] = singles
+    a, first = archives[used[0]], used[0]
     wrap = a.get("wrap_in_directory")
     if wrap is True or str(wrap).lower() == "true":
         out["wrap"] = "{name}"
     elif wrap and str(wrap).lower() != "false":
-        wrapped = {filler.fill("archives[0].wrap_in_directory", str(wrap), t, RELEASE_FIELDS) for t in targets}
+        key = f"archives[{first}].wrap_in_directory"
+        wrapped = {filler.fill(key, str(wrap), t, RELEASE_FIELDS) for t in targets}
         if len(wrapped) == 1 and None not in wrapped:
             out["wrap"] = wrapped.pop()
         else:
-            notes.append(Note("archives[0].wrap_in_directory", "untranslated", "differs per target; not wrapped"))
-    out["files"] = _files(a, root, notes)
-    for key in sorted(set(a) - {"name_template", "formats", "format", "format_overrides", "wrap_in_directory"}):
-        if key not in ("files", "id"):
-            notes.append(Note(f"archives[0].{key}", "untranslated", "gobuildx has no equivalent; not used"))
+            notes.append(Note(key, "untranslated", "differs per target; not wrapped"))
+    out["files"] = _files(a, first, root, notes)
+    for i in used:
+        for key in sorted(set(archives[i]) - ARCHIVE_KEYS):
+            notes.append(Note(f"archives[{i}].{key}", "untranslated", "gobuildx has no equivalent; not used"))
+        if i != first and any(archives[i].get(k) != a.get(k) for k in ("files", "wrap_in_directory")):
+            notes.append(Note(f"archives[{i}]", "differs", f"files and wrap_in_directory are archives[{first}]'s"))
     out["sbom"] = "spdx" if data.get("sboms") else "none"
     notes.append(_checksum_note(data.get("checksum") or {}))
     if data.get("snapshot"):
@@ -638,6 +663,24 @@ def _release(
             Note("snapshot", "differs", "gobuildx has no snapshot mode: the version is `git describe` of the checkout")
         )
     return out
+
+
+ARCHIVE_KEYS = {"id", "ids", "builds", "name_template", "formats", "format", "format_overrides"}
+ARCHIVE_KEYS |= {"wrap_in_directory", "files"}
+
+
+def _covers(archive: Mapping[str, Any], builds: set[str]) -> bool:
+    wanted = {str(x) for x in _list(archive.get("ids")) + _list(archive.get("builds"))}
+    return not wanted or bool(wanted & builds)
+
+
+def _archive_format(archive: Mapping[str, Any], goos: str, i: int, notes: list[Note]) -> str:
+    for j, ov in enumerate(_list(archive.get("format_overrides"))):
+        if str(ov.get("goos")) == goos:
+            fmts = [str(f) for f in _list(ov.get("formats")) or _list(ov.get("format"))]
+            return _format(fmts or ["tar.gz"], f"archives[{i}].format_overrides[{j}]", notes)
+    fmts = [str(f) for f in _list(archive.get("formats")) or _list(archive.get("format"))]
+    return _format(fmts or ["tar.gz"], f"archives[{i}].formats", notes)
 
 
 def _format(formats: Sequence[str], key: str, notes: list[Note]) -> str:
@@ -700,7 +743,7 @@ def _generalise(name: str, values: Mapping[str, str]) -> str:
     return head + "{arch}" + tail
 
 
-def _files(a: Mapping[str, Any], root: Path, notes: list[Note]) -> list[str]:
+def _files(a: Mapping[str, Any], i: int, root: Path, notes: list[Note]) -> list[str]:
     """archives[0].files (globs expanded now, as GoReleaser expands them), or its defaults."""
     given = a.get("files")
     patterns = DEFAULT_ARCHIVE_FILES if given is None else []
@@ -710,14 +753,14 @@ def _files(a: Mapping[str, Any], root: Path, notes: list[Note]) -> list[str]:
         elif isinstance(f, dict) and set(f) <= {"src"}:
             patterns.append(str(f["src"]))
         else:
-            notes.append(Note(f"archives[0].files[{j}]", "untranslated", f"{f!r}: only plain sources are translated"))
+            notes.append(Note(f"archives[{i}].files[{j}]", "untranslated", f"{f!r}: only plain sources are translated"))
     found: list[str] = []
     for pattern in patterns:
         for path in sorted(_glob(root, pattern)):
             if path not in found:
                 found.append(path)
     if given is not None and patterns:
-        notes.append(Note("archives[0].files", "differs", f"globs expanded now: {found}"))
+        notes.append(Note(f"archives[{i}].files", "differs", f"globs expanded now: {found}"))
     return found
 
 
