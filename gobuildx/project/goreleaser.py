@@ -416,7 +416,7 @@ def _project(
     project["dir"] = str(builds[0].get("dir") or ".")
     if len(dirs) > 1:
         notes.append(Note("builds[].dir", "untranslated", f"several module dirs {sorted(dirs)}; gobuildx builds one"))
-    binaries = []
+    binaries: list[dict[str, str]] = []
     for i, b in enumerate(builds):
         binary = filler.fill(f"builds[{i}].binary", str(b.get("binary") or "{{ .ProjectName }}"), targets[0], ())
         main = str(b.get("main") or ".")

@@ -264,3 +264,16 @@ def write_from_goreleaser(
     header += "".join(f"#{' ' if line else ''}{line}\n" for line in lines) or "#   nothing\n"
     write_atomic(out, (header + tomli_w.dumps(result.data)).encode())
     return out, lines
+
+
+def add_smoke(path: Path, comment: str, args: list[str] | None) -> None:
+    """Append the proposed [smoke] table (or, with args None, only the comment saying what to
+    fill in) to the targets.toml init just wrote; checked by loading it again before the rename."""
+    from gobuildx.project import config
+
+    text = path.read_text(encoding="utf-8")
+    text += "\n" + comment
+    if args is not None:
+        text += tomli_w.dumps({"smoke": {"args": args}})
+    config.Config.model_validate(config.parse(path, text))
+    write_atomic(path, text.encode())

@@ -149,9 +149,12 @@ def config_file(root: Path) -> Path:
     return next(p for p in (root / ".goreleaser.yaml", root / ".goreleaser.yml") if p.is_file())
 
 
-def translate(root: Path, env: dict[str, str] | None = None) -> str:
+def translate(root: Path, env: dict[str, str] | None = None, probe: bool = False) -> str:
+    """init --from-goreleaser, then `gobuildx check`; `probe`: also build the host's binary for real
+    and propose [smoke] (the stand-in comparisons skip that compile)."""
     env = {"GOVERSION": "go1.26", **(env or {})}
-    proc = run_gobuildx(["init", "--from-goreleaser"], cwd=root, env=env, check=True)
+    argv = ["init", "--from-goreleaser"] + ([] if probe else ["--no-probe"])
+    proc = run_gobuildx(argv, cwd=root, env=env, check=True)
     run_gobuildx(["check"], cwd=root, check=True)
     return proc.stdout
 
@@ -233,17 +236,21 @@ def gobuildx_side(root: Path, version: str, go: Path | None, targets: list[str] 
     path.write_text(tomli_w.dumps(data))
     env = {"GOBUILDX_GO": str(go)} if go else {}
     picks = [f"--target={t}" for t in targets]
-    run_gobuildx(["build", "--no-audit", *picks], cwd=root, env=env, check=True, timeout=1800)
-    run_gobuildx(["release", "--allow-failures", *picks], cwd=root, env=env, check=True, timeout=1800)
+    if go:  # the stand-in's files fail the audit and smoke by design: only their names count
+        run_gobuildx(["build", "--no-audit", *picks], cwd=root, env=env, check=True, timeout=1800)
+    run_gobuildx(
+        ["release", *(["--allow-failures"] if go else []), *picks], cwd=root, env=env, check=True, timeout=1800
+    )
     dist = root / "gobuildx-dist"
     manifest = json.loads((dist / "manifest.json").read_text())
     rel = json.loads((dist / "release" / "manifest.json").read_text())
-    out: dict = {"binaries": {}, "archives": {}, "dist": dist}
+    out: dict = {"binaries": {}, "archives": {}, "dist": dist, "smoke": {}}
     for t in manifest["targets"]:
         plat = (t["goos"], t["goarch"], t.get("goarm"), _amd64(t.get("goamd64")))
         out["binaries"][plat] = {Path(a["path"]).name for a in t["artifacts"]}
     for t in rel["targets"]:
         out["archives"][t["archive"]["name"]] = members(dist / "release" / t["archive"]["name"])
+        out["smoke"][t["id"]] = t["smoke"]
     return out
 
 
@@ -261,6 +268,7 @@ def test_same_targets_binaries_and_archives(tmp_path: Path, spec: str, gorelease
         assert sorted(ours["archives"]) == sorted(theirs["archives"])
     if not {"members", "archives"} & known:
         assert ours["archives"] == theirs["archives"]
+    assert ours["smoke"] == {"linux-amd64": "pass"}
 
 
 REAL = ["github.com/mgechev/revive@v1.17.0", "github.com/vektra/mockery/v3@v3.9.1"]
@@ -270,9 +278,11 @@ HOST = ("linux", "amd64", None, None)
 @pytest.mark.parametrize("spec", REAL)
 def test_real_build_gives_the_same_files(tmp_path: Path, spec: str, goreleaser: Path) -> None:
     """Both tools compile linux/amd64 for real (the copy's builds narrowed to it for GoReleaser):
-    the same binary name, a real ELF executable, the same archive name and members."""
+    the same binary name, a real ELF executable, the same archive name and members; and init's
+    proposed [smoke] check passes in that first `gobuildx release`, with no hand edit."""
     root = module_copy(spec, tmp_path / "m")
-    translate(root, ENV.get(spec))
+    out = translate(root, ENV.get(spec), probe=True)
+    assert "[smoke] args = " in out, out
     theirs = goreleaser_side(root, goreleaser, None, ENV.get(spec, {}), only=HOST)
     ours = gobuildx_side(root, theirs["version"], None, targets=["linux-amd64"])
     assert ours["binaries"] == {HOST: theirs["binaries"][HOST]}
@@ -280,3 +290,4 @@ def test_real_build_gives_the_same_files(tmp_path: Path, spec: str, goreleaser: 
         binary = ours["dist"] / "linux-amd64" / name
         assert binary.stat().st_size > 1 << 20 and binary.read_bytes()[:4] == b"\x7fELF"
     assert ours["archives"] == theirs["archives"]
+    assert ours["smoke"] == {"linux-amd64": "pass"}
