@@ -212,3 +212,18 @@ def test_unsupported_template_is_reported_not_guessed(tmp_path: Path) -> None:
     result, loaded = translated(tmp_path, text)
     assert any(n.key == "archives[0].name_template" and "incpatch" in n.text for n in result.notes)
     assert loaded.config.release.name == "{project}_{version}_{id}"  # gobuildx's default, said so
+
+
+def test_new_release_keys_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/you/hello\n")
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n'
+        '[release]\nwrap = "{nme}"\nnames = { linux-arm64 = "x_{arch}" }\n'
+    )
+    loaded = config.load(tmp_path / "targets.toml")
+    with pytest.raises(Exception) as err:
+        checked_targets(loaded, PLATFORMS)
+    text = str(err.value)
+    assert "release.wrap: '{nme}': unknown placeholder {nme}" in text and "did you mean {name}?" in text
+    assert "release.names: 'linux-arm64' matches no target" in text
