@@ -418,7 +418,18 @@ def _project(
         notes.append(Note("builds[].dir", "untranslated", f"several module dirs {sorted(dirs)}; gobuildx builds one"))
     binaries: list[dict[str, str]] = []
     for i, b in enumerate(builds):
-        binary = filler.fill(f"builds[{i}].binary", str(b.get("binary") or "{{ .ProjectName }}"), targets[0], ())
+        template = str(b.get("binary") or "{{ .ProjectName }}")
+        filled = {filler.fill(f"builds[{i}].binary", template, t, ()) for t in build_targets(b) if t in targets}
+        binary = sorted(filled, key=str)[0] if filled and None not in filled else None
+        if binary is not None and len(filled) > 1:
+            binary = _binary_base(template, name)
+            notes.append(
+                Note(
+                    f"builds[{i}].binary",
+                    "differs",
+                    f"{template!r} names the binary per target; gobuildx gives it one name on every target: {binary}",
+                )
+            )
         main = str(b.get("main") or ".")
         if main.endswith(".go"):
             main = str(Path(main).parent) if str(Path(main).parent) != "." else "."
@@ -462,6 +473,12 @@ def _project(
     if data.get("dist"):
         project["dist"] = str(data["dist"])
     return {k: v for k, v in project.items() if v or k in ("ldflags", "flags")}  # [] replaces a default
+
+
+def _binary_base(template: str, project: str) -> str:
+    """One plain name for a binary GoReleaser names per target: its text before the first action."""
+    head = template.split("{{", 1)[0].rstrip("_-.")
+    return head if head and all(c.isalnum() or c in "._-" for c in head) else project
 
 
 _BUILD_ADVICE = {

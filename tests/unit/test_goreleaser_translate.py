@@ -227,3 +227,10 @@ def test_new_release_keys_are_checked(tmp_path: Path) -> None:
     text = str(err.value)
     assert "release.wrap: '{nme}': unknown placeholder {nme}" in text and "did you mean {name}?" in text
     assert "release.names: 'linux-arm64' matches no target" in text
+
+
+def test_a_binary_named_per_target_is_reported(tmp_path: Path) -> None:
+    text = "builds:\n  - binary: yq_{{ .Os }}_{{ .Arch }}\n    goos: [linux, darwin]\n    goarch: [amd64]\n"
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.project.binary_list()[0].name == "yq"
+    assert any(n.key == "builds[0].binary" and "per target" in n.text for n in result.notes)
