@@ -55,6 +55,25 @@ if [ ! -x "$cosign_dir/cosign" ]; then
 fi
 "$cosign_dir/cosign" version >/dev/null 2>&1 || { echo "setup: preflight: $cosign_dir/cosign does not run" >&2; exit 1; }
 
+# GoReleaser v2.15.1 for the comparisons with it (tests/integration/bench, tests/integration/migrate),
+# installed as bench/vs_goreleaser.py installs it: `go install` into ~/.cache/gobuildx-bench/bin,
+# about 7 minutes on 2 cores the first time on a machine, nothing once cached.
+.venv/bin/python - <<'PY'
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("vs_goreleaser", Path("bench/vs_goreleaser.py"))
+bench = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = bench
+spec.loader.exec_module(bench)
+with tempfile.TemporaryDirectory() as tmp:
+    exe, took = bench.ensure_goreleaser(dict(os.environ), Path(tmp) / "install.log")
+print(f"setup: GoReleaser {bench.GORELEASER_VERSION} at {exe}" + (f" (installed in {took:.0f} s)" if took else ""))
+PY
+
 # Preflight, part 1: programs, not packages. A package can be installed and still leave its
 # program off PATH (Debian's wine64), or be installed and broken.
 absent=()

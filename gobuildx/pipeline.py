@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from gobuildx.release import rebuild as release_rebuild
     from gobuildx.sign import stage as sign_stage
     from gobuildx.smoke import stage as smoke_stage
+    from gobuildx.smoke.probe import Tried
 
 
 @dataclass(frozen=True)
@@ -372,3 +373,21 @@ def rebuild(ctx: ProjectContext, release: Path, view: BuildView) -> release_rebu
         build(fresh, Selection(matrix="all", targets=ids), view, force=True, audit=False)
         rebuilt = manifest_file.require(fresh.dist)
         return release_rebuild.compare(rm, release, rebuilt, fresh.dist, Path(tmp))
+
+
+def propose_smoke(ctx: ProjectContext, view: BuildView) -> tuple[str, Tried | None, list[Tried]]:
+    """Build the host's own target and probe its binary for a smoke check `init` can write:
+    (the binary's name, the first candidate that worked or None, every run tried)."""
+    from gobuildx.smoke import probe
+
+    host = [t for t in ctx.targets if (t.goos, t.goarch) == (ctx.go.hostos, ctx.go.hostarch)]
+    if not host:
+        raise GobuildxError(f"no target for this host ({ctx.go.hostos}/{ctx.go.hostarch}) to probe")
+    target = min(host, key=lambda t: (t.cgo, t.id))  # a pure-Go build needs no C toolchain
+    built = build(ctx, Selection(targets=(target.id,)), view, audit=False)
+    record = built.records[0]
+    names = [b.name for b in ctx.loaded.config.project.binary_list()]
+    wanted = ctx.loaded.config.image.binary if ctx.loaded.config.image and ctx.loaded.config.image.binary else None
+    artifact = next((a for a in record.artifacts if a.binary == wanted), record.artifacts[0])
+    chosen, tried = probe.probe(ctx.dist / artifact.path, ctx.environ)
+    return artifact.binary if artifact.binary in names else names[0], chosen, tried

@@ -141,6 +141,7 @@ def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None, st: stamp.
     values = {
         "version": st.version,
         "commit": st.commit,
+        "short_commit": st.commit[:7],  # as GoReleaser's {{ .ShortCommit }}
         "date": st.date,
         "id": target.id,
         "goos": target.goos,

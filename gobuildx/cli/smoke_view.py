@@ -25,6 +25,13 @@ def reporter(console: Console):  # type: ignore[no-untyped-def]
     return report
 
 
+DEFAULT_CHECK_NOTE = (
+    "smoke: no [smoke] table, so the default check ran: each binary with no arguments, stdin closed, "
+    "exit code 0 expected (an interactive program or a daemon fails it; `gobuildx init` proposes "
+    "a check such as --version, see docs/smoke.md)"
+)
+
+
 def summary(console: Console, records: dict[str, SmokeRecord], junit: str) -> None:
     table = Table(title=f"smoke summary (JUnit: {junit})")
     for col in ("target", "verdict", "runner", "time", "reason"):

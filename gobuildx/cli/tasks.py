@@ -193,16 +193,58 @@ def audit(
     audit_stage.enforce(report, warn_only)
 
 
-@task(help={"force": "overwrite an existing targets.toml", "dir": "the Go module directory (default: .)"})
+@task(
+    optional=["from_goreleaser"],
+    help={
+        "force": "overwrite an existing targets.toml",
+        "dir": "the Go module directory (default: .)",
+        "from-goreleaser": "translate this .goreleaser.yaml ('auto': the one beside go.mod) instead",
+        "no-probe": "do not build the host's target to propose a [smoke] check",
+    },
+)
 @stage
-def init(c: Context, dir: str = ".", force: bool = False) -> None:
-    """Inspect the Go module and write a starter targets.toml."""
+def init(
+    c: Context, dir: str = ".", force: bool = False, from_goreleaser: str | bool | None = None, no_probe: bool = False
+) -> None:
+    """Inspect the Go module and write a starter targets.toml (or translate .goreleaser.yaml)."""
     from gobuildx.project import scaffold
 
-    path, note = scaffold.write_starter(Path(dir), force=force)
-    if note:
-        print(note)
-    print(f"wrote {path}")
+    if from_goreleaser is not None:
+        given = None if from_goreleaser in (True, "", "auto") else str(from_goreleaser)
+        source = Path(given) if given else None
+        path, lines = scaffold.write_from_goreleaser(Path(dir), source, force=force)
+        print("migration report (also at the top of the file):")
+        for line in lines or ["nothing left untranslated"]:
+            print(f"  {line}")
+        print(f"wrote {path}")
+    else:
+        path, note = scaffold.write_starter(Path(dir), force=force)
+        if note:
+            print(note)
+        print(f"wrote {path}")
+    if not no_probe:
+        _propose_smoke(path)
+
+
+def _propose_smoke(path: Path) -> None:
+    """Build the host's target, probe it, and write the first argument that works into [smoke]."""
+    from gobuildx import pipeline
+    from gobuildx.cli.views import TerminalView
+    from gobuildx.errors import GobuildxError
+    from gobuildx.project import scaffold
+    from gobuildx.smoke import probe
+
+    try:
+        ctx = common.open_at(str(path))
+        binary, chosen, tried = pipeline.propose_smoke(ctx, TerminalView())
+    except GobuildxError as exc:
+        print(f"no smoke check proposed: could not build the host's target to probe it ({exc})")
+        print('add a [smoke] table by hand (docs/smoke.md), e.g. args = ["--version"]')
+        return
+    comment = probe.smoke_comment(chosen, tried, binary)
+    scaffold.add_smoke(path, comment, list(chosen.args) if chosen else None)
+    print(comment.rstrip())
+    print(f"{path}: [smoke] args = {list(chosen.args)}" if chosen else f"{path}: no [smoke] table written")
 
 
 @task(iterable=["target"], help=SELECT_HELP)

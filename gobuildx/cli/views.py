@@ -37,6 +37,7 @@ class TerminalView:
         self.audit_format = audit_format
         self.audit_output = audit_output
         self._console: Console | None = None
+        self._default_smoke = False  # no [smoke] table anywhere: the summary says what ran
 
     @property
     def console(self) -> Console:
@@ -106,6 +107,8 @@ class TerminalView:
 
     # ---------------------------------------------------------------- smoke
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None:
+        cfg = ctx.loaded.config
+        self._default_smoke = "smoke" not in cfg.model_fields_set and not any(o.smoke for o in cfg.override)
         self.console.print(
             f"gobuildx: smoke {len(selected)} targets on {ctx.go.hostos}/{ctx.go.hostarch}", highlight=False
         )
@@ -120,6 +123,8 @@ class TerminalView:
 
         smoke_view.summary(self.console, outcome.records, str(outcome.junit))
         self.console.print(f"smoke: {smoke_view.counts(outcome.records)}", highlight=False)
+        if self._default_smoke:
+            self.console.print(smoke_view.DEFAULT_CHECK_NOTE, highlight=False, markup=False)
 
     def smoke_recorded(self, failure: SmokeFailed) -> None:
         print(f"gobuildx: {failure}\n(recorded; release decides)")

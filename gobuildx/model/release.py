@@ -30,6 +30,7 @@ class ReleaseBinary(BaseModel):
 class ReleaseArchive(BaseModel):
     name: str
     format: ArchiveFormat
+    wrap: str | None = None  # the directory every member is in ([release].wrap); None: the top
     size: int
     sha256: str
 

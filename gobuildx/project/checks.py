@@ -18,9 +18,10 @@ from gobuildx.project import imageref, matrix
 from gobuildx.project.config import KeySource, LoadedConfig, RegistrySettings, Release
 from gobuildx.project.matrix import Target
 
-PLACEHOLDERS = ("version", "commit", "date", "id", "goos", "goarch")
+PLACEHOLDERS = ("version", "commit", "short_commit", "date", "id", "goos", "goarch")  # ldflags
 TAG_FIELDS = ("version", "commit", "short_commit", "project")  # image.tags
-RELEASE_FIELDS = ("project", "version", "commit", "id", "goos", "goarch")  # release.name
+RELEASE_FIELDS = ("project", "version", "commit", "short_commit", "id", "goos", "goarch", "arch")  # release.name
+WRAP_FIELDS = (*RELEASE_FIELDS, "name")  # release.wrap: {name} is the archive's name
 # What a template is filled with to check its result before anything is built: a real
 # version can only be stricter (a `+` in a git describe is refused by the image stage).
 SAMPLE = {
@@ -35,6 +36,23 @@ SAMPLE = {
 }
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "vendor", "testdata", "dist"}
 MAX_DEPTH = 4  # how deep a did-you-mean looks for Go packages
+
+
+def release_values(
+    project: str, version: str, commit: str, tid: str, goos: str, goarch: str, goarm: str | None, goamd64: str | None
+) -> dict[str, str]:
+    """What release.name, release.names and release.wrap are filled with for one target. {arch}
+    is GOARCH with its variant as GoReleaser's archive names spell it: armv6, amd64v3, amd64."""
+    return {
+        "project": project,
+        "version": version,
+        "commit": commit,
+        "short_commit": commit[:7],
+        "id": tid,
+        "goos": goos,
+        "goarch": goarch,
+        "arch": matrix.arch_label(goarch, goarm, goamd64),
+    }
 
 
 def problems(loaded: LoadedConfig) -> list[str]:
@@ -64,15 +82,23 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
             out.append(
                 _hint(f"{where}: image.binary: {table.binary!r} is not a binary of the project", table.binary, names)
             )
-    if not template_errors(loaded.config.release.name, RELEASE_FIELDS):
+    rel = loaded.config.release
+    ids = [t.id for t in targets]
+    for tid in rel.names:
+        if tid not in ids:
+            out.append(matrix.no_match(f"{where}: release.names", tid, ids))
+    templates = [rel.name, *rel.names.values()]
+    if not any(template_errors(text, RELEASE_FIELDS) for text in templates):
         seen: dict[str, str] = {}
         project = loaded.config.project.name
         for t in targets:
-            values = {**SAMPLE, "project": project, "id": t.id, "goos": t.goos, "goarch": t.goarch}
-            stem = loaded.config.release.name.format(**values)
+            values = release_values(
+                project, SAMPLE["version"], SAMPLE["commit"], t.id, t.goos, t.goarch, t.goarm, t.goamd64
+            )
+            stem = rel.names.get(t.id, rel.name).format(**values)
             if stem in seen:
                 out.append(
-                    f"{where}: release.name: {loaded.config.release.name!r} gives {stem!r} for both {seen[stem]} "
+                    f"{where}: release.name: {rel.names.get(t.id, rel.name)!r} gives {stem!r} for both {seen[stem]} "
                     f"and {t.id}; include {{id}} (or {{goos}} and {{goarch}} and what else differs)"
                 )
                 break
@@ -160,11 +186,18 @@ def tag_errors(template: str) -> list[str]:
 
 def _release_problems(loaded: LoadedConfig) -> list[str]:
     settings, where = loaded.config.release, loaded.path
-    out = [f"{where}: release.name: {settings.name!r}: {why}" for why in template_errors(settings.name, RELEASE_FIELDS)]
-    if not out:
-        stem = settings.name.format(**SAMPLE)
-        if not stem or "/" in stem or stem.startswith("."):
-            out.append(f"{where}: release.name: {settings.name!r} gives {stem!r}, which is not a plain file name")
+    named: list[tuple[str, str, Sequence[str]]] = [("release.name", settings.name, RELEASE_FIELDS)]
+    named += [(f'release.names."{tid}"', text, RELEASE_FIELDS) for tid, text in settings.names.items()]
+    if settings.wrap is not None:
+        named.append(("release.wrap", settings.wrap, WRAP_FIELDS))
+    out = []
+    sample = {**SAMPLE, "arch": "amd64", "name": "app_1.2.3_linux_amd64"}
+    for key, text, fields in named:
+        found = [f"{where}: {key}: {text!r}: {why}" for why in template_errors(text, fields)]
+        stem = "" if found else text.format(**sample)
+        if not found and (not stem or "/" in stem or stem.startswith(".")):
+            found.append(f"{where}: {key}: {text!r} gives {stem!r}, which is not a plain file name")
+        out += found
     return out + release_file_problems(settings, loaded.root, loaded.path)
 
 

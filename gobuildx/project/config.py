@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gobuildx.errors import ConfigError
+from gobuildx.model.release import ArchiveFormat
 from gobuildx.util.sandbox import Limits
 
 Libc = Literal["static", "musl", "glibc", "wasm", "system"]
@@ -64,7 +65,8 @@ class Project(Strict):
     version: str = "git"
     """The version stamp: "git" (git describe), "env:NAME", "file:PATH" or a literal such as "1.2.3"."""
     ldflags: list[str] = list(DEFAULT_LDFLAGS)
-    """go build -ldflags, one entry per flag; placeholders {version} {commit} {date} {id} {goos} {goarch}."""
+    """go build -ldflags, one entry per flag; placeholders {version} {commit} {short_commit} {date} {id} {goos}
+    {goarch}."""
     tags: list[str] = []
     """go build -tags for every target."""
     flags: list[str] = ["-trimpath"]
@@ -277,7 +279,16 @@ class Release(Strict):
     files: list[str] = []
     """Extra files in every archive, relative to targets.toml (LICENSE, README.md)."""
     name: str = "{project}_{version}_{id}"
-    """The archive name without extension; placeholders {project} {version} {commit} {id} {goos} {goarch}."""
+    """The archive name without extension; placeholders {project} {version} {commit} {short_commit} {id} {goos}
+    {goarch} {arch} (GOARCH with its variant: armv6, amd64v3)."""
+    names: dict[str, str] = {}
+    """Archive names of single targets, keyed by target id, instead of `name` (the same placeholders)."""
+    format: Literal["auto", "tar.gz", "zip"] = "auto"
+    """The archive format: auto (zip for windows, tar.gz otherwise), tar.gz or zip."""
+    format_overrides: dict[str, ArchiveFormat] = {}
+    """The archive format per GOOS, instead of `format`, e.g. { windows = "zip" }."""
+    wrap: str | None = None
+    """A directory every archive member goes in (the placeholders of `name`, plus {name}: the archive's name)."""
     sbom: Literal["spdx", "cyclonedx", "none"] = "spdx"
     """The SBOM format written beside each archive: spdx, cyclonedx or none."""
 

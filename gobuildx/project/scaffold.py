@@ -227,3 +227,53 @@ def write_starter(module_dir: Path, force: bool, environ: dict[str, str] | None 
     data = starter(facts.module, facts.mains, facts.uses_cgo, needs_cgo=bool(facts.needs_cgo))
     write_atomic(out, render(header, data).encode())
     return out, note
+
+
+def module_path(module_dir: Path) -> str:
+    """The module path of go.mod (its `module` line), or the directory's name."""
+    try:
+        for line in (module_dir / "go.mod").read_text(encoding="utf-8").splitlines():
+            if line.startswith("module "):
+                return line.split(None, 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return module_dir.resolve().name
+
+
+def write_from_goreleaser(
+    module_dir: Path, source: Path | None, force: bool, environ: dict[str, str] | None = None
+) -> tuple[Path, list[str]]:
+    """Translate .goreleaser.yaml into targets.toml; returns its path and the migration report."""
+    from gobuildx.project import goreleaser
+    from gobuildx.project.config import Config
+    from gobuildx.util import dirs
+
+    env = dict(os.environ if environ is None else environ)
+    out = module_dir / "targets.toml"
+    if out.exists() and not force:
+        raise ConfigError([f"{out} already exists; pass --force to overwrite it"])
+    path = source if source is not None else goreleaser.find_config(module_dir)
+    data = goreleaser.load_yaml(path)
+    go = goenv.resolve(env)
+    platforms = go.platforms(dirs.user_cache_dir(env), env)
+    result = goreleaser.translate(data, module_path(module_dir), platforms, env, module_dir)
+    Config.model_validate(result.data)  # a translation bug, not the user's: fail before writing
+    lines = goreleaser.report_lines(result.notes)
+    header = f"# targets.toml translated from {path.name} by `gobuildx init --from-goreleaser`.\n"
+    header += "# What was not translated, or differs from GoReleaser on purpose:\n"
+    header += "".join(f"#{' ' if line else ''}{line}\n" for line in lines) or "#   nothing\n"
+    write_atomic(out, (header + tomli_w.dumps(result.data)).encode())
+    return out, lines
+
+
+def add_smoke(path: Path, comment: str, args: list[str] | None) -> None:
+    """Append the proposed [smoke] table (or, with args None, only the comment saying what to
+    fill in) to the targets.toml init just wrote; checked by loading it again before the rename."""
+    from gobuildx.project import config
+
+    text = path.read_text(encoding="utf-8")
+    text += "\n" + comment
+    if args is not None:
+        text += tomli_w.dumps({"smoke": {"args": args}})
+    config.Config.model_validate(config.parse(path, text))
+    write_atomic(path, text.encode())

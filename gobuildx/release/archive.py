@@ -54,8 +54,12 @@ class Member(BaseModel):
     data: bytes
 
 
-def format_for(goos: str) -> Format:
-    return "zip" if goos == "windows" else "tar.gz"
+def format_for(goos: str, chosen: str = "auto") -> Format:
+    """The format [release] chose for this GOOS (its format_overrides entry, else format);
+    "auto": zip for windows, tar.gz otherwise."""
+    if chosen == "auto":
+        return "zip" if goos == "windows" else "tar.gz"
+    return "zip" if chosen == "zip" else "tar.gz"
 
 
 def write(fmt: Format, entries: Sequence[Entry], epoch: int) -> bytes:

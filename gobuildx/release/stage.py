@@ -95,28 +95,37 @@ def refusal(found: Sequence[Blocker]) -> ReleaseRefused:
 
 
 def archive_stem(settings: Release, m: Manifest, rec: TargetRecord, config_path: Path) -> str:
-    values = {
-        "project": m.project,
-        "version": m.version,
-        "commit": m.commit,
-        "id": rec.id,
-        "goos": rec.goos,
-        "goarch": rec.goarch,
-    }
+    values = configcheck.release_values(
+        m.project, m.version, m.commit, rec.id, rec.goos, rec.goarch, rec.goarm, rec.goamd64
+    )
+    template = settings.names.get(rec.id, settings.name)
+    key = f'release.names."{rec.id}"' if rec.id in settings.names else "release.name"
+    stem = _fill(template, values, key, config_path)
+    if not stem or "/" in stem or stem.startswith("."):
+        raise ConfigError([f"{config_path}: {key}: {template!r} gives {stem!r}, which is not a plain file name"])
+    return stem
+
+
+def wrap_dir(settings: Release, m: Manifest, rec: TargetRecord, stem: str, config_path: Path) -> str | None:
+    """The directory release.wrap puts every member of this target's archive in (None: the top)."""
+    if settings.wrap is None:
+        return None
+    values = configcheck.release_values(
+        m.project, m.version, m.commit, rec.id, rec.goos, rec.goarch, rec.goarm, rec.goamd64
+    )
+    return _fill(settings.wrap, {**values, "name": stem}, "release.wrap", config_path).strip("/") or None
+
+
+def _fill(template: str, values: dict[str, str], key: str, config_path: Path) -> str:
     try:
-        stem = settings.name.format_map(values)
+        return template.format_map(values)
     except (KeyError, ValueError, IndexError) as exc:
         raise ConfigError(
             [
-                f"{config_path}: release.name: cannot fill {settings.name!r} ({exc}); "
+                f"{config_path}: {key}: cannot fill {template!r} ({exc}); "
                 f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"
             ]
         ) from None
-    if not stem or "/" in stem or stem.startswith("."):
-        raise ConfigError(
-            [f"{config_path}: release.name: {settings.name!r} gives {stem!r}, which is not a plain file name"]
-        )
-    return stem
 
 
 def extra_files(settings: Release, root: Path, config_path: Path) -> list[archive.Entry]:
@@ -145,17 +154,23 @@ def _one_target(
     inp: Inputs, rec: TargetRecord, extras: list[archive.Entry], staging: Path, epoch: int
 ) -> ReleaseTarget:
     _check_artifacts(inp.dist, rec)
-    m, fmt = inp.manifest, archive.format_for(rec.goos)
+    m, fmt = (
+        inp.manifest,
+        archive.format_for(rec.goos, inp.settings.format_overrides.get(rec.goos, inp.settings.format)),
+    )
     stem = archive_stem(inp.settings, m, rec, inp.config_path)
     entries = [
         archive.Entry(name=PurePosixPath(a.path).name, source=inp.dist / a.path, executable=True) for a in rec.artifacts
     ]
     taken = {e.name for e in entries}
     entries += [e for e in extras if e.name not in taken]
+    top = wrap_dir(inp.settings, m, rec, stem, inp.config_path)
+    if top:
+        entries = [e.model_copy(update={"name": f"{top}/{e.name}"}) for e in entries]
     data = archive.write(fmt, entries, epoch)
     name = f"{stem}.{fmt}"
     write_atomic(staging / name, data)
-    binaries = [_binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging) for a in rec.artifacts]
+    binaries = [_binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging, top) for a in rec.artifacts]
     v: StageView = stageview.view(rec)
     return ReleaseTarget(
         id=rec.id,
@@ -168,7 +183,9 @@ def _one_target(
         min_glibc=rec.min_glibc,
         link=rec.link,
         c_toolchain=rec.c_toolchain,
-        archive=ReleaseArchive(name=name, format=fmt, size=len(data), sha256=hashlib.sha256(data).hexdigest()),
+        archive=ReleaseArchive(
+            name=name, format=fmt, wrap=top, size=len(data), sha256=hashlib.sha256(data).hexdigest()
+        ),
         binaries=binaries,
         audit=v.audit,
         smoke=v.smoke,
@@ -177,9 +194,17 @@ def _one_target(
 
 
 def _binary(
-    inp: Inputs, rec: TargetRecord, binary: str, path: str, size: int, digest: str, stem: str, staging: Path
+    inp: Inputs,
+    rec: TargetRecord,
+    binary: str,
+    path: str,
+    size: int,
+    digest: str,
+    stem: str,
+    staging: Path,
+    top: str | None,
 ) -> ReleaseBinary:
-    inner = PurePosixPath(path).name
+    inner = f"{top}/{PurePosixPath(path).name}" if top else PurePosixPath(path).name
     out = ReleaseBinary(binary=binary, path=inner, size=size, sha256=digest)
     if inp.settings.sbom == "none":
         return out

@@ -62,7 +62,8 @@ def _check_archive(folder: Path, rm: ReleaseManifest, t: ReleaseTarget) -> list[
         return [str(exc)]
     problems = []
     by_name = {m.name: m for m in members}
-    expected = {b.path for b in t.binaries} | set(rm.files)
+    top = f"{t.archive.wrap}/" if t.archive.wrap else ""
+    expected = {b.path for b in t.binaries} | {top + f for f in rm.files}
     if len(by_name) != len(members):
         problems.append(f"{name}: holds duplicate entries")
     if set(by_name) != expected:

@@ -127,3 +127,26 @@ def test_a_changed_artifact_is_caught_by_verify(context) -> None:
     archive.write_bytes(bytes(data))
     problems, _ = verify.check(ctx.dist / "release")
     assert any("hello_1.2.3_linux-amd64.tar.gz" in p for p in problems), problems
+
+
+def test_goreleaser_style_names_formats_and_wrap_verify(context) -> None:
+    """[release] as init --from-goreleaser writes it: {arch}, a name for one target, tar.gz on
+    windows but for a format override, every member in a directory named after the archive."""
+    toml = TOML.replace(
+        '[release]\nfiles = ["LICENSE"]',
+        '[release]\nfiles = ["LICENSE"]\nname = "{project}_{version}_{goos}_{arch}"\n'
+        'format = "tar.gz"\nformat_overrides = { linux = "zip" }\nwrap = "{name}"\n'
+        'names = { windows-amd64 = "hello_{version}_Windows_x86_64" }\nsbom = "none"',
+    )
+    ctx = context(toml)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    synthetic_dist(ctx)
+    rm = release_stage.assemble(release_stage.from_project(ctx, [t.id for t in ctx.targets]))
+    folder = ctx.dist / "release"
+    assert [t.archive.name for t in rm.targets] == ["hello_1.2.3_linux_amd64.zip", "hello_1.2.3_Windows_x86_64.tar.gz"]
+    with zipfile.ZipFile(folder / "hello_1.2.3_linux_amd64.zip") as z:
+        assert sorted(z.namelist()) == ["hello_1.2.3_linux_amd64/LICENSE", "hello_1.2.3_linux_amd64/hello"]
+    with tarfile.open(folder / "hello_1.2.3_Windows_x86_64.tar.gz") as tar:
+        assert sorted(tar.getnames()) == ["hello_1.2.3_Windows_x86_64/LICENSE", "hello_1.2.3_Windows_x86_64/hello.exe"]
+    problems, checked = verify.check(folder)
+    assert problems == [] and checked == rm

@@ -154,7 +154,8 @@ def test_missing_dir_main_and_bad_placeholders_are_caught_by_matrix(tmp_path: Pa
     )
     assert "project.main: './cmd/helo': no Go files in" in err and "did you mean './cmd/hello'?" in err
     assert "project.ldflags[0]: '-X main.v={verison}': unknown placeholder {verison}" in err
-    assert "allowed: {version}, {commit}, {date}, {id}, {goos}, {goarch}; did you mean {version}?" in err
+    allowed = "{version}, {commit}, {short_commit}, {date}, {id}, {goos}, {goarch}"
+    assert f"allowed: {allowed}; did you mean {{version}}?" in err
     assert "project.ldflags[1]" not in err
     assert "override[0].ldflags[0]: '-X a={'" in err and "write a literal brace as {{ or }}" in err
     assert "amd46" in err, "the matrix's own problems are reported in the same run"

@@ -1,0 +1,816 @@
+"""`gobuildx init --from-goreleaser`: a .goreleaser.yaml (schema 1 or 2) as a targets.toml.
+
+The translation computes what GoReleaser v2.15.1 would build (its defaults, its own list of
+valid GOOS/GOARCH pairs, `ignore`, explicit `targets`), fills every GoReleaser template once
+per target, and writes the gobuildx table that gives the same targets, binary names and
+archive names. Whatever it cannot say in targets.toml is a `Note` of the migration report,
+key by key: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml  # type: ignore[import-untyped]
+
+from gobuildx.errors import ConfigError
+from gobuildx.project import gotemplate, matrix
+from gobuildx.project.checks import PLACEHOLDERS, RELEASE_FIELDS, release_values
+from gobuildx.project.goenv import Platform
+
+# GoReleaser's defaults (internal/builders/golang/build.go, v2.15.1).
+DEFAULT_GOOS = ["linux", "darwin", "windows"]
+DEFAULT_GOARCH = ["amd64", "arm64", "386"]
+DEFAULT_VARIANT = {
+    "goamd64": "v1",
+    "go386": "sse2",
+    "goarm": "6",
+    "goarm64": "v8.0",
+    "gomips": "hardfloat",
+    "goppc64": "power8",
+    "goriscv64": "rva20u64",
+}
+VARIANT_OF = {"amd64": "goamd64", "386": "go386", "arm": "goarm", "arm64": "goarm64", "riscv64": "goriscv64"}
+VARIANT_OF.update({a: "gomips" for a in ("mips", "mipsle", "mips64", "mips64le")})
+VARIANT_OF.update({a: "goppc64" for a in ("ppc64", "ppc64le")})
+DEFAULT_LDFLAGS = (
+    "-s -w -X main.version={{.Version}} -X main.commit={{.Commit}} -X main.date={{.Date}} -X main.builtBy=goreleaser"
+)
+DEFAULT_ARCHIVE_NAME = (
+    "{{ .ProjectName }}_{{ .Version }}_{{ .Os }}_{{ .Arch }}{{ with .Arm }}v{{ . }}{{ end }}"
+    '{{ with .Mips }}_{{ . }}{{ end }}{{ if not (eq .Amd64 "v1") }}{{ .Amd64 }}{{ end }}'
+)
+DEFAULT_ARCHIVE_FILES = ["license*", "LICENSE*", "readme*", "README*", "changelog*", "CHANGELOG*"]
+FIRST_CLASS = ["darwin_amd64", "darwin_arm64", "linux_386", "linux_amd64", "linux_arm", "linux_arm64"]
+FIRST_CLASS += ["windows_386", "windows_amd64"]
+# GoReleaser's own list of pairs it builds (targets.go validTargets): others are skipped silently.
+VALID_PAIRS = set(
+    """aix/ppc64 android/386 android/amd64 android/arm android/arm64 darwin/amd64 darwin/arm64
+    dragonfly/amd64 freebsd/386 freebsd/amd64 freebsd/arm freebsd/arm64 illumos/amd64 ios/arm64
+    js/wasm wasip1/wasm linux/386 linux/amd64 linux/arm linux/arm64 linux/ppc64 linux/ppc64le
+    linux/mips linux/mipsle linux/mips64 linux/mips64le linux/s390x linux/riscv64 linux/loong64
+    netbsd/386 netbsd/amd64 netbsd/arm netbsd/arm64 openbsd/386 openbsd/amd64 openbsd/arm
+    openbsd/arm64 plan9/386 plan9/amd64 plan9/arm solaris/amd64 solaris/sparc solaris/sparc64
+    windows/arm64 windows/386 windows/amd64 openbsd/riscv64""".split()
+)
+# What to do instead, for the top-level keys gobuildx has no table for.
+ADVICE = {
+    "before": "run these hooks yourself before `gobuildx build` (a Makefile target or a CI step)",
+    "after": "run these hooks yourself after `gobuildx release`",
+    "changelog": "gobuildx writes no changelog: keep your changelog tool, or GoReleaser for this step",
+    "release": "gobuildx publishes nothing: upload dist/release/ with your CI (gh release upload)",
+    "brews": "gobuildx writes no Homebrew formula: keep GoReleaser for it, fed the archives",
+    "homebrew_casks": "gobuildx writes no Homebrew cask: keep GoReleaser for it",
+    "scoops": "gobuildx writes no Scoop manifest: keep GoReleaser for it",
+    "nix": "gobuildx writes no Nix derivation",
+    "winget": "gobuildx writes no winget manifest",
+    "aurs": "gobuildx writes no AUR package",
+    "krews": "gobuildx writes no krew manifest",
+    "chocolateys": "gobuildx writes no Chocolatey package",
+    "snapcrafts": "gobuildx builds no snap",
+    "nfpms": "gobuildx has no [package] table yet (.deb/.rpm/.apk): keep GoReleaser's nfpm step "
+    "or run nfpm on dist/<target>/ yourself",
+    "signs": "gobuildx has no [sign] table yet: sign dist/release/SHA256SUMS yourself (cosign sign-blob, gpg)",
+    "binary_signs": "gobuildx has no [sign] table yet: sign the binaries yourself",
+    "docker_signs": "gobuildx has no [sign] table yet: sign the image yourself (cosign sign)",
+    "docker_manifests": "gobuildx's [image] joins every image under one index itself",
+    "dockers": "gobuildx builds FROM-scratch images itself ([image]); your Dockerfile is not used",
+    "dockers_v2": "gobuildx builds FROM-scratch images itself ([image]); your Dockerfile is not used",
+    "kos": "gobuildx builds FROM-scratch images itself ([image]), as ko does",
+    "sboms": "gobuildx writes an SBOM per binary itself ([release].sbom)",
+    "announce": "gobuildx announces nothing",
+    "milestones": "gobuildx closes no milestone",
+    "blobs": "gobuildx uploads nothing: copy dist/release/ to the bucket yourself",
+    "artifactories": "gobuildx uploads nothing",
+    "uploads": "gobuildx uploads nothing",
+    "publishers": "gobuildx publishes nothing: run the publisher yourself on dist/release/",
+    "source": "gobuildx makes no source archive: `git archive` gives one",
+    "universal_binaries": "gobuildx makes no universal macOS binary: run `lipo` on the two darwin binaries",
+    "upx": "gobuildx does not compress binaries (the audit and smoke check the real ones)",
+    "gomod": "gobuildx builds the module as checked out (GOFLAGS=-mod=... in [project].env if needed)",
+    "report_sizes": "`gobuildx report` lists every artifact's size",
+    "metadata": "not used by gobuildx",
+    "git": "gobuildx takes the version from `git describe` ([project].version)",
+    "env_files": "gobuildx reads no token files: it publishes nothing",
+    "github_urls": "gobuildx publishes nothing",
+    "gitlab_urls": "gobuildx publishes nothing",
+    "gitea_urls": "gobuildx publishes nothing",
+    "force_token": "gobuildx publishes nothing",
+    "includes": "merge the included files into this one and run the translation again",
+    "variables": "templates using .Var are not translated: write the values into targets.toml",
+    "notarize": "gobuildx does not notarize macOS binaries",
+    "furies": "gobuildx uploads nothing",
+    "cloudsmiths": "gobuildx uploads nothing",
+    "npms": "gobuildx publishes no npm package",
+    "monorepo": "run `gobuildx init` in each module",
+    "partial": "shard the build with `gobuildx build --shard` and join with `gobuildx merge`",
+    "dmg": "gobuildx makes no .dmg",
+    "msi": "gobuildx makes no .msi",
+    "pkgs": "gobuildx makes no .pkg",
+    "app_bundles": "gobuildx makes no .app bundle",
+    "flatpaks": "gobuildx makes no flatpak",
+    "makeselfs": "gobuildx makes no makeself archive",
+    "srpm": "gobuildx makes no source RPM",
+    "template_files": "gobuildx renders no template files",
+}
+HANDLED = {"version", "project_name", "dist", "env", "builds", "archives", "checksum", "snapshot"}
+BUILD_KEYS = {"id", "main", "dir", "binary", "goos", "goarch", "ignore", "targets", "flags", "ldflags", "tags"}
+BUILD_KEYS |= {"env", "mod_timestamp", "builder", "skip", "overrides", "asmflags", "gcflags", "hooks", "gobinary"}
+BUILD_KEYS |= set(DEFAULT_VARIANT) | {"no_unique_dist_dir", "no_main_check", "command", "tool", "buildmode"}
+MARK = "\x00"
+MARKERS = ("version", "commit", "short_commit", "date")
+
+
+def _mark(name: str) -> str:
+    return f"{MARK}{name}{MARK}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """One line of the migration report: a key, and what became of it."""
+
+    key: str
+    kind: Literal["untranslated", "differs", "translated"]
+    text: str
+
+
+@dataclass(frozen=True)
+class GrTarget:
+    """One target as GoReleaser names it: linux_arm_6, linux_amd64_v1, darwin_arm64_v8.0."""
+
+    goos: str
+    goarch: str
+    variant: str = ""  # the value of the one variant key of this goarch (VARIANT_OF), if any
+
+    @property
+    def name(self) -> str:
+        return f"{self.goos}_{self.goarch}" + (f"_{self.variant}" if self.variant else "")
+
+    @property
+    def goarm(self) -> str | None:
+        return self.variant if self.goarch == "arm" else None
+
+    @property
+    def goamd64(self) -> str | None:
+        return self.variant if self.goarch == "amd64" and self.variant != "v1" else None
+
+    def fields(self) -> dict[str, str]:
+        """The target's fields as GoReleaser's templates see them (empty when not this goarch)."""
+        key = VARIANT_OF.get(self.goarch)
+        names = {"goarm": "Arm", "goamd64": "Amd64", "go386": "386", "goarm64": "Arm64", "gomips": "Mips"}
+        names.update({"goppc64": "Ppc64", "goriscv64": "Riscv64"})
+        out = {"Os": self.goos, "Arch": self.goarch, "Target": self.name}
+        out.update({v: (self.variant if k == key else "") for k, v in names.items()})
+        return out
+
+
+@dataclass
+class Translation:
+    """The targets.toml data, the report, and for each GoReleaser target its gobuildx id."""
+
+    data: dict[str, Any]
+    notes: list[Note] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # GoReleaser target name -> gobuildx id
+    archive_names: dict[str, str] = field(default_factory=dict)  # gobuildx id -> template
+
+
+def find_config(module_dir: Path) -> Path:
+    for name in (".goreleaser.yaml", ".goreleaser.yml", "goreleaser.yaml", "goreleaser.yml"):
+        if (module_dir / name).is_file():
+            return module_dir / name
+    raise ConfigError([f"{module_dir}: no .goreleaser.yaml or .goreleaser.yml here; pass its path"])
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError([f"{path}: cannot read it as YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: not a GoReleaser configuration (a YAML mapping at the top)"])
+    if data.get("version", 1) not in (1, 2):
+        raise ConfigError([f"{path}: version: {data.get('version')!r}; allowed: 1, 2 (GoReleaser's schemas)"])
+    return data
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def build_targets(build: Mapping[str, Any]) -> list[GrTarget]:
+    """What GoReleaser builds for one `builds[]` entry, in its order, with its defaults."""
+    if build.get("targets"):
+        names: list[str] = []
+        for t in _list(build["targets"]):
+            names += FIRST_CLASS if t in ("go_118_first_class", "go_first_class") else [str(t)]
+        return sorted({_parse_target(_fix_target(n)) for n in names}, key=lambda t: t.name)
+    goos = [str(x) for x in _list(build.get("goos"))] or DEFAULT_GOOS
+    goarch = [str(x) for x in _list(build.get("goarch"))] or DEFAULT_GOARCH
+    out = []
+    for os_, arch in itertools.product(goos, goarch):
+        key = VARIANT_OF.get(arch)
+        variants = [str(v) for v in _list(build.get(key))] or [DEFAULT_VARIANT[key]] if key else [""]
+        for v in variants:
+            t = GrTarget(os_, arch, v)
+            if f"{os_}/{arch}" in VALID_PAIRS and not _ignored(build, t):
+                out.append(t)
+    return out
+
+
+def _fix_target(name: str) -> str:
+    arch = name.split("_")[1] if name.count("_") == 1 else ""
+    key = VARIANT_OF.get(arch)
+    return f"{name}_{DEFAULT_VARIANT[key]}" if key else name
+
+
+def _parse_target(name: str) -> GrTarget:
+    parts = name.split("_", 2)
+    if len(parts) < 2:
+        raise ConfigError([f"builds[].targets: {name!r} is not GOOS_GOARCH[_VARIANT]"])
+    return GrTarget(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+
+
+def _ignored(build: Mapping[str, Any], t: GrTarget) -> bool:
+    for rule in _list(build.get("ignore")):
+        if rule.get("goos") not in (None, "", t.goos) or rule.get("goarch") not in (None, "", t.goarch):
+            continue
+        key = VARIANT_OF.get(t.goarch)
+        if any(rule.get(k) not in (None, "") and (k != key or str(rule[k]) != t.variant) for k in DEFAULT_VARIANT):
+            continue
+        return True
+    return False
+
+
+class _Filler:
+    """GoReleaser templates filled per target into gobuildx templates, noting what cannot be."""
+
+    def __init__(self, project: str, environ: Mapping[str, str], notes: list[Note]) -> None:
+        self.project, self.environ, self.notes = project, environ, notes
+
+    def fields(self, target: GrTarget | None, extra: Mapping[str, str] | None = None) -> dict[str, object]:
+        out: dict[str, object] = {
+            "ProjectName": self.project,
+            "Version": _mark("version"),
+            "RawVersion": _mark("version"),
+            "Tag": "v" + _mark("version"),
+            "Commit": _mark("commit"),
+            "FullCommit": _mark("commit"),
+            "ShortCommit": _mark("short_commit"),
+            "Date": _mark("date"),
+            "CommitDate": _mark("date"),
+            "IsSnapshot": False,
+            "IsRelease": True,
+            "Env": dict(self.environ),
+        }
+        if target is not None:
+            out.update(target.fields())
+        out.update(extra or {})
+        return out
+
+    def fill(
+        self, key: str, template: str, target: GrTarget | None, allowed: Sequence[str], extra: Mapping[str, str] = {}
+    ) -> str | None:
+        """The gobuildx template for one target, or None (noted) when it cannot be said."""
+        try:
+            text = gotemplate.render(str(template), self.fields(target, extra))
+        except gotemplate.Unsupported as exc:
+            self._note(Note(key, "untranslated", f"{template!r}: {exc} is not translated; write the value by hand"))
+            return None
+        out = text.replace("{", "{{").replace("}", "}}")
+        for name in MARKERS:
+            if _mark(name) in out:
+                if name not in allowed:
+                    self._note(Note(key, "untranslated", f"{template!r}: gobuildx has no {{{name}}} here"))
+                    return None
+                out = out.replace(_mark(name), "{" + name + "}")
+        if ".Env." in str(template):
+            self._note(Note(key, "differs", f"{template!r}: .Env filled now, from this environment"))
+        if ".Tag" in str(template):
+            self._note(Note(key, "differs", f"{template!r}: .Tag written as v{{version}} (git describe's tag)"))
+        if ".Date" in str(template):
+            self._note(Note(key, "differs", f"{template!r}: .Date is the commit date in gobuildx (reproducible)"))
+        return out
+
+    def _note(self, note: Note) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
+
+def _project_name(data: Mapping[str, Any], module: str) -> str:
+    if data.get("project_name"):
+        return str(data["project_name"])
+    for forge in ("github", "gitlab", "gitea"):
+        name = ((data.get("release") or {}).get(forge) or {}).get("name")
+        if name:
+            return str(name)
+    return module.rstrip("/").split("/")[-1]
+
+
+def translate(
+    data: Mapping[str, Any], module: str, platforms: Sequence[Platform], environ: Mapping[str, str], root: Path
+) -> Translation:
+    """The targets.toml for a parsed .goreleaser.yaml of the module `module` (its path in go.mod)."""
+    notes: list[Note] = []
+    name = _project_name(data, module)
+    filler = _Filler(name, {**dict(environ), **_env_map(data.get("env"))}, notes)
+    for key in data:
+        if key not in HANDLED:
+            text = ADVICE.get(key, "gobuildx has no equivalent; nothing of it is used")
+            notes.append(Note(str(key), "untranslated", text))
+    builds = [b for b in _list(data.get("builds")) or [{}] if not b.get("skip")]
+    for i, b in enumerate(_list(data.get("builds"))):
+        if b.get("skip"):
+            notes.append(Note(f"builds[{i}]", "untranslated", "skip: true; not built, as in GoReleaser"))
+    if not builds:
+        raise ConfigError(["every build of this .goreleaser.yaml has skip: true; nothing to translate"])
+    known = {(p.goos, p.goarch) for p in platforms}
+    targets = _targets(builds, known, notes)
+    out = Translation(data={})
+    project = _project(data, builds, name, targets, filler, notes)
+    cgo = _cgo(builds, targets, filler, notes)
+    out.ids = {t.name: _gobuildx_id(t, cgo) for t in targets}
+    out.data["project"] = project
+    out.data["defaults"] = {"cgo": cgo} | ({"libc": "glibc"} if cgo else {})
+    out.data["matrix"] = {"release": _matrix(targets)}
+    overrides = _overrides(builds, targets, out.ids, filler, notes)
+    if overrides:
+        out.data["override"] = overrides
+    owners: dict[str, set[str]] = {}
+    for i, b in enumerate(builds):
+        for t in build_targets(b):
+            owners.setdefault(t.name, set()).add(str(b.get("id") or (name if len(builds) == 1 else f"build{i}")))
+    out.data["release"] = _release(data, targets, out.ids, owners, filler, notes, root)
+    out.notes = notes
+    return out
+
+
+def _env_map(env: Any) -> dict[str, str]:
+    out = {}
+    for entry in _list(env):
+        k, _, v = str(entry).partition("=")
+        out[k] = v
+    return out
+
+
+def _targets(builds: Sequence[Mapping[str, Any]], known: set[tuple[str, str]], notes: list[Note]) -> list[GrTarget]:
+    """The union of every build's targets, less those this Go cannot build (noted)."""
+    seen: dict[str, GrTarget] = {}
+    per_build = [build_targets(b) for b in builds]
+    for i, ts in enumerate(per_build):
+        if {t.name for t in ts} != {t.name for t in per_build[0]}:
+            notes.append(
+                Note(
+                    f"builds[{i}]",
+                    "differs",
+                    "builds for other targets than builds[0]; gobuildx builds every binary for every "
+                    "target, so the matrix is the union",
+                )
+            )
+        for t in ts:
+            seen.setdefault(t.name, t)
+    out = []
+    for t in seen.values():
+        if (t.goos, t.goarch) not in known:
+            notes.append(Note(f"target {t.name}", "untranslated", "this Go cannot build it (`go tool dist list`)"))
+            continue
+        key = VARIANT_OF.get(t.goarch)
+        if key and key not in ("goarm", "goamd64") and t.variant != DEFAULT_VARIANT[key]:
+            notes.append(Note(f"target {t.name}", "untranslated", f"gobuildx has no {key} axis; left out"))
+            continue
+        if t.goarch == "arm" and t.variant not in ("5", "6", "7"):
+            notes.append(Note(f"target {t.name}", "untranslated", f"goarm {t.variant!r}: gobuildx knows 5, 6, 7"))
+            continue
+        out.append(t)
+    if not out:
+        raise ConfigError(["no target of this .goreleaser.yaml can be built by this Go"])
+    return out
+
+
+def _same(builds: Sequence[Mapping[str, Any]], key: str, notes: list[Note]) -> Any:
+    values = [b.get(key) for b in builds]
+    for i, v in enumerate(values[1:], 1):
+        if v != values[0]:
+            notes.append(Note(f"builds[{i}].{key}", "differs", f"differs from builds[0].{key}; builds[0]'s is used"))
+    return values[0]
+
+
+def _project(
+    data: Mapping[str, Any],
+    builds: Sequence[Mapping[str, Any]],
+    name: str,
+    targets: Sequence[GrTarget],
+    filler: _Filler,
+    notes: list[Note],
+) -> dict[str, Any]:
+    project: dict[str, Any] = {"name": name, "version": "git"}
+    dirs = {str(b.get("dir") or ".") for b in builds}
+    project["dir"] = str(builds[0].get("dir") or ".")
+    if len(dirs) > 1:
+        notes.append(Note("builds[].dir", "untranslated", f"several module dirs {sorted(dirs)}; gobuildx builds one"))
+    binaries: list[dict[str, str]] = []
+    for i, b in enumerate(builds):
+        template = str(b.get("binary") or "{{ .ProjectName }}")
+        filled = {filler.fill(f"builds[{i}].binary", template, t, ()) for t in build_targets(b) if t in targets}
+        binary = sorted(filled, key=str)[0] if filled and None not in filled else None
+        if binary is not None and len(filled) > 1:
+            binary = _binary_base(template, name)
+            notes.append(
+                Note(
+                    f"builds[{i}].binary",
+                    "differs",
+                    f"{template!r} names the binary per target; gobuildx gives it one name on every target: {binary}",
+                )
+            )
+        main = str(b.get("main") or ".")
+        if main.endswith(".go"):
+            main = str(Path(main).parent) if str(Path(main).parent) != "." else "."
+            notes.append(Note(f"builds[{i}].main", "differs", f"a file; gobuildx builds its package {main}"))
+        if main != "." and not main.startswith(("./", "../")) and "." not in main.split("/")[0]:
+            main = "./" + main
+        if binary is None or "/" in binary or "{" in binary:
+            notes.append(Note(f"builds[{i}].binary", "untranslated", f"{b.get('binary')!r}: a plain name is needed"))
+            binary = name if binary is None or "{" in binary else binary.rsplit("/", 1)[-1]
+        same = next((x for x in binaries if x["name"] == binary), None)
+        if same is None:
+            binaries.append({"name": binary, "main": main})
+        elif same["main"] != main:
+            notes.append(Note(f"builds[{i}].binary", "untranslated", f"{binary!r} again, from another main {main}"))
+        for key in sorted(set(b) - BUILD_KEYS):
+            notes.append(Note(f"builds[{i}].{key}", "untranslated", "unknown to the translation; not used"))
+        for key in ("hooks", "asmflags", "gcflags", "gobinary", "builder", "tool", "command", "buildmode"):
+            if b.get(key) and not (key == "builder" and b[key] == "go"):
+                notes.append(Note(f"builds[{i}].{key}", "untranslated", _BUILD_ADVICE[key]))
+        if b.get("mod_timestamp"):
+            notes.append(Note(f"builds[{i}].mod_timestamp", "differs", _BUILD_ADVICE["mod_timestamp"]))
+    if len(binaries) == 1:
+        project["name"] = name
+        project["binaries"] = binaries
+    else:
+        project["binaries"] = binaries
+    ldflags = _same(builds, "ldflags", notes)
+    lds = [filler.fill("builds[].ldflags", str(x), targets[0], PLACEHOLDERS) for x in _list(ldflags or DEFAULT_LDFLAGS)]
+    project["ldflags"] = [x for x in lds if x is not None and x.strip()]
+    flags = _same(builds, "flags", notes)
+    project["flags"] = [str(x) for x in _list(flags)]
+    if not flags:
+        notes.append(Note("builds[].flags", "differs", "none, as GoReleaser's default (gobuildx's is -trimpath)"))
+    tags = _same(builds, "tags", notes)
+    project["tags"] = [t for t in (filler.fill("builds[].tags", str(x), targets[0], ()) for x in _list(tags)) if t]
+    env = {**_env_map(data.get("env")), **_env_map(_same(builds, "env", notes))}
+    project["env"] = {k: v for k, v in env.items() if k not in ("CGO_ENABLED", "CC", "CXX") and "{{" not in v}
+    for k, v in env.items():
+        if "{{" in v and k not in ("CGO_ENABLED", "CC", "CXX"):
+            notes.append(Note(f"env {k}", "untranslated", f"{v!r}: a templated environment value; set it by hand"))
+    if data.get("dist"):
+        project["dist"] = str(data["dist"])
+    return {k: v for k, v in project.items() if v or k in ("ldflags", "flags")}  # [] replaces a default
+
+
+def _binary_base(template: str, project: str) -> str:
+    """One plain name for a binary GoReleaser names per target: its text before the first action."""
+    head = template.split("{{", 1)[0].rstrip("_-.")
+    return head if head and all(c.isalnum() or c in "._-" for c in head) else project
+
+
+_BUILD_ADVICE = {
+    "hooks": "run the hooks yourself around `gobuildx build`",
+    "asmflags": "put -asmflags=... in [project].flags",
+    "gcflags": "put -gcflags=... in [project].flags",
+    "gobinary": "set GOBUILDX_GO to that Go instead",
+    "builder": "gobuildx builds Go only",
+    "tool": "gobuildx runs `go build` (GOBUILDX_GO picks the go)",
+    "command": "gobuildx runs `go build`",
+    "buildmode": "gobuildx builds executables only",
+    "mod_timestamp": "gobuildx sets no file mtime in dist/; every archive member has the commit time",
+}
+
+
+def _cgo(builds: Sequence[Mapping[str, Any]], targets: Sequence[GrTarget], filler: _Filler, notes: list[Note]) -> bool:
+    """CGO_ENABLED of builds[0] (GoReleaser leaves it to Go: 0 when cross-compiling, 1 on the host)."""
+    env = _env_map(builds[0].get("env"))
+    value = env.get("CGO_ENABLED")
+    if value is None:
+        notes.append(
+            Note(
+                "builds[].env CGO_ENABLED",
+                "differs",
+                "not set: Go's default is cgo on the host, off when cross-compiling; gobuildx always "
+                "sets it, here 0 for every target",
+            )
+        )
+        return False
+    filled = {filler.fill("builds[].env CGO_ENABLED", value, t, ()) for t in targets}
+    if len(filled) > 1:
+        notes.append(Note("builds[].env CGO_ENABLED", "differs", f"{value!r} differs per target; cgo = true is used"))
+    on = "1" in filled
+    if on:
+        notes.append(
+            Note(
+                "builds[].env CGO_ENABLED",
+                "differs",
+                "1: gobuildx builds Linux targets with cgo against glibc and refuses a cgo target "
+                "without a C toolchain (`gobuildx check` names the missing one)",
+            )
+        )
+    return on
+
+
+def _gobuildx_id(t: GrTarget, cgo: bool) -> str:
+    libc = matrix.default_libc(t.goos, t.goarch)
+    on = cgo and libc != "wasm"
+    if on and t.goos == "linux":
+        libc = "glibc"
+    link = "dynamic" if libc in ("glibc", "system") else "static"
+    return matrix.target_id(t.goos, t.goarch, t.goarm, t.goamd64, on, libc, None, link)
+
+
+def _matrix(targets: Sequence[GrTarget]) -> dict[str, Any]:
+    """Axes and an exclude list that give exactly `targets` (an include list when shorter)."""
+    goos = sorted({t.goos for t in targets})
+    goarch = sorted({t.goarch for t in targets})
+    goarm = sorted({t.variant for t in targets if t.goarch == "arm"})
+    goamd64 = sorted({t.variant for t in targets if t.goarch == "amd64"})
+    want = {(t.goos, t.goarch, t.goarm, t.goamd64) for t in targets}
+    product = []
+    for os_, arch in itertools.product(goos, goarch):
+        arms = goarm if arch == "arm" else [None]
+        amds = [v if v != "v1" else None for v in goamd64] if arch == "amd64" else [None]
+        product += [(os_, arch, a, b) for a in arms for b in amds]
+    missing = [p for p in product if p not in want]
+    spec: dict[str, Any] = {"goos": goos, "goarch": goarch}
+    if goarm:
+        spec["goarm"] = goarm
+    if any(v != "v1" for v in goamd64):
+        spec["goamd64"] = goamd64
+    if len(missing) > len(want):
+        return {"include": [_selector(*p) for p in sorted(want, key=str)]}
+    if missing:
+        spec["exclude"] = [_selector(*p) for p in missing]
+    return spec
+
+
+def _selector(goos: str, goarch: str, goarm: str | None, goamd64: str | None) -> dict[str, str]:
+    out = {"goos": goos, "goarch": goarch}
+    if goarm:
+        out["goarm"] = goarm
+    if goamd64:
+        out["goamd64"] = goamd64
+    return out
+
+
+def _overrides(
+    builds: Sequence[Mapping[str, Any]],
+    targets: Sequence[GrTarget],
+    ids: Mapping[str, str],
+    filler: _Filler,
+    notes: list[Note],
+) -> list[dict[str, Any]]:
+    """CC/CXX and other env that differ per target, and builds[0].overrides, as [[override]]."""
+    out: list[dict[str, Any]] = []
+    env = _env_map(builds[0].get("env"))
+    for t in targets:
+        entry: dict[str, Any] = {}
+        for key in ("CC", "CXX"):
+            if key in env:
+                value = filler.fill(f"builds[].env {key}", env[key], t, ())
+                if value:
+                    entry[key.lower()] = value
+        templated = {k: v for k, v in env.items() if "{{" in v and k not in ("CC", "CXX", "CGO_ENABLED")}
+        if templated:
+            entry["env"] = {k: filler.fill(f"builds[].env {k}", v, t, ()) or "" for k, v in templated.items()}
+        if entry:
+            out.append({"match": [ids[t.name]], **entry})
+    for i, ov in enumerate(_list(builds[0].get("overrides"))):
+        matched = [ids[t.name] for t in targets if _override_matches(ov, t)]
+        if not matched:
+            continue
+        entry = {"match": matched}
+        for key in ("tags", "flags", "ldflags"):
+            if ov.get(key):
+                entry[key] = [str(x) for x in _list(ov[key])]
+        oenv = _env_map(ov.get("env"))
+        entry.update({k.lower(): v for k, v in oenv.items() if k in ("CC", "CXX")})
+        rest = {k: v for k, v in oenv.items() if k not in ("CC", "CXX", "CGO_ENABLED")}
+        if rest:
+            entry["env"] = rest
+        notes.append(
+            Note(f"builds[0].overrides[{i}]", "differs", "tags/flags/ldflags are added to the build's in gobuildx")
+        )
+        out.append(entry)
+    return out
+
+
+def _override_matches(ov: Mapping[str, Any], t: GrTarget) -> bool:
+    if ov.get("goos") not in (None, t.goos) or ov.get("goarch") not in (None, t.goarch):
+        return False
+    key = VARIANT_OF.get(t.goarch)
+    return all(ov.get(k) in (None, "") or (k == key and str(ov[k]) == t.variant) for k in DEFAULT_VARIANT)
+
+
+def _release(
+    data: Mapping[str, Any],
+    targets: Sequence[GrTarget],
+    ids: Mapping[str, str],
+    owners: Mapping[str, set[str]],
+    filler: _Filler,
+    notes: list[Note],
+    root: Path,
+) -> dict[str, Any]:
+    """[release] from `archives`: each target gets the first archive whose `ids` build it."""
+    archives = _list(data.get("archives")) or [{}]
+    chosen: dict[str, int] = {}
+    for t in targets:
+        i = next((i for i, a in enumerate(archives) if _covers(a, owners[t.name])), None)
+        if i is None:
+            notes.append(Note(f"target {t.name}", "differs", "in no archive of GoReleaser's; gobuildx archives it"))
+        chosen[t.name] = i or 0
+    used = sorted(set(chosen.values()))
+    for i in range(len(archives)):
+        if i not in used:
+            notes.append(Note(f"archives[{i}]", "untranslated", "gobuildx makes one archive per target; not made"))
+    out: dict[str, Any] = {}
+    formats: dict[str, set[str]] = {}
+    names: dict[str, str | None] = {}
+    for t in targets:
+        i = chosen[t.name]
+        formats.setdefault(t.goos, set()).add(_archive_format(archives[i], t.goos, i, notes))
+        template = str(archives[i].get("name_template") or DEFAULT_ARCHIVE_NAME)
+        names[ids[t.name]] = filler.fill(f"archives[{i}].name_template", template, t, RELEASE_FIELDS)
+    common = Counter(f for fs in formats.values() for f in fs).most_common(1)[0][0]
+    out["format"] = common
+    for goos, fs in sorted(formats.items()):
+        if len(fs) > 1:
+            notes.append(Note(f"archives (goos {goos})", "untranslated", f"formats {sorted(fs)} by target; {common}"))
+        elif fs != {common}:
+            out.setdefault("format_overrides", {})[goos] = fs.pop()
+    general, singles = _general_name(names, targets, ids, filler.project)
+    out["name"] = general
+    if singles:
+        out["names"] = singles
+    a, first = archives[used[0]], used[0]
+    wrap = a.get("wrap_in_directory")
+    if wrap is True or str(wrap).lower() == "true":
+        out["wrap"] = "{name}"
+    elif wrap and str(wrap).lower() != "false":
+        key = f"archives[{first}].wrap_in_directory"
+        wrapped = {filler.fill(key, str(wrap), t, RELEASE_FIELDS) for t in targets}
+        if len(wrapped) == 1 and None not in wrapped:
+            out["wrap"] = wrapped.pop()
+        else:
+            notes.append(Note(key, "untranslated", "differs per target; not wrapped"))
+    out["files"] = _files(a, first, root, notes)
+    for i in used:
+        for key in sorted(set(archives[i]) - ARCHIVE_KEYS):
+            notes.append(Note(f"archives[{i}].{key}", "untranslated", "gobuildx has no equivalent; not used"))
+        if i != first and any(archives[i].get(k) != a.get(k) for k in ("files", "wrap_in_directory")):
+            notes.append(Note(f"archives[{i}]", "differs", f"files and wrap_in_directory are archives[{first}]'s"))
+    out["sbom"] = "spdx" if data.get("sboms") else "none"
+    notes.append(_checksum_note(data.get("checksum") or {}))
+    if data.get("snapshot"):
+        notes.append(
+            Note("snapshot", "differs", "gobuildx has no snapshot mode: the version is `git describe` of the checkout")
+        )
+    return out
+
+
+ARCHIVE_KEYS = {"id", "ids", "builds", "name_template", "formats", "format", "format_overrides"}
+ARCHIVE_KEYS |= {"wrap_in_directory", "files"}
+
+
+def _covers(archive: Mapping[str, Any], builds: set[str]) -> bool:
+    wanted = {str(x) for x in _list(archive.get("ids")) + _list(archive.get("builds"))}
+    return not wanted or bool(wanted & builds)
+
+
+def _archive_format(archive: Mapping[str, Any], goos: str, i: int, notes: list[Note]) -> str:
+    for j, ov in enumerate(_list(archive.get("format_overrides"))):
+        if str(ov.get("goos")) == goos:
+            fmts = [str(f) for f in _list(ov.get("formats")) or _list(ov.get("format"))]
+            return _format(fmts or ["tar.gz"], f"archives[{i}].format_overrides[{j}]", notes)
+    fmts = [str(f) for f in _list(archive.get("formats")) or _list(archive.get("format"))]
+    return _format(fmts or ["tar.gz"], f"archives[{i}].formats", notes)
+
+
+def _format(formats: Sequence[str], key: str, notes: list[Note]) -> str:
+    first = formats[0]
+    if len(formats) > 1:
+        notes.append(Note(key, "untranslated", f"{formats}: gobuildx makes one archive; {first} only"))
+    if first in ("tar.gz", "zip"):
+        return first
+    if first == "tgz":
+        notes.append(Note(key, "differs", "tgz: gobuildx writes the same as .tar.gz"))
+        return "tar.gz"
+    notes.append(Note(key, "untranslated", f"{first!r}: gobuildx writes tar.gz or zip; tar.gz is used"))
+    return "tar.gz"
+
+
+def _general_name(
+    names: Mapping[str, str | None], targets: Sequence[GrTarget], ids: Mapping[str, str], project: str
+) -> tuple[str, dict[str, str]]:
+    """One release.name that gives most targets their GoReleaser name, and release.names for the rest."""
+    values = {
+        ids[t.name]: release_values(project, "V", "C", ids[t.name], t.goos, t.goarch, t.goarm, t.goamd64)
+        for t in targets
+    }
+    candidates: Counter[str] = Counter()
+    for tid, name in names.items():
+        if name is not None:
+            candidates[_generalise(name, values[tid])] += 1
+
+    def fits(template: str, tid: str) -> bool:
+        name = names[tid]
+        if name is None:
+            return True
+        sample = {"version": "V", "commit": "C", "short_commit": "S"}
+        return _format_or_none(template, values[tid] | sample) == _format_or_none(name, values[tid] | sample)
+
+    best = max(
+        candidates, key=lambda c: (sum(fits(c, tid) for tid in names), -len(c)), default="{project}_{version}_{id}"
+    )
+    singles = {tid: n for tid, n in names.items() if n is not None and not fits(best, tid)}
+    return best, dict(sorted(singles.items()))
+
+
+def _format_or_none(template: str, values: Mapping[str, str]) -> str | None:
+    try:
+        return template.format_map(values)
+    except (KeyError, ValueError, IndexError):
+        return None
+
+
+def _generalise(name: str, values: Mapping[str, str]) -> str:
+    """A concrete name with this target's {arch} and {goos} put back as placeholders."""
+    arch, goos = values["arch"], values["goos"]
+    at = name.rfind(arch)
+    if at < 0:
+        return name
+    head, tail = name[:at], name[at + len(arch) :]
+    g = head.rfind(goos)
+    if g >= 0:
+        head = head[:g] + "{goos}" + head[g + len(goos) :]
+    return head + "{arch}" + tail
+
+
+def _files(a: Mapping[str, Any], i: int, root: Path, notes: list[Note]) -> list[str]:
+    """archives[0].files (globs expanded now, as GoReleaser expands them), or its defaults."""
+    given = a.get("files")
+    patterns = DEFAULT_ARCHIVE_FILES if given is None else []
+    for j, f in enumerate(_list(given)):
+        if isinstance(f, str):
+            patterns.append(f)
+        elif isinstance(f, dict) and set(f) <= {"src"}:
+            patterns.append(str(f["src"]))
+        else:
+            notes.append(Note(f"archives[{i}].files[{j}]", "untranslated", f"{f!r}: only plain sources are translated"))
+    found: list[str] = []
+    for pattern in patterns:
+        for path in sorted(_glob(root, pattern)):
+            if path not in found:
+                found.append(path)
+    if given is not None and patterns:
+        notes.append(Note(f"archives[{i}].files", "differs", f"globs expanded now: {found}"))
+    return found
+
+
+def _glob(root: Path, pattern: str) -> list[str]:
+    """Files under root matching a GoReleaser files glob (** included), as relative paths."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in (".git", "dist")]
+        for fn in filenames:
+            rel = Path(dirpath, fn).relative_to(root).as_posix()
+            if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern.replace("**/", "")):
+                out.append(rel)
+    return out
+
+
+def _checksum_note(cs: Mapping[str, Any]) -> Note:
+    if cs.get("disable"):
+        return Note("checksum", "differs", "disable: gobuildx always writes SHA256SUMS")
+    algo = cs.get("algorithm", "sha256")
+    name = cs.get("name_template", "{{ .ProjectName }}_{{ .Version }}_checksums.txt")
+    return Note(
+        "checksum",
+        "differs",
+        f"gobuildx writes dist/release/SHA256SUMS (sha256), not {name!r} ({algo}); rename it on upload if needed",
+    )
+
+
+def report_lines(notes: Sequence[Note]) -> list[str]:
+    """The migration report, grouped: what is not translated, then deliberate differences."""
+    out = []
+    for kind, title in (("untranslated", "not translated"), ("differs", "translated, differs from GoReleaser")):
+        chosen = [n for n in notes if n.kind == kind]
+        if chosen:
+            out.append(f"{title} ({len(chosen)}):")
+            out += [f"  {n.key}: {n.text}" for n in chosen]
+    return out

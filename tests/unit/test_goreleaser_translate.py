@@ -1,0 +1,236 @@
+"""`gobuildx init --from-goreleaser` on synthetic .goreleaser.yaml files: the targets, binary and
+archive names GoReleaser v2.15.1 gives (its defaults worked out by hand from its source), a
+written file that passes every check, and a report naming every key left untranslated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomli_w
+import yaml
+
+from gobuildx.project import checks, config, goreleaser, gotemplate
+from gobuildx.project.context import checked_targets
+from tests.unit.conftest import PLATFORMS
+
+
+def translated(tmp_path: Path, text: str) -> tuple[goreleaser.Translation, config.LoadedConfig]:
+    (tmp_path / "LICENSE").write_text("MIT\n")
+    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/you/hello\n")
+    result = goreleaser.translate(yaml.safe_load(text) or {}, "example.com/you/hello", PLATFORMS, {}, tmp_path)
+    path = tmp_path / "targets.toml"
+    path.write_text(tomli_w.dumps(result.data))
+    return result, config.load(path)
+
+
+def archive_names(loaded: config.LoadedConfig) -> dict[str, str]:
+    rel, out = loaded.config.release, {}
+    for t in checked_targets(loaded, PLATFORMS):  # every check of `gobuildx check` that needs no Go
+        values = checks.release_values(
+            loaded.config.project.name, "1.2.3", "0" * 40, t.id, t.goos, t.goarch, t.goarm, t.goamd64
+        )
+        out[t.id] = rel.names.get(t.id, rel.name).format(**values)
+    return out
+
+
+def test_defaults_are_goreleasers(tmp_path: Path) -> None:
+    result, loaded = translated(tmp_path, "version: 2\n")
+    # linux, darwin, windows x amd64, arm64, 386; darwin/386 is not a pair GoReleaser builds
+    assert sorted(result.ids) == [
+        "darwin_amd64_v1", "darwin_arm64_v8.0", "linux_386_sse2", "linux_amd64_v1", "linux_arm64_v8.0",
+        "windows_386_sse2", "windows_amd64_v1", "windows_arm64_v8.0",
+    ]  # fmt: skip
+    names = archive_names(loaded)
+    assert names["linux-amd64"] == "hello_1.2.3_linux_amd64"
+    assert names["windows-386"] == "hello_1.2.3_windows_386"
+    assert loaded.config.release.format == "tar.gz"  # GoReleaser: tar.gz on windows too
+    assert loaded.config.release.names == {}
+    assert loaded.config.release.files == ["LICENSE"]  # the default globs, expanded
+    assert loaded.config.project.binary_list()[0].name == "hello"
+    assert loaded.config.project.flags == []
+    assert "-X main.builtBy=goreleaser" in loaded.config.project.ldflags[0]
+    assert "{version}" in loaded.config.project.ldflags[0]
+
+
+UNAME = """
+version: 2
+project_name: tool
+builds:
+  - env: [CGO_ENABLED=0]
+    binary: toolbin
+    goos: [linux, windows, darwin]
+    goarch: [amd64, arm, arm64, "386"]
+    goarm: ["6", "7"]
+    ignore:
+      - goos: linux
+        goarch: arm
+        goarm: "6"
+archives:
+  - name_template: >-
+      {{ .ProjectName }}_
+      {{- title .Os }}_
+      {{- if eq .Arch "amd64" }}x86_64
+      {{- else if eq .Arch "386" }}i386
+      {{- else }}{{ .Arch }}{{ end }}
+      {{- if .Arm }}v{{ .Arm }}{{ end }}
+    format_overrides:
+      - goos: windows
+        format: zip
+    wrap_in_directory: true
+"""
+
+
+def test_ignore_goarm_and_a_conditional_name(tmp_path: Path) -> None:
+    result, loaded = translated(tmp_path, UNAME)
+    ids = sorted(result.ids.values())
+    # windows/arm and darwin/arm and darwin/386 are not pairs GoReleaser builds; linux armv6 ignored
+    assert ids == [
+        "darwin-amd64", "darwin-arm64", "linux-386", "linux-amd64", "linux-arm64", "linux-armv7",
+        "windows-386", "windows-amd64", "windows-arm64",
+    ]  # fmt: skip
+    names = archive_names(loaded)
+    assert names["linux-amd64"] == "tool_Linux_x86_64"
+    assert names["linux-armv7"] == "tool_Linux_armv7"
+    assert names["windows-386"] == "tool_Windows_i386"
+    assert names["darwin-arm64"] == "tool_Darwin_arm64"
+    assert loaded.config.release.format_overrides == {"windows": "zip"}
+    assert loaded.config.release.wrap == "{name}"
+    assert loaded.config.project.binary_list()[0].name == "toolbin"
+
+
+def test_explicit_targets_and_amd64_levels(tmp_path: Path) -> None:
+    text = "builds:\n  - targets: [go_first_class, linux_amd64_v3, linux_arm_7]\n"
+    result, loaded = translated(tmp_path, text)
+    assert "linux_amd64_v3" in result.ids and result.ids["linux_amd64_v3"] == "linux-amd64v3"
+    assert result.ids["linux_arm_6"] == "linux-armv6" and result.ids["linux_arm_7"] == "linux-armv7"
+    names = archive_names(loaded)
+    assert names["linux-amd64v3"] == "hello_1.2.3_linux_amd64v3"
+    assert names["linux-amd64"] == "hello_1.2.3_linux_amd64"
+    assert names["linux-armv6"] == "hello_1.2.3_linux_armv6"
+    assert len(names) == 10
+
+
+def test_cgo_with_a_compiler_per_arch(tmp_path: Path) -> None:
+    text = """
+builds:
+  - goos: [linux]
+    goarch: [amd64, arm64]
+    env:
+      - CGO_ENABLED=1
+      - >-
+        CC={{ if eq .Arch "arm64" }}aarch64-linux-gnu-gcc{{ else }}gcc{{ end }}
+"""
+    result, loaded = translated(tmp_path, text)
+    assert sorted(result.ids.values()) == ["linux-amd64-glibc", "linux-arm64-glibc"]
+    cc = {o.match[0]: o.cc for o in loaded.config.override}
+    assert cc == {"linux-amd64-glibc": "gcc", "linux-arm64-glibc": "aarch64-linux-gnu-gcc"}
+    assert any(n.key == "builds[].env CGO_ENABLED" and "C toolchain" in n.text for n in result.notes)
+
+
+def test_several_builds_become_binaries(tmp_path: Path) -> None:
+    text = """
+builds:
+  - id: server
+    main: ./cmd/server
+    binary: server
+    goos: [linux]
+  - id: cli
+    main: ./cmd/cli/main.go
+    binary: cli
+    goos: [linux, darwin]
+"""
+    for name in ("server", "cli"):
+        (tmp_path / "cmd" / name).mkdir(parents=True)
+        (tmp_path / "cmd" / name / "main.go").write_text("package main\nfunc main() {}\n")
+    result, loaded = translated(tmp_path, text)
+    assert [(b.name, b.main) for b in loaded.config.project.binary_list()] == [
+        ("server", "./cmd/server"),
+        ("cli", "./cmd/cli"),
+    ]
+    keys = {n.key for n in result.notes}
+    assert {"builds[1]", "builds[1].main"} <= keys  # the union of platforms; a file as main
+
+
+def test_every_untranslated_key_is_reported(tmp_path: Path) -> None:
+    text = """
+version: 2
+before: {hooks: [go mod tidy]}
+builds:
+  - hooks: {post: [upx]}
+    gcflags: [all=-N]
+    mod_timestamp: "{{ .CommitTimestamp }}"
+    goarm64: [v9.0]
+    goarch: [arm64, amd64]
+    goos: [linux]
+archives:
+  - formats: [tar.gz, zip]
+  - id: other
+checksum: {algorithm: sha512}
+snapshot: {version_template: "{{ .Version }}-next"}
+signs: [{artifacts: checksum}]
+nfpms: [{formats: [deb]}]
+dockers: [{image_templates: ["ghcr.io/you/hello:{{ .Version }}"]}]
+brews: [{name: hello}]
+announce: {skip: true}
+something_new: 1
+"""
+    result, _ = translated(tmp_path, text)
+    keys = {n.key for n in result.notes}
+    for key in ("before", "signs", "nfpms", "dockers", "brews", "announce", "something_new"):
+        assert key in keys
+    for key in ("builds[0].hooks", "builds[0].gcflags", "builds[0].mod_timestamp", "archives[1]"):
+        assert key in keys
+    assert "archives[0].formats" in keys and "checksum" in keys and "snapshot" in keys
+    assert "target linux_arm64_v9.0" in keys  # gobuildx has no goarm64 axis: left out, said so
+    report = "\n".join(goreleaser.report_lines(result.notes))
+    assert "[package]" in report and "[sign]" in report
+
+
+def test_target_this_go_lacks_is_reported(tmp_path: Path) -> None:
+    result, _ = translated(tmp_path, "builds:\n  - goos: [linux, netbsd]\n    goarch: [amd64]\n")
+    assert list(result.ids) == ["linux_amd64_v1"]
+    assert any(n.key == "target netbsd_amd64_v1" for n in result.notes)
+
+
+def test_go_templates() -> None:
+    fields = {"Os": "linux", "Arch": "arm", "Arm": "7", "Version": "1.0", "Env": {"X": "y"}}
+    assert gotemplate.render("{{ .Os }}-{{- .Arch -}} -{{ with .Arm }}v{{ . }}{{ end }}", fields) == "linux-arm-v7"
+    assert (
+        gotemplate.render('{{ if eq .Arch "amd64" }}a{{ else if eq .Arch "arm" }}b{{ else }}c{{ end }}', fields) == "b"
+    )
+    assert gotemplate.render('{{ .Env.X | toupper }}{{ replace .Version "." "_" }}', fields) == "Y1_0"
+    assert gotemplate.render("{{ if not .Arm }}no{{ end }}{{ title .Os }}", fields) == "Linux"
+    for bad in ("{{ .Nope }}", "{{ range .Os }}{{ end }}", "{{ incpatch .Version }}", "{{ if .Os }}x"):
+        with pytest.raises(gotemplate.Unsupported):
+            gotemplate.render(bad, fields)
+
+
+def test_unsupported_template_is_reported_not_guessed(tmp_path: Path) -> None:
+    text = 'archives:\n  - name_template: "{{ .ProjectName }}_{{ incpatch .Version }}_{{ .Os }}"\n'
+    result, loaded = translated(tmp_path, text)
+    assert any(n.key == "archives[0].name_template" and "incpatch" in n.text for n in result.notes)
+    assert loaded.config.release.name == "{project}_{version}_{id}"  # gobuildx's default, said so
+
+
+def test_new_release_keys_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/you/hello\n")
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n'
+        '[release]\nwrap = "{nme}"\nnames = { linux-arm64 = "x_{arch}" }\n'
+    )
+    loaded = config.load(tmp_path / "targets.toml")
+    with pytest.raises(Exception) as err:
+        checked_targets(loaded, PLATFORMS)
+    text = str(err.value)
+    assert "release.wrap: '{nme}': unknown placeholder {nme}" in text and "did you mean {name}?" in text
+    assert "release.names: 'linux-arm64' matches no target" in text
+
+
+def test_a_binary_named_per_target_is_reported(tmp_path: Path) -> None:
+    text = "builds:\n  - binary: yq_{{ .Os }}_{{ .Arch }}\n    goos: [linux, darwin]\n    goarch: [amd64]\n"
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.project.binary_list()[0].name == "yq"
+    assert any(n.key == "builds[0].binary" and "per target" in n.text for n in result.notes)
