@@ -29,7 +29,16 @@ from gobuildx.formats import oci
 from gobuildx.model.image import ImageRecord
 from gobuildx.project import engine
 from gobuildx.smoke.runners.base import Availability, Job, Runner, SmokeResult
-from gobuildx.smoke.runners.process import Invocation, Outcome, base_env, execute, limits_of, log_path, verdict
+from gobuildx.smoke.runners.process import (
+    Invocation,
+    Outcome,
+    base_env,
+    execute,
+    limits_of,
+    log_path,
+    open_log,
+    verdict,
+)
 from gobuildx.smoke.runners.qemu import QEMU_ARCH
 from gobuildx.smoke.runners.tools import version, which
 from gobuildx.util import sandbox
@@ -92,7 +101,8 @@ class ContainerRunner(Runner):
         except engine.EngineError as exc:
             return SmokeResult(runner=self.name, binary=job.binary, status="failed", reason=str(exc))
         log = log_path(self.name, job)
-        log.write_text(ran.output, encoding="utf-8")
+        with open_log(log) as out:  # the work dir may hold what a sandboxed run left there
+            out.write(ran.output.encode("utf-8"))
         outcome = Outcome(
             exit_code=ran.exit_code, timed_out=ran.timed_out, output=ran.output, duration_s=ran.duration_s
         )

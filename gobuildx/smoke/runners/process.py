@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +30,7 @@ __all__ = [
     "kill_group",
     "limits_of",
     "log_path",
+    "open_log",
     "stop_group",
     "verdict",
 ]
@@ -120,6 +122,15 @@ def log_path(runner: str, job: Job) -> Path:
     return job.work_dir / f"{runner}-{job.binary}.log"
 
 
+def open_log(path: Path) -> BinaryIO:
+    """A new log file at `path`, opened for writing and reading back. The work dir belongs to the
+    sandboxed program during its run: whatever it left at this name (a link to /etc/passwd, say)
+    is removed, never followed, and O_EXCL refuses a link that appears meanwhile."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    return os.fdopen(fd, "w+b")
+
+
 def verdict(
     runner: str, job: Job, command: list[str], outcome: Outcome, log: Path, notes: list[str], limit: str | None = None
 ) -> SmokeResult:
@@ -169,7 +180,7 @@ def run_logged(inv: Invocation, log: Path, check: Check, box: sandbox.Box) -> Ou
     start = time.monotonic()
     # Read back through the same open file: the program may own the work dir, and could replace
     # the log's name with a link to a file only gobuildx may read.
-    with open(log, "w+b") as out:
+    with open_log(log) as out:
         proc = subprocess.Popen(
             box.argv,
             env=box.env,

@@ -192,6 +192,21 @@ def test_what_it_wrote_is_given_back_to_the_work_dirs_owner(probes: dict[str, Pa
     assert owners == {(work.name, os.getuid()), ("a", os.getuid()), ("b", os.getuid())}
 
 
+def test_a_link_left_at_the_logs_name_is_never_followed(probes: dict[str, Path], tmp_path: Path) -> None:
+    """The work dir is the program's during its run: a link it leaves where the next run's log
+    goes must not make gobuildx (root) write through it."""
+    work = tmp_path / "work"
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    work.mkdir()
+    (work / "native-probe.log").symlink_to(victim)  # what a hostile earlier run could leave
+    result = run("linux/amd64", probes["linux/amd64"], work, Check(args=["whoami"], timeout_s=60))
+    assert result.status == "passed", result
+    assert victim.read_text() == "root's file\n"  # untouched
+    log = work / "native-probe.log"
+    assert not log.is_symlink() and "uid" in log.read_text()
+
+
 def wine_path(path: str) -> str:
     return path.replace("/", "\\")
 
