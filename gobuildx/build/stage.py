@@ -20,7 +20,7 @@ from gobuildx import __version__
 from gobuildx.build import stamp
 from gobuildx.errors import ConfigError, ToolchainMissing
 from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetRecord
-from gobuildx.project import manifest_file, toolchain
+from gobuildx.project import checks, manifest_file, toolchain
 from gobuildx.project.config import Binary
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
@@ -147,8 +147,9 @@ def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None, st: stamp.
         "goos": target.goos,
         "goarch": target.goarch,
     }
-    ldflags = [_template(ctx, f"project.ldflags[{i}]", f, values) for i, f in enumerate(proj.ldflags)]
-    ldflags += [_template(ctx, f"override (target {target.id}) ldflags", f, values) for f in target.ldflags]
+    where = ctx.loaded.path
+    ldflags = [checks.fill(f, values, f"project.ldflags[{i}]", where) for i, f in enumerate(proj.ldflags)]
+    ldflags += [checks.fill(f, values, f"override (target {target.id}) ldflags", where) for f in target.ldflags]
     if tc:
         tc = tc.for_link(strip="-s" in " ".join(ldflags).split())
         ldflags += tc.go_ldflags()
@@ -158,18 +159,6 @@ def _plan(ctx: ProjectContext, target: Target, tc: CToolchain | None, st: stamp.
     steps = [_step(ctx, target, b, flags, tags, ldflags) for b in proj.binary_list()]
     inputs = stamp.digest(__version__, ctx.go.version, ctx.go.goroot, sources, st, env, [s.argv for s in steps], tc)
     return Plan(target=target, toolchain=tc, env=env, steps=steps, inputs=inputs, stamp=st)
-
-
-def _template(ctx: ProjectContext, where: str, text: str, values: dict[str, str]) -> str:
-    try:
-        return text.format_map(values)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError(
-            [
-                f"{ctx.loaded.path}: {where}: cannot fill {text!r} ({exc}); "
-                f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"
-            ]
-        ) from None
 
 
 def _env(ctx: ProjectContext, target: Target, tc: CToolchain | None) -> dict[str, str]:

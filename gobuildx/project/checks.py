@@ -11,9 +11,10 @@ import fnmatch
 import os
 import re
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
+from gobuildx.errors import ConfigError
 from gobuildx.project import imageref, matrix
 from gobuildx.project.config import KeySource, LoadedConfig, RegistrySettings, Release
 from gobuildx.project.matrix import Target
@@ -276,6 +277,20 @@ def _template_problems(loaded: LoadedConfig) -> list[str]:
     for key, text in flags:
         out += [f"{loaded.path}: {key}: {text!r}: {why}" for why in template_errors(text)]
     return out
+
+
+def fill(text: str, values: Mapping[str, str], key: str, config_path: Path) -> str:
+    """One template of targets.toml with its {placeholders} filled (ldflags, release names), or
+    a ConfigError naming the file, the key and the placeholders allowed there."""
+    try:
+        return text.format_map(values)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(
+            [
+                f"{config_path}: {key}: cannot fill {text!r} ({exc}); "
+                f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"
+            ]
+        ) from None
 
 
 def template_errors(text: str, allowed: Sequence[str] = PLACEHOLDERS) -> list[str]:

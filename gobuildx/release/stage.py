@@ -100,7 +100,7 @@ def archive_stem(settings: Release, m: Manifest, rec: TargetRecord, config_path:
     )
     template = settings.names.get(rec.id, settings.name)
     key = f'release.names."{rec.id}"' if rec.id in settings.names else "release.name"
-    stem = _fill(template, values, key, config_path)
+    stem = configcheck.fill(template, values, key, config_path)
     if not stem or "/" in stem or stem.startswith("."):
         raise ConfigError([f"{config_path}: {key}: {template!r} gives {stem!r}, which is not a plain file name"])
     return stem
@@ -113,19 +113,7 @@ def wrap_dir(settings: Release, m: Manifest, rec: TargetRecord, stem: str, confi
     values = configcheck.release_values(
         m.project, m.version, m.commit, rec.id, rec.goos, rec.goarch, rec.goarm, rec.goamd64
     )
-    return _fill(settings.wrap, {**values, "name": stem}, "release.wrap", config_path).strip("/") or None
-
-
-def _fill(template: str, values: dict[str, str], key: str, config_path: Path) -> str:
-    try:
-        return template.format_map(values)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError(
-            [
-                f"{config_path}: {key}: cannot fill {template!r} ({exc}); "
-                f"allowed placeholders: {', '.join('{' + k + '}' for k in values)}"
-            ]
-        ) from None
+    return configcheck.fill(settings.wrap, {**values, "name": stem}, "release.wrap", config_path).strip("/") or None
 
 
 def extra_files(settings: Release, root: Path, config_path: Path) -> list[archive.Entry]:
