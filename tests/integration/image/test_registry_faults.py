@@ -6,6 +6,7 @@ succeeds within its retry bound, or fails with no tag moved."""
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -55,17 +56,21 @@ def _after(seen: list[Seen], fault: Seen) -> Seen:
     return next(s for s in seen[seen.index(fault) + 1 :] if (s.method, s.path) == (fault.method, fault.path))
 
 
+def _push_through(
+    proxy: FaultProxy, root: Path, name: str, services: dict[str, str], layout: str = "l"
+) -> subprocess.CompletedProcess[str]:
+    """`gobuildx image --push` of linux-amd64 to the registry behind the fault proxy."""
+    argv = ["image", "-t", "linux-amd64", "-r", f"{proxy.addr}/{name}", "--oci-layout", layout, "--push"]
+    return run_gobuildx(argv, cwd=root, env=services)
+
+
 @pytest.mark.parametrize("proxy", [FLAKY], indirect=True)
 def test_a_flaky_registry_is_pushed_to_within_the_retry_bound(
     hello_images: Path, services: dict[str, str], tmp_path: Path, proxy: FaultProxy, own_registry: str
 ) -> None:
     root = clone(hello_images, tmp_path / "p")
     name = unique_name("flaky")
-    proc = run_gobuildx(
-        ["image", "-t", "linux-amd64", "-r", f"{proxy.addr}/{name}", "--oci-layout", "l", "--push"],
-        cwd=root,
-        env=services,
-    )
+    proc = _push_through(proxy, root, name, services)
     assert proc.returncode == 0, proc.stderr
     assert {f[0] for f in proxy.faults} == {"drop", "503", "429"}, proxy.faults
     # the 429's Retry-After: 1 was waited for (the backoff alone would be 0.5 s), measured
@@ -107,11 +112,7 @@ def test_a_registry_that_stays_down_moves_no_tag(
     )
     assert first.returncode == 0
     before = json.loads((root / "dist" / "manifest.json").read_text())["image"]["digest"]
-    proc = run_gobuildx(
-        ["image", "-t", "linux-amd64", "-r", f"{proxy.addr}/{name}", "--oci-layout", "l2", "--push"],
-        cwd=root,
-        env=services,
-    )
+    proc = _push_through(proxy, root, name, services, layout="l2")
     assert proc.returncode == 5, proc.stderr
     assert "HTTP 503 (after 5 tries)" in proc.stderr and "no tag was moved" in proc.stderr, proc.stderr
     attempts = [r for r in proxy.requests if r[0] == "PUT" and "/manifests/" in r[1]]
@@ -184,11 +185,7 @@ def test_a_chunked_push_whose_answer_is_lost_still_pushes_and_moves_the_tags(
     answer is lost. The push asks, starts that upload over, and ends with every tag on the index."""
     root = clone(hello_images, tmp_path / "p")
     name = unique_name("lost")
-    proc = run_gobuildx(
-        ["image", "-t", "linux-amd64", "-r", f"{proxy.addr}/{name}", "--oci-layout", "l", "--push"],
-        cwd=root,
-        env=services,
-    )
+    proc = _push_through(proxy, root, name, services)
     assert proc.returncode == 0, proc.stderr
     assert ("lose", "PATCH") in {(f[0], f[1]) for f in proxy.faults}, proxy.faults
     assert _after_every_failed_patch(proxy.seen) == ["GET"]
