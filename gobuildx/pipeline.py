@@ -39,6 +39,7 @@ from gobuildx.errors import (
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
 from gobuildx.util.files import describe
+from gobuildx.util.imports import preload
 
 # Stage modules (pydantic models, the Docker SDK, jinja...) are imported inside the function
 # that runs them: `gobuildx build` should not pay for the image or release stage.
@@ -138,7 +139,8 @@ def build(
     inputs = build_stage.gather_inputs(ctx)
     plans = build_stage.plan_all(ctx, selected, inputs)
     view.starting(ctx, len(plans))
-    _preload(["jinja2"] + (["gobuildx.audit.stage"] if audit else []))
+    # What the end of the build needs (the report's jinja, the audit), imported while go runs.
+    preload(["jinja2"] + (["gobuildx.audit.stage"] if audit else []))
     with _io("build", BuildFailed), report_page.timed(ctx.dist, "build"), view.progress(len(plans)) as reporter:
         records = build_stage.run(ctx, plans, build_stage.Options(jobs=sel.jobs, force=force), reporter)
     view.built(ctx, records)
@@ -158,25 +160,10 @@ def _io(stage: str, failure: type[GobuildxError]) -> Iterator[None]:
     1, Python's, which means a failed audit)."""
     try:
         yield
+    except BrokenPipeError:
+        raise  # stdout's reader left (`gobuildx build | head`): cli.main ends quietly
     except OSError as exc:
         raise WriteFailed(f"{stage}: {describe(exc)}", failure.exit_code) from None
-
-
-def _preload(modules: list[str]) -> None:
-    """Import what the end of a build needs (the report's jinja, the audit) while `go build`
-    runs: those processes leave the CPU idle between steps, and the imports then cost no
-    wall time after the last one. A daemon thread; a failure surfaces at the real import."""
-    import importlib
-    import threading
-
-    def load() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:
-                continue
-
-    threading.Thread(target=load, name="gobuildx-preload", daemon=True).start()
 
 
 def run_audit(

@@ -101,6 +101,8 @@ def build_directly(argv: Sequence[str], args: buildargs.BuildArgs) -> int:
     message on stderr, its code), for a command line buildargs read exactly as invoke would."""
     try:
         build(args, argv)
+    except BrokenPipeError:
+        raise  # the reader of stdout left: main() ends with 141 and no message
     except (GobuildxError, OSError) as exc:
         said = failure(exc)
         assert said is not None

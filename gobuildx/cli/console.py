@@ -1,4 +1,8 @@
-"""Terminal output: a live progress display on a TTY, plain lines in CI and pipes."""
+"""Terminal output: a live progress display on a TTY, plain lines in CI and pipes.
+
+rich is imported by the functions that draw with it: in CI and pipes the lines of a build
+are plain `print`s, and rich (~20 ms) is not in the way of the first `go build`.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,12 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
+from typing import TYPE_CHECKING, TextIO
 
 from gobuildx.model.manifest import TargetRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
 
@@ -30,6 +26,8 @@ def interactive(stream: TextIO | None = None) -> bool:
 
 
 def make_console() -> Console:
+    from rich.console import Console
+
     if interactive():
         return Console()
     return Console(force_terminal=False, no_color=True, width=max(100, _columns()), soft_wrap=True)
@@ -43,17 +41,26 @@ def _columns() -> int:
 
 
 @contextmanager
+def plain_progress() -> Iterator[object]:
+    """Yield a reporter(event, payload) for build.run printing a line per finished target."""
+
+    def plain(event: str, payload: object) -> None:
+        if event == "done" and isinstance(payload, TargetRecord):
+            print(_line(payload))
+        elif event == "note":
+            print(payload)
+
+    yield plain
+
+
+@contextmanager
 def build_progress(console: Console, total: int) -> Iterator[object]:
-    """Yield a reporter(event, payload) for build.run."""
+    """Yield a reporter(event, payload) for build.run: a live display on a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     if not console.is_terminal:
-
-        def plain(event: str, payload: object) -> None:
-            if event == "done" and isinstance(payload, TargetRecord):
-                console.print(_line(payload), highlight=False)
-            elif event == "note":
-                console.print(str(payload), highlight=False)
-
-        yield plain
+        with plain_progress() as plain:
+            yield plain
         return
     progress = Progress(
         SpinnerColumn(),
@@ -93,6 +100,8 @@ def _line(r: TargetRecord) -> str:
 
 
 def summary(console: Console, records: Sequence[TargetRecord], dist_label: str) -> None:
+    from rich.table import Table
+
     table = Table(title=f"build summary ({dist_label})", show_lines=False)
     for col in ("target", "status", "libc", "cgo", "C toolchain", "size", "artifact"):
         table.add_column(col)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from gobuildx.errors import SmokeFailed
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
+from gobuildx.util.imports import preload
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -55,14 +56,22 @@ class TerminalView:
         print(f"gobuildx: {count} targets prebuilt (merged from {source}); not compiling (`--force` builds here)")
 
     def starting(self, ctx: ProjectContext, plans: int) -> None:
-        self.console.print(
-            f"gobuildx: {plans} targets with {ctx.go.version} ({ctx.go.go}, from {ctx.go.source})", highlight=False
-        )
+        from gobuildx.cli import console as ui
+
+        line = f"gobuildx: {plans} targets with {ctx.go.version} ({ctx.go.go}, from {ctx.go.source})"
+        if ui.interactive():
+            self.console.print(line, highlight=False)
+        else:
+            print(line)  # no rich before the first compile (it is loaded meanwhile: progress)
 
     def progress(self, total: int) -> AbstractContextManager[BuildReporter]:
         from gobuildx.cli import console as ui
 
-        return ui.build_progress(self.console, total)  # type: ignore[return-value]
+        if ui.interactive():
+            return ui.build_progress(self.console, total)  # type: ignore[return-value]
+        # The summary's table after the last compile: rich imported while go builds.
+        preload(["rich.console", "rich.table"])
+        return ui.plain_progress()  # type: ignore[return-value]
 
     def built(self, ctx: ProjectContext, records: Sequence[TargetRecord]) -> None:
         from gobuildx.cli import console as ui

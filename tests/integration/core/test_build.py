@@ -172,6 +172,29 @@ def test_interrupt_leaves_no_partial_artifact(project, tmp_path: Path) -> None:
             assert sha256(dist / art["path"]) == art["sha256"]
 
 
+def test_a_reader_that_leaves_ends_the_build_quietly(project, tmp_path: Path) -> None:
+    """`gobuildx build | head -1`: exit 141 (SIGPIPE's), no message, no partial artifact."""
+    root = project("hello", TOML)
+    env = {**os.environ, "CI": "1", "GOCACHE": str(tmp_path / "cold-cache")}
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gobuildx", "build", "-j", "1"],
+        cwd=root,
+        env=env,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        first = reader.readline()  # the "N targets with go1..." line, then the reader leaves
+    _, err = proc.communicate(timeout=300)
+    assert first.startswith("gobuildx: ") and "targets with go1." in first
+    assert proc.returncode == 128 + signal.SIGPIPE, err
+    assert err == ""
+    assert not list((root / "dist").glob("*/.*.tmp-*"))
+
+
 def test_stale_temporary_from_a_killed_run_is_removed(project) -> None:
     """A half-published artifact of a run that died goes; one of a live process stays (that
     run is about to rename it, e.g. `gobuildx image` working on the same dist)."""
