@@ -16,13 +16,14 @@ from pathlib import Path, PurePosixPath
 
 from gobuildx.errors import ConfigError
 from gobuildx.project import imageref, matrix
-from gobuildx.project.config import KeySource, LoadedConfig, RegistrySettings, Release
+from gobuildx.project.config import Binary, KeySource, LoadedConfig, RegistrySettings, Release
 from gobuildx.project.matrix import Target
 
 PLACEHOLDERS = ("version", "commit", "short_commit", "date", "id", "goos", "goarch")  # ldflags
 TAG_FIELDS = ("version", "commit", "short_commit", "project")  # image.tags
 RELEASE_FIELDS = ("project", "version", "commit", "short_commit", "id", "goos", "goarch", "arch")  # release.name
 WRAP_FIELDS = (*RELEASE_FIELDS, "name")  # release.wrap: {name} is the archive's name
+BINARY_FIELDS = ("name", "project", "id", "goos", "goarch", "arch")  # project.binaries[].file
 # What a template is filled with to check its result before anything is built: a real
 # version can only be stricter (a `+` in a git describe is refused by the image stage).
 SAMPLE = {
@@ -56,6 +57,24 @@ def release_values(
     }
 
 
+def binary_file(project: str, binary: Binary, target: Target, config_path: Path) -> str:
+    """The file one binary is built to on one target: binary.file filled (else its name), plus
+    .exe or .wasm as Go's own output name has (GoReleaser adds them to a templated name too)."""
+    if binary.file is None:
+        return binary.name + target.exe_suffix()
+    values = {
+        "name": binary.name,
+        "project": project,
+        "id": target.id,
+        "goos": target.goos,
+        "goarch": target.goarch,
+        "arch": matrix.arch_label(target.goarch, target.goarm, target.goamd64),
+    }
+    stem = fill(binary.file, values, f"project.binaries ({binary.name}).file", config_path)
+    suffix = target.exe_suffix()
+    return stem if suffix and stem.endswith(suffix) else stem + suffix
+
+
 def problems(loaded: LoadedConfig) -> list[str]:
     """Every problem the file alone decides, in file order (no Go, no network)."""
     return (
@@ -83,6 +102,7 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
             out.append(
                 _hint(f"{where}: image.binary: {table.binary!r} is not a binary of the project", table.binary, names)
             )
+    out += _binary_file_clashes(loaded, targets)
     rel = loaded.config.release
     ids = [t.id for t in targets]
     for tid in rel.names:
@@ -105,6 +125,26 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
                 break
             seen[stem] = t.id
     return out
+
+
+def _binary_file_clashes(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str]:
+    """Two binaries that project.binaries[].file gives one file name on a target."""
+    binaries = loaded.config.project.binaries
+    if not any(b.file for b in binaries) or any(
+        template_errors(b.file, BINARY_FIELDS) for b in binaries if b.file is not None
+    ):
+        return []
+    for t in targets:
+        seen: dict[str, str] = {}
+        for b in binaries:
+            name = binary_file(loaded.config.project.name, b, t, loaded.path)
+            if name in seen:
+                return [
+                    f"{loaded.path}: project.binaries: {seen[name]!r} and {b.name!r} are both built to "
+                    f"{name!r} on {t.id}; give them different names or file templates"
+                ]
+            seen[name] = b.name
+    return []
 
 
 def _hint(message: str, value: str, allowed: Sequence[str]) -> str:
@@ -276,6 +316,16 @@ def _template_problems(loaded: LoadedConfig) -> list[str]:
     ]
     for key, text in flags:
         out += [f"{loaded.path}: {key}: {text!r}: {why}" for why in template_errors(text)]
+    sample = {"name": "app", "project": "app", "id": "linux-armv7", "goos": "linux", "goarch": "arm", "arch": "armv7"}
+    for i, b in enumerate(cfg.project.binaries):
+        if b.file is None:
+            continue
+        key = f"{loaded.path}: project.binaries[{i}].file: {b.file!r}"
+        found = [f"{key}: {why}" for why in template_errors(b.file, BINARY_FIELDS)]
+        stem = "" if found else b.file.format(**sample)
+        if not found and not re.fullmatch(r"[A-Za-z0-9._-]+", stem):
+            found.append(f"{key} gives {stem!r}, which is not a plain file name (letters, digits, . _ -)")
+        out += found
     return out
 
 

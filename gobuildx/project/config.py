@@ -51,6 +51,9 @@ class Binary(Strict):
     """The binary's file name (without .exe or .wasm)."""
     main: str = "."
     """Its main package, relative to project.dir (./cmd/name) or an import path."""
+    file: str | None = None
+    """Its file name per target instead of `name` (without .exe or .wasm), as GoReleaser's templated
+    `binary`: placeholders {name} {project} {id} {goos} {goarch} {arch}, e.g. "yq_{goos}_{goarch}"."""
 
 
 class Project(Strict):

@@ -419,17 +419,13 @@ def _project(
     binaries: list[dict[str, str]] = []
     for i, b in enumerate(builds):
         template = str(b.get("binary") or "{{ .ProjectName }}")
-        filled = {filler.fill(f"builds[{i}].binary", template, t, ()) for t in build_targets(b) if t in targets}
+        per_target = {t: filler.fill(f"builds[{i}].binary", template, t, ()) for t in build_targets(b) if t in targets}
+        filled = set(per_target.values())
         binary = sorted(filled, key=str)[0] if filled and None not in filled else None
+        file: str | None = None
         if binary is not None and len(filled) > 1:
             binary = _binary_base(template, name)
-            notes.append(
-                Note(
-                    f"builds[{i}].binary",
-                    "differs",
-                    f"{template!r} names the binary per target; gobuildx gives it one name on every target: {binary}",
-                )
-            )
+            file = _binary_file(f"builds[{i}].binary", template, per_target, binary, name, notes)  # type: ignore[arg-type]
         main = str(b.get("main") or ".")
         if main.endswith(".go"):
             main = str(Path(main).parent) if str(Path(main).parent) != "." else "."
@@ -441,7 +437,7 @@ def _project(
             binary = name if binary is None or "{" in binary else binary.rsplit("/", 1)[-1]
         same = next((x for x in binaries if x["name"] == binary), None)
         if same is None:
-            binaries.append({"name": binary, "main": main})
+            binaries.append({"name": binary, "main": main} | ({"file": file} if file else {}))
         elif same["main"] != main:
             notes.append(Note(f"builds[{i}].binary", "untranslated", f"{binary!r} again, from another main {main}"))
         for key in sorted(set(b) - BUILD_KEYS):
@@ -473,6 +469,31 @@ def _project(
     if data.get("dist"):
         project["dist"] = str(data["dist"])
     return {k: v for k, v in project.items() if v or k in ("ldflags", "flags")}  # [] replaces a default
+
+
+def _binary_file(
+    key: str, template: str, names: Mapping[GrTarget, str], binary: str, project: str, notes: list[Note]
+) -> str | None:
+    """project.binaries[].file for a binary GoReleaser names per target: the one {goos}/{goarch}/{arch}
+    template that gives the most targets their GoReleaser name (ties: the fewest placeholders)."""
+    values = {t: _binary_values(t, binary, project) for t in names}
+    candidates = {c for t, n in names.items() for c in _generalisations(n, values[t])}
+
+    def fit(candidate: str, t: GrTarget) -> bool:
+        return _format_or_none(candidate, values[t]) == _format_or_none(names[t], values[t])
+
+    best = max(sorted(candidates), key=lambda c: (sum(fit(c, t) for t in names), -c.count("{"), -len(c)))
+    odd = sorted(t.name for t in names if not fit(best, t))
+    if odd:
+        notes.append(
+            Note(key, "differs", f"{template!r}: file = {best!r} names all but {', '.join(odd)} as GoReleaser does")
+        )
+    return best
+
+
+def _binary_values(t: GrTarget, binary: str, project: str) -> dict[str, str]:
+    arch = matrix.arch_label(t.goarch, t.goarm, t.goamd64)
+    return {"name": binary, "project": project, "id": "", "goos": t.goos, "goarch": t.goarch, "arch": arch}
 
 
 def _binary_base(template: str, project: str) -> str:
@@ -724,7 +745,7 @@ def _general_name(
     candidates: Counter[str] = Counter()
     for tid, name in names.items():
         if name is not None:
-            candidates[_generalise(name, values[tid])] += 1
+            candidates.update(_generalisations(name, values[tid]))
 
     def fits(template: str, tid: str) -> bool:
         name = names[tid]
@@ -747,17 +768,24 @@ def _format_or_none(template: str, values: Mapping[str, str]) -> str | None:
         return None
 
 
-def _generalise(name: str, values: Mapping[str, str]) -> str:
-    """A concrete name with this target's {arch} and {goos} put back as placeholders."""
-    arch, goos = values["arch"], values["goos"]
-    at = name.rfind(arch)
-    if at < 0:
-        return name
-    head, tail = name[:at], name[at + len(arch) :]
-    g = head.rfind(goos)
-    if g >= 0:
-        head = head[:g] + "{goos}" + head[g + len(goos) :]
-    return head + "{arch}" + tail
+def _generalisations(name: str, values: Mapping[str, str]) -> list[str]:
+    """A concrete name with this target's {arch} (armv6, amd64v3) or plain {goarch}, and {goos},
+    put back as placeholders: the candidates a template is chosen from."""
+    out = []
+    goos = values["goos"]
+    for key in ("arch", "goarch", None):
+        arch = values[key] if key else ""
+        at = name.rfind(arch) if key else len(name)
+        if at < 0:
+            continue
+        head, tail = name[:at], name[at + len(arch) :]
+        g = head.rfind(goos)
+        heads = [head[:g] + "{goos}" + head[g + len(goos) :]] if g >= 0 else []
+        for h in [*heads, head]:  # the {goos} one first: the archive names' choice on a tie
+            candidate = h + ("{" + key + "}" if key else "") + tail
+            if candidate not in out:
+                out.append(candidate)
+    return out
 
 
 def _files(a: Mapping[str, Any], i: int, root: Path, notes: list[Note]) -> list[str]:

@@ -229,8 +229,74 @@ def test_new_release_keys_are_checked(tmp_path: Path) -> None:
     assert "release.names: 'linux-arm64' matches no target" in text
 
 
-def test_a_binary_named_per_target_is_reported(tmp_path: Path) -> None:
-    text = "builds:\n  - binary: yq_{{ .Os }}_{{ .Arch }}\n    goos: [linux, darwin]\n    goarch: [amd64]\n"
+def binary_files(loaded: config.LoadedConfig) -> dict[str, list[str]]:
+    """Each target's binary file names, as the build stage names them."""
+    project = loaded.config.project
+    return {
+        t.id: [checks.binary_file(project.name, b, t, loaded.path) for b in project.binary_list()]
+        for t in checked_targets(loaded, PLATFORMS)
+    }
+
+
+def test_a_binary_named_per_target_gets_a_file_template(tmp_path: Path) -> None:
+    # yq's: .Arch alone, so linux_arm_6 is yq_linux_arm (not armv6); windows adds .exe
+    text = "builds:\n  - binary: yq_{{ .Os }}_{{ .Arch }}\n    goos: [linux, windows]\n    goarch: [amd64, arm]\n"
     result, loaded = translated(tmp_path, text)
-    assert loaded.config.project.binary_list()[0].name == "yq"
-    assert any(n.key == "builds[0].binary" and "per target" in n.text for n in result.notes)
+    (binary,) = loaded.config.project.binary_list()
+    assert (binary.name, binary.file) == ("yq", "yq_{goos}_{goarch}")
+    assert binary_files(loaded) == {
+        "linux-amd64": ["yq_linux_amd64"],
+        "linux-armv6": ["yq_linux_arm"],
+        "windows-amd64": ["yq_windows_amd64.exe"],
+    }
+    assert not any(n.key == "builds[0].binary" for n in result.notes)  # nothing differs
+
+
+def test_a_binary_file_with_the_variant_and_a_literal_os(tmp_path: Path) -> None:
+    text = """
+builds:
+  - id: server
+    binary: "srv-linux-{{ .Arch }}{{ with .Arm }}v{{ . }}{{ end }}"
+    goos: [linux]
+    goarch: [amd64, arm]
+    goarm: [7]
+"""
+    _, loaded = translated(tmp_path, text)
+    assert loaded.config.project.binary_list()[0].file == "srv-linux-{arch}"  # the fewest placeholders
+    assert binary_files(loaded) == {"linux-amd64": ["srv-linux-amd64"], "linux-armv7": ["srv-linux-armv7"]}
+
+
+def test_a_binary_file_that_fits_not_every_target_is_reported(tmp_path: Path) -> None:
+    text = """
+builds:
+  - binary: '{{ if eq .Os "darwin" }}tool-mac{{ else }}tool-{{ .Os }}{{ end }}'
+    goos: [linux, darwin, freebsd]
+    goarch: [amd64]
+"""
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.project.binary_list()[0].file == "tool-{goos}"
+    (note,) = [n for n in result.notes if n.key == "builds[0].binary"]
+    assert note.kind == "differs" and "darwin_amd64_v1" in note.text
+
+
+def test_binary_file_templates_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/you/hello\n")
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64", "arm64"]\n'
+        '[[project.binaries]]\nname = "a"\nfile = "x_{gos}"\n'
+        '[[project.binaries]]\nname = "b"\nfile = "x/{goos}"\n'
+    )
+    with pytest.raises(Exception) as err:
+        checked_targets(config.load(tmp_path / "targets.toml"), PLATFORMS)
+    text = str(err.value)
+    assert "project.binaries[0].file: 'x_{gos}': unknown placeholder {gos}" in text and "did you mean {goos}?" in text
+    assert "project.binaries[1].file: 'x/{goos}' gives 'x/linux', which is not a plain file name" in text
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n'
+        '[[project.binaries]]\nname = "a"\nfile = "x_{goos}"\n'
+        '[[project.binaries]]\nname = "b"\nmain = "."\nfile = "x_linux"\n'
+    )
+    with pytest.raises(Exception) as err:
+        checked_targets(config.load(tmp_path / "targets.toml"), PLATFORMS)
+    assert "'a' and 'b' are both built to 'x_linux' on linux-amd64" in str(err.value)
