@@ -283,11 +283,12 @@ class Release(Strict):
     """Extra files in every archive, relative to targets.toml (LICENSE, README.md)."""
     name: str = "{project}_{version}_{id}"
     """The archive name without extension; placeholders {project} {version} {commit} {short_commit} {id} {goos}
-    {goarch} {arch} (GOARCH with its variant: armv6, amd64v3)."""
+    {goarch} {arch} (GOARCH with its variant: armv6, amd64v3) {binary} (its first binary's file name)."""
     names: dict[str, str] = {}
     """Archive names of single targets, keyed by target id, instead of `name` (the same placeholders)."""
-    format: Literal["auto", "tar.gz", "zip"] = "auto"
-    """The archive format: auto (zip for windows, tar.gz otherwise), tar.gz or zip."""
+    format: Literal["auto", "tar.gz", "tar.xz", "tar.zst", "zip", "binary"] = "auto"
+    """The archive format: auto (zip for windows, tar.gz otherwise), tar.gz, tar.xz, tar.zst, zip, or binary (the
+    target's one binary itself, no archive)."""
     format_overrides: dict[str, ArchiveFormat] = {}
     """The archive format per GOOS, instead of `format`, e.g. { windows = "zip" }."""
     wrap: str | None = None

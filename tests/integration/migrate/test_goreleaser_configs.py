@@ -64,8 +64,6 @@ ENV = {
 }
 # What may differ, per project, each documented in docs/migrate.md.
 KNOWN: dict[str, set[str]] = {
-    # binary: yq_{{ .Os }}_{{ .Arch }}: gobuildx gives a binary one name on every target
-    "github.com/mikefarah/yq/v4@v4.54.3": {"binaries", "members"},
     # rekor-cli-{{ .Os }}-{{ .Arch }}, and formats: [binary] (GoReleaser makes no archive)
     "github.com/sigstore/rekor@v1.5.4": {"binaries", "archives"},
     # formats: [binary]: gobuildx always archives (tar.gz here), GoReleaser uploads bare binaries
