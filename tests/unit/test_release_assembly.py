@@ -14,8 +14,8 @@ from gobuildx.model.audit import AuditResult
 from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetRecord
 from gobuildx.model.smoke import SmokeRecord, SmokeResult
 from gobuildx.project import checks, manifest_file
-from gobuildx.release import stage as release_stage
 from gobuildx.release import archive, verify
+from gobuildx.release import stage as release_stage
 
 TOML = """
 [project]
@@ -163,7 +163,10 @@ def test_xz_and_zstd_archives_are_reproducible_and_verify(context, fmt: str) -> 
     ids = [t.id for t in ctx.targets]
     rm = release_stage.assemble(release_stage.from_project(ctx, ids))
     folder = ctx.dist / "release"
-    assert [t.archive.name for t in rm.targets] == [f"hello_1.2.3_linux-amd64.{fmt}", f"hello_1.2.3_windows-amd64.{fmt}"]
+    assert [t.archive.name for t in rm.targets] == [
+        f"hello_1.2.3_linux-amd64.{fmt}",
+        f"hello_1.2.3_windows-amd64.{fmt}",
+    ]
     data = (folder / f"hello_1.2.3_windows-amd64.{fmt}").read_bytes()
     magic = {"tar.xz": b"\xfd7zXZ\x00", "tar.zst": b"\x28\xb5\x2f\xfd"}[fmt]
     assert data.startswith(magic)
