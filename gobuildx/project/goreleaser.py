@@ -47,6 +47,7 @@ DEFAULT_ARCHIVE_NAME = (
     "{{ .ProjectName }}_{{ .Version }}_{{ .Os }}_{{ .Arch }}{{ with .Arm }}v{{ . }}{{ end }}"
     '{{ with .Mips }}_{{ . }}{{ end }}{{ if not (eq .Amd64 "v1") }}{{ .Amd64 }}{{ end }}'
 )
+DEFAULT_BINARY_NAME = "{{ .Binary }}_" + DEFAULT_ARCHIVE_NAME.split("_", 1)[1]  # a `binary` archive's
 DEFAULT_ARCHIVE_FILES = ["license*", "LICENSE*", "readme*", "README*", "changelog*", "CHANGELOG*"]
 FIRST_CLASS = ["darwin_amd64", "darwin_arm64", "linux_386", "linux_amd64", "linux_arm", "linux_arm64"]
 FIRST_CLASS += ["windows_386", "windows_amd64"]
@@ -125,7 +126,7 @@ BUILD_KEYS = {"id", "main", "dir", "binary", "goos", "goarch", "ignore", "target
 BUILD_KEYS |= {"env", "mod_timestamp", "builder", "skip", "overrides", "asmflags", "gcflags", "hooks", "gobinary"}
 BUILD_KEYS |= set(DEFAULT_VARIANT) | {"no_unique_dist_dir", "no_main_check", "command", "tool", "buildmode"}
 MARK = "\x00"
-MARKERS = ("version", "commit", "short_commit", "date")
+MARKERS = ("version", "commit", "short_commit", "date", "binary")
 
 
 def _mark(name: str) -> str:
@@ -267,6 +268,7 @@ class _Filler:
             "ShortCommit": _mark("short_commit"),
             "Date": _mark("date"),
             "CommitDate": _mark("date"),
+            "Binary": _mark("binary"),  # archive names: the first binary's file name
             "IsSnapshot": False,
             "IsRelease": True,
             "Env": dict(self.environ),
@@ -661,10 +663,25 @@ def _release(
     out: dict[str, Any] = {}
     formats: dict[str, set[str]] = {}
     names: dict[str, str | None] = {}
+    several = len({str(b.get("binary") or "") for b in data.get("builds") or [{}]}) > 1
     for t in targets:
         i = chosen[t.name]
-        formats.setdefault(t.goos, set()).add(_archive_format(archives[i], t.goos, i, notes))
-        template = str(archives[i].get("name_template") or DEFAULT_ARCHIVE_NAME)
+        fmt = _archive_format(archives[i], t.goos, i, notes)
+        if fmt == "binary" and several:
+            notes.append(
+                Note(
+                    f"archives[{i}]",
+                    "untranslated",
+                    "format binary with several binaries per target: gobuildx's binary format holds one; "
+                    "a tar.gz of them is made, named as GoReleaser's default archive",
+                )
+            )
+            fmt = "tar.gz"
+        formats.setdefault(t.goos, set()).add(fmt)
+        default = DEFAULT_BINARY_NAME if "binary" in _all_formats(archives[i]) else DEFAULT_ARCHIVE_NAME
+        template = str(archives[i].get("name_template") or default)
+        if "binary" in _all_formats(archives[i]) and several:
+            template = DEFAULT_ARCHIVE_NAME  # a name per binary cannot name the archive of both
         names[ids[t.name]] = filler.fill(f"archives[{i}].name_template", template, t, RELEASE_FIELDS)
     common = Counter(f for fs in formats.values() for f in fs).most_common(1)[0][0]
     out["format"] = common
@@ -712,6 +729,11 @@ def _covers(archive: Mapping[str, Any], builds: set[str]) -> bool:
     return not wanted or bool(wanted & builds)
 
 
+def _all_formats(archive: Mapping[str, Any]) -> list[str]:
+    """The formats an archives[] entry names (GoReleaser picks its default name template by them)."""
+    return [str(f) for f in _list(archive.get("formats")) or _list(archive.get("format"))]
+
+
 def _archive_format(archive: Mapping[str, Any], goos: str, i: int, notes: list[Note]) -> str:
     for j, ov in enumerate(_list(archive.get("format_overrides"))):
         if str(ov.get("goos")) == goos:
@@ -721,16 +743,24 @@ def _archive_format(archive: Mapping[str, Any], goos: str, i: int, notes: list[N
     return _format(fmts or ["tar.gz"], f"archives[{i}].formats", notes)
 
 
+ALIASES = {"tgz": "tar.gz", "txz": "tar.xz", "tzst": "tar.zst"}
+
+
 def _format(formats: Sequence[str], key: str, notes: list[Note]) -> str:
     first = formats[0]
     if len(formats) > 1:
-        notes.append(Note(key, "untranslated", f"{formats}: gobuildx makes one archive; {first} only"))
-    if first in ("tar.gz", "zip"):
+        notes.append(Note(key, "untranslated", f"{formats}: gobuildx makes one archive per target; {first} only"))
+    if first in ("tar.gz", "tar.xz", "tar.zst", "zip", "binary"):
         return first
-    if first == "tgz":
-        notes.append(Note(key, "differs", "tgz: gobuildx writes the same as .tar.gz"))
-        return "tar.gz"
-    notes.append(Note(key, "untranslated", f"{first!r}: gobuildx writes tar.gz or zip; tar.gz is used"))
+    if first in ALIASES:
+        notes.append(Note(key, "differs", f"{first}: gobuildx writes the same, named .{ALIASES[first]}"))
+        return ALIASES[first]
+    advice = {
+        "none": "gobuildx archives every target; leave those archives out when you upload",
+        "tar": "gobuildx compresses every tar",
+        "gz": "gobuildx writes no bare .gz",
+    }.get(first, "not a format gobuildx knows")
+    notes.append(Note(key, "untranslated", f"{first!r}: {advice}; tar.gz is used"))
     return "tar.gz"
 
 
@@ -775,7 +805,7 @@ def _generalisations(name: str, values: Mapping[str, str]) -> list[str]:
     goos = values["goos"]
     for key in ("arch", "goarch", None):
         arch = values[key] if key else ""
-        at = name.rfind(arch) if key else len(name)
+        at = name.rfind(arch) if key else (-1 if out else len(name))  # no {arch} only when none is found
         if at < 0:
             continue
         head, tail = name[:at], name[at + len(arch) :]

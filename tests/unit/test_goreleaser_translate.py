@@ -300,3 +300,54 @@ def test_binary_file_templates_are_checked(tmp_path: Path) -> None:
     with pytest.raises(Exception) as err:
         checked_targets(config.load(tmp_path / "targets.toml"), PLATFORMS)
     assert "'a' and 'b' are both built to 'x_linux' on linux-amd64" in str(err.value)
+
+
+def test_format_binary_and_its_default_name(tmp_path: Path) -> None:
+    # goose's: formats [binary]; with no name_template GoReleaser's default starts with .Binary
+    text = """
+builds:
+  - binary: tool_{{ .Os }}
+    goos: [linux, windows]
+    goarch: [amd64]
+archives:
+  - formats: [binary]
+"""
+    _, loaded = translated(tmp_path, text)
+    rel = loaded.config.release
+    assert (rel.format, rel.name) == ("binary", "{binary}_{version}_{goos}_{arch}")
+    assert checks.problems(loaded) == []
+    t = checked_targets(loaded, PLATFORMS)[1]
+    binary = checks.binary_stem("hello", loaded.config.project.binaries[0], t, loaded.path)
+    values = checks.release_values("hello", "1.2.3", "0" * 40, t.id, t.goos, t.goarch, t.goarm, t.goamd64, binary)
+    assert rel.name.format(**values) == "tool_windows_1.2.3_windows_amd64"  # + .exe, as GoReleaser's
+
+
+@pytest.mark.parametrize(
+    ("formats", "fmt", "note"),
+    [
+        ("[tar.xz]", "tar.xz", None),
+        ("[tar.zst, zip]", "tar.zst", "one archive per target; tar.zst only"),
+        ("[txz]", "tar.xz", "named .tar.xz"),
+        ("[tar]", "tar.gz", "compresses every tar"),
+    ],
+)
+def test_archive_formats(tmp_path: Path, formats: str, fmt: str, note: str | None) -> None:
+    text = f"builds:\n  - goos: [linux]\n    goarch: [amd64]\narchives:\n  - formats: {formats}\n"
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.release.format == fmt
+    found = [n.text for n in result.notes if n.key == "archives[0].formats"]
+    assert (note is None and not found) or any(note in t for t in found), found
+
+
+def test_format_binary_with_two_binaries_is_reported(tmp_path: Path) -> None:
+    text = """
+builds:
+  - {id: a, binary: a}
+  - {id: b, binary: b}
+archives:
+  - formats: [binary]
+    name_template: "{{ .Binary }}"
+"""
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.release.format == "tar.gz"
+    assert any(n.key == "archives[0]" and "several binaries" in n.text for n in result.notes)

@@ -14,6 +14,7 @@ both tools for the host target (test_real_build_gives_the_same_files).
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 import yaml
+import zstandard
 
 from tests.conftest import REPO, git, go_program, need, run_gobuildx
 
@@ -66,12 +68,11 @@ ENV = {
 KNOWN: dict[str, set[str]] = {
     # rekor-cli-{{ .Os }}-{{ .Arch }}, and formats: [binary] (GoReleaser makes no archive)
     "github.com/sigstore/rekor@v1.5.4": {"binaries", "archives"},
-    # formats: [binary]: gobuildx always archives (tar.gz here), GoReleaser uploads bare binaries
-    "github.com/pressly/goose/v3@v3.30.0": {"archives"},
     # gomips: [hardfloat, softfloat]: gobuildx has no GOMIPS axis, the softfloat archives are not made
     "github.com/go-acme/lego/v5@v5.6.0": {"archives"},
 }
 BINARY = 4  # GoReleaser's artifact.Binary (an archive of format binary is another type, same name)
+UPLOADABLE_BINARY = 2  # what an archive of format binary makes: the binary itself, under the archive's name
 SKIP = "publish,announce,sign,sbom,docker,ko,nfpm,before,validate,homebrew,scoop,winget,aur,nix,chocolatey,snapcraft"
 STANDIN = """#!/bin/sh
 # `go build ... -o OUT`: a small file naming the target instead of a compile; the rest is the real go
@@ -203,12 +204,14 @@ def goreleaser_side(
         plat = (a.get("goos"), a.get("goarch"), a.get("goarm") or None, _amd64(a.get("goamd64")))
         if a["type"] == "Binary" and a.get("internal_type") == BINARY:
             out["binaries"].setdefault(plat, set()).add(a["name"])
-        if a["type"] == "Archive" and a["extra"].get("ID") in order:
+        bare = a["type"] == "Binary" and a.get("internal_type") == UPLOADABLE_BINARY
+        if (a["type"] == "Archive" or bare) and a["extra"].get("ID") in order:
             rank = order.index(a["extra"]["ID"])
             if a["target"] not in per_target or rank < per_target[a["target"]][0]:
                 per_target[a["target"]] = (rank, a)
     for _, a in per_target.values():
-        out["archives"][a["name"]] = members(root / a["path"])
+        bare = a["type"] == "Binary"
+        out["archives"][a["name"]] = [a["name"]] if bare else members(root / a["path"])
     return out
 
 
@@ -220,7 +223,11 @@ def members(path: Path) -> list[str]:
     if path.name.endswith(".zip"):
         with zipfile.ZipFile(path) as zf:
             return sorted(n for n in zf.namelist() if not n.endswith("/"))
-    with tarfile.open(path) as tf:
+    if path.name.endswith((".tar.zst", ".tzst")):
+        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read()
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tf:
+            return sorted(m.name for m in tf.getmembers() if m.isfile())
+    with tarfile.open(path) as tf:  # gz and xz
         return sorted(m.name for m in tf.getmembers() if m.isfile())
 
 
@@ -247,7 +254,8 @@ def gobuildx_side(root: Path, version: str, go: Path | None, targets: list[str] 
         plat = (t["goos"], t["goarch"], t.get("goarm"), _amd64(t.get("goamd64")))
         out["binaries"][plat] = {Path(a["path"]).name for a in t["artifacts"]}
     for t in rel["targets"]:
-        out["archives"][t["archive"]["name"]] = members(dist / "release" / t["archive"]["name"])
+        name = t["archive"]["name"]
+        out["archives"][name] = [name] if t["archive"]["format"] == "binary" else members(dist / "release" / name)
         out["smoke"][t["id"]] = t["smoke"]
     return out
 
