@@ -801,7 +801,7 @@ def _format_or_none(template: str, values: Mapping[str, str]) -> str | None:
 def _generalisations(name: str, values: Mapping[str, str]) -> list[str]:
     """A concrete name with this target's {arch} (armv6, amd64v3) or plain {goarch}, and {goos},
     put back as placeholders: the candidates a template is chosen from."""
-    out = []
+    out: list[str] = []
     goos = values["goos"]
     for key in ("arch", "goarch", None):
         arch = values[key] if key else ""
