@@ -22,7 +22,7 @@ import yaml  # type: ignore[import-untyped]
 
 from gobuildx.errors import ConfigError
 from gobuildx.project import gotemplate, matrix
-from gobuildx.project.checks import PLACEHOLDERS, RELEASE_FIELDS, release_values
+from gobuildx.project.checks import PLACEHOLDERS, RELEASE_FIELDS, TAG_FIELDS, release_values
 from gobuildx.project.goenv import Platform
 
 # GoReleaser's defaults (internal/builders/golang/build.go, v2.15.1).
@@ -82,9 +82,6 @@ ADVICE = {
     "binary_signs": "gobuildx has no [sign] table yet: sign the binaries yourself",
     "docker_signs": "gobuildx has no [sign] table yet: sign the image yourself (cosign sign)",
     "docker_manifests": "gobuildx's [image] joins every image under one index itself",
-    "dockers": "gobuildx builds FROM-scratch images itself ([image]); your Dockerfile is not used",
-    "dockers_v2": "gobuildx builds FROM-scratch images itself ([image]); your Dockerfile is not used",
-    "kos": "gobuildx builds FROM-scratch images itself ([image]), as ko does",
     "sboms": "gobuildx writes an SBOM per binary itself ([release].sbom)",
     "announce": "gobuildx announces nothing",
     "milestones": "gobuildx closes no milestone",
@@ -122,6 +119,7 @@ ADVICE = {
     "template_files": "gobuildx renders no template files",
 }
 HANDLED = {"version", "project_name", "dist", "env", "builds", "archives", "checksum", "snapshot"}
+HANDLED |= {"dockers", "dockers_v2", "kos"}  # -> [image], the first of them that is given (_image)
 BUILD_KEYS = {"id", "main", "dir", "binary", "goos", "goarch", "ignore", "targets", "flags", "ldflags", "tags"}
 BUILD_KEYS |= {"env", "mod_timestamp", "builder", "skip", "overrides", "asmflags", "gcflags", "hooks", "gobinary"}
 BUILD_KEYS |= set(DEFAULT_VARIANT) | {"no_unique_dist_dir", "no_main_check", "command", "tool", "buildmode"}
@@ -351,6 +349,9 @@ def translate(
         for t in build_targets(b):
             owners.setdefault(t.name, set()).add(str(b.get("id") or (name if len(builds) == 1 else f"build{i}")))
     out.data["release"] = _release(data, targets, out.ids, owners, filler, notes, root)
+    image = _image(data, targets, out.ids, builds, filler, notes)
+    if image:
+        out.data["image"] = image
     out.notes = notes
     return out
 
@@ -872,3 +873,189 @@ def report_lines(notes: Sequence[Note]) -> list[str]:
             out.append(f"{title} ({len(chosen)}):")
             out += [f"  {n.key}: {n.text}" for n in chosen]
     return out
+
+
+IMAGE_SOURCES = ("dockers_v2", "kos", "dockers")
+# What each image key of GoReleaser becomes, or what to do instead (the report says it key by key).
+IMAGE_ADVICE = {
+    "dockerfile": "gobuildx builds FROM scratch with the binary, CA certificates and zoneinfo; "
+    "put what else the image needs in [image].files",
+    "extra_files": "list them in [image].files (src, dst)",
+    "build_args": "no Dockerfile, no build arguments",
+    "build_flag_templates": "only --label= is translated (to [image].labels)",
+    "base_image": "gobuildx builds FROM scratch (a dynamic binary gets its loader and libraries copied)",
+    "bare": "the repository is [image].repository as written",
+    "annotations": "gobuildx writes the OCI annotations created, revision, version, title (and source)",
+    "use": "gobuildx writes the image itself, no docker buildx",
+    "skip_push": "push or not with `gobuildx image --push` / `release`",
+    "skip": "remove [image] to build no image",
+    "retry": "not used",
+    "sbom": "gobuildx writes an SBOM per binary ([release].sbom), not per image",
+    "env": "a FROM-scratch image has no environment of its own",
+    "ldflags": "the image holds the binary gobuildx built, with [project].ldflags",
+    "flags": "the image holds the binary gobuildx built, with [project].flags",
+    "main": "the image holds the binary gobuildx built ([image].binary picks one)",
+    "build": "the image holds the binary gobuildx built ([image].binary picks one)",
+    "working_dir": "not used",
+    "creation_time": "the image's time is the commit time (reproducible)",
+    "ko_data_creation_time": "the image's time is the commit time (reproducible)",
+    "local_domain": "not used",
+    "preserve_import_paths": "not used",
+    "base_import_paths": "not used",
+    "disable": "remove [image] to build no image",
+    "push_flags": "not used",
+}
+IMAGE_TRANSLATED = {"id", "ids", "images", "image_templates", "repository", "repositories", "tags", "platforms"}
+IMAGE_TRANSLATED |= {"labels", "goos", "goarch", "goarm", "goamd64", "build_flag_templates"}
+
+
+def _image(
+    data: Mapping[str, Any],
+    targets: Sequence[GrTarget],
+    ids: Mapping[str, str],
+    builds: Sequence[Mapping[str, Any]],
+    filler: _Filler,
+    notes: list[Note],
+) -> dict[str, Any] | None:
+    """[image] from the first of dockers_v2, kos, dockers: repository, tags, the platforms as target
+    ids, labels, the binary; every other key is reported with what to do instead."""
+    source = next((k for k in IMAGE_SOURCES if _list(data.get(k))), None)
+    if source is None:
+        return None
+    for other in IMAGE_SOURCES:
+        if other != source and _list(data.get(other)):
+            notes.append(Note(other, "untranslated", f"[image] is made from {source}; gobuildx builds one image"))
+    entries = [e for e in _list(data[source]) if isinstance(e, dict)]
+    first = entries[0] if entries else {}
+    refs, tags, platforms, labels = _image_parts(source, entries, data, notes)
+    out: dict[str, Any] = {}
+    repos = sorted({r for r in refs if r}, key=refs.index)
+    filled = [filler.fill(f"{source}[0] repository", r, None, ()) for r in repos]
+    if not filled or filled[0] is None:
+        notes.append(Note(source, "untranslated", "no repository gobuildx can write; fill [image] by hand"))
+        return None
+    out["repository"] = filled[0].replace("{{", "{").replace("}}", "}")
+    if len(repos) > 1:
+        notes.append(Note(f"{source}[0]", "untranslated", f"repositories {repos[1:]}: gobuildx pushes to one"))
+    tag_list = [filler.fill(f"{source}[0].tags", t, None, TAG_FIELDS) for t in tags]
+    out["tags"] = [t for t in dict.fromkeys(tag_list) if t]  # an untranslated tag is noted and left out
+    if not out["tags"]:
+        out.pop("tags")  # gobuildx's default: {version}
+    chosen = []
+    for plat in platforms:
+        match = _platform_target(plat, targets)
+        if match is None:
+            notes.append(Note(f"{source} platform {plat}", "untranslated", "not a target of the build; no image"))
+        else:
+            chosen.append(ids[match.name])
+    if chosen and sorted(set(chosen)) != sorted(ids[t.name] for t in targets if t.goos == "linux"):
+        out["targets"] = sorted(set(chosen))
+    elif not chosen:
+        notes.append(Note(source, "untranslated", "no platform gobuildx builds; fill [image].targets by hand"))
+        return None
+    label_values = {k: filler.fill(f"{source}[0].labels {k}", v, None, ()) for k, v in labels.items()}
+    auto = ("created", "revision", "version", "title")
+    for key, value in label_values.items():
+        if key in (f"org.opencontainers.image.{a}" for a in auto):
+            notes.append(Note(f"{source}[0].labels {key}", "differs", "gobuildx writes it itself, from the build"))
+        elif value is not None:
+            if key == "org.opencontainers.image.source":
+                out["source"] = value
+            else:
+                out.setdefault("labels", {})[key] = value
+    binary = _image_binary(first, builds)
+    if binary:
+        out["binary"] = binary
+    for e_i, e in enumerate(entries):
+        for key in sorted(set(e) - IMAGE_TRANSLATED):
+            advice = IMAGE_ADVICE.get(key, "gobuildx has no equivalent; not used")
+            notes.append(Note(f"{source}[{e_i}].{key}", "untranslated", advice))
+    notes.append(
+        Note(
+            source,
+            "differs",
+            "gobuildx builds a FROM-scratch image of the binary (non-root user, CA certificates, zoneinfo) "
+            "and joins the platforms under one index; check [image] before pushing",
+        )
+    )
+    return out
+
+
+def _image_parts(
+    source: str, entries: Sequence[Mapping[str, Any]], data: Mapping[str, Any], notes: list[Note]
+) -> tuple[list[str], list[str], list[str], dict[str, str]]:
+    """(repositories, tag templates, platforms as os/arch[/variant], labels) of one image key."""
+    labels: dict[str, str] = {}
+    if source == "dockers_v2":
+        e = entries[0] if entries else {}
+        if len(entries) > 1:
+            notes.append(Note("dockers_v2[1:]", "untranslated", "gobuildx builds one image; dockers_v2[0] is used"))
+        refs = [str(x) for x in _list(e.get("images"))]
+        tags = [str(x) for x in _list(e.get("tags"))] or ["{{ .Tag }}"]
+        plats = [str(x) for x in _list(e.get("platforms"))] or ["linux/amd64", "linux/arm64"]
+        labels = {str(k): str(v) for k, v in (e.get("labels") or {}).items()}
+        return refs, tags, plats, labels
+    if source == "kos":
+        e = entries[0] if entries else {}
+        if len(entries) > 1:
+            notes.append(Note("kos[1:]", "untranslated", "gobuildx builds one image; kos[0] is used"))
+        refs = [str(x) for x in _list(e.get("repositories")) + _list(e.get("repository"))]
+        if not refs:
+            refs = ["{{ .Env.KO_DOCKER_REPO }}"]
+        tags = [str(x) for x in _list(e.get("tags"))] or ["latest"]
+        plats = [str(x) for x in _list(e.get("platforms"))] or ["linux/amd64"]
+        labels = {str(k): str(v) for k, v in (e.get("labels") or {}).items()}
+        return refs, tags, plats, labels
+    # dockers (v1): one image per platform, joined by docker_manifests; the index's tags are the tags
+    refs, per_image, plats = [], [], []
+    for e in entries:
+        for ref in _list(e.get("image_templates")):
+            repo, tag = _split_ref(str(ref))
+            refs.append(repo)
+            per_image.append(tag)
+        arch = str(e.get("goarch") or "amd64")
+        variant = str(e.get("goarm") or "") if arch == "arm" else str(e.get("goamd64") or "")
+        plats.append("/".join([str(e.get("goos") or "linux"), arch] + ([variant] if variant else [])))
+        for flag in _list(e.get("build_flag_templates")):
+            if str(flag).startswith("--label="):
+                k, _, v = str(flag)[len("--label=") :].partition("=")
+                labels.setdefault(k, v)
+    manifests = [_split_ref(str(m.get("name_template"))) for m in _list(data.get("docker_manifests")) if m]
+    tags = [t for r, t in manifests if not refs or r == refs[0]] or per_image[:1]
+    if not manifests and len(entries) > 1:
+        notes.append(Note("dockers", "differs", "one tag per platform image; gobuildx tags the joined index once"))
+    return refs, tags, plats, labels
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    """repo:tag -> (repo, tag); a ':' in a registry's port is not a tag."""
+    head, sep, tail = ref.rpartition(":")
+    if not sep or "/" in tail:
+        return ref, "latest"
+    return head, tail
+
+
+def _platform_target(plat: str, targets: Sequence[GrTarget]) -> GrTarget | None:
+    parts = plat.split("/")
+    if len(parts) < 2:
+        return None
+    goos, goarch = parts[0], parts[1]
+    variant = parts[2].removeprefix("v") if len(parts) > 2 and goarch == "arm" else (parts[2] if len(parts) > 2 else "")
+    found = [t for t in targets if (t.goos, t.goarch) == (goos, goarch)]
+    if variant:
+        found = [t for t in found if t.variant == variant] or found[:0]
+    else:  # docker's linux/arm means v7; amd64 without a level is v1
+        want = {"arm": "7", "amd64": "v1"}.get(goarch)
+        found = sorted(found, key=lambda t: (t.variant != want, t.name))
+    return found[0] if found else None
+
+
+def _image_binary(entry: Mapping[str, Any], builds: Sequence[Mapping[str, Any]]) -> str | None:
+    """The entrypoint: the binary of the build the image's ids (or ko's build) name, when several."""
+    if len(builds) < 2:
+        return None
+    wanted = [str(x) for x in _list(entry.get("ids")) + _list(entry.get("build"))]
+    for b in builds:
+        if str(b.get("id") or "") in wanted and b.get("binary") and "{{" not in str(b["binary"]):
+            return str(b["binary"])
+    return None

@@ -351,3 +351,99 @@ archives:
     result, loaded = translated(tmp_path, text)
     assert loaded.config.release.format == "tar.gz"
     assert any(n.key == "archives[0]" and "several binaries" in n.text for n in result.notes)
+
+
+def test_dockers_v2_becomes_image(tmp_path: Path) -> None:
+    # goose's: one repository, templated tags, labels, two platforms
+    text = """
+builds:
+  - goos: [linux, darwin]
+    goarch: [amd64, arm64, arm]
+    goarm: [7]
+dockers_v2:
+  - images: [ghcr.io/pressly/goose]
+    dockerfile: goreleaser.Dockerfile
+    platforms: [linux/amd64, linux/arm/v7]
+    tags: ["{{ .Tag }}", "{{ if not .Prerelease }}v{{ .Major }}{{ end }}", latest]
+    labels:
+      org.opencontainers.image.title: goose
+      org.opencontainers.image.source: https://github.com/pressly/goose
+      org.opencontainers.image.licenses: MIT
+      org.opencontainers.image.revision: "{{ .FullCommit }}"
+"""
+    result, loaded = translated(tmp_path, text)
+    image = loaded.config.image
+    assert image is not None
+    assert (image.repository, image.tags, image.targets) == (
+        "ghcr.io/pressly/goose",
+        ["v{version}", "latest"],
+        ["linux-amd64", "linux-armv7"],
+    )
+    assert image.labels == {"org.opencontainers.image.licenses": "MIT"}
+    assert image.source == "https://github.com/pressly/goose"
+    keys = {n.key: n for n in result.notes}
+    assert (
+        keys["dockers_v2[0].dockerfile"].kind == "untranslated"
+        and "[image].files" in keys["dockers_v2[0].dockerfile"].text
+    )
+    assert keys["dockers_v2[0].tags"].kind == "untranslated"  # .Prerelease/.Major: no such placeholder
+    assert keys["dockers_v2[0].labels org.opencontainers.image.revision"].kind == "differs"
+    assert checks.problems(loaded) == [] and checked_targets(loaded, PLATFORMS)
+
+
+def test_dockers_and_manifests_become_one_image(tmp_path: Path) -> None:
+    # mockery's: one image per arch, joined by docker_manifests; the index's tags are the tags
+    text = """
+builds:
+  - {id: a, binary: a, goos: [linux], goarch: [amd64, arm64]}
+  - {id: b, binary: b, goos: [linux], goarch: [amd64, arm64]}
+dockers:
+  - image_templates: ["vektra/mockery:{{ .Tag }}-amd64"]
+    ids: [b]
+    build_flag_templates: ["--pull", "--label=org.opencontainers.image.name={{.ProjectName}}", "--platform=linux/amd64"]
+  - image_templates: ["vektra/mockery:{{ .Tag }}-arm64"]
+    goarch: arm64
+    ids: [b]
+docker_manifests:
+  - name_template: vektra/mockery:{{ .Tag }}
+  - name_template: vektra/mockery:latest
+  - name_template: vektra/mockery:{{ .Major }}
+"""
+    result, loaded = translated(tmp_path, text)
+    image = loaded.config.image
+    assert image is not None
+    assert (image.repository, image.tags, image.targets, image.binary) == (
+        "vektra/mockery", ["v{version}", "latest"], ["linux-*"], "b",
+    )  # fmt: skip
+    assert image.labels == {"org.opencontainers.image.name": "hello"}
+    assert any(n.key == "docker_manifests" for n in result.notes)
+    assert checks.problems(loaded) == [] and checked_targets(loaded, PLATFORMS)
+
+
+def test_kos_become_image_and_what_is_left_is_reported(tmp_path: Path) -> None:
+    text = """
+builds:
+  - {goos: [linux], goarch: [amd64, arm64]}
+kos:
+  - repositories: [ghcr.io/you/hello, docker.io/you/hello]
+    base_image: cgr.dev/chainguard/static
+    bare: true
+    tags: ["{{ .Version }}", "{{ .ShortCommit }}"]
+    platforms: [linux/amd64, linux/s390x]
+"""
+    result, loaded = translated(tmp_path, text)
+    image = loaded.config.image
+    assert image is not None
+    assert (image.repository, image.tags, image.targets) == (
+        "ghcr.io/you/hello",
+        ["{version}", "{short_commit}"],
+        ["linux-amd64"],
+    )
+    keys = {n.key for n in result.notes}
+    assert {"kos[0].base_image", "kos[0].bare", "kos platform linux/s390x", "kos[0]"} <= keys
+
+
+def test_an_image_of_no_repository_is_reported_not_written(tmp_path: Path) -> None:
+    result, loaded = translated(tmp_path, "kos:\n  - platforms: [linux/amd64]\n")  # ko's $KO_DOCKER_REPO, unset
+    assert loaded.config.image is None
+    assert any(n.key == "kos" and n.kind == "untranslated" for n in result.notes)

@@ -238,6 +238,9 @@ def gobuildx_side(root: Path, version: str, go: Path | None, targets: list[str] 
     data["project"]["version"] = version  # GoReleaser's snapshot version, so the names compare
     data["project"]["dist"] = "gobuildx-dist"
     data["release"]["sbom"] = "none"  # a stand-in file has no build info to describe
+    # [image] is translated and checked (translate()), not built here: no image of these projects
+    # goes into the shared docker daemon, and nothing is pushed
+    data.pop("image", None)
     path.write_text(tomli_w.dumps(data))
     env = {"GOBUILDX_GO": str(go)} if go else {}
     picks = [f"--target={t}" for t in targets]
