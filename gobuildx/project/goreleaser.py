@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -160,10 +161,14 @@ class GrTarget:
     def goamd64(self) -> str | None:
         return self.variant if self.goarch == "amd64" and self.variant != "v1" else None
 
+    def other(self, key: str) -> str | None:
+        """The value of variant `key` (go386, goarm64, gomips) when it is not Go's default."""
+        return self.variant if VARIANT_OF.get(self.goarch) == key and self.variant != DEFAULT_VARIANT[key] else None
+
     def fields(self) -> dict[str, str]:
         """The target's fields as GoReleaser's templates see them (empty when not this goarch)."""
         key = VARIANT_OF.get(self.goarch)
-        names = {"goarm": "Arm", "goamd64": "Amd64", "go386": "386", "goarm64": "Arm64", "gomips": "Mips"}
+        names = {"goarm": "Arm", "goamd64": "Amd64", "go386": "I386", "goarm64": "Arm64", "gomips": "Mips"}
         names.update({"goppc64": "Ppc64", "goriscv64": "Riscv64"})
         out = {"Os": self.goos, "Arch": self.goarch, "Target": self.name}
         out.update({v: (self.variant if k == key else "") for k, v in names.items()})
@@ -386,8 +391,13 @@ def _targets(builds: Sequence[Mapping[str, Any]], known: set[tuple[str, str]], n
             notes.append(Note(f"target {t.name}", "untranslated", "this Go cannot build it (`go tool dist list`)"))
             continue
         key = VARIANT_OF.get(t.goarch)
-        if key and key not in ("goarm", "goamd64") and t.variant != DEFAULT_VARIANT[key]:
+        if key and key not in AXES and t.variant != DEFAULT_VARIANT[key]:
             notes.append(Note(f"target {t.name}", "untranslated", f"gobuildx has no {key} axis; left out"))
+            continue
+        if key in VARIANT_VALUES and not re.fullmatch(VARIANT_VALUES[key], t.variant):
+            notes.append(
+                Note(f"target {t.name}", "untranslated", f"{key} {t.variant!r}: not a value Go knows; left out")
+            )
             continue
         if t.goarch == "arm" and t.variant not in ("5", "6", "7"):
             notes.append(Note(f"target {t.name}", "untranslated", f"goarm {t.variant!r}: gobuildx knows 5, 6, 7"))
@@ -554,40 +564,68 @@ def _gobuildx_id(t: GrTarget, cgo: bool) -> str:
     if on and t.goos == "linux":
         libc = "glibc"
     link = "dynamic" if libc in ("glibc", "system") else "static"
-    return matrix.target_id(t.goos, t.goarch, t.goarm, t.goamd64, on, libc, None, link)
+    return matrix.target_id(
+        t.goos,
+        t.goarch,
+        t.goarm,
+        t.goamd64,
+        on,
+        libc,
+        None,
+        link,
+        t.other("go386"),
+        t.other("goarm64"),
+        t.other("gomips"),
+    )
+
+
+AXES = ("goarm", "goamd64", "go386", "goarm64", "gomips")  # the variant axes gobuildx has
+VARIANT_VALUES = {"goarm": "[567]", "goamd64": "v[1-4]", "go386": "sse2|softfloat", "gomips": "hardfloat|softfloat"}
+VARIANT_VALUES["goarm64"] = r"v(8\.[0-9]|9\.[0-5])(,lse)?(,crypto)?"
+
+
+def _normal(key: str | None, value: str | None) -> str | None:
+    """A variant value, or None for the one Go builds when it is unset (amd64 v1, 386 sse2, ...)."""
+    if key is None or value is None or (key != "goarm" and value == DEFAULT_VARIANT.get(key)):
+        return None
+    return value
 
 
 def _matrix(targets: Sequence[GrTarget]) -> dict[str, Any]:
     """Axes and an exclude list that give exactly `targets` (an include list when shorter)."""
     goos = sorted({t.goos for t in targets})
     goarch = sorted({t.goarch for t in targets})
-    goarm = sorted({t.variant for t in targets if t.goarch == "arm"})
-    goamd64 = sorted({t.variant for t in targets if t.goarch == "amd64"})
-    want = {(t.goos, t.goarch, t.goarm, t.goamd64) for t in targets}
-    product = []
+    axes: dict[str, list[str]] = {}
+    for key in AXES:
+        values = sorted({t.variant for t in targets if VARIANT_OF.get(t.goarch) == key})
+        if values and (key == "goarm" or any(_normal(key, v) for v in values)):
+            axes[key] = values
+
+    def axis_of(arch: str) -> str | None:
+        key = VARIANT_OF.get(arch)
+        return key if key in axes else None
+
+    want = {(t.goos, t.goarch, _normal(axis_of(t.goarch), t.variant)) for t in targets}
+    product: list[tuple[str, str, str | None, str | None]] = []
     for os_, arch in itertools.product(goos, goarch):
-        arms = goarm if arch == "arm" else [None]
-        amds = [v if v != "v1" else None for v in goamd64] if arch == "amd64" else [None]
-        product += [(os_, arch, a, b) for a in arms for b in amds]
-    missing = [p for p in product if p not in want]
-    spec: dict[str, Any] = {"goos": goos, "goarch": goarch}
-    if goarm:
-        spec["goarm"] = goarm
-    if any(v != "v1" for v in goamd64):
-        spec["goamd64"] = goamd64
+        axis = axis_of(arch)
+        product += [(os_, arch, axis, v) for v in (axes[axis] if axis else [None])]
+    missing = [p for p in product if (p[0], p[1], _normal(p[2], p[3])) not in want]
+    spec: dict[str, Any] = {"goos": goos, "goarch": goarch, **axes}
     if len(missing) > len(want):
-        return {"include": [_selector(*p) for p in sorted(want, key=str)]}
+        chosen = sorted(
+            {(t.goos, t.goarch, axis_of(t.goarch), _normal(axis_of(t.goarch), t.variant)) for t in targets}, key=str
+        )
+        return {"include": [_selector(*p) for p in chosen]}
     if missing:
         spec["exclude"] = [_selector(*p) for p in missing]
     return spec
 
 
-def _selector(goos: str, goarch: str, goarm: str | None, goamd64: str | None) -> dict[str, str]:
+def _selector(goos: str, goarch: str, key: str | None, value: str | None) -> dict[str, str]:
     out = {"goos": goos, "goarch": goarch}
-    if goarm:
-        out["goarm"] = goarm
-    if goamd64:
-        out["goamd64"] = goamd64
+    if key and value:
+        out[key] = value
     return out
 
 

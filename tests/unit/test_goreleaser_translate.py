@@ -12,6 +12,7 @@ import yaml
 
 from gobuildx.project import checks, config, goreleaser, gotemplate
 from gobuildx.project.context import checked_targets
+from gobuildx.project.goenv import Platform
 from tests.unit.conftest import PLATFORMS
 
 
@@ -161,8 +162,8 @@ builds:
   - hooks: {post: [upx]}
     gcflags: [all=-N]
     mod_timestamp: "{{ .CommitTimestamp }}"
-    goarm64: [v9.0]
-    goarch: [arm64, amd64]
+    goppc64: [power9]
+    goarch: [ppc64le, amd64]
     goos: [linux]
 archives:
   - formats: [tar.gz, zip]
@@ -183,7 +184,7 @@ something_new: 1
     for key in ("builds[0].hooks", "builds[0].gcflags", "builds[0].mod_timestamp", "archives[1]"):
         assert key in keys
     assert "archives[0].formats" in keys and "checksum" in keys and "snapshot" in keys
-    assert "target linux_arm64_v9.0" in keys  # gobuildx has no goarm64 axis: left out, said so
+    assert "target linux_ppc64le_power9" in keys  # gobuildx has no goppc64 axis: left out, said so
     report = "\n".join(goreleaser.report_lines(result.notes))
     assert "[package]" in report and "[sign]" in report
 
@@ -447,3 +448,60 @@ def test_an_image_of_no_repository_is_reported_not_written(tmp_path: Path) -> No
     result, loaded = translated(tmp_path, "kos:\n  - platforms: [linux/amd64]\n")  # ko's $KO_DOCKER_REPO, unset
     assert loaded.config.image is None
     assert any(n.key == "kos" and n.kind == "untranslated" for n in result.notes)
+
+
+def test_gomips_go386_and_goarm64_variants(tmp_path: Path) -> None:
+    # lego's gomips [hardfloat, softfloat]; a go386 and a goarm64 list; GoReleaser's names kept
+    text = """
+builds:
+  - goos: [linux]
+    goarch: [386, arm64, mips, mips64le]
+    gomips: [hardfloat, softfloat]
+    go386: [sse2, softfloat]
+    goarm64: [v8.0, "v9.0,lse"]
+archives:
+  - name_template: >-
+      {{ .ProjectName }}_{{ .Version }}_{{ .Os }}_{{ .Arch }}{{ with .Mips }}_{{ . }}{{ end }}
+      {{- with .I386 }}_{{ . }}{{ end }}{{ if eq .Arm64 "v9.0,lse" }}_v9{{ end }}
+"""
+    platforms = [
+        *PLATFORMS,
+        *(Platform(goos="linux", goarch=a, cgo_supported=True, first_class=False) for a in ("mips", "mips64le")),
+    ]
+    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/you/hello\n")
+    result = goreleaser.translate(yaml.safe_load(text), "example.com/you/hello", platforms, {}, tmp_path)
+    assert result.ids == {
+        "linux_386_sse2": "linux-386", "linux_386_softfloat": "linux-386-softfloat",
+        "linux_arm64_v8.0": "linux-arm64", "linux_arm64_v9.0,lse": "linux-arm64-v9.0-lse",
+        "linux_mips_hardfloat": "linux-mips", "linux_mips_softfloat": "linux-mips-softfloat",
+        "linux_mips64le_hardfloat": "linux-mips64le", "linux_mips64le_softfloat": "linux-mips64le-softfloat",
+    }  # fmt: skip
+    (tmp_path / "targets.toml").write_text(tomli_w.dumps(result.data))
+    loaded = config.load(tmp_path / "targets.toml")
+    targets = {t.id: t for t in checked_targets(loaded, platforms)}
+    assert sorted(targets) == sorted(result.ids.values())
+    assert targets["linux-mips64le-softfloat"].go_env()["GOMIPS64"] == "softfloat"
+    names = archive_names_of(loaded, targets.values())
+    # GoReleaser's default name: {{ with .Mips }}_{{ . }}{{ end }}, hardfloat included; no .Arm64 or .386
+    assert names["linux-mips"] == "hello_1.2.3_linux_mips_hardfloat"
+    assert names["linux-mips64le-softfloat"] == "hello_1.2.3_linux_mips64le_softfloat"
+    assert (names["linux-386"], names["linux-386-softfloat"]) == (
+        "hello_1.2.3_linux_386_sse2",
+        "hello_1.2.3_linux_386_softfloat",
+    )
+    assert (names["linux-arm64"], names["linux-arm64-v9.0-lse"]) == (
+        "hello_1.2.3_linux_arm64",
+        "hello_1.2.3_linux_arm64_v9",
+    )
+    assert not any(n.key.startswith("target ") for n in result.notes)
+
+
+def archive_names_of(loaded: config.LoadedConfig, targets) -> dict[str, str]:
+    rel, out = loaded.config.release, {}
+    for t in targets:
+        values = checks.release_values(
+            loaded.config.project.name, "1.2.3", "0" * 40, t.id, t.goos, t.goarch, t.goarm, t.goamd64
+        )
+        out[t.id] = rel.names.get(t.id, rel.name).format(**values)
+    return out

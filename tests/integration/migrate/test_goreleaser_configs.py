@@ -68,8 +68,6 @@ ENV = {
 KNOWN: dict[str, set[str]] = {
     # rekor-cli-{{ .Os }}-{{ .Arch }}, and formats: [binary] (GoReleaser makes no archive)
     "github.com/sigstore/rekor@v1.5.4": {"binaries", "archives"},
-    # gomips: [hardfloat, softfloat]: gobuildx has no GOMIPS axis, the softfloat archives are not made
-    "github.com/go-acme/lego/v5@v5.6.0": {"archives"},
 }
 BINARY = 4  # GoReleaser's artifact.Binary (an archive of format binary is another type, same name)
 UPLOADABLE_BINARY = 2  # what an archive of format binary makes: the binary itself, under the archive's name
@@ -201,7 +199,7 @@ def goreleaser_side(
     out: dict = {"version": meta["version"], "binaries": {}, "archives": {}, "dist": dist}
     per_target: dict[str, tuple[int, dict]] = {}
     for a in arts:
-        plat = (a.get("goos"), a.get("goarch"), a.get("goarm") or None, _amd64(a.get("goamd64")))
+        plat = platform(a)
         if a["type"] == "Binary" and a.get("internal_type") == BINARY:
             out["binaries"].setdefault(plat, set()).add(a["name"])
         bare = a["type"] == "Binary" and a.get("internal_type") == UPLOADABLE_BINARY
@@ -215,8 +213,13 @@ def goreleaser_side(
     return out
 
 
-def _amd64(value: str | None) -> str | None:
-    return value if value not in (None, "", "v1") else None
+GO_DEFAULTS = {"goamd64": "v1", "go386": "sse2", "goarm64": "v8.0", "gomips": "hardfloat"}
+
+
+def platform(a: dict) -> tuple:
+    """goos, goarch and each variant of an artifact or target record, Go's default variants as None."""
+    variants = tuple(a.get(k) if a.get(k) not in (None, "", GO_DEFAULTS[k]) else None for k in GO_DEFAULTS)
+    return (a.get("goos"), a.get("goarch"), a.get("goarm") or None, *variants)
 
 
 def members(path: Path) -> list[str]:
@@ -254,7 +257,7 @@ def gobuildx_side(root: Path, version: str, go: Path | None, targets: list[str] 
     rel = json.loads((dist / "release" / "manifest.json").read_text())
     out: dict = {"binaries": {}, "archives": {}, "dist": dist, "smoke": {}}
     for t in manifest["targets"]:
-        plat = (t["goos"], t["goarch"], t.get("goarm"), _amd64(t.get("goamd64")))
+        plat = platform(t)
         out["binaries"][plat] = {Path(a["path"]).name for a in t["artifacts"]}
     for t in rel["targets"]:
         name = t["archive"]["name"]
@@ -280,7 +283,7 @@ def test_same_targets_binaries_and_archives(tmp_path: Path, spec: str, gorelease
 
 
 REAL = ["github.com/mgechev/revive@v1.17.0", "github.com/vektra/mockery/v3@v3.9.1"]
-HOST = ("linux", "amd64", None, None)
+HOST = ("linux", "amd64", None, None, None, None, None)
 
 
 @pytest.mark.parametrize("spec", REAL)
