@@ -721,7 +721,8 @@ def _release(
         template = str(archives[i].get("name_template") or default)
         if "binary" in _all_formats(archives[i]) and several:
             template = DEFAULT_ARCHIVE_NAME  # a name per binary cannot name the archive of both
-        names[ids[t.name]] = filler.fill(f"archives[{i}].name_template", template, t, RELEASE_FIELDS)
+        extra = _archive_binary(archives[i], data, t, filler)
+        names[ids[t.name]] = filler.fill(f"archives[{i}].name_template", template, t, RELEASE_FIELDS, extra)
     common = Counter(f for fs in formats.values() for f in fs).most_common(1)[0][0]
     out["format"] = common
     for goos, fs in sorted(formats.items()):
@@ -757,6 +758,23 @@ def _release(
             Note("snapshot", "differs", "gobuildx has no snapshot mode: the version is `git describe` of the checkout")
         )
     return out
+
+
+def _archive_binary(
+    archive: Mapping[str, Any], data: Mapping[str, Any], t: GrTarget, filler: _Filler
+) -> dict[str, str]:
+    """.Binary of an archive whose `ids` pick builds: the first such build's binary on this target,
+    as a literal (gobuildx's {binary} is the project's first binary, which may be another build's)."""
+    wanted = {str(x) for x in _list(archive.get("ids")) + _list(archive.get("builds"))}
+    builds = [b for b in _list(data.get("builds")) or [{}] if not b.get("skip")]
+    if not wanted:
+        return {}
+    for i, b in enumerate(builds):
+        bid = str(b.get("id") or (filler.project if len(builds) == 1 else f"build{i}"))
+        if bid in wanted and t in build_targets(b):
+            name = filler.fill(f"builds[{i}].binary", str(b.get("binary") or "{{ .ProjectName }}"), t, ())
+            return {"Binary": name} if name else {}
+    return {}
 
 
 ARCHIVE_KEYS = {"id", "ids", "builds", "name_template", "formats", "format", "format_overrides"}
@@ -909,7 +927,8 @@ def report_lines(notes: Sequence[Note]) -> list[str]:
         chosen = [n for n in notes if n.kind == kind]
         if chosen:
             out.append(f"{title} ({len(chosen)}):")
-            out += [f"  {n.key}: {n.text}" for n in chosen]
+            # one line each: a value from the YAML may hold newlines (targets.toml's header is comments)
+            out += [f"  {n.key}: {n.text}".replace("\n", "\\n") for n in chosen]
     return out
 
 
