@@ -77,11 +77,12 @@ ADVICE = {
     "krews": "gobuildx writes no krew manifest",
     "chocolateys": "gobuildx writes no Chocolatey package",
     "snapcrafts": "gobuildx builds no snap",
-    "nfpms": "gobuildx has no [package] table yet (.deb/.rpm/.apk): keep GoReleaser's nfpm step "
-    "or run nfpm on dist/<target>/ yourself",
-    "signs": "gobuildx has no [sign] table yet: sign dist/release/SHA256SUMS yourself (cosign sign-blob, gpg)",
-    "binary_signs": "gobuildx has no [sign] table yet: sign the binaries yourself",
-    "docker_signs": "gobuildx has no [sign] table yet: sign the image yourself (cosign sign)",
+    "nfpms": "not translated yet (.deb/.rpm/.apk): gobuildx's [package] table is coming (docs/migrate.md, "
+    "'nfpms'); until then keep GoReleaser's nfpm step or run nfpm on dist/<target>/ yourself",
+    "binary_signs": '[sign] signs SHA256SUMS (which names every archive) or, with files = "archives", '
+    "each archive; a binary alone is not signed",
+    "docker_signs": "gobuildx does not sign images: cosign sign <repository>@<index digest> "
+    "(dist/release/manifest.json's image_index)",
     "docker_manifests": "gobuildx's [image] joins every image under one index itself",
     "sboms": "gobuildx writes an SBOM per binary itself ([release].sbom)",
     "announce": "gobuildx announces nothing",
@@ -121,6 +122,7 @@ ADVICE = {
 }
 HANDLED = {"version", "project_name", "dist", "env", "builds", "archives", "checksum", "snapshot"}
 HANDLED |= {"dockers", "dockers_v2", "kos"}  # -> [image], the first of them that is given (_image)
+HANDLED |= {"signs"}  # one note per entry saying which [sign] table to write (_sign_notes)
 BUILD_KEYS = {"id", "main", "dir", "binary", "goos", "goarch", "ignore", "targets", "flags", "ldflags", "tags"}
 BUILD_KEYS |= {"env", "mod_timestamp", "builder", "skip", "overrides", "asmflags", "gcflags", "hooks", "gobinary"}
 BUILD_KEYS |= set(DEFAULT_VARIANT) | {"no_unique_dist_dir", "no_main_check", "command", "tool", "buildmode"}
@@ -354,6 +356,7 @@ def translate(
         for t in build_targets(b):
             owners.setdefault(t.name, set()).add(str(b.get("id") or (name if len(builds) == 1 else f"build{i}")))
     out.data["release"] = _release(data, targets, out.ids, owners, filler, notes, root)
+    _sign_notes(data, notes)
     image = _image(data, targets, out.ids, builds, filler, notes)
     if image:
         out.data["image"] = image
@@ -1116,3 +1119,37 @@ def _image_binary(entry: Mapping[str, Any], builds: Sequence[Mapping[str, Any]])
         if str(b.get("id") or "") in wanted and b.get("binary") and "{{" not in str(b["binary"]):
             return str(b["binary"])
     return None
+
+
+def _sign_notes(data: Mapping[str, Any], notes: list[Note]) -> None:
+    """`signs`, entry by entry: the [sign] table that does the same. None is written: GoReleaser
+    signs with the gpg keyring or cosign's own key format, which gobuildx does not read, so a
+    written table would stop the first release; the note says how to make the key it needs."""
+    for i, e in enumerate(x for x in _list(data.get("signs")) if isinstance(x, dict)):
+        key = f"signs[{i}]"
+        artifacts = str(e.get("artifacts") or "none")
+        if artifacts == "none":
+            notes.append(Note(key, "untranslated", "artifacts: none (GoReleaser's default) signs nothing"))
+            continue
+        files = "sums" if artifacts == "checksum" else "archives"
+        cmd = Path(str(e.get("cmd") or "gpg")).name
+        args = " ".join(str(a) for a in _list(e.get("args")))
+        where = f'files = "{files}"' + ("" if artifacts in ("checksum", "all", "archive") else f" (was {artifacts})")
+        if cmd in ("gpg", "gpg2"):
+            text = (
+                f'write [sign.gpg] key_env = "GPG_PRIVATE_KEY" (its value: gpg --armor --export-secret-keys KEYID; '
+                f"gobuildx never reads your keyring), passphrase_env if the key has one, and [sign] {where}"
+            )
+        elif cmd == "cosign" and "--key" in args and "://" not in args.split("--key", 1)[1].split()[0]:
+            text = (
+                "write [sign.cosign] with a PKCS#8 PEM ECDSA P-256 key (cosign's own key file is not read: "
+                f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256), and [sign] {where}"
+            )
+        elif cmd == "cosign":
+            text = (
+                "keyless or KMS signing is not done by gobuildx: make a key (openssl genpkey -algorithm EC "
+                f"-pkeyopt ec_paramgen_curve:P-256) for [sign.cosign], and [sign] {where}; or keep GoReleaser's step"
+            )
+        else:
+            text = f"{cmd}: gobuildx signs with minisign, gpg or cosign keys ([sign], docs/trust.md); {where}"
+        notes.append(Note(key, "untranslated", text))

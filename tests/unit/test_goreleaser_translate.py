@@ -179,7 +179,7 @@ something_new: 1
 """
     result, _ = translated(tmp_path, text)
     keys = {n.key for n in result.notes}
-    for key in ("before", "signs", "nfpms", "dockers", "brews", "announce", "something_new"):
+    for key in ("before", "signs[0]", "nfpms", "dockers", "brews", "announce", "something_new"):
         assert key in keys
     for key in ("builds[0].hooks", "builds[0].gcflags", "builds[0].mod_timestamp", "archives[1]"):
         assert key in keys
@@ -505,3 +505,30 @@ def archive_names_of(loaded: config.LoadedConfig, targets) -> dict[str, str]:
         )
         out[t.id] = rel.names.get(t.id, rel.name).format(**values)
     return out
+
+
+def test_signs_say_which_sign_table_to_write(tmp_path: Path) -> None:
+    text = """
+signs:
+  - artifacts: checksum
+  - cmd: cosign
+    artifacts: all
+    args: [sign-blob, "--bundle=${signature}", "${artifact}", --yes]
+  - cmd: cosign
+    artifacts: checksum
+    args: [sign-blob, --key=cosign.key, "--output-signature=${signature}", "${artifact}"]
+  - {}
+"""
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.sign is None  # no key gobuildx could read: a table would stop the first release
+    notes = {n.key: n.text for n in result.notes if n.key.startswith("signs")}
+    assert "[sign.gpg]" in notes["signs[0]"] and 'files = "sums"' in notes["signs[0]"]
+    assert "keyless" in notes["signs[1]"] and 'files = "archives"' in notes["signs[1]"]
+    assert "PKCS#8" in notes["signs[2]"] and "cosign's own key file is not read" in notes["signs[2]"]
+    assert "signs nothing" in notes["signs[3]"]
+
+
+def test_nfpms_are_listed_with_a_pointer(tmp_path: Path) -> None:
+    result, _ = translated(tmp_path, "nfpms:\n  - formats: [deb, rpm]\n")
+    (note,) = [n for n in result.notes if n.key == "nfpms"]
+    assert note.kind == "untranslated" and "[package]" in note.text and "docs/migrate.md" in note.text
