@@ -26,9 +26,10 @@ def translated(tmp_path: Path, text: str) -> tuple[goreleaser.Translation, confi
     return result, config.load(path)
 
 
-def archive_names(loaded: config.LoadedConfig) -> dict[str, str]:
+def archive_names(loaded: config.LoadedConfig, targets=None) -> dict[str, str]:
     rel, out = loaded.config.release, {}
-    for t in checked_targets(loaded, PLATFORMS):  # every check of `gobuildx check` that needs no Go
+    # every check of `gobuildx check` that needs no Go, unless the caller checked them
+    for t in checked_targets(loaded, PLATFORMS) if targets is None else targets:
         values = checks.release_values(
             loaded.config.project.name, "1.2.3", "0" * 40, t.id, t.goos, t.goarch, t.goarm, t.goamd64
         )
@@ -482,7 +483,7 @@ archives:
     targets = {t.id: t for t in checked_targets(loaded, platforms)}
     assert sorted(targets) == sorted(result.ids.values())
     assert targets["linux-mips64le-softfloat"].go_env()["GOMIPS64"] == "softfloat"
-    names = archive_names_of(loaded, targets.values())
+    names = archive_names(loaded, targets.values())
     # GoReleaser's default name: {{ with .Mips }}_{{ . }}{{ end }}, hardfloat included; no .Arm64 or .386
     assert names["linux-mips"] == "hello_1.2.3_linux_mips_hardfloat"
     assert names["linux-mips64le-softfloat"] == "hello_1.2.3_linux_mips64le_softfloat"
@@ -495,16 +496,6 @@ archives:
         "hello_1.2.3_linux_arm64_v9",
     )
     assert not any(n.key.startswith("target ") for n in result.notes)
-
-
-def archive_names_of(loaded: config.LoadedConfig, targets) -> dict[str, str]:
-    rel, out = loaded.config.release, {}
-    for t in targets:
-        values = checks.release_values(
-            loaded.config.project.name, "1.2.3", "0" * 40, t.id, t.goos, t.goarch, t.goarm, t.goamd64
-        )
-        out[t.id] = rel.names.get(t.id, rel.name).format(**values)
-    return out
 
 
 def test_signs_say_which_sign_table_to_write(tmp_path: Path) -> None:

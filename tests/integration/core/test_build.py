@@ -420,21 +420,13 @@ def test_per_target_file_names_and_float_variants(project) -> None:
         "linux-mips": "hardfloat",
         "linux-mips-softfloat": "softfloat",
     }
-    go = go_program()
-    info = subprocess.run(
-        [str(go), "version", "-m", str(root / "dist" / "linux-mips-softfloat" / "hello_linux_mips")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "GOMIPS=softfloat" in info
-    info = subprocess.run(
-        [str(go), "version", "-m", str(root / "dist" / "linux-386-softfloat" / "hello_linux_386")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "GO386=softfloat" in info
+    for tid, name, setting in (
+        ("linux-mips-softfloat", "hello_linux_mips", "GOMIPS"),
+        ("linux-386-softfloat", "hello_linux_386", "GO386"),
+    ):
+        argv = [go_program(), "version", "-m", str(root / "dist" / tid / name)]
+        info = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        assert f"{setting}=softfloat" in info, info
     run_gobuildx(["release", "--allow-failures"], cwd=root, env=EPOCH, check=True)
     rel = json.loads((root / "dist" / "release" / "manifest.json").read_text())
     assert sorted(t["archive"]["name"] for t in rel["targets"]) == [
