@@ -7,7 +7,7 @@ installs it) and gobuildx build and archive the same copy. To stay within CI's t
 tools' `go build` is a stand-in that writes a small file per target (GoReleaser's `gobinary`,
 gobuildx's GOBUILDX_GO); every other go command is the real one. The tests assert that both
 give the same platforms, binary names per platform, archive names and archive member paths,
-except the differences docs/migrate.md lists (KNOWN). Two projects are compiled for real by
+except the differences docs/migrate.md lists (KNOWN). Three projects are compiled for real by
 both tools for the host target (test_real_build_gives_the_same_files).
 """
 
