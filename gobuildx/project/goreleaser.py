@@ -1002,6 +1002,8 @@ def _image(
     if not out["tags"]:
         out.pop("tags")  # gobuildx's default: {version}
     chosen = []
+    if "all" in platforms:  # ko's: every platform of the base image; here every Linux target
+        platforms = [f"{t.goos}/{t.goarch}/{t.variant}" for t in targets if t.goos == "linux"]
     for plat in platforms:
         match = _platform_target(plat, targets)
         if match is None:

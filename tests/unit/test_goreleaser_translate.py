@@ -523,3 +523,9 @@ def test_nfpms_are_listed_with_a_pointer(tmp_path: Path) -> None:
     result, _ = translated(tmp_path, "nfpms:\n  - formats: [deb, rpm]\n")
     (note,) = [n for n in result.notes if n.key == "nfpms"]
     assert note.kind == "untranslated" and "[package]" in note.text and "docs/migrate.md" in note.text
+
+
+def test_ko_platforms_all_is_every_linux_target(tmp_path: Path) -> None:
+    text = "builds:\n  - {goos: [linux, darwin], goarch: [amd64, arm]}\nkos:\n  - {repository: ghcr.io/you/hello, platforms: [all]}\n"
+    _, loaded = translated(tmp_path, text)
+    assert loaded.config.image is not None and loaded.config.image.targets == ["linux-*"]
