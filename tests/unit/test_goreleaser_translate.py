@@ -526,6 +526,7 @@ def test_nfpms_are_listed_with_a_pointer(tmp_path: Path) -> None:
 
 
 def test_ko_platforms_all_is_every_linux_target(tmp_path: Path) -> None:
-    text = "builds:\n  - {goos: [linux, darwin], goarch: [amd64, arm]}\nkos:\n  - {repository: ghcr.io/you/hello, platforms: [all]}\n"
+    text = "builds:\n  - {goos: [linux, darwin], goarch: [amd64, arm]}\n"
+    text += "kos:\n  - {repository: ghcr.io/you/hello, platforms: [all]}\n"
     _, loaded = translated(tmp_path, text)
     assert loaded.config.image is not None and loaded.config.image.targets == ["linux-*"]
