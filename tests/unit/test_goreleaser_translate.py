@@ -530,3 +530,19 @@ def test_ko_platforms_all_is_every_linux_target(tmp_path: Path) -> None:
     text += "kos:\n  - {repository: ghcr.io/you/hello, platforms: [all]}\n"
     _, loaded = translated(tmp_path, text)
     assert loaded.config.image is not None and loaded.config.image.targets == ["linux-*"]
+
+
+def test_format_overrides_with_the_new_formats(tmp_path: Path) -> None:
+    text = """
+builds:
+  - {goos: [linux, darwin, windows], goarch: [amd64]}
+archives:
+  - format: tar.zst
+    format_overrides:
+      - {goos: windows, format: zip}
+      - {goos: darwin, formats: [binary]}
+"""
+    result, loaded = translated(tmp_path, text)
+    rel = loaded.config.release
+    assert (rel.format, rel.format_overrides) == ("tar.zst", {"darwin": "binary", "windows": "zip"})
+    assert checks.problems(loaded) == []
