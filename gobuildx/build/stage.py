@@ -178,7 +178,7 @@ def _env(ctx: ProjectContext, target: Target, tc: CToolchain | None) -> dict[str
 def _step(
     ctx: ProjectContext, target: Target, binary: Binary, flags: list[str], tags: list[str], ldflags: list[str]
 ) -> Step:
-    output = f"{target.id}/{binary.name}{target.exe_suffix()}"
+    output = f"{target.id}/{checks.binary_file(ctx.loaded.config.project.name, binary, target, ctx.loaded.path)}"
     argv = [str(ctx.go.go), "build", *flags]
     if tags:
         argv.append("-tags=" + ",".join(tags))
@@ -314,6 +314,9 @@ def _record(plan: Plan, **fields: object) -> TargetRecord:
         goarch=t.goarch,
         goarm=t.goarm,
         goamd64=t.goamd64,
+        go386=t.go386,
+        goarm64=t.goarm64,
+        gomips=t.gomips,
         cgo=t.cgo,
         libc=t.libc,
         min_glibc=t.min_glibc,
@@ -360,6 +363,9 @@ def _up_to_date(dist: Path, plan: Plan) -> list[ArtifactRecord] | None:
                 ArtifactRecord(binary=art["binary"], path=art["path"], size=art["size"], sha256=art["sha256"])
             )
     except (OSError, KeyError, TypeError, ValueError):  # gone, or a damaged stamp: build it again
+        return None
+    # the file names are not among the inputs: a changed binaries[].file must build again
+    if [a.path for a in artifacts] != [s.output for s in plan.steps]:
         return None
     return artifacts or None
 

@@ -106,7 +106,8 @@ def matrix(
     for col in ("id", "goos/goarch", "variant", "libc", "cgo", "matrices"):
         table.add_column(col)
     for t in targets:
-        variant = t.goarm and f"GOARM={t.goarm}" or t.goamd64 and f"GOAMD64={t.goamd64}" or ""
+        plain = {"GOOS", "GOARCH", "CGO_ENABLED"}  # the variant column: GOARM, GOAMD64, GO386, GOARM64, GOMIPS
+        variant = " ".join(f"{k}={v}" for k, v in t.go_env().items() if k not in plain)
         table.add_row(
             t.id,
             t.platform,

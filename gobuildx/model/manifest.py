@@ -35,6 +35,9 @@ class TargetIdentity(BaseModel):
     goarch: str
     goarm: str | None = None
     goamd64: str | None = None
+    go386: str | None = None
+    goarm64: str | None = None
+    gomips: str | None = None
     cgo: bool
     libc: str
     min_glibc: str | None = None

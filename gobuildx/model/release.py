@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.manifest import TargetIdentity
 
-ArchiveFormat = Literal["tar.gz", "zip"]
+# "binary": no archive, the target's one binary itself is the release file (GoReleaser's `binary`)
+ArchiveFormat = Literal["tar.gz", "tar.xz", "tar.zst", "zip", "binary"]
 # A stage's verdict on one target as a release states it ("not-run": the stage recorded nothing).
 Verdict = Literal["pass", "warn", "fail", "skipped", "not-run"]
 

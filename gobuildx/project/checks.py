@@ -16,13 +16,15 @@ from pathlib import Path, PurePosixPath
 
 from gobuildx.errors import ConfigError
 from gobuildx.project import imageref, matrix
-from gobuildx.project.config import KeySource, LoadedConfig, RegistrySettings, Release
+from gobuildx.project.config import Binary, KeySource, LoadedConfig, RegistrySettings, Release
 from gobuildx.project.matrix import Target
 
 PLACEHOLDERS = ("version", "commit", "short_commit", "date", "id", "goos", "goarch")  # ldflags
 TAG_FIELDS = ("version", "commit", "short_commit", "project")  # image.tags
-RELEASE_FIELDS = ("project", "version", "commit", "short_commit", "id", "goos", "goarch", "arch")  # release.name
+# release.name
+RELEASE_FIELDS = ("project", "version", "commit", "short_commit", "id", "goos", "goarch", "arch", "binary")
 WRAP_FIELDS = (*RELEASE_FIELDS, "name")  # release.wrap: {name} is the archive's name
+BINARY_FIELDS = ("name", "project", "id", "goos", "goarch", "arch")  # project.binaries[].file
 # What a template is filled with to check its result before anything is built: a real
 # version can only be stricter (a `+` in a git describe is refused by the image stage).
 SAMPLE = {
@@ -40,11 +42,21 @@ MAX_DEPTH = 4  # how deep a did-you-mean looks for Go packages
 
 
 def release_values(
-    project: str, version: str, commit: str, tid: str, goos: str, goarch: str, goarm: str | None, goamd64: str | None
+    project: str,
+    version: str,
+    commit: str,
+    tid: str,
+    goos: str,
+    goarch: str,
+    goarm: str | None,
+    goamd64: str | None,
+    binary: str = "",
 ) -> dict[str, str]:
     """What release.name, release.names and release.wrap are filled with for one target. {arch}
-    is GOARCH with its variant as GoReleaser's archive names spell it: armv6, amd64v3, amd64."""
+    is GOARCH with its variant as GoReleaser's archive names spell it: armv6, amd64v3, amd64;
+    {binary} the file name of its first binary without .exe (GoReleaser's .Binary)."""
     return {
+        "binary": binary,
         "project": project,
         "version": version,
         "commit": commit,
@@ -54,6 +66,29 @@ def release_values(
         "goarch": goarch,
         "arch": matrix.arch_label(goarch, goarm, goamd64),
     }
+
+
+def binary_file(project: str, binary: Binary, target: Target, config_path: Path) -> str:
+    """The file one binary is built to on one target: binary.file filled (else its name), plus
+    .exe or .wasm as Go's own output name has (GoReleaser adds them to a templated name too)."""
+    stem = binary_stem(project, binary, target, config_path)
+    suffix = target.exe_suffix()
+    return stem if suffix and stem.endswith(suffix) else stem + suffix
+
+
+def binary_stem(project: str, binary: Binary, target: Target, config_path: Path) -> str:
+    """binary.file filled for one target (else the binary's name), before .exe or .wasm."""
+    if binary.file is None:
+        return binary.name
+    values = {
+        "name": binary.name,
+        "project": project,
+        "id": target.id,
+        "goos": target.goos,
+        "goarch": target.goarch,
+        "arch": matrix.arch_label(target.goarch, target.goarm, target.goamd64),
+    }
+    return fill(binary.file, values, f"project.binaries ({binary.name}).file", config_path)
 
 
 def problems(loaded: LoadedConfig) -> list[str]:
@@ -83,6 +118,7 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
             out.append(
                 _hint(f"{where}: image.binary: {table.binary!r} is not a binary of the project", table.binary, names)
             )
+    out += _binary_file_clashes(loaded, targets)
     rel = loaded.config.release
     ids = [t.id for t in targets]
     for tid in rel.names:
@@ -92,9 +128,12 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
     if not any(template_errors(text, RELEASE_FIELDS) for text in templates):
         seen: dict[str, str] = {}
         project = loaded.config.project.name
+        first = loaded.config.project.binary_list()[0]
+        named = first.file is None or not template_errors(first.file, BINARY_FIELDS)  # else reported already
         for t in targets:
+            binary = binary_stem(project, first, t, loaded.path) if named else first.name
             values = release_values(
-                project, SAMPLE["version"], SAMPLE["commit"], t.id, t.goos, t.goarch, t.goarm, t.goamd64
+                project, SAMPLE["version"], SAMPLE["commit"], t.id, t.goos, t.goarch, t.goarm, t.goamd64, binary
             )
             stem = rel.names.get(t.id, rel.name).format(**values)
             if stem in seen:
@@ -105,6 +144,26 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
                 break
             seen[stem] = t.id
     return out
+
+
+def _binary_file_clashes(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str]:
+    """Two binaries that project.binaries[].file gives one file name on a target."""
+    binaries = loaded.config.project.binaries
+    if not any(b.file for b in binaries) or any(
+        template_errors(b.file, BINARY_FIELDS) for b in binaries if b.file is not None
+    ):
+        return []
+    for t in targets:
+        seen: dict[str, str] = {}
+        for b in binaries:
+            name = binary_file(loaded.config.project.name, b, t, loaded.path)
+            if name in seen:
+                return [
+                    f"{loaded.path}: project.binaries: {seen[name]!r} and {b.name!r} are both built to "
+                    f"{name!r} on {t.id}; give them different names or file templates"
+                ]
+            seen[name] = b.name
+    return []
 
 
 def _hint(message: str, value: str, allowed: Sequence[str]) -> str:
@@ -192,13 +251,23 @@ def _release_problems(loaded: LoadedConfig) -> list[str]:
     if settings.wrap is not None:
         named.append(("release.wrap", settings.wrap, WRAP_FIELDS))
     out = []
-    sample = {**SAMPLE, "arch": "amd64", "name": "app_1.2.3_linux_amd64"}
+    sample = {**SAMPLE, "arch": "amd64", "binary": "app", "name": "app_1.2.3_linux_amd64"}
     for key, text, fields in named:
         found = [f"{where}: {key}: {text!r}: {why}" for why in template_errors(text, fields)]
         stem = "" if found else text.format(**sample)
         if not found and (not stem or "/" in stem or stem.startswith(".")):
             found.append(f"{where}: {key}: {text!r} gives {stem!r}, which is not a plain file name")
         out += found
+    binaries = loaded.config.project.binary_list()
+    chosen = {"release.format": settings.format}
+    chosen |= {f"release.format_overrides.{goos}": fmt for goos, fmt in settings.format_overrides.items()}
+    bare = [key for key, fmt in chosen.items() if fmt == "binary"]
+    if bare and len(binaries) > 1:
+        key = bare[0]
+        out.append(
+            f"{where}: {key}: binary makes a target's one binary its release file, but the project builds "
+            f"{len(binaries)} ({', '.join(b.name for b in binaries)}); use tar.gz, tar.xz, tar.zst or zip"
+        )
     return out + release_file_problems(settings, loaded.root, loaded.path)
 
 
@@ -276,6 +345,16 @@ def _template_problems(loaded: LoadedConfig) -> list[str]:
     ]
     for key, text in flags:
         out += [f"{loaded.path}: {key}: {text!r}: {why}" for why in template_errors(text)]
+    sample = {"name": "app", "project": "app", "id": "linux-armv7", "goos": "linux", "goarch": "arm", "arch": "armv7"}
+    for i, b in enumerate(cfg.project.binaries):
+        if b.file is None:
+            continue
+        key = f"{loaded.path}: project.binaries[{i}].file: {b.file!r}"
+        found = [f"{key}: {why}" for why in template_errors(b.file, BINARY_FIELDS)]
+        stem = "" if found else b.file.format(**sample)
+        if not found and not re.fullmatch(r"[A-Za-z0-9._-]+", stem):
+            found.append(f"{key} gives {stem!r}, which is not a plain file name (letters, digits, . _ -)")
+        out += found
     return out
 
 

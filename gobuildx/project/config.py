@@ -8,7 +8,7 @@ import stat
 import tomllib
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -20,6 +20,10 @@ Libc = Literal["static", "musl", "glibc", "wasm", "system"]
 Link = Literal["static", "dynamic"]
 GoArm = Literal["5", "6", "7"]
 GoAmd64 = Literal["v1", "v2", "v3", "v4"]
+Go386 = Literal["sse2", "softfloat"]
+GoMips = Literal["hardfloat", "softfloat"]
+# GOARM64 as Go reads it: an ARMv8.x/9.x level, optionally with ,lse and ,crypto
+GoArm64 = Annotated[str, Field(pattern=r"^v(8\.[0-9]|9\.[0-5])(,lse)?(,crypto)?$")]
 
 DEFAULT_LDFLAGS = [
     "-s",
@@ -53,6 +57,9 @@ class Binary(Strict):
     """The binary's file name (without .exe or .wasm)."""
     main: str = "."
     """Its main package, relative to project.dir (./cmd/name) or an import path."""
+    file: str | None = None
+    """Its file name per target instead of `name` (without .exe or .wasm), as GoReleaser's templated
+    `binary`: placeholders {name} {project} {id} {goos} {goarch} {arch}, e.g. "yq_{goos}_{goarch}"."""
 
 
 class Project(Strict):
@@ -97,6 +104,12 @@ class Settings(Strict):
     """GOARM for goarch = arm: 5, 6 or 7."""
     goamd64: GoAmd64 | None = None
     """GOAMD64 for goarch = amd64: v1 to v4."""
+    go386: Go386 | None = None
+    """GO386 for goarch = 386: sse2 (Go's default) or softfloat."""
+    goarm64: GoArm64 | None = None
+    """GOARM64 for goarch = arm64: v8.0 (Go's default) to v9.5, optionally with ,lse and ,crypto."""
+    gomips: GoMips | None = None
+    """GOMIPS (GOMIPS64) for goarch = mips, mipsle, mips64, mips64le: hardfloat (Go's default) or softfloat."""
 
     _glibc = field_validator("min_glibc")(classmethod(lambda cls, v: _check_glibc(v)))
 
@@ -129,6 +142,12 @@ class Selector(Strict):
     """Match this GOARM."""
     goamd64: GoAmd64 | None = None
     """Match this GOAMD64."""
+    go386: Go386 | None = None
+    """Match this GO386."""
+    goarm64: GoArm64 | None = None
+    """Match this GOARM64."""
+    gomips: GoMips | None = None
+    """Match this GOMIPS."""
 
 
 class MatrixSpec(Strict):
@@ -148,6 +167,12 @@ class MatrixSpec(Strict):
     """The GOARM variants of the arm targets."""
     goamd64: list[GoAmd64] = []
     """The GOAMD64 levels of the amd64 targets."""
+    go386: list[Go386] = []
+    """The GO386 variants of the 386 targets."""
+    goarm64: list[GoArm64] = []
+    """The GOARM64 levels of the arm64 targets."""
+    gomips: list[GoMips] = []
+    """The GOMIPS variants of the mips, mipsle, mips64 and mips64le targets."""
     include: list[TargetSpec] = []
     """Explicit targets added to the product of the axes."""
     exclude: list[Selector] = []
@@ -282,11 +307,12 @@ class Release(Strict):
     """Extra files in every archive, relative to targets.toml (LICENSE, README.md)."""
     name: str = "{project}_{version}_{id}"
     """The archive name without extension; placeholders {project} {version} {commit} {short_commit} {id} {goos}
-    {goarch} {arch} (GOARCH with its variant: armv6, amd64v3)."""
+    {goarch} {arch} (GOARCH with its variant: armv6, amd64v3) {binary} (its first binary's file name)."""
     names: dict[str, str] = {}
     """Archive names of single targets, keyed by target id, instead of `name` (the same placeholders)."""
-    format: Literal["auto", "tar.gz", "zip"] = "auto"
-    """The archive format: auto (zip for windows, tar.gz otherwise), tar.gz or zip."""
+    format: Literal["auto", "tar.gz", "tar.xz", "tar.zst", "zip", "binary"] = "auto"
+    """The archive format: auto (zip for windows, tar.gz otherwise), tar.gz, tar.xz, tar.zst, zip, or binary (the
+    target's one binary itself, no archive)."""
     format_overrides: dict[str, ArchiveFormat] = {}
     """The archive format per GOOS, instead of `format`, e.g. { windows = "zip" }."""
     wrap: str | None = None

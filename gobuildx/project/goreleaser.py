@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import yaml  # type: ignore[import-untyped]
 
 from gobuildx.errors import ConfigError
 from gobuildx.project import gotemplate, matrix
-from gobuildx.project.checks import PLACEHOLDERS, RELEASE_FIELDS, release_values
+from gobuildx.project.checks import PLACEHOLDERS, RELEASE_FIELDS, TAG_FIELDS, release_values
 from gobuildx.project.goenv import Platform
 
 # GoReleaser's defaults (internal/builders/golang/build.go, v2.15.1).
@@ -47,6 +48,7 @@ DEFAULT_ARCHIVE_NAME = (
     "{{ .ProjectName }}_{{ .Version }}_{{ .Os }}_{{ .Arch }}{{ with .Arm }}v{{ . }}{{ end }}"
     '{{ with .Mips }}_{{ . }}{{ end }}{{ if not (eq .Amd64 "v1") }}{{ .Amd64 }}{{ end }}'
 )
+DEFAULT_BINARY_NAME = "{{ .Binary }}_" + DEFAULT_ARCHIVE_NAME.split("_", 1)[1]  # a `binary` archive's
 DEFAULT_ARCHIVE_FILES = ["license*", "LICENSE*", "readme*", "README*", "changelog*", "CHANGELOG*"]
 FIRST_CLASS = ["darwin_amd64", "darwin_arm64", "linux_386", "linux_amd64", "linux_arm", "linux_arm64"]
 FIRST_CLASS += ["windows_386", "windows_amd64"]
@@ -75,15 +77,13 @@ ADVICE = {
     "krews": "gobuildx writes no krew manifest",
     "chocolateys": "gobuildx writes no Chocolatey package",
     "snapcrafts": "gobuildx builds no snap",
-    "nfpms": "gobuildx has no [package] table yet (.deb/.rpm/.apk): keep GoReleaser's nfpm step "
-    "or run nfpm on dist/<target>/ yourself",
-    "signs": "gobuildx has no [sign] table yet: sign dist/release/SHA256SUMS yourself (cosign sign-blob, gpg)",
-    "binary_signs": "gobuildx has no [sign] table yet: sign the binaries yourself",
-    "docker_signs": "gobuildx has no [sign] table yet: sign the image yourself (cosign sign)",
+    "nfpms": "not translated yet (.deb/.rpm/.apk): gobuildx's [package] table is coming (docs/migrate.md, "
+    "'nfpms'); until then keep GoReleaser's nfpm step or run nfpm on dist/<target>/ yourself",
+    "binary_signs": '[sign] signs SHA256SUMS (which names every archive) or, with files = "archives", '
+    "each archive; a binary alone is not signed",
+    "docker_signs": "gobuildx does not sign images: cosign sign <repository>@<index digest> "
+    "(dist/release/manifest.json's image_index)",
     "docker_manifests": "gobuildx's [image] joins every image under one index itself",
-    "dockers": "gobuildx builds FROM-scratch images itself ([image]); your Dockerfile is not used",
-    "dockers_v2": "gobuildx builds FROM-scratch images itself ([image]); your Dockerfile is not used",
-    "kos": "gobuildx builds FROM-scratch images itself ([image]), as ko does",
     "sboms": "gobuildx writes an SBOM per binary itself ([release].sbom)",
     "announce": "gobuildx announces nothing",
     "milestones": "gobuildx closes no milestone",
@@ -121,11 +121,13 @@ ADVICE = {
     "template_files": "gobuildx renders no template files",
 }
 HANDLED = {"version", "project_name", "dist", "env", "builds", "archives", "checksum", "snapshot"}
+HANDLED |= {"dockers", "dockers_v2", "kos"}  # -> [image], the first of them that is given (_image)
+HANDLED |= {"signs"}  # one note per entry saying which [sign] table to write (_sign_notes)
 BUILD_KEYS = {"id", "main", "dir", "binary", "goos", "goarch", "ignore", "targets", "flags", "ldflags", "tags"}
 BUILD_KEYS |= {"env", "mod_timestamp", "builder", "skip", "overrides", "asmflags", "gcflags", "hooks", "gobinary"}
 BUILD_KEYS |= set(DEFAULT_VARIANT) | {"no_unique_dist_dir", "no_main_check", "command", "tool", "buildmode"}
 MARK = "\x00"
-MARKERS = ("version", "commit", "short_commit", "date")
+MARKERS = ("version", "commit", "short_commit", "date", "binary")
 
 
 def _mark(name: str) -> str:
@@ -161,10 +163,14 @@ class GrTarget:
     def goamd64(self) -> str | None:
         return self.variant if self.goarch == "amd64" and self.variant != "v1" else None
 
+    def other(self, key: str) -> str | None:
+        """The value of variant `key` (go386, goarm64, gomips) when it is not Go's default."""
+        return self.variant if VARIANT_OF.get(self.goarch) == key and self.variant != DEFAULT_VARIANT[key] else None
+
     def fields(self) -> dict[str, str]:
         """The target's fields as GoReleaser's templates see them (empty when not this goarch)."""
         key = VARIANT_OF.get(self.goarch)
-        names = {"goarm": "Arm", "goamd64": "Amd64", "go386": "386", "goarm64": "Arm64", "gomips": "Mips"}
+        names = {"goarm": "Arm", "goamd64": "Amd64", "go386": "I386", "goarm64": "Arm64", "gomips": "Mips"}
         names.update({"goppc64": "Ppc64", "goriscv64": "Riscv64"})
         out = {"Os": self.goos, "Arch": self.goarch, "Target": self.name}
         out.update({v: (self.variant if k == key else "") for k, v in names.items()})
@@ -267,6 +273,7 @@ class _Filler:
             "ShortCommit": _mark("short_commit"),
             "Date": _mark("date"),
             "CommitDate": _mark("date"),
+            "Binary": _mark("binary"),  # archive names: the first binary's file name
             "IsSnapshot": False,
             "IsRelease": True,
             "Env": dict(self.environ),
@@ -349,6 +356,10 @@ def translate(
         for t in build_targets(b):
             owners.setdefault(t.name, set()).add(str(b.get("id") or (name if len(builds) == 1 else f"build{i}")))
     out.data["release"] = _release(data, targets, out.ids, owners, filler, notes, root)
+    _sign_notes(data, notes)
+    image = _image(data, targets, out.ids, builds, filler, notes)
+    if image:
+        out.data["image"] = image
     out.notes = notes
     return out
 
@@ -383,8 +394,13 @@ def _targets(builds: Sequence[Mapping[str, Any]], known: set[tuple[str, str]], n
             notes.append(Note(f"target {t.name}", "untranslated", "this Go cannot build it (`go tool dist list`)"))
             continue
         key = VARIANT_OF.get(t.goarch)
-        if key and key not in ("goarm", "goamd64") and t.variant != DEFAULT_VARIANT[key]:
+        if key and key not in AXES and t.variant != DEFAULT_VARIANT[key]:
             notes.append(Note(f"target {t.name}", "untranslated", f"gobuildx has no {key} axis; left out"))
+            continue
+        if key in VARIANT_VALUES and not re.fullmatch(VARIANT_VALUES[key], t.variant):
+            notes.append(
+                Note(f"target {t.name}", "untranslated", f"{key} {t.variant!r}: not a value Go knows; left out")
+            )
             continue
         if t.goarch == "arm" and t.variant not in ("5", "6", "7"):
             notes.append(Note(f"target {t.name}", "untranslated", f"goarm {t.variant!r}: gobuildx knows 5, 6, 7"))
@@ -419,17 +435,13 @@ def _project(
     binaries: list[dict[str, str]] = []
     for i, b in enumerate(builds):
         template = str(b.get("binary") or "{{ .ProjectName }}")
-        filled = {filler.fill(f"builds[{i}].binary", template, t, ()) for t in build_targets(b) if t in targets}
+        per_target = {t: filler.fill(f"builds[{i}].binary", template, t, ()) for t in build_targets(b) if t in targets}
+        filled = set(per_target.values())
         binary = sorted(filled, key=str)[0] if filled and None not in filled else None
+        file: str | None = None
         if binary is not None and len(filled) > 1:
             binary = _binary_base(template, name)
-            notes.append(
-                Note(
-                    f"builds[{i}].binary",
-                    "differs",
-                    f"{template!r} names the binary per target; gobuildx gives it one name on every target: {binary}",
-                )
-            )
+            file = _binary_file(f"builds[{i}].binary", template, per_target, binary, name, notes)  # type: ignore[arg-type]
         main = str(b.get("main") or ".")
         if main.endswith(".go"):
             main = str(Path(main).parent) if str(Path(main).parent) != "." else "."
@@ -441,7 +453,7 @@ def _project(
             binary = name if binary is None or "{" in binary else binary.rsplit("/", 1)[-1]
         same = next((x for x in binaries if x["name"] == binary), None)
         if same is None:
-            binaries.append({"name": binary, "main": main})
+            binaries.append({"name": binary, "main": main} | ({"file": file} if file else {}))
         elif same["main"] != main:
             notes.append(Note(f"builds[{i}].binary", "untranslated", f"{binary!r} again, from another main {main}"))
         for key in sorted(set(b) - BUILD_KEYS):
@@ -473,6 +485,31 @@ def _project(
     if data.get("dist"):
         project["dist"] = str(data["dist"])
     return {k: v for k, v in project.items() if v or k in ("ldflags", "flags")}  # [] replaces a default
+
+
+def _binary_file(
+    key: str, template: str, names: Mapping[GrTarget, str], binary: str, project: str, notes: list[Note]
+) -> str | None:
+    """project.binaries[].file for a binary GoReleaser names per target: the one {goos}/{goarch}/{arch}
+    template that gives the most targets their GoReleaser name (ties: the fewest placeholders)."""
+    values = {t: _binary_values(t, binary, project) for t in names}
+    candidates = {c for t, n in names.items() for c in _generalisations(n, values[t])}
+
+    def fit(candidate: str, t: GrTarget) -> bool:
+        return _format_or_none(candidate, values[t]) == _format_or_none(names[t], values[t])
+
+    best = max(sorted(candidates), key=lambda c: (sum(fit(c, t) for t in names), -c.count("{"), -len(c)))
+    odd = sorted(t.name for t in names if not fit(best, t))
+    if odd:
+        notes.append(
+            Note(key, "differs", f"{template!r}: file = {best!r} names all but {', '.join(odd)} as GoReleaser does")
+        )
+    return best
+
+
+def _binary_values(t: GrTarget, binary: str, project: str) -> dict[str, str]:
+    arch = matrix.arch_label(t.goarch, t.goarm, t.goamd64)
+    return {"name": binary, "project": project, "id": "", "goos": t.goos, "goarch": t.goarch, "arch": arch}
 
 
 def _binary_base(template: str, project: str) -> str:
@@ -530,40 +567,68 @@ def _gobuildx_id(t: GrTarget, cgo: bool) -> str:
     if on and t.goos == "linux":
         libc = "glibc"
     link = "dynamic" if libc in ("glibc", "system") else "static"
-    return matrix.target_id(t.goos, t.goarch, t.goarm, t.goamd64, on, libc, None, link)
+    return matrix.target_id(
+        t.goos,
+        t.goarch,
+        t.goarm,
+        t.goamd64,
+        on,
+        libc,
+        None,
+        link,
+        t.other("go386"),
+        t.other("goarm64"),
+        t.other("gomips"),
+    )
+
+
+AXES = ("goarm", "goamd64", "go386", "goarm64", "gomips")  # the variant axes gobuildx has
+VARIANT_VALUES = {"goarm": "[567]", "goamd64": "v[1-4]", "go386": "sse2|softfloat", "gomips": "hardfloat|softfloat"}
+VARIANT_VALUES["goarm64"] = r"v(8\.[0-9]|9\.[0-5])(,lse)?(,crypto)?"
+
+
+def _normal(key: str | None, value: str | None) -> str | None:
+    """A variant value, or None for the one Go builds when it is unset (amd64 v1, 386 sse2, ...)."""
+    if key is None or value is None or (key != "goarm" and value == DEFAULT_VARIANT.get(key)):
+        return None
+    return value
 
 
 def _matrix(targets: Sequence[GrTarget]) -> dict[str, Any]:
     """Axes and an exclude list that give exactly `targets` (an include list when shorter)."""
     goos = sorted({t.goos for t in targets})
     goarch = sorted({t.goarch for t in targets})
-    goarm = sorted({t.variant for t in targets if t.goarch == "arm"})
-    goamd64 = sorted({t.variant for t in targets if t.goarch == "amd64"})
-    want = {(t.goos, t.goarch, t.goarm, t.goamd64) for t in targets}
-    product = []
+    axes: dict[str, list[str]] = {}
+    for key in AXES:
+        values = sorted({t.variant for t in targets if VARIANT_OF.get(t.goarch) == key})
+        if values and (key == "goarm" or any(_normal(key, v) for v in values)):
+            axes[key] = values
+
+    def axis_of(arch: str) -> str | None:
+        key = VARIANT_OF.get(arch)
+        return key if key in axes else None
+
+    want = {(t.goos, t.goarch, _normal(axis_of(t.goarch), t.variant)) for t in targets}
+    product: list[tuple[str, str, str | None, str | None]] = []
     for os_, arch in itertools.product(goos, goarch):
-        arms = goarm if arch == "arm" else [None]
-        amds = [v if v != "v1" else None for v in goamd64] if arch == "amd64" else [None]
-        product += [(os_, arch, a, b) for a in arms for b in amds]
-    missing = [p for p in product if p not in want]
-    spec: dict[str, Any] = {"goos": goos, "goarch": goarch}
-    if goarm:
-        spec["goarm"] = goarm
-    if any(v != "v1" for v in goamd64):
-        spec["goamd64"] = goamd64
+        axis = axis_of(arch)
+        product += [(os_, arch, axis, v) for v in (axes[axis] if axis else [None])]
+    missing = [p for p in product if (p[0], p[1], _normal(p[2], p[3])) not in want]
+    spec: dict[str, Any] = {"goos": goos, "goarch": goarch, **axes}
     if len(missing) > len(want):
-        return {"include": [_selector(*p) for p in sorted(want, key=str)]}
+        chosen = sorted(
+            {(t.goos, t.goarch, axis_of(t.goarch), _normal(axis_of(t.goarch), t.variant)) for t in targets}, key=str
+        )
+        return {"include": [_selector(*p) for p in chosen]}
     if missing:
         spec["exclude"] = [_selector(*p) for p in missing]
     return spec
 
 
-def _selector(goos: str, goarch: str, goarm: str | None, goamd64: str | None) -> dict[str, str]:
+def _selector(goos: str, goarch: str, key: str | None, value: str | None) -> dict[str, str]:
     out = {"goos": goos, "goarch": goarch}
-    if goarm:
-        out["goarm"] = goarm
-    if goamd64:
-        out["goamd64"] = goamd64
+    if key and value:
+        out[key] = value
     return out
 
 
@@ -640,11 +705,27 @@ def _release(
     out: dict[str, Any] = {}
     formats: dict[str, set[str]] = {}
     names: dict[str, str | None] = {}
+    several = len({str(b.get("binary") or "") for b in data.get("builds") or [{}]}) > 1
     for t in targets:
         i = chosen[t.name]
-        formats.setdefault(t.goos, set()).add(_archive_format(archives[i], t.goos, i, notes))
-        template = str(archives[i].get("name_template") or DEFAULT_ARCHIVE_NAME)
-        names[ids[t.name]] = filler.fill(f"archives[{i}].name_template", template, t, RELEASE_FIELDS)
+        fmt = _archive_format(archives[i], t.goos, i, notes)
+        if fmt == "binary" and several:
+            notes.append(
+                Note(
+                    f"archives[{i}]",
+                    "untranslated",
+                    "format binary with several binaries per target: gobuildx's binary format holds one; "
+                    "a tar.gz of them is made, named as GoReleaser's default archive",
+                )
+            )
+            fmt = "tar.gz"
+        formats.setdefault(t.goos, set()).add(fmt)
+        default = DEFAULT_BINARY_NAME if "binary" in _all_formats(archives[i]) else DEFAULT_ARCHIVE_NAME
+        template = str(archives[i].get("name_template") or default)
+        if "binary" in _all_formats(archives[i]) and several:
+            template = DEFAULT_ARCHIVE_NAME  # a name per binary cannot name the archive of both
+        extra = _archive_binary(archives[i], data, t, filler)
+        names[ids[t.name]] = filler.fill(f"archives[{i}].name_template", template, t, RELEASE_FIELDS, extra)
     common = Counter(f for fs in formats.values() for f in fs).most_common(1)[0][0]
     out["format"] = common
     for goos, fs in sorted(formats.items()):
@@ -682,6 +763,23 @@ def _release(
     return out
 
 
+def _archive_binary(
+    archive: Mapping[str, Any], data: Mapping[str, Any], t: GrTarget, filler: _Filler
+) -> dict[str, str]:
+    """.Binary of an archive whose `ids` pick builds: the first such build's binary on this target,
+    as a literal (gobuildx's {binary} is the project's first binary, which may be another build's)."""
+    wanted = {str(x) for x in _list(archive.get("ids")) + _list(archive.get("builds"))}
+    builds = [b for b in _list(data.get("builds")) or [{}] if not b.get("skip")]
+    if not wanted:
+        return {}
+    for i, b in enumerate(builds):
+        bid = str(b.get("id") or (filler.project if len(builds) == 1 else f"build{i}"))
+        if bid in wanted and t in build_targets(b):
+            name = filler.fill(f"builds[{i}].binary", str(b.get("binary") or "{{ .ProjectName }}"), t, ())
+            return {"Binary": name} if name else {}
+    return {}
+
+
 ARCHIVE_KEYS = {"id", "ids", "builds", "name_template", "formats", "format", "format_overrides"}
 ARCHIVE_KEYS |= {"wrap_in_directory", "files"}
 
@@ -689,6 +787,11 @@ ARCHIVE_KEYS |= {"wrap_in_directory", "files"}
 def _covers(archive: Mapping[str, Any], builds: set[str]) -> bool:
     wanted = {str(x) for x in _list(archive.get("ids")) + _list(archive.get("builds"))}
     return not wanted or bool(wanted & builds)
+
+
+def _all_formats(archive: Mapping[str, Any]) -> list[str]:
+    """The formats an archives[] entry names (GoReleaser picks its default name template by them)."""
+    return [str(f) for f in _list(archive.get("formats")) or _list(archive.get("format"))]
 
 
 def _archive_format(archive: Mapping[str, Any], goos: str, i: int, notes: list[Note]) -> str:
@@ -700,16 +803,24 @@ def _archive_format(archive: Mapping[str, Any], goos: str, i: int, notes: list[N
     return _format(fmts or ["tar.gz"], f"archives[{i}].formats", notes)
 
 
+ALIASES = {"tgz": "tar.gz", "txz": "tar.xz", "tzst": "tar.zst"}
+
+
 def _format(formats: Sequence[str], key: str, notes: list[Note]) -> str:
     first = formats[0]
     if len(formats) > 1:
-        notes.append(Note(key, "untranslated", f"{formats}: gobuildx makes one archive; {first} only"))
-    if first in ("tar.gz", "zip"):
+        notes.append(Note(key, "untranslated", f"{formats}: gobuildx makes one archive per target; {first} only"))
+    if first in ("tar.gz", "tar.xz", "tar.zst", "zip", "binary"):
         return first
-    if first == "tgz":
-        notes.append(Note(key, "differs", "tgz: gobuildx writes the same as .tar.gz"))
-        return "tar.gz"
-    notes.append(Note(key, "untranslated", f"{first!r}: gobuildx writes tar.gz or zip; tar.gz is used"))
+    if first in ALIASES:
+        notes.append(Note(key, "differs", f"{first}: gobuildx writes the same, named .{ALIASES[first]}"))
+        return ALIASES[first]
+    advice = {
+        "none": "gobuildx archives every target; leave those archives out when you upload",
+        "tar": "gobuildx compresses every tar",
+        "gz": "gobuildx writes no bare .gz",
+    }.get(first, "not a format gobuildx knows")
+    notes.append(Note(key, "untranslated", f"{first!r}: {advice}; tar.gz is used"))
     return "tar.gz"
 
 
@@ -724,7 +835,7 @@ def _general_name(
     candidates: Counter[str] = Counter()
     for tid, name in names.items():
         if name is not None:
-            candidates[_generalise(name, values[tid])] += 1
+            candidates.update(_generalisations(name, values[tid]))
 
     def fits(template: str, tid: str) -> bool:
         name = names[tid]
@@ -747,17 +858,24 @@ def _format_or_none(template: str, values: Mapping[str, str]) -> str | None:
         return None
 
 
-def _generalise(name: str, values: Mapping[str, str]) -> str:
-    """A concrete name with this target's {arch} and {goos} put back as placeholders."""
-    arch, goos = values["arch"], values["goos"]
-    at = name.rfind(arch)
-    if at < 0:
-        return name
-    head, tail = name[:at], name[at + len(arch) :]
-    g = head.rfind(goos)
-    if g >= 0:
-        head = head[:g] + "{goos}" + head[g + len(goos) :]
-    return head + "{arch}" + tail
+def _generalisations(name: str, values: Mapping[str, str]) -> list[str]:
+    """A concrete name with this target's {arch} (armv6, amd64v3) or plain {goarch}, and {goos},
+    put back as placeholders: the candidates a template is chosen from."""
+    out: list[str] = []
+    goos = values["goos"]
+    for key in ("arch", "goarch", None):
+        arch = values[key] if key else ""
+        at = name.rfind(arch) if key else (-1 if out else len(name))  # no {arch} only when none is found
+        if at < 0:
+            continue
+        head, tail = name[:at], name[at + len(arch) :]
+        g = head.rfind(goos)
+        heads = [head[:g] + "{goos}" + head[g + len(goos) :]] if g >= 0 else []
+        for h in [*heads, head]:  # the {goos} one first: the archive names' choice on a tie
+            candidate = h + ("{" + key + "}" if key else "") + tail
+            if candidate not in out:
+                out.append(candidate)
+    return out
 
 
 def _files(a: Mapping[str, Any], i: int, root: Path, notes: list[Note]) -> list[str]:
@@ -812,5 +930,228 @@ def report_lines(notes: Sequence[Note]) -> list[str]:
         chosen = [n for n in notes if n.kind == kind]
         if chosen:
             out.append(f"{title} ({len(chosen)}):")
-            out += [f"  {n.key}: {n.text}" for n in chosen]
+            # one line each: a value from the YAML may hold newlines (targets.toml's header is comments)
+            out += [f"  {n.key}: {n.text}".replace("\n", "\\n") for n in chosen]
     return out
+
+
+IMAGE_SOURCES = ("dockers_v2", "kos", "dockers")
+# What each image key of GoReleaser becomes, or what to do instead (the report says it key by key).
+IMAGE_ADVICE = {
+    "dockerfile": "gobuildx builds FROM scratch with the binary, CA certificates and zoneinfo; "
+    "put what else the image needs in [image].files",
+    "extra_files": "list them in [image].files (src, dst)",
+    "build_args": "no Dockerfile, no build arguments",
+    "build_flag_templates": "only --label= is translated (to [image].labels)",
+    "base_image": "gobuildx builds FROM scratch (a dynamic binary gets its loader and libraries copied)",
+    "bare": "the repository is [image].repository as written",
+    "annotations": "gobuildx writes the OCI annotations created, revision, version, title (and source)",
+    "use": "gobuildx writes the image itself, no docker buildx",
+    "skip_push": "push or not with `gobuildx image --push` / `release`",
+    "skip": "remove [image] to build no image",
+    "retry": "not used",
+    "sbom": "gobuildx writes an SBOM per binary ([release].sbom), not per image",
+    "env": "a FROM-scratch image has no environment of its own",
+    "ldflags": "the image holds the binary gobuildx built, with [project].ldflags",
+    "flags": "the image holds the binary gobuildx built, with [project].flags",
+    "main": "the image holds the binary gobuildx built ([image].binary picks one)",
+    "build": "the image holds the binary gobuildx built ([image].binary picks one)",
+    "working_dir": "not used",
+    "creation_time": "the image's time is the commit time (reproducible)",
+    "ko_data_creation_time": "the image's time is the commit time (reproducible)",
+    "local_domain": "not used",
+    "preserve_import_paths": "not used",
+    "base_import_paths": "not used",
+    "disable": "remove [image] to build no image",
+    "push_flags": "not used",
+}
+IMAGE_TRANSLATED = {"id", "ids", "images", "image_templates", "repository", "repositories", "tags", "platforms"}
+IMAGE_TRANSLATED |= {"labels", "goos", "goarch", "goarm", "goamd64", "build_flag_templates"}
+
+
+def _image(
+    data: Mapping[str, Any],
+    targets: Sequence[GrTarget],
+    ids: Mapping[str, str],
+    builds: Sequence[Mapping[str, Any]],
+    filler: _Filler,
+    notes: list[Note],
+) -> dict[str, Any] | None:
+    """[image] from the first of dockers_v2, kos, dockers: repository, tags, the platforms as target
+    ids, labels, the binary; every other key is reported with what to do instead."""
+    source = next((k for k in IMAGE_SOURCES if _list(data.get(k))), None)
+    if source is None:
+        return None
+    for other in IMAGE_SOURCES:
+        if other != source and _list(data.get(other)):
+            notes.append(Note(other, "untranslated", f"[image] is made from {source}; gobuildx builds one image"))
+    entries = [e for e in _list(data[source]) if isinstance(e, dict)]
+    first = entries[0] if entries else {}
+    refs, tags, platforms, labels = _image_parts(source, entries, data, notes)
+    out: dict[str, Any] = {}
+    repos = sorted({r for r in refs if r}, key=refs.index)
+    filled = [filler.fill(f"{source}[0] repository", r, None, ()) for r in repos]
+    if not filled or filled[0] is None:
+        notes.append(Note(source, "untranslated", "no repository gobuildx can write; fill [image] by hand"))
+        return None
+    out["repository"] = filled[0].replace("{{", "{").replace("}}", "}")
+    if len(repos) > 1:
+        notes.append(Note(f"{source}[0]", "untranslated", f"repositories {repos[1:]}: gobuildx pushes to one"))
+    tag_list = [filler.fill(f"{source}[0].tags", t, None, TAG_FIELDS) for t in tags]
+    out["tags"] = [t for t in dict.fromkeys(tag_list) if t]  # an untranslated tag is noted and left out
+    if not out["tags"]:
+        out.pop("tags")  # gobuildx's default: {version}
+    chosen = []
+    if "all" in platforms:  # ko's: every platform of the base image; here every Linux target
+        platforms = [f"{t.goos}/{t.goarch}/{t.variant}" for t in targets if t.goos == "linux"]
+    for plat in platforms:
+        match = _platform_target(plat, targets)
+        if match is None:
+            notes.append(Note(f"{source} platform {plat}", "untranslated", "not a target of the build; no image"))
+        else:
+            chosen.append(ids[match.name])
+    if chosen and sorted(set(chosen)) != sorted(ids[t.name] for t in targets if t.goos == "linux"):
+        out["targets"] = sorted(set(chosen))
+    elif not chosen:
+        notes.append(Note(source, "untranslated", "no platform gobuildx builds; fill [image].targets by hand"))
+        return None
+    label_values = {k: filler.fill(f"{source}[0].labels {k}", v, None, ()) for k, v in labels.items()}
+    auto = ("created", "revision", "version", "title")
+    for key, value in label_values.items():
+        if key in (f"org.opencontainers.image.{a}" for a in auto):
+            notes.append(Note(f"{source}[0].labels {key}", "differs", "gobuildx writes it itself, from the build"))
+        elif value is not None:
+            if key == "org.opencontainers.image.source":
+                out["source"] = value
+            else:
+                out.setdefault("labels", {})[key] = value
+    binary = _image_binary(first, builds)
+    if binary:
+        out["binary"] = binary
+    for e_i, e in enumerate(entries):
+        for key in sorted(set(e) - IMAGE_TRANSLATED):
+            advice = IMAGE_ADVICE.get(key, "gobuildx has no equivalent; not used")
+            notes.append(Note(f"{source}[{e_i}].{key}", "untranslated", advice))
+    notes.append(
+        Note(
+            source,
+            "differs",
+            "gobuildx builds a FROM-scratch image of the binary (non-root user, CA certificates, zoneinfo) "
+            "and joins the platforms under one index; check [image] before pushing",
+        )
+    )
+    return out
+
+
+def _image_parts(
+    source: str, entries: Sequence[Mapping[str, Any]], data: Mapping[str, Any], notes: list[Note]
+) -> tuple[list[str], list[str], list[str], dict[str, str]]:
+    """(repositories, tag templates, platforms as os/arch[/variant], labels) of one image key."""
+    labels: dict[str, str] = {}
+    if source == "dockers_v2":
+        e = entries[0] if entries else {}
+        if len(entries) > 1:
+            notes.append(Note("dockers_v2[1:]", "untranslated", "gobuildx builds one image; dockers_v2[0] is used"))
+        refs = [str(x) for x in _list(e.get("images"))]
+        tags = [str(x) for x in _list(e.get("tags"))] or ["{{ .Tag }}"]
+        plats = [str(x) for x in _list(e.get("platforms"))] or ["linux/amd64", "linux/arm64"]
+        labels = {str(k): str(v) for k, v in (e.get("labels") or {}).items()}
+        return refs, tags, plats, labels
+    if source == "kos":
+        e = entries[0] if entries else {}
+        if len(entries) > 1:
+            notes.append(Note("kos[1:]", "untranslated", "gobuildx builds one image; kos[0] is used"))
+        refs = [str(x) for x in _list(e.get("repositories")) + _list(e.get("repository"))]
+        if not refs:
+            refs = ["{{ .Env.KO_DOCKER_REPO }}"]
+        tags = [str(x) for x in _list(e.get("tags"))] or ["latest"]
+        plats = [str(x) for x in _list(e.get("platforms"))] or ["linux/amd64"]
+        labels = {str(k): str(v) for k, v in (e.get("labels") or {}).items()}
+        return refs, tags, plats, labels
+    # dockers (v1): one image per platform, joined by docker_manifests; the index's tags are the tags
+    refs, per_image, plats = [], [], []
+    for e in entries:
+        for ref in _list(e.get("image_templates")):
+            repo, tag = _split_ref(str(ref))
+            refs.append(repo)
+            per_image.append(tag)
+        arch = str(e.get("goarch") or "amd64")
+        variant = str(e.get("goarm") or "") if arch == "arm" else str(e.get("goamd64") or "")
+        plats.append("/".join([str(e.get("goos") or "linux"), arch] + ([variant] if variant else [])))
+        for flag in _list(e.get("build_flag_templates")):
+            if str(flag).startswith("--label="):
+                k, _, v = str(flag)[len("--label=") :].partition("=")
+                labels.setdefault(k, v)
+    manifests = [_split_ref(str(m.get("name_template"))) for m in _list(data.get("docker_manifests")) if m]
+    tags = [t for r, t in manifests if not refs or r == refs[0]] or per_image[:1]
+    if not manifests and len(entries) > 1:
+        notes.append(Note("dockers", "differs", "one tag per platform image; gobuildx tags the joined index once"))
+    return refs, tags, plats, labels
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    """repo:tag -> (repo, tag); a ':' in a registry's port is not a tag."""
+    head, sep, tail = ref.rpartition(":")
+    if not sep or "/" in tail:
+        return ref, "latest"
+    return head, tail
+
+
+def _platform_target(plat: str, targets: Sequence[GrTarget]) -> GrTarget | None:
+    parts = plat.split("/")
+    if len(parts) < 2:
+        return None
+    goos, goarch = parts[0], parts[1]
+    variant = parts[2].removeprefix("v") if len(parts) > 2 and goarch == "arm" else (parts[2] if len(parts) > 2 else "")
+    found = [t for t in targets if (t.goos, t.goarch) == (goos, goarch)]
+    if variant:
+        found = [t for t in found if t.variant == variant] or found[:0]
+    else:  # docker's linux/arm means v7; amd64 without a level is v1
+        want = {"arm": "7", "amd64": "v1"}.get(goarch)
+        found = sorted(found, key=lambda t: (t.variant != want, t.name))
+    return found[0] if found else None
+
+
+def _image_binary(entry: Mapping[str, Any], builds: Sequence[Mapping[str, Any]]) -> str | None:
+    """The entrypoint: the binary of the build the image's ids (or ko's build) name, when several."""
+    if len(builds) < 2:
+        return None
+    wanted = [str(x) for x in _list(entry.get("ids")) + _list(entry.get("build"))]
+    for b in builds:
+        if str(b.get("id") or "") in wanted and b.get("binary") and "{{" not in str(b["binary"]):
+            return str(b["binary"])
+    return None
+
+
+def _sign_notes(data: Mapping[str, Any], notes: list[Note]) -> None:
+    """`signs`, entry by entry: the [sign] table that does the same. None is written: GoReleaser
+    signs with the gpg keyring or cosign's own key format, which gobuildx does not read, so a
+    written table would stop the first release; the note says how to make the key it needs."""
+    for i, e in enumerate(x for x in _list(data.get("signs")) if isinstance(x, dict)):
+        key = f"signs[{i}]"
+        artifacts = str(e.get("artifacts") or "none")
+        if artifacts == "none":
+            notes.append(Note(key, "untranslated", "artifacts: none (GoReleaser's default) signs nothing"))
+            continue
+        files = "sums" if artifacts == "checksum" else "archives"
+        cmd = Path(str(e.get("cmd") or "gpg")).name
+        args = " ".join(str(a) for a in _list(e.get("args")))
+        where = f'files = "{files}"' + ("" if artifacts in ("checksum", "all", "archive") else f" (was {artifacts})")
+        if cmd in ("gpg", "gpg2"):
+            text = (
+                f'write [sign.gpg] key_env = "GPG_PRIVATE_KEY" (its value: gpg --armor --export-secret-keys KEYID; '
+                f"gobuildx never reads your keyring), passphrase_env if the key has one, and [sign] {where}"
+            )
+        elif cmd == "cosign" and "--key" in args and "://" not in args.split("--key", 1)[1].split()[0]:
+            text = (
+                "write [sign.cosign] with a PKCS#8 PEM ECDSA P-256 key (cosign's own key file is not read: "
+                f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256), and [sign] {where}"
+            )
+        elif cmd == "cosign":
+            text = (
+                "keyless or KMS signing is not done by gobuildx: make a key (openssl genpkey -algorithm EC "
+                f"-pkeyopt ec_paramgen_curve:P-256) for [sign.cosign], and [sign] {where}; or keep GoReleaser's step"
+            )
+        else:
+            text = f"{cmd}: gobuildx signs with minisign, gpg or cosign keys ([sign], docs/trust.md); {where}"
+        notes.append(Note(key, "untranslated", text))

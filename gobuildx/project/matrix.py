@@ -28,6 +28,12 @@ from gobuildx.project.goenv import Platform
 T = TypeVar("T")
 WASM_ARCHES = {"wasm"}
 DEFAULT_GOARM = "7"
+MIPS_ARCHES = ("mips", "mipsle", "mips64", "mips64le")
+# The one variant key each GOARCH has in targets.toml, and the value Go builds when it is unset:
+# a target with that value has the plain id (linux-386), another a suffix (linux-386-softfloat).
+VARIANT_AXIS = {"arm": "goarm", "amd64": "goamd64", "386": "go386", "arm64": "goarm64"}
+VARIANT_AXIS.update({a: "gomips" for a in MIPS_ARCHES})
+GO_DEFAULT = {"go386": "sse2", "goarm64": "v8.0", "gomips": "hardfloat"}
 # The oldest glibc that exists for each CPU (glibc ports arrived late for some);
 # the same table as zig's `available_libcs` (lib/std/zig/target.zig), whose
 # floor for every other CPU is its oldest supported glibc, 2.2.5.
@@ -45,6 +51,9 @@ class Target(BaseModel):
     goarch: str
     goarm: str | None = None
     goamd64: str | None = None
+    go386: str | None = None
+    goarm64: str | None = None
+    gomips: str | None = None
     cgo: bool = False
     libc: Libc = "static"
     min_glibc: str | None = None
@@ -70,6 +79,12 @@ class Target(BaseModel):
             env["GOARM"] = self.goarm
         if self.goamd64:
             env["GOAMD64"] = self.goamd64
+        if self.go386:
+            env["GO386"] = self.go386
+        if self.goarm64:
+            env["GOARM64"] = self.goarm64
+        if self.gomips:
+            env["GOMIPS64" if self.goarch.startswith("mips64") else "GOMIPS"] = self.gomips
         return env
 
     def exe_suffix(self) -> str:
@@ -97,9 +112,13 @@ def target_id(
     libc: str,
     min_glibc: str | None,
     link: str,
+    go386: str | None = None,
+    goarm64: str | None = None,
+    gomips: str | None = None,
 ) -> str:
-    """The stable id: `linux-arm64-musl`, `linux-armv7`, `windows-amd64`, `wasip1-wasm`."""
-    base = f"{goos}-{arch_label(goarch, goarm, goamd64)}"
+    """The stable id: `linux-arm64-musl`, `linux-armv7`, `windows-amd64`, `wasip1-wasm`,
+    `linux-mips-softfloat`, `linux-arm64-v8.1-lse` (a GO386/GOARM64/GOMIPS other than Go's default)."""
+    base = f"{goos}-{arch_label(goarch, goarm, goamd64)}" + variant_suffix(go386, goarm64, gomips)
     if libc == "musl":
         return base + ("-musl-dynamic" if link == "dynamic" else "-musl")
     if libc == "glibc":
@@ -109,6 +128,14 @@ def target_id(
     if libc == "system" and cgo:
         return base + "-cgo"
     return base
+
+
+def variant_suffix(go386: str | None, goarm64: str | None, gomips: str | None) -> str:
+    """What a GO386, GOARM64 or GOMIPS other than Go's default adds to a target id."""
+    for key, value in (("go386", go386), ("goarm64", goarm64), ("gomips", gomips)):
+        if value and value != GO_DEFAULT[key]:
+            return "-" + value.replace(",", "-")
+    return ""
 
 
 def default_libc(goos: str, goarch: str) -> Libc:
@@ -124,6 +151,9 @@ class _Raw(BaseModel):
     goarch: str
     goarm: str | None
     goamd64: str | None
+    go386: str | None = None
+    goarm64: str | None = None
+    gomips: str | None = None
     cgo: bool
     libc: Libc
     min_glibc: str | None
@@ -178,15 +208,13 @@ def _expand_matrix(name: str, spec: MatrixSpec, defaults: Settings) -> list[_Raw
     )
     for (_, goos), (_, goarch), (ci, cgo), (li, libc) in combos:
         axes = {k: i for k, i, given in (("cgo", ci, spec.cgo), ("libc", li, spec.libc)) if given}
-        goarms = _or_none(spec.goarm) if goarch == "arm" else [None]
-        goamd64s = _or_none(spec.goamd64) if goarch == "amd64" else [None]
-        for goarm, goamd64 in itertools.product(goarms, goamd64s):
+        axis = VARIANT_AXIS.get(goarch)  # one variant key per GOARCH (goarm, goamd64, go386, ...)
+        for variant in _or_none(getattr(spec, axis)) if axis else [None]:
             chosen_libc = libc or _default_for(defaults, goos, goarch)
             floors = _or_none(spec.min_glibc) if chosen_libc == "glibc" else [None]
             for floor in floors:
-                spec_like = TargetSpec(
-                    goos=goos, goarch=goarch, cgo=cgo, libc=libc, min_glibc=floor, goarm=goarm, goamd64=goamd64
-                )
+                picked = {axis: variant} if axis and variant else {}
+                spec_like = TargetSpec(goos=goos, goarch=goarch, cgo=cgo, libc=libc, min_glibc=floor, **picked)
                 raw = _raw(spec_like, defaults, f"matrix.{name}", name).model_copy(update={"axes": axes})
                 if not any(_selected(raw, sel.model_dump(exclude_none=True)) for sel in spec.exclude):
                     out.append(raw)
@@ -209,6 +237,9 @@ def _raw(spec: TargetSpec, defaults: Settings, origin: str, matrix: str) -> _Raw
         floor = defaults.min_glibc
     goarm = spec.goarm or (defaults.goarm or DEFAULT_GOARM if spec.goarch == "arm" else None)
     goamd64 = spec.goamd64 or (defaults.goamd64 if spec.goarch == "amd64" else None)
+    go386 = spec.go386 or (defaults.go386 if spec.goarch == "386" else None)
+    goarm64 = spec.goarm64 or (defaults.goarm64 if spec.goarch == "arm64" else None)
+    gomips = spec.gomips or (defaults.gomips if spec.goarch in MIPS_ARCHES else None)
     cgo = spec.cgo if spec.cgo is not None else bool(defaults.cgo)
     if libc in ("glibc", "musl") and spec.cgo is None:
         cgo = True
@@ -217,6 +248,9 @@ def _raw(spec: TargetSpec, defaults: Settings, origin: str, matrix: str) -> _Raw
         goarch=spec.goarch,
         goarm=goarm,
         goamd64=goamd64,
+        go386=go386,
+        goarm64=goarm64,
+        gomips=gomips,
         cgo=cgo,
         libc=libc,
         min_glibc=floor,
@@ -237,9 +271,14 @@ def _selected(raw: _Raw, selector: dict[str, Any]) -> bool:
 
 
 def _raw_id(raw: _Raw) -> str:
+    link = raw.link or "static"
     return target_id(
-        raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc, raw.min_glibc, raw.link or "static"
+        raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc, raw.min_glibc, link, *_variants(raw)
     )
+
+
+def _variants(raw: _Raw) -> tuple[str | None, str | None, str | None]:
+    return raw.go386, raw.goarm64, raw.gomips
 
 
 def _check_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec, platforms: Sequence[Platform]) -> list[str]:
@@ -264,11 +303,13 @@ def _unused_axes(loaded: LoadedConfig, name: str, spec: MatrixSpec, defaults: Se
     """A variant axis that applies to no combination of the matrix is a mistake, not a no-op."""
     where = f"{loaded.path}: matrix.{name}"
     problems = []
-    for axis, values, arch in (("goarm", spec.goarm, "arm"), ("goamd64", spec.goamd64, "amd64")):
-        if values and arch not in spec.goarch:
+    for axis in ("goarm", "goamd64", "go386", "goarm64", "gomips"):
+        arches = [a for a, k in VARIANT_AXIS.items() if k == axis]
+        if getattr(spec, axis) and not set(arches) & set(spec.goarch):
+            names = " or ".join(f'"{a}"' for a in arches)
             problems.append(
-                f'{where}.{axis}: applies only to goarch = "{arch}", which the goarch axis '
-                f'{json.dumps(list(spec.goarch))} does not have; add "{arch}" or remove {axis}'
+                f"{where}.{axis}: applies only to goarch = {names}, which the goarch axis "
+                f"{json.dumps(list(spec.goarch))} does not have; add {arches[0]!r} or remove {axis}"
             )
     glibc = any(
         (libc or _default_for(defaults, goos, goarch)) == "glibc"
@@ -354,6 +395,11 @@ def _check_target(loaded: LoadedConfig, raw: _Raw, platforms: Sequence[Platform]
         problems.append(f'{at}{raw.where("goarm")}: goarm = {raw.goarm!r} applies only to goarch = "arm"')
     if raw.goamd64 and raw.goarch != "amd64":
         problems.append(f'{at}{raw.where("goamd64")}: goamd64 = {raw.goamd64!r} applies only to goarch = "amd64"')
+    for axis in ("go386", "goarm64", "gomips"):
+        value = getattr(raw, axis)
+        if value and VARIANT_AXIS.get(raw.goarch) != axis:
+            allowed = ", ".join(a for a, k in VARIANT_AXIS.items() if k == axis)
+            problems.append(f"{at}{raw.where(axis)}: {axis} = {value!r} applies only to goarch {allowed}")
     return problems
 
 
@@ -390,13 +436,18 @@ def _toml(value: object) -> str:
 
 def _finish(loaded: LoadedConfig, raw: _Raw) -> Target:
     link: Link = raw.link or ("dynamic" if raw.libc in ("glibc", "system") else "static")
-    tid = target_id(raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc, raw.min_glibc, link)
+    tid = target_id(
+        raw.goos, raw.goarch, raw.goarm, raw.goamd64, raw.cgo, raw.libc, raw.min_glibc, link, *_variants(raw)
+    )
     target = Target(
         id=tid,
         goos=raw.goos,
         goarch=raw.goarch,
         goarm=raw.goarm,
         goamd64=raw.goamd64,
+        go386=raw.go386,
+        goarm64=raw.goarm64,
+        gomips=raw.gomips,
         cgo=raw.cgo,
         libc=raw.libc,
         min_glibc=raw.min_glibc,

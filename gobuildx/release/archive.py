@@ -1,10 +1,12 @@
 """Reproducible archives: the same files and epoch give the same bytes, on any machine.
 
-tar.gz: entries sorted, mtime = epoch, uid/gid 0 with empty owner names, mode 0755
-for executables and 0644 otherwise, GNU tar format, gzip header with mtime 0 and no
-file name. zip: entries sorted, the epoch as DOS date (clamped to 1980-01-01, the
-earliest a zip can hold, and rounded down to even seconds, its resolution), unix modes,
-deflate.
+tar.gz, tar.xz, tar.zst: one tar, entries sorted, mtime = epoch, uid/gid 0 with empty owner
+names, mode 0755 for executables and 0644 otherwise, GNU tar format; gzip with header mtime 0
+and no file name, xz at a fixed preset (one thread, CRC64), zstd at a fixed level with one
+thread and the content size in the frame (the `zstandard` wheel: Python 3.11 has no zstd). zip:
+entries sorted, the epoch as DOS date (clamped to 1980-01-01, the earliest a zip can hold, and
+rounded down to even seconds, its resolution), unix modes, deflate. binary: the one binary's
+bytes, no archive at all.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import calendar
 import gzip
 import io
+import lzma
 import tarfile
 import time
+import typing
 import zipfile
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,6 +31,9 @@ EXEC_MODE = 0o755
 FILE_MODE = 0o644
 ZIP_EPOCH_MIN = 315532800  # 1980-01-01T00:00:00Z
 GZIP_LEVEL = 9
+XZ_PRESET = 6  # xz's default; fixed, as a preset change changes the bytes
+ZSTD_LEVEL = 19
+TARS = ("tar.gz", "tar.xz", "tar.zst")
 
 
 class Entry(BaseModel):
@@ -59,15 +66,43 @@ def format_for(goos: str, chosen: str = "auto") -> Format:
     "auto": zip for windows, tar.gz otherwise."""
     if chosen == "auto":
         return "zip" if goos == "windows" else "tar.gz"
-    return "zip" if chosen == "zip" else "tar.gz"
+    for fmt in typing.get_args(ArchiveFormat):
+        if chosen == fmt:
+            return fmt  # type: ignore[no-any-return]
+    raise ValueError(f"archive format {chosen!r}; allowed: auto, {', '.join(typing.get_args(ArchiveFormat))}")
+
+
+def extension(fmt: Format, binary_name: str) -> str:
+    """What follows the name template in the file's name: .tar.gz, .zip; for binary the
+    binary's own .exe or .wasm, as GoReleaser names a `binary` archive."""
+    if fmt != "binary":
+        return "." + fmt
+    suffix = PurePosixPath(binary_name).suffix
+    return suffix if suffix in (".exe", ".wasm") else ""
 
 
 def write(fmt: Format, entries: Sequence[Entry], epoch: int) -> bytes:
     ordered = sorted(entries, key=lambda e: e.name)
-    return _zip(ordered, epoch) if fmt == "zip" else _targz(ordered, epoch)
+    if fmt == "zip":
+        return _zip(ordered, epoch)
+    if fmt == "binary":
+        if len(entries) != 1:
+            raise ValueError(f"format binary holds one binary, not {len(entries)} files")
+        return entries[0].source.read_bytes()
+    raw = _tar(ordered, epoch)
+    if fmt == "tar.xz":
+        return lzma.compress(raw, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=XZ_PRESET)
+    if fmt == "tar.zst":
+        import zstandard  # only a tar.zst release needs it
+
+        return zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=0, write_content_size=True).compress(raw)
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=GZIP_LEVEL) as gz:
+        gz.write(raw)
+    return out.getvalue()
 
 
-def _targz(entries: Sequence[Entry], epoch: int) -> bytes:
+def _tar(entries: Sequence[Entry], epoch: int) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for entry in entries:
@@ -80,10 +115,7 @@ def _targz(entries: Sequence[Entry], epoch: int) -> bytes:
             info.uname = info.gname = ""
             info.type = tarfile.REGTYPE
             tar.addfile(info, io.BytesIO(data))
-    out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=GZIP_LEVEL) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
+    return raw.getvalue()
 
 
 def stored_mtime(fmt: Format, epoch: int) -> int:
@@ -107,19 +139,35 @@ def _zip(entries: Sequence[Entry], epoch: int) -> bytes:
     return out.getvalue()
 
 
-def read(path: Path) -> list[Member]:
-    """Every file in a .tar.gz or .zip, in archive order (raises ValueError if unreadable)."""
+def read(path: Path, fmt: Format | None = None) -> list[Member]:
+    """Every file in an archive of `fmt` (else told by its name), in archive order; a `binary`
+    one is one member named as the file (raises ValueError if unreadable)."""
+    fmt = fmt or ("zip" if path.name.endswith(".zip") else next((t for t in TARS if path.name.endswith(t)), "tar.gz"))
     try:
-        if path.name.endswith(".zip"):
+        if fmt == "binary":
+            return [Member(name=path.name, mode=EXEC_MODE, mtime=0, uid=0, gid=0, data=path.read_bytes())]
+        if fmt == "zip":
             return _read_zip(path)
-        return _read_targz(path)
-    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, gzip.BadGzipFile) as exc:
+        return _read_tar(path, fmt)
+    except (OSError, EOFError, tarfile.TarError, zipfile.BadZipFile, gzip.BadGzipFile, lzma.LZMAError) as exc:
         raise ValueError(f"{path.name}: not a readable archive ({exc})") from None
 
 
-def _read_targz(path: Path) -> list[Member]:
+def _untar_source(path: Path, fmt: str) -> io.BytesIO:
+    raw = path.read_bytes()
+    if fmt == "tar.zst":
+        import zstandard
+
+        try:
+            return io.BytesIO(zstandard.ZstdDecompressor().decompress(raw))
+        except zstandard.ZstdError as exc:
+            raise ValueError(f"{path.name}: not a readable archive ({exc})") from None
+    return io.BytesIO(lzma.decompress(raw) if fmt == "tar.xz" else gzip.decompress(raw))
+
+
+def _read_tar(path: Path, fmt: str) -> list[Member]:
     out = []
-    with tarfile.open(path, mode="r:gz") as tar:
+    with tarfile.open(fileobj=_untar_source(path, fmt), mode="r:") as tar:
         for info in tar.getmembers():
             fh = tar.extractfile(info) if info.isfile() else None
             out.append(

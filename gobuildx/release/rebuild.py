@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from gobuildx.errors import VerifyFailed
 from gobuildx.model.manifest import Manifest
-from gobuildx.model.release import ReleaseManifest
+from gobuildx.model.release import ArchiveFormat, ReleaseManifest
 from gobuildx.release import archive
 from gobuildx.util.files import sha256_file, write_atomic
 from gobuildx.util.git import git
@@ -53,7 +53,9 @@ def compare(rm: ReleaseManifest, release: Path, rebuilt: Manifest, dist: Path, s
             if sha256_file(dist / art.path) == b.sha256:
                 out.identical.append(f"{t.id}/{b.binary}")
                 continue
-            report = _diffoscope(release / t.archive.name, b.path, dist / art.path, scratch, f"{t.id}-{b.binary}")
+            report = _diffoscope(
+                release / t.archive.name, t.archive.format, b.path, dist / art.path, scratch, f"{t.id}-{b.binary}"
+            )
             where = release.parent / REPORTS / report.name
             write_atomic(where, report.read_bytes())
             out.reports.append(str(where))
@@ -61,9 +63,9 @@ def compare(rm: ReleaseManifest, release: Path, rebuilt: Manifest, dist: Path, s
     return out
 
 
-def _diffoscope(archive_path: Path, inner: str, rebuilt: Path, scratch: Path, stem: str) -> Path:
+def _diffoscope(archive_path: Path, fmt: ArchiveFormat, inner: str, rebuilt: Path, scratch: Path, stem: str) -> Path:
     released = scratch / f"{stem}.released"
-    member = next(m for m in archive.read(archive_path) if m.name == inner)
+    member = next(m for m in archive.read(archive_path, fmt) if m.name == inner)
     released.write_bytes(member.data)
     report = scratch / f"{stem}.diffoscope.txt"
     program = shutil.which("diffoscope")

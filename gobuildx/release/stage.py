@@ -94,10 +94,16 @@ def refusal(found: Sequence[Blocker]) -> ReleaseRefused:
     )
 
 
-def archive_stem(settings: Release, m: Manifest, rec: TargetRecord, config_path: Path) -> str:
-    values = configcheck.release_values(
-        m.project, m.version, m.commit, rec.id, rec.goos, rec.goarch, rec.goarm, rec.goamd64
+def _values(m: Manifest, rec: TargetRecord) -> dict[str, str]:
+    first = PurePosixPath(rec.artifacts[0].path).name if rec.artifacts else ""
+    binary = first.removesuffix(archive.extension("binary", first)) if first else ""
+    return configcheck.release_values(
+        m.project, m.version, m.commit, rec.id, rec.goos, rec.goarch, rec.goarm, rec.goamd64, binary
     )
+
+
+def archive_stem(settings: Release, m: Manifest, rec: TargetRecord, config_path: Path) -> str:
+    values = _values(m, rec)
     template = settings.names.get(rec.id, settings.name)
     key = f'release.names."{rec.id}"' if rec.id in settings.names else "release.name"
     stem = configcheck.fill(template, values, key, config_path)
@@ -110,9 +116,7 @@ def wrap_dir(settings: Release, m: Manifest, rec: TargetRecord, stem: str, confi
     """The directory release.wrap puts every member of this target's archive in (None: the top)."""
     if settings.wrap is None:
         return None
-    values = configcheck.release_values(
-        m.project, m.version, m.commit, rec.id, rec.goos, rec.goarch, rec.goarm, rec.goamd64
-    )
+    values = _values(m, rec)
     return configcheck.fill(settings.wrap, {**values, "name": stem}, "release.wrap", config_path).strip("/") or None
 
 
@@ -150,15 +154,24 @@ def _one_target(
     entries = [
         archive.Entry(name=PurePosixPath(a.path).name, source=inp.dist / a.path, executable=True) for a in rec.artifacts
     ]
-    taken = {e.name for e in entries}
-    entries += [e for e in extras if e.name not in taken]
-    top = wrap_dir(inp.settings, m, rec, stem, inp.config_path)
+    name = stem + archive.extension(fmt, entries[0].name)
+    if fmt == "binary":
+        # the binary itself is the release file, as GoReleaser's `binary` format: no extra files, no wrap
+        if len(entries) != 1:
+            raise ConfigError([f"{inp.config_path}: release.format: binary, but {rec.id} has {len(entries)} binaries"])
+        entries, top = [entries[0].model_copy(update={"name": name})], None
+    else:
+        taken = {e.name for e in entries}
+        entries += [e for e in extras if e.name not in taken]
+        top = wrap_dir(inp.settings, m, rec, stem, inp.config_path)
     if top:
         entries = [e.model_copy(update={"name": f"{top}/{e.name}"}) for e in entries]
     data = archive.write(fmt, entries, epoch)
-    name = f"{stem}.{fmt}"
     write_atomic(staging / name, data)
-    binaries = [_binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging, top) for a in rec.artifacts]
+    inner = {a.path: (name if fmt == "binary" else None) for a in rec.artifacts}
+    binaries = [
+        _binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging, top, inner[a.path]) for a in rec.artifacts
+    ]
     v: StageView = stageview.view(rec)
     return ReleaseTarget(
         id=rec.id,
@@ -166,6 +179,9 @@ def _one_target(
         goarch=rec.goarch,
         goarm=rec.goarm,
         goamd64=rec.goamd64,
+        go386=rec.go386,
+        goarm64=rec.goarm64,
+        gomips=rec.gomips,
         cgo=rec.cgo,
         libc=rec.libc,
         min_glibc=rec.min_glibc,
@@ -191,8 +207,10 @@ def _binary(
     stem: str,
     staging: Path,
     top: str | None,
+    bare: str | None = None,
 ) -> ReleaseBinary:
-    inner = f"{top}/{PurePosixPath(path).name}" if top else PurePosixPath(path).name
+    """`bare`: the release file that is this binary itself (format binary), its path in the manifest."""
+    inner = bare or (f"{top}/{PurePosixPath(path).name}" if top else PurePosixPath(path).name)
     out = ReleaseBinary(binary=binary, path=inner, size=size, sha256=digest)
     if inp.settings.sbom == "none":
         return out

@@ -57,9 +57,13 @@ def check_sums(folder: Path, sums: dict[str, str]) -> list[str]:
 def _check_archive(folder: Path, rm: ReleaseManifest, t: ReleaseTarget) -> list[str]:
     name = t.archive.name
     try:
-        members = archive.read(folder / name)
+        members = archive.read(folder / name, t.archive.format)
     except ValueError as exc:
         return [str(exc)]
+    if t.archive.format == "binary":  # the binary itself: no members, modes or times to check
+        if [b.sha256 for b in t.binaries] != [hashlib.sha256(members[0].data).hexdigest()]:
+            return [f"{name}: differs from the binary the manifest records"]
+        return []
     problems = []
     by_name = {m.name: m for m in members}
     top = f"{t.archive.wrap}/" if t.archive.wrap else ""

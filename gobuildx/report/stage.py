@@ -311,6 +311,8 @@ def go_env(r: TargetRecord) -> str:
     env = [f"GOOS={r.goos}", f"GOARCH={r.goarch}"]
     env += [f"GOARM={r.goarm}"] if r.goarm else []
     env += [f"GOAMD64={r.goamd64}"] if r.goamd64 else []
+    mips = "GOMIPS64" if r.goarch.startswith("mips64") else "GOMIPS"
+    env += [f"{k}={v}" for k, v in (("GO386", r.go386), ("GOARM64", r.goarm64), (mips, r.gomips)) if v]
     return " ".join(env + [f"CGO_ENABLED={int(r.cgo)}"])
 
 

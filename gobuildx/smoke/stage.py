@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.manifest import Manifest, TargetRecord
-from gobuildx.project import manifest_file
+from gobuildx.project import checks, manifest_file
 from gobuildx.project.config import SmokeTable
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
@@ -133,7 +133,8 @@ def runner_choices(ctx: ProjectContext, targets: Sequence[Target]) -> list[Runne
     (`applies` is pure), at the path the build would write."""
     runners = [r for r in all_runners() if r.kind == "artifact"]
     avail = AvailabilityCache(ctx.environ)
-    binary = ctx.loaded.config.project.binary_list()[0].name
+    first = ctx.loaded.config.project.binary_list()[0]
+    binary, project = first.name, ctx.loaded.config.project.name
     out = []
     for target in targets:
         if target.smoke.skip:
@@ -142,7 +143,7 @@ def runner_choices(ctx: ProjectContext, targets: Sequence[Target]) -> list[Runne
         job = Job(
             target=target,
             binary=binary,
-            artifact=ctx.dist / target.id / f"{binary}{target.exe_suffix()}",
+            artifact=ctx.dist / target.id / checks.binary_file(project, first, target, ctx.loaded.path),
             check=Check(),
             host=host_of(ctx),
             goroot=ctx.go.goroot,

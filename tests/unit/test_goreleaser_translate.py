@@ -12,6 +12,7 @@ import yaml
 
 from gobuildx.project import checks, config, goreleaser, gotemplate
 from gobuildx.project.context import checked_targets
+from gobuildx.project.goenv import Platform
 from tests.unit.conftest import PLATFORMS
 
 
@@ -25,9 +26,10 @@ def translated(tmp_path: Path, text: str) -> tuple[goreleaser.Translation, confi
     return result, config.load(path)
 
 
-def archive_names(loaded: config.LoadedConfig) -> dict[str, str]:
+def archive_names(loaded: config.LoadedConfig, targets=None) -> dict[str, str]:
     rel, out = loaded.config.release, {}
-    for t in checked_targets(loaded, PLATFORMS):  # every check of `gobuildx check` that needs no Go
+    # every check of `gobuildx check` that needs no Go, unless the caller checked them
+    for t in checked_targets(loaded, PLATFORMS) if targets is None else targets:
         values = checks.release_values(
             loaded.config.project.name, "1.2.3", "0" * 40, t.id, t.goos, t.goarch, t.goarm, t.goamd64
         )
@@ -161,8 +163,8 @@ builds:
   - hooks: {post: [upx]}
     gcflags: [all=-N]
     mod_timestamp: "{{ .CommitTimestamp }}"
-    goarm64: [v9.0]
-    goarch: [arm64, amd64]
+    goppc64: [power9]
+    goarch: [ppc64le, amd64]
     goos: [linux]
 archives:
   - formats: [tar.gz, zip]
@@ -178,12 +180,12 @@ something_new: 1
 """
     result, _ = translated(tmp_path, text)
     keys = {n.key for n in result.notes}
-    for key in ("before", "signs", "nfpms", "dockers", "brews", "announce", "something_new"):
+    for key in ("before", "signs[0]", "nfpms", "dockers", "brews", "announce", "something_new"):
         assert key in keys
     for key in ("builds[0].hooks", "builds[0].gcflags", "builds[0].mod_timestamp", "archives[1]"):
         assert key in keys
     assert "archives[0].formats" in keys and "checksum" in keys and "snapshot" in keys
-    assert "target linux_arm64_v9.0" in keys  # gobuildx has no goarm64 axis: left out, said so
+    assert "target linux_ppc64le_power9" in keys  # gobuildx has no goppc64 axis: left out, said so
     report = "\n".join(goreleaser.report_lines(result.notes))
     assert "[package]" in report and "[sign]" in report
 
@@ -229,8 +231,318 @@ def test_new_release_keys_are_checked(tmp_path: Path) -> None:
     assert "release.names: 'linux-arm64' matches no target" in text
 
 
-def test_a_binary_named_per_target_is_reported(tmp_path: Path) -> None:
-    text = "builds:\n  - binary: yq_{{ .Os }}_{{ .Arch }}\n    goos: [linux, darwin]\n    goarch: [amd64]\n"
+def binary_files(loaded: config.LoadedConfig) -> dict[str, list[str]]:
+    """Each target's binary file names, as the build stage names them."""
+    project = loaded.config.project
+    return {
+        t.id: [checks.binary_file(project.name, b, t, loaded.path) for b in project.binary_list()]
+        for t in checked_targets(loaded, PLATFORMS)
+    }
+
+
+def test_a_binary_named_per_target_gets_a_file_template(tmp_path: Path) -> None:
+    # yq's: .Arch alone, so linux_arm_6 is yq_linux_arm (not armv6); windows adds .exe
+    text = "builds:\n  - binary: yq_{{ .Os }}_{{ .Arch }}\n    goos: [linux, windows]\n    goarch: [amd64, arm]\n"
     result, loaded = translated(tmp_path, text)
-    assert loaded.config.project.binary_list()[0].name == "yq"
-    assert any(n.key == "builds[0].binary" and "per target" in n.text for n in result.notes)
+    (binary,) = loaded.config.project.binary_list()
+    assert (binary.name, binary.file) == ("yq", "yq_{goos}_{goarch}")
+    assert binary_files(loaded) == {
+        "linux-amd64": ["yq_linux_amd64"],
+        "linux-armv6": ["yq_linux_arm"],
+        "windows-amd64": ["yq_windows_amd64.exe"],
+    }
+    assert not any(n.key == "builds[0].binary" for n in result.notes)  # nothing differs
+
+
+def test_a_binary_file_with_the_variant_and_a_literal_os(tmp_path: Path) -> None:
+    text = """
+builds:
+  - id: server
+    binary: "srv-linux-{{ .Arch }}{{ with .Arm }}v{{ . }}{{ end }}"
+    goos: [linux]
+    goarch: [amd64, arm]
+    goarm: [7]
+"""
+    _, loaded = translated(tmp_path, text)
+    assert loaded.config.project.binary_list()[0].file == "srv-linux-{arch}"  # the fewest placeholders
+    assert binary_files(loaded) == {"linux-amd64": ["srv-linux-amd64"], "linux-armv7": ["srv-linux-armv7"]}
+
+
+def test_a_binary_file_that_fits_not_every_target_is_reported(tmp_path: Path) -> None:
+    text = """
+builds:
+  - binary: '{{ if eq .Os "darwin" }}tool-mac{{ else }}tool-{{ .Os }}{{ end }}'
+    goos: [linux, darwin, freebsd]
+    goarch: [amd64]
+"""
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.project.binary_list()[0].file == "tool-{goos}"
+    (note,) = [n for n in result.notes if n.key == "builds[0].binary"]
+    assert note.kind == "differs" and "darwin_amd64_v1" in note.text
+
+
+def test_binary_file_templates_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/you/hello\n")
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64", "arm64"]\n'
+        '[[project.binaries]]\nname = "a"\nfile = "x_{gos}"\n'
+        '[[project.binaries]]\nname = "b"\nfile = "x/{goos}"\n'
+    )
+    with pytest.raises(Exception) as err:
+        checked_targets(config.load(tmp_path / "targets.toml"), PLATFORMS)
+    text = str(err.value)
+    assert "project.binaries[0].file: 'x_{gos}': unknown placeholder {gos}" in text and "did you mean {goos}?" in text
+    assert "project.binaries[1].file: 'x/{goos}' gives 'x/linux', which is not a plain file name" in text
+    (tmp_path / "targets.toml").write_text(
+        '[project]\nname = "hello"\n[matrix.m]\ngoos = ["linux"]\ngoarch = ["amd64"]\n'
+        '[[project.binaries]]\nname = "a"\nfile = "x_{goos}"\n'
+        '[[project.binaries]]\nname = "b"\nmain = "."\nfile = "x_linux"\n'
+    )
+    with pytest.raises(Exception) as err:
+        checked_targets(config.load(tmp_path / "targets.toml"), PLATFORMS)
+    assert "'a' and 'b' are both built to 'x_linux' on linux-amd64" in str(err.value)
+
+
+def test_format_binary_and_its_default_name(tmp_path: Path) -> None:
+    # goose's: formats [binary]; with no name_template GoReleaser's default starts with .Binary
+    text = """
+builds:
+  - binary: tool_{{ .Os }}
+    goos: [linux, windows]
+    goarch: [amd64]
+archives:
+  - formats: [binary]
+"""
+    _, loaded = translated(tmp_path, text)
+    rel = loaded.config.release
+    assert (rel.format, rel.name) == ("binary", "{binary}_{version}_{goos}_{arch}")
+    assert checks.problems(loaded) == []
+    t = checked_targets(loaded, PLATFORMS)[1]
+    binary = checks.binary_stem("hello", loaded.config.project.binaries[0], t, loaded.path)
+    values = checks.release_values("hello", "1.2.3", "0" * 40, t.id, t.goos, t.goarch, t.goarm, t.goamd64, binary)
+    assert rel.name.format(**values) == "tool_windows_1.2.3_windows_amd64"  # + .exe, as GoReleaser's
+
+
+@pytest.mark.parametrize(
+    ("formats", "fmt", "note"),
+    [
+        ("[tar.xz]", "tar.xz", None),
+        ("[tar.zst, zip]", "tar.zst", "one archive per target; tar.zst only"),
+        ("[txz]", "tar.xz", "named .tar.xz"),
+        ("[tar]", "tar.gz", "compresses every tar"),
+    ],
+)
+def test_archive_formats(tmp_path: Path, formats: str, fmt: str, note: str | None) -> None:
+    text = f"builds:\n  - goos: [linux]\n    goarch: [amd64]\narchives:\n  - formats: {formats}\n"
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.release.format == fmt
+    found = [n.text for n in result.notes if n.key == "archives[0].formats"]
+    assert (note is None and not found) or any(note in t for t in found), found
+
+
+def test_format_binary_with_two_binaries_is_reported(tmp_path: Path) -> None:
+    text = """
+builds:
+  - {id: a, binary: a}
+  - {id: b, binary: b}
+archives:
+  - formats: [binary]
+    name_template: "{{ .Binary }}"
+"""
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.release.format == "tar.gz"
+    assert any(n.key == "archives[0]" and "several binaries" in n.text for n in result.notes)
+
+
+def test_dockers_v2_becomes_image(tmp_path: Path) -> None:
+    # goose's: one repository, templated tags, labels, two platforms
+    text = """
+builds:
+  - goos: [linux, darwin]
+    goarch: [amd64, arm64, arm]
+    goarm: [7]
+dockers_v2:
+  - images: [ghcr.io/pressly/goose]
+    dockerfile: goreleaser.Dockerfile
+    platforms: [linux/amd64, linux/arm/v7]
+    tags: ["{{ .Tag }}", "{{ if not .Prerelease }}v{{ .Major }}{{ end }}", latest]
+    labels:
+      org.opencontainers.image.title: goose
+      org.opencontainers.image.source: https://github.com/pressly/goose
+      org.opencontainers.image.licenses: MIT
+      org.opencontainers.image.revision: "{{ .FullCommit }}"
+"""
+    result, loaded = translated(tmp_path, text)
+    image = loaded.config.image
+    assert image is not None
+    assert (image.repository, image.tags, image.targets) == (
+        "ghcr.io/pressly/goose",
+        ["v{version}", "latest"],
+        ["linux-amd64", "linux-armv7"],
+    )
+    assert image.labels == {"org.opencontainers.image.licenses": "MIT"}
+    assert image.source == "https://github.com/pressly/goose"
+    keys = {n.key: n for n in result.notes}
+    assert (
+        keys["dockers_v2[0].dockerfile"].kind == "untranslated"
+        and "[image].files" in keys["dockers_v2[0].dockerfile"].text
+    )
+    assert keys["dockers_v2[0].tags"].kind == "untranslated"  # .Prerelease/.Major: no such placeholder
+    assert keys["dockers_v2[0].labels org.opencontainers.image.revision"].kind == "differs"
+    assert checks.problems(loaded) == [] and checked_targets(loaded, PLATFORMS)
+
+
+def test_dockers_and_manifests_become_one_image(tmp_path: Path) -> None:
+    # mockery's: one image per arch, joined by docker_manifests; the index's tags are the tags
+    text = """
+builds:
+  - {id: a, binary: a, goos: [linux], goarch: [amd64, arm64]}
+  - {id: b, binary: b, goos: [linux], goarch: [amd64, arm64]}
+dockers:
+  - image_templates: ["vektra/mockery:{{ .Tag }}-amd64"]
+    ids: [b]
+    build_flag_templates: ["--pull", "--label=org.opencontainers.image.name={{.ProjectName}}", "--platform=linux/amd64"]
+  - image_templates: ["vektra/mockery:{{ .Tag }}-arm64"]
+    goarch: arm64
+    ids: [b]
+docker_manifests:
+  - name_template: vektra/mockery:{{ .Tag }}
+  - name_template: vektra/mockery:latest
+  - name_template: vektra/mockery:{{ .Major }}
+"""
+    result, loaded = translated(tmp_path, text)
+    image = loaded.config.image
+    assert image is not None
+    assert (image.repository, image.tags, image.targets, image.binary) == (
+        "vektra/mockery", ["v{version}", "latest"], ["linux-*"], "b",
+    )  # fmt: skip
+    assert image.labels == {"org.opencontainers.image.name": "hello"}
+    assert any(n.key == "docker_manifests" for n in result.notes)
+    assert checks.problems(loaded) == [] and checked_targets(loaded, PLATFORMS)
+
+
+def test_kos_become_image_and_what_is_left_is_reported(tmp_path: Path) -> None:
+    text = """
+builds:
+  - {goos: [linux], goarch: [amd64, arm64]}
+kos:
+  - repositories: [ghcr.io/you/hello, docker.io/you/hello]
+    base_image: cgr.dev/chainguard/static
+    bare: true
+    tags: ["{{ .Version }}", "{{ .ShortCommit }}"]
+    platforms: [linux/amd64, linux/s390x]
+"""
+    result, loaded = translated(tmp_path, text)
+    image = loaded.config.image
+    assert image is not None
+    assert (image.repository, image.tags, image.targets) == (
+        "ghcr.io/you/hello",
+        ["{version}", "{short_commit}"],
+        ["linux-amd64"],
+    )
+    keys = {n.key for n in result.notes}
+    assert {"kos[0].base_image", "kos[0].bare", "kos platform linux/s390x", "kos[0]"} <= keys
+
+
+def test_an_image_of_no_repository_is_reported_not_written(tmp_path: Path) -> None:
+    result, loaded = translated(tmp_path, "kos:\n  - platforms: [linux/amd64]\n")  # ko's $KO_DOCKER_REPO, unset
+    assert loaded.config.image is None
+    assert any(n.key == "kos" and n.kind == "untranslated" for n in result.notes)
+
+
+def test_gomips_go386_and_goarm64_variants(tmp_path: Path) -> None:
+    # lego's gomips [hardfloat, softfloat]; a go386 and a goarm64 list; GoReleaser's names kept
+    text = """
+builds:
+  - goos: [linux]
+    goarch: [386, arm64, mips, mips64le]
+    gomips: [hardfloat, softfloat]
+    go386: [sse2, softfloat]
+    goarm64: [v8.0, "v9.0,lse"]
+archives:
+  - name_template: >-
+      {{ .ProjectName }}_{{ .Version }}_{{ .Os }}_{{ .Arch }}{{ with .Mips }}_{{ . }}{{ end }}
+      {{- with .I386 }}_{{ . }}{{ end }}{{ if eq .Arm64 "v9.0,lse" }}_v9{{ end }}
+"""
+    platforms = [
+        *PLATFORMS,
+        *(Platform(goos="linux", goarch=a, cgo_supported=True, first_class=False) for a in ("mips", "mips64le")),
+    ]
+    (tmp_path / "main.go").write_text("package main\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/you/hello\n")
+    result = goreleaser.translate(yaml.safe_load(text), "example.com/you/hello", platforms, {}, tmp_path)
+    assert result.ids == {
+        "linux_386_sse2": "linux-386", "linux_386_softfloat": "linux-386-softfloat",
+        "linux_arm64_v8.0": "linux-arm64", "linux_arm64_v9.0,lse": "linux-arm64-v9.0-lse",
+        "linux_mips_hardfloat": "linux-mips", "linux_mips_softfloat": "linux-mips-softfloat",
+        "linux_mips64le_hardfloat": "linux-mips64le", "linux_mips64le_softfloat": "linux-mips64le-softfloat",
+    }  # fmt: skip
+    (tmp_path / "targets.toml").write_text(tomli_w.dumps(result.data))
+    loaded = config.load(tmp_path / "targets.toml")
+    targets = {t.id: t for t in checked_targets(loaded, platforms)}
+    assert sorted(targets) == sorted(result.ids.values())
+    assert targets["linux-mips64le-softfloat"].go_env()["GOMIPS64"] == "softfloat"
+    names = archive_names(loaded, targets.values())
+    # GoReleaser's default name: {{ with .Mips }}_{{ . }}{{ end }}, hardfloat included; no .Arm64 or .386
+    assert names["linux-mips"] == "hello_1.2.3_linux_mips_hardfloat"
+    assert names["linux-mips64le-softfloat"] == "hello_1.2.3_linux_mips64le_softfloat"
+    assert (names["linux-386"], names["linux-386-softfloat"]) == (
+        "hello_1.2.3_linux_386_sse2",
+        "hello_1.2.3_linux_386_softfloat",
+    )
+    assert (names["linux-arm64"], names["linux-arm64-v9.0-lse"]) == (
+        "hello_1.2.3_linux_arm64",
+        "hello_1.2.3_linux_arm64_v9",
+    )
+    assert not any(n.key.startswith("target ") for n in result.notes)
+
+
+def test_signs_say_which_sign_table_to_write(tmp_path: Path) -> None:
+    text = """
+signs:
+  - artifacts: checksum
+  - cmd: cosign
+    artifacts: all
+    args: [sign-blob, "--bundle=${signature}", "${artifact}", --yes]
+  - cmd: cosign
+    artifacts: checksum
+    args: [sign-blob, --key=cosign.key, "--output-signature=${signature}", "${artifact}"]
+  - {}
+"""
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.sign is None  # no key gobuildx could read: a table would stop the first release
+    notes = {n.key: n.text for n in result.notes if n.key.startswith("signs")}
+    assert "[sign.gpg]" in notes["signs[0]"] and 'files = "sums"' in notes["signs[0]"]
+    assert "keyless" in notes["signs[1]"] and 'files = "archives"' in notes["signs[1]"]
+    assert "PKCS#8" in notes["signs[2]"] and "cosign's own key file is not read" in notes["signs[2]"]
+    assert "signs nothing" in notes["signs[3]"]
+
+
+def test_nfpms_are_listed_with_a_pointer(tmp_path: Path) -> None:
+    result, _ = translated(tmp_path, "nfpms:\n  - formats: [deb, rpm]\n")
+    (note,) = [n for n in result.notes if n.key == "nfpms"]
+    assert note.kind == "untranslated" and "[package]" in note.text and "docs/migrate.md" in note.text
+
+
+def test_ko_platforms_all_is_every_linux_target(tmp_path: Path) -> None:
+    text = "builds:\n  - {goos: [linux, darwin], goarch: [amd64, arm]}\n"
+    text += "kos:\n  - {repository: ghcr.io/you/hello, platforms: [all]}\n"
+    _, loaded = translated(tmp_path, text)
+    assert loaded.config.image is not None and loaded.config.image.targets == ["linux-*"]
+
+
+def test_format_overrides_with_the_new_formats(tmp_path: Path) -> None:
+    text = """
+builds:
+  - {goos: [linux, darwin, windows], goarch: [amd64]}
+archives:
+  - format: tar.zst
+    format_overrides:
+      - {goos: windows, format: zip}
+      - {goos: darwin, formats: [binary]}
+"""
+    result, loaded = translated(tmp_path, text)
+    rel = loaded.config.release
+    assert (rel.format, rel.format_overrides) == ("tar.zst", {"darwin": "binary", "windows": "zip"})
+    assert checks.problems(loaded) == []

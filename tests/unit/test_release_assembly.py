@@ -13,9 +13,9 @@ from gobuildx.errors import ReleaseRefused
 from gobuildx.model.audit import AuditResult
 from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetRecord
 from gobuildx.model.smoke import SmokeRecord, SmokeResult
-from gobuildx.project import manifest_file
+from gobuildx.project import checks, manifest_file
+from gobuildx.release import archive, verify
 from gobuildx.release import stage as release_stage
-from gobuildx.release import verify
 
 TOML = """
 [project]
@@ -150,3 +150,69 @@ def test_goreleaser_style_names_formats_and_wrap_verify(context) -> None:
         assert sorted(tar.getnames()) == ["hello_1.2.3_Windows_x86_64/LICENSE", "hello_1.2.3_Windows_x86_64/hello.exe"]
     problems, checked = verify.check(folder)
     assert problems == [] and checked == rm
+
+
+@pytest.mark.parametrize("fmt", ["tar.xz", "tar.zst"])
+def test_xz_and_zstd_archives_are_reproducible_and_verify(context, fmt: str) -> None:
+    """GoReleaser's tar.xz and tar.zst: the same tar as tar.gz (sorted, epoch, 0/0, 0755) under
+    another compressor, the same bytes from the same dist, read back by verify."""
+    toml = TOML.replace('[release]\nfiles = ["LICENSE"]', f'[release]\nfiles = ["LICENSE"]\nformat = "{fmt}"')
+    ctx = context(toml)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    synthetic_dist(ctx)
+    ids = [t.id for t in ctx.targets]
+    rm = release_stage.assemble(release_stage.from_project(ctx, ids))
+    folder = ctx.dist / "release"
+    assert [t.archive.name for t in rm.targets] == [
+        f"hello_1.2.3_linux-amd64.{fmt}",
+        f"hello_1.2.3_windows-amd64.{fmt}",
+    ]
+    data = (folder / f"hello_1.2.3_windows-amd64.{fmt}").read_bytes()
+    magic = {"tar.xz": b"\xfd7zXZ\x00", "tar.zst": b"\x28\xb5\x2f\xfd"}[fmt]
+    assert data.startswith(magic)
+    members = archive.read(folder / f"hello_1.2.3_windows-amd64.{fmt}")
+    assert [(m.name, m.mode, m.mtime, m.data) for m in members] == [
+        ("LICENSE", 0o644, 1700000000, b"MIT\n"),
+        ("hello.exe", 0o755, 1700000000, b"the bytes of windows-amd64\n"),
+    ]
+    assert verify.check(folder) == ([], rm)
+    first = {p.name: p.read_bytes() for p in folder.iterdir()}
+    release_stage.assemble(release_stage.from_project(ctx, ids))
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == first
+
+
+def test_format_binary_is_the_binary_itself(context) -> None:
+    """GoReleaser's `binary` format: no archive, the binary under the name template plus its
+    .exe; release.files and wrap are not used for it; {binary} is the binary's file name."""
+    toml = TOML.replace(
+        '[release]\nfiles = ["LICENSE"]',
+        '[release]\nfiles = ["LICENSE"]\nname = "{binary}_{goos}_{arch}"\nwrap = "{name}"\n'
+        'format = "binary"\nformat_overrides = { linux = "tar.gz" }',
+    )
+    ctx = context(toml)
+    (ctx.loaded.root / "LICENSE").write_text("MIT\n")
+    synthetic_dist(ctx)
+    rm = release_stage.assemble(release_stage.from_project(ctx, [t.id for t in ctx.targets]))
+    folder = ctx.dist / "release"
+    linux, windows = rm.targets
+    assert (linux.archive.name, linux.archive.format) == ("hello_linux_amd64.tar.gz", "tar.gz")
+    assert (windows.archive.name, windows.archive.format, windows.archive.wrap) == (
+        "hello_windows_amd64.exe",
+        "binary",
+        None,
+    )
+    assert (folder / "hello_windows_amd64.exe").read_bytes() == b"the bytes of windows-amd64\n"
+    assert [b.path for b in windows.binaries] == ["hello_windows_amd64.exe"]
+    assert "hello_windows_amd64.exe" in (folder / "SHA256SUMS").read_text()
+    assert verify.check(folder) == ([], rm)
+    (folder / "hello_windows_amd64.exe").write_bytes(b"other bytes\n")
+    problems, _ = verify.check(folder)
+    assert any("hello_windows_amd64.exe" in p for p in problems), problems
+
+
+def test_format_binary_with_two_binaries_is_refused_up_front(context) -> None:
+    toml = TOML.replace('name = "hello"\n', 'name = "hello"\nbinaries = [{ name = "a" }, { name = "b" }]\n').replace(
+        '[release]\nfiles = ["LICENSE"]', '[release]\nformat_overrides = { windows = "binary" }'
+    )
+    found = checks.problems(context(toml).loaded)
+    assert any("release.format_overrides.windows: binary makes a target's one binary" in p for p in found), found

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_example, git, need, run_gobuildx
+from tests.conftest import copy_example, git, go_program, need, run_gobuildx
 
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 TOML = """
@@ -401,3 +401,67 @@ def test_git_that_cannot_read_the_repository_is_a_config_error(project, tmp_path
     assert "dubious ownership" in proc.stderr and "safe.directory" in proc.stderr
     ok = run_gobuildx(["build", "--target", "linux-amd64"], cwd=root, env=env, check=True)
     assert "0.0.0-dev" not in (root / "dist" / "manifest.json").read_text(), ok.stdout
+
+
+VARIANT_TOML = """
+[project]
+name = "hello"
+dir = "hello"
+version = "1.2.3"
+
+[[project.binaries]]
+name = "hello"
+file = "{name}_{goos}_{goarch}"
+
+[matrix.m]
+goos = ["linux"]
+goarch = ["mips", "386"]
+gomips = ["hardfloat", "softfloat"]
+go386 = ["softfloat"]
+
+[release]
+name = "{binary}_{id}"
+format = "tar.xz"
+sbom = "none"
+"""
+
+
+def test_per_target_file_names_and_float_variants(project) -> None:
+    """binaries[].file names the real binary per target; gomips/go386 reach Go (its build info
+    records GOMIPS/GO386); a changed file template builds again instead of reusing the old file."""
+    root = project("hello", VARIANT_TOML)
+    run_gobuildx(["build", "--no-audit"], cwd=root, env=EPOCH, check=True)
+    data = manifest(root)
+    paths = {t["id"]: [a["path"] for a in t["artifacts"]] for t in data["targets"]}
+    assert paths == {
+        "linux-386-softfloat": ["linux-386-softfloat/hello_linux_386"],
+        "linux-mips": ["linux-mips/hello_linux_mips"],
+        "linux-mips-softfloat": ["linux-mips-softfloat/hello_linux_mips"],
+    }
+    assert {t["id"]: t.get("gomips") or t.get("go386") for t in data["targets"]} == {
+        "linux-386-softfloat": "softfloat",
+        "linux-mips": "hardfloat",
+        "linux-mips-softfloat": "softfloat",
+    }
+    for tid, name, setting in (
+        ("linux-mips-softfloat", "hello_linux_mips", "GOMIPS"),
+        ("linux-386-softfloat", "hello_linux_386", "GO386"),
+    ):
+        argv = [go_program(), "version", "-m", str(root / "dist" / tid / name)]
+        info = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        assert f"{setting}=softfloat" in info, info
+    run_gobuildx(["release", "--allow-failures"], cwd=root, env=EPOCH, check=True)
+    rel = json.loads((root / "dist" / "release" / "manifest.json").read_text())
+    assert sorted(t["archive"]["name"] for t in rel["targets"]) == [
+        "hello_linux_386_linux-386-softfloat.tar.xz",
+        "hello_linux_mips_linux-mips-softfloat.tar.xz",
+        "hello_linux_mips_linux-mips.tar.xz",
+    ]
+    (root / "targets.toml").write_text(VARIANT_TOML.replace("{name}_{goos}_{goarch}", "{name}-{goarch}"))
+    again = ["build", "--no-audit", "--target", "linux-mips"]
+    proc = run_gobuildx(again, cwd=root, env=EPOCH, check=True)
+    rec = next(t for t in manifest(root)["targets"] if t["id"] == "linux-mips")
+    assert [a["path"] for a in rec["artifacts"]] == ["linux-mips/hello-mips"]
+    assert lines(proc, "up to date") == 0, proc.stdout
+    proc = run_gobuildx(again, cwd=root, env=EPOCH, check=True)
+    assert lines(proc, "up to date") == 1, proc.stdout  # now it is
