@@ -210,12 +210,28 @@ def _enforce(report: AuditReport, warn_only: bool = False) -> None:
 
 
 def image(ctx: ProjectContext, sel: Selection, opts: image_stage.Options, view: ImageView) -> image_stage.Result:
-    """One image per selected Linux target (the build must have run), joined in one index."""
+    """One image per selected Linux target (the build must have run), joined in one index.
+    A push with [sign] images = true also signs every pushed manifest with the cosign key and
+    attaches dist/release/'s SBOMs and attestations as referrers (sign/ makes the signatures,
+    image/ pushes them: neither stage imports the other)."""
     from gobuildx.image import stage as image_stage
     from gobuildx.report import stage as report_page
+    from gobuildx.sign import stage as sign_stage
 
-    with _io("image", ImageFailed), report_page.timed(ctx.dist, "image"):
-        result = image_stage.run(ctx, sel.of(ctx), opts)
+    table = ctx.loaded.config.sign
+    signing = None
+    if opts.push and table is not None and table.images:
+        signing = sign_stage.plan(ctx, [t.id for t in sel.of(ctx)], os.environ)
+    try:
+        extras = None
+        if signing is not None:
+            extras = image_stage.Extras(
+                sign=sign_stage.image_signer(signing), attachments=sign_stage.image_attachments(ctx.dist)
+            )
+        with _io("image", ImageFailed), report_page.timed(ctx.dist, "image"):
+            result = image_stage.run(ctx, sel.of(ctx), opts, extras)
+    finally:
+        sign_stage.close(signing)
     view.images(result)
     return result
 
