@@ -123,7 +123,7 @@ def referrer(subject: Blob, artifact_type: str, content: Blob, name: str, create
         "config": EMPTY.descriptor(),
         "layers": [content.descriptor(annotations={TITLE: name})],
         "subject": subject.descriptor(),
-        "annotations": {CREATED: created},
+        "annotations": {CREATED: created, TITLE: name},
     }
     return Artifact(
         manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(body)),

@@ -1,0 +1,275 @@
+"""[sign] images = true: `gobuildx image --push` signs the index and each platform manifest the
+way cosign does and attaches the release's SBOMs and attestations as OCI 1.1 referrers.
+
+Checked by the real independent tools against real registries on 127.0.0.1: cosign v3's
+`verify --key` and `tree`, oras's `discover`, skopeo's raw reads. Debian's docker-registry
+(v2.8, on 127.0.0.1:5000) has no referrers API, so it gets the tag-schema fallback;
+distribution v3 (built by ci/setup.sh, on a port of this module's own) has the API."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.conftest import (
+    cosign_program,
+    loopback_only_env,
+    need,
+    oras_program,
+    registry3_program,
+    run_gobuildx,
+)
+from tests.integration.release.conftest import ENV, make_project
+
+PASSPHRASE = "image-cosign-passphrase-5e0a19"
+TIMEOUT = 180
+
+
+def toml(repository: str) -> str:
+    return f"""
+[project]
+name = "hello"
+dir = "hello"
+
+[matrix.m]
+goos = ["linux"]
+goarch = ["amd64", "arm64"]
+
+[image]
+repository = "{repository}"
+
+[sign]
+images = true
+[sign.cosign]
+key_env = "TEST_IMAGE_COSIGN_KEY"
+passphrase_env = "TEST_IMAGE_COSIGN_PASSPHRASE"
+"""
+
+
+@dataclass(frozen=True)
+class Pushed:
+    root: Path
+    repository: str  # host:port/path
+    public_key: Path
+    secret_key: str
+    private_hex: str  # the private scalar: what a leaked key would show in any encoding's hex
+    output: str  # what release and image --push printed
+    index: str
+    platforms: dict[str, str]  # target id -> manifest digest
+
+    @property
+    def release(self) -> Path:
+        return self.root / "dist" / "release"
+
+
+def tool(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        env={**os.environ, **loopback_only_env(), "HOME": os.environ.get("HOME", "/root")},
+    )
+
+
+def push_signed(dest: Path, repository: str) -> Pushed:
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = dest / "cosign.pub"
+    dest.mkdir(parents=True, exist_ok=True)
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    secret = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+    ).decode()
+    root = make_project(dest / "project", toml(repository))
+    env = {**ENV, "TEST_IMAGE_COSIGN_KEY": secret, "TEST_IMAGE_COSIGN_PASSPHRASE": PASSPHRASE}
+    out = run_gobuildx(["release"], cwd=root, env=env, check=True)
+    pushed = run_gobuildx(["image", "--push", "--oci-layout", str(dest / "oci")], cwd=root, env=env, check=True)
+    mani = json.loads((root / "dist" / "manifest.json").read_text())
+    platforms = {p["target"]: p["digest"] for p in mani["image"]["platforms"]}
+    output = out.stdout + out.stderr + pushed.stdout + pushed.stderr
+    scalar = f"{key.private_numbers().private_value:064x}"
+    return Pushed(root, repository, public, secret, scalar, output, mani["image"]["digest"], platforms)
+
+
+@pytest.fixture(scope="module")
+def fallback(tmp_path_factory: pytest.TempPathFactory, services: dict[str, str]) -> Pushed:
+    """Pushed to the shared docker-registry (no referrers API)."""
+    need(cosign_program().is_file(), f"{cosign_program()} is missing (ci/setup.sh builds it)")
+    return push_signed(tmp_path_factory.mktemp("fallback"), f"127.0.0.1:5000/test/signed-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module")
+def registry3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.integration.image.registries import start_registry
+
+    need(registry3_program().is_file(), f"{registry3_program()} is missing (ci/setup.sh builds it)")
+    reg = start_registry(tmp_path_factory.mktemp("registry3"), None, None, program=str(registry3_program()))
+    yield reg.addr
+    reg.stop()
+
+
+@pytest.fixture(scope="module")
+def with_api(tmp_path_factory: pytest.TempPathFactory, registry3: str, services: dict[str, str]) -> Pushed:
+    """Pushed to distribution v3 (the referrers API)."""
+    return push_signed(tmp_path_factory.mktemp("api"), f"{registry3}/test/signed")
+
+
+def cosign_verify(p: Pushed, digest: str, key: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return tool(
+        [str(cosign_program()), "verify", "--key", str(key or p.public_key), "--insecure-ignore-tlog",
+         f"{p.repository}@{digest}"]
+    )  # fmt: skip
+
+
+def discover(p: Pushed, digest: str) -> list[dict[str, object]]:
+    need(oras_program().is_file(), f"{oras_program()} is missing (ci/setup.sh builds it)")
+    proc = tool([str(oras_program()), "discover", "--plain-http", "--format", "json", f"{p.repository}@{digest}"])
+    assert proc.returncode == 0, proc.stderr
+    found: list[dict[str, object]] = json.loads(proc.stdout).get("referrers", [])
+    return found
+
+
+def skopeo_raw(ref: str) -> bytes:
+    need(shutil.which("skopeo"), "skopeo is not installed (ci/programs.txt)")
+    proc = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout
+
+
+@pytest.mark.parametrize("which", ["fallback", "with_api"])
+def test_cosign_verify_accepts_the_index_and_every_platform_image(which: str, request: pytest.FixtureRequest) -> None:
+    p: Pushed = request.getfixturevalue(which)
+    assert set(p.platforms) == {"linux-amd64", "linux-arm64"}
+    for digest in [p.index, *p.platforms.values()]:
+        proc = cosign_verify(p, digest)
+        assert proc.returncode == 0, proc.stderr
+        claims = json.loads(proc.stdout)
+        assert [c["critical"]["image"]["docker-manifest-digest"] for c in claims] == [digest]
+
+
+def test_cosign_verify_refuses_another_key(fallback: Pushed, tmp_path: Path) -> None:
+    other = tmp_path / "other.pub"
+    other.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    proc = cosign_verify(fallback, fallback.index, other)
+    assert proc.returncode != 0
+    assert "no matching signatures" in proc.stderr.lower() or "invalid signature" in proc.stderr.lower()
+
+
+@pytest.mark.parametrize("which", ["fallback", "with_api"])
+def test_oras_discovers_the_sbom_and_the_attestations(which: str, request: pytest.FixtureRequest) -> None:
+    p: Pushed = request.getfixturevalue(which)
+    rm = json.loads((p.release / "manifest.json").read_text())
+    for t in rm["targets"]:
+        refs = discover(p, p.platforms[t["id"]])
+        titles = {r["annotations"]["org.opencontainers.image.title"]: r["artifactType"] for r in refs}  # type: ignore[index]
+        sbom = t["binaries"][0]["sbom"]
+        assert titles == {
+            sbom: "application/spdx+json",
+            t["archive"]["name"] + ".intoto.jsonl": "application/vnd.in-toto+json",
+            "hello_0.0.0-dev.intoto.jsonl": "application/vnd.in-toto+json",
+        }
+    assert [r["artifactType"] for r in discover(p, p.index)] == ["application/vnd.in-toto+json"]
+
+
+@pytest.mark.parametrize("which", ["fallback", "with_api"])
+def test_each_referrer_holds_the_release_file_byte_for_byte(which: str, request: pytest.FixtureRequest) -> None:
+    p: Pushed = request.getfixturevalue(which)
+    for ref in discover(p, p.platforms["linux-amd64"]):
+        manifest = json.loads(skopeo_raw(f"{p.repository}@{ref['digest']}"))
+        assert manifest["subject"]["digest"] == p.platforms["linux-amd64"]
+        (layer,) = manifest["layers"]
+        name = layer["annotations"]["org.opencontainers.image.title"]
+        want = hashlib.sha256((p.release / name).read_bytes()).hexdigest()
+        assert layer["digest"] == f"sha256:{want}", name
+
+
+def test_the_fallback_tag_lists_the_referrers_and_cosign_tree_finds_them(fallback: Pushed) -> None:
+    digest = fallback.platforms["linux-arm64"]
+    index = json.loads(skopeo_raw(f"{fallback.repository}:{digest.replace(':', '-')}"))
+    assert {m["artifactType"] for m in index["manifests"]} == {"application/spdx+json", "application/vnd.in-toto+json"}
+    mani = json.loads((fallback.root / "dist" / "manifest.json").read_text())
+    assert mani["image"]["referrers_api"] is False and mani["image"]["signed"] is True
+    tree = tool([str(cosign_program()), "tree", f"{fallback.repository}@{digest}"])
+    assert tree.returncode == 0, tree.stderr
+    assert f"sha256-{digest.split(':')[1]}.sig" in tree.stdout
+    assert "application/spdx+json artifacts via OCI referrer" in tree.stdout
+
+
+def test_the_referrers_api_registry_gets_no_fallback_tag(with_api: Pushed) -> None:
+    mani = json.loads((with_api.root / "dist" / "manifest.json").read_text())
+    assert mani["image"]["referrers_api"] is True
+    tags = json.loads(skopeo_tags(with_api.repository))
+    assert not [t for t in tags if t.startswith("sha256-") and not t.endswith(".sig")], tags
+
+
+def skopeo_tags(repository: str) -> str:
+    need(shutil.which("skopeo"), "skopeo is not installed (ci/programs.txt)")
+    proc = subprocess.run(
+        ["skopeo", "list-tags", "--tls-verify=false", f"docker://{repository}"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.dumps(json.loads(proc.stdout)["Tags"])
+
+
+def test_a_second_push_changes_nothing(fallback: Pushed) -> None:
+    """Same inputs and key: the same signature manifests and the same fallback index, not a
+    second copy of each referrer."""
+    digest = fallback.platforms["linux-amd64"]
+    sig_before = skopeo_raw(f"{fallback.repository}:sha256-{digest.split(':')[1]}.sig")
+    index_before = skopeo_raw(f"{fallback.repository}:sha256-{digest.split(':')[1]}")
+    env = {**ENV, "TEST_IMAGE_COSIGN_KEY": fallback.secret_key, "TEST_IMAGE_COSIGN_PASSPHRASE": PASSPHRASE}
+    layout = fallback.root.parent / "oci2"
+    run_gobuildx(["image", "--push", "--oci-layout", str(layout)], cwd=fallback.root, env=env, check=True)
+    assert skopeo_raw(f"{fallback.repository}:sha256-{digest.split(':')[1]}.sig") == sig_before
+    assert skopeo_raw(f"{fallback.repository}:sha256-{digest.split(':')[1]}") == index_before
+
+
+def test_no_secret_reaches_a_file_the_output_or_the_registry(fallback: Pushed) -> None:
+    body = "".join(fallback.secret_key.strip().splitlines()[1:-1])
+    needles = [
+        PASSPHRASE,
+        body[:40],
+        fallback.private_hex,
+        base64.b64encode(bytes.fromhex(fallback.private_hex)).decode(),
+    ]
+    hay = [fallback.output]
+    for path in [*(fallback.root / "dist").rglob("*"), *(fallback.root.parent / "oci").rglob("*")]:
+        if path.is_file():
+            hay.append(path.read_bytes().decode("latin-1"))
+    digest = fallback.platforms["linux-amd64"]
+    hay.append(skopeo_raw(f"{fallback.repository}:sha256-{digest.split(':')[1]}.sig").decode())
+    for ref in discover(fallback, digest):
+        hay.append(skopeo_raw(f"{fallback.repository}@{ref['digest']}").decode())
+    for needle in needles:
+        assert not [h for h in hay if needle in h], f"a secret ({needle[:6]}…) was written"
