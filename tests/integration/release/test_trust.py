@@ -372,3 +372,42 @@ def test_a_signed_release_of_the_cgo_example(signed: Signed, tmp_path: Path) -> 
     keys = [a for k in ("minisign.pub", "cosign.pub") for a in ("--key", str(signed.keys / k))]
     proc = run_gobuildx(["verify", str(release), *keys, "--require-signatures"], cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+COSIGN_OWN_PASSWORD = "cosign-own-password-a41d07"
+
+
+def test_a_key_from_cosign_generate_key_pair_signs_what_cosign_verifies(tmp_path: Path) -> None:
+    """cosign's own key file (ENCRYPTED SIGSTORE PRIVATE KEY: scrypt, then NaCl secretbox),
+    made by the real cosign, its passphrase from COSIGN_PASSWORD as cosign reads it."""
+    cosign = cosign_program()
+    need(cosign.is_file(), f"cosign is not at {cosign} (ci/setup.sh installs it with go install)")
+    root = make_project(tmp_path / "p", ONE_TARGET_TOML + '\n[sign]\n[sign.cosign]\nkey = "keys/cosign.key"\n')
+    (root / "keys").mkdir()
+    made = run(
+        offline([str(cosign), "generate-key-pair"]),
+        cwd=root / "keys",
+        env={**os.environ, "COSIGN_PASSWORD": COSIGN_OWN_PASSWORD, "HOME": str(tmp_path)},
+    )
+    assert made.returncode == 0, made.stderr
+    key_text = (root / "keys" / "cosign.key").read_text()
+    assert key_text.startswith("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----")
+    wrong = run_gobuildx(["release"], cwd=root, env={**ENV, "COSIGN_PASSWORD": "not-it-93b2"})
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert "the passphrase does not open file keys/cosign.key" in wrong.stderr
+    assert not (root / "dist" / "linux-amd64").exists()
+    proc = run_gobuildx(["release"], cwd=root, env={**ENV, "COSIGN_PASSWORD": COSIGN_OWN_PASSWORD}, check=True)
+    release = root / "dist" / "release"
+    verified = run(
+        offline(
+            [str(cosign), "verify-blob", "--key", str(root / "keys" / "cosign.pub"), "--insecure-ignore-tlog",
+             "--bundle", str(release / "SHA256SUMS.sigstore.json"), str(release / "SHA256SUMS")]
+        ),
+        env={**os.environ, "HOME": str(tmp_path), "SIGSTORE_NO_CACHE": "1"},
+    )  # fmt: skip
+    assert verified.returncode == 0 and "Verified OK" in verified.stdout + verified.stderr, verified.stderr
+    body = [ln for ln in key_text.splitlines() if len(ln) > 40 and not ln.startswith("-----")]
+    for needle in [COSIGN_OWN_PASSWORD, "not-it-93b2", body[0], body[-1]]:
+        assert needle not in proc.stdout + proc.stderr + wrong.stdout + wrong.stderr
+        for path in (p for p in (root / "dist").rglob("*") if p.is_file()):
+            assert needle.encode() not in path.read_bytes(), path
