@@ -246,7 +246,7 @@ def cosign_program() -> Path:
 
 
 ORAS_VERSION = "v1.3.6"
-DISTRIBUTION_VERSION = "v3.1.2"
+GGCR_VERSION = "v0.21.7"
 
 
 def oras_program() -> Path:
@@ -256,12 +256,13 @@ def oras_program() -> Path:
     return user_cache_dir() / "tools" / f"oras-{ORAS_VERSION}" / "oras"
 
 
-def registry3_program() -> Path:
-    """distribution v3's `registry`, built by ci/setup.sh like cosign: a registry with the
-    OCI 1.1 referrers API (Debian's docker-registry, v2.8, has none)."""
+def referrers_registry_program() -> Path:
+    """go-containerregistry's registry with its OCI 1.1 referrers API on (ci/tools/
+    referrers-registry.go, built by ci/setup.sh). Debian's docker-registry (distribution 2.8)
+    has no referrers API, and neither has distribution v3.1.2."""
     from gobuildx.util.dirs import user_cache_dir
 
-    return user_cache_dir() / "tools" / f"registry-{DISTRIBUTION_VERSION}" / "registry"
+    return user_cache_dir() / "tools" / f"referrers-registry-{GGCR_VERSION}" / "registry"
 
 
 def loopback_only_env() -> dict[str, str]:

@@ -289,6 +289,17 @@ class Client:
         self._check_digest(resp, art.manifest.digest, what)
         return resp.header("OCI-Subject") == art.subject
 
+    def has_referrers_api(self, repo: str, digest: str) -> bool:
+        """Whether GET /v2/<repo>/referrers/<digest> answers with an image index (distribution
+        spec 1.1); a registry without the API answers 404 (or 400, 405)."""
+        resp = self.request("GET", f"/v2/{repo}/referrers/{digest}", (pull_scope(repo),), None, {"Accept": MT_INDEX})
+        if resp.status != 200:
+            return False
+        try:
+            return isinstance(json.loads(resp.body).get("manifests"), list)
+        except (ValueError, AttributeError):
+            return False
+
     def find_manifest(self, repo: str, reference: str) -> bytes | None:
         """A manifest's bytes, or None when the registry has none at reference (404)."""
         resp = self.request("GET", f"/v2/{repo}/manifests/{reference}", (pull_scope(repo),), None, {"Accept": ACCEPT})
@@ -389,11 +400,14 @@ def attach(
                     client.push_blob(repo.path, blob)
         for tag, art in signatures:
             client.put_manifest(repo.path, tag, art.manifest)
-        api = bool(referrers)
+        announced = bool(referrers)
         by_subject: dict[str, list[Artifact]] = {}
         for art in referrers:
-            api = client.put_referrer(repo.path, art) and api
+            announced = client.put_referrer(repo.path, art) and announced
             by_subject.setdefault(art.subject, []).append(art)
+        # not every registry with the API sends OCI-Subject (go-containerregistry's does not):
+        # asking the endpoint is how oras and cosign decide too
+        api = announced or (bool(referrers) and client.has_referrers_api(repo.path, referrers[0].subject))
         if not api:
             for subject, arts in by_subject.items():
                 tag = fallback_tag(subject)

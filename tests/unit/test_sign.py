@@ -128,6 +128,11 @@ def loaded(tmp_path: Path, sign: str) -> config.LoadedConfig:
         ('[sign.minisign]\nkey = "nope.key"\n', "sign.minisign: key: 'nope.key': no such file"),
         ('[sign.minisign]\nkey = "../k"\n', "must be a path inside the project"),
         ('[sign.gpg]\nkey_env = "GPG_KEY"\n', "sign.provenance: needs a [sign.cosign] or [sign.minisign] key"),
+        (
+            '[sign]\nimages = true\n[sign.minisign]\nkey_env = "K"\n',
+            "sign.images: pushed images are signed the way cosign",
+        ),
+        ('[sign]\nimages = true\n[sign.cosign]\nkey_env = "K"\n', "sign.images: there is no [image] table"),
     ],
 )
 def test_the_sign_table_is_checked_up_front(tmp_path: Path, sign: str, expected: str) -> None:
@@ -139,7 +144,7 @@ def test_the_sign_table_is_checked_up_front(tmp_path: Path, sign: str, expected:
 @pytest.mark.parametrize(
     ("sign", "expected"),
     [
-        ('[sign.ssh]\nkey = "k"\n', "sign.ssh: unknown key; allowed: cosign, files, gpg, minisign, provenance"),
+        ('[sign.ssh]\nkey = "k"\n', "sign.ssh: unknown key; allowed: cosign, files, gpg, images, minisign, provenance"),
         ('[sign.cosign]\nkey_env = "MY-KEY"\n', "sign.cosign.key_env: String should match pattern"),
         ('[sign]\nfiles = "binaries"\n', "sign.files: 'binaries' is not allowed; allowed: sums, archives"),
         ('[sign.minisign]\nkey = "k"\npassphrase = "hunter2"\n', "sign.minisign.passphrase: unknown key"),

@@ -4,7 +4,8 @@ way cosign does and attaches the release's SBOMs and attestations as OCI 1.1 ref
 Checked by the real independent tools against real registries on 127.0.0.1: cosign v3's
 `verify --key` and `tree`, oras's `discover`, skopeo's raw reads. Debian's docker-registry
 (v2.8, on 127.0.0.1:5000) has no referrers API, so it gets the tag-schema fallback;
-distribution v3 (built by ci/setup.sh, on a port of this module's own) has the API."""
+go-containerregistry's registry (ci/tools/referrers-registry.go, on a port of this module's
+own) has the API."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import base64
 import hashlib
 import json
 import shutil
+import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ from tests.conftest import (
     loopback_only_env,
     need,
     oras_program,
-    registry3_program,
+    referrers_registry_program,
     run_gobuildx,
 )
 from tests.integration.release.conftest import ENV, make_project
@@ -117,19 +120,34 @@ def fallback(tmp_path_factory: pytest.TempPathFactory, services: dict[str, str])
 
 
 @pytest.fixture(scope="module")
-def registry3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.integration.image.registries import start_registry
+def referrers_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """go-containerregistry's registry (referrers API on) on a free loopback port: its host:port."""
+    from tests.integration.image.registries import free_port
 
-    need(registry3_program().is_file(), f"{registry3_program()} is missing (ci/setup.sh builds it)")
-    reg = start_registry(tmp_path_factory.mktemp("registry3"), None, None, program=str(registry3_program()))
-    yield reg.addr
-    reg.stop()
+    program = referrers_registry_program()
+    need(program.is_file(), f"{program} is missing (ci/setup.sh builds it)")
+    port = free_port()
+    log = tmp_path_factory.mktemp("referrers-registry") / "registry.log"
+    proc = subprocess.Popen([str(program), "-port", str(port)], stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def with_api(tmp_path_factory: pytest.TempPathFactory, registry3: str, services: dict[str, str]) -> Pushed:
-    """Pushed to distribution v3 (the referrers API)."""
-    return push_signed(tmp_path_factory.mktemp("api"), f"{registry3}/test/signed")
+def with_api(tmp_path_factory: pytest.TempPathFactory, referrers_registry: str, services: dict[str, str]) -> Pushed:
+    """Pushed to a registry with the referrers API."""
+    return push_signed(tmp_path_factory.mktemp("api"), f"{referrers_registry}/test/signed")
 
 
 def cosign_verify(p: Pushed, digest: str, key: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -187,15 +205,26 @@ def test_oras_discovers_the_sbom_and_the_attestations(which: str, request: pytes
     p: Pushed = request.getfixturevalue(which)
     rm = json.loads((p.release / "manifest.json").read_text())
     for t in rm["targets"]:
-        refs = discover(p, p.platforms[t["id"]])
-        titles = {r["annotations"]["org.opencontainers.image.title"]: r["artifactType"] for r in refs}  # type: ignore[index]
+        titles = described(p, p.platforms[t["id"]])
         sbom = t["binaries"][0]["sbom"]
         assert titles == {
             sbom: "application/spdx+json",
             t["archive"]["name"] + ".intoto.jsonl": "application/vnd.in-toto+json",
             "hello_0.0.0-dev.intoto.jsonl": "application/vnd.in-toto+json",
         }
-    assert [r["artifactType"] for r in discover(p, p.index)] == ["application/vnd.in-toto+json"]
+    assert described(p, p.index) == {"hello_0.0.0-dev.intoto.jsonl": "application/vnd.in-toto+json"}
+
+
+def described(p: Pushed, digest: str) -> dict[str, str]:
+    """Title -> artifactType of every referrer oras finds, read from the referrer manifests
+    themselves (go-containerregistry's referrers list leaves out annotations and gives the
+    config's media type as artifactType; the fallback index keeps both, see below)."""
+    out = {}
+    for ref in discover(p, digest):
+        manifest = json.loads(skopeo_raw(f"{p.repository}@{ref['digest']}"))
+        assert manifest["subject"]["digest"] == digest
+        out[manifest["layers"][0]["annotations"]["org.opencontainers.image.title"]] = manifest["artifactType"]
+    return out
 
 
 @pytest.mark.parametrize("which", ["fallback", "with_api"])
@@ -214,6 +243,8 @@ def test_the_fallback_tag_lists_the_referrers_and_cosign_tree_finds_them(fallbac
     digest = fallback.platforms["linux-arm64"]
     index = json.loads(skopeo_raw(f"{fallback.repository}:{digest.replace(':', '-')}"))
     assert {m["artifactType"] for m in index["manifests"]} == {"application/spdx+json", "application/vnd.in-toto+json"}
+    listed = {r["artifactType"] for r in discover(fallback, digest)}  # oras reads the fallback index itself
+    assert listed == {"application/spdx+json", "application/vnd.in-toto+json"}
     mani = json.loads((fallback.root / "dist" / "manifest.json").read_text())
     assert mani["image"]["referrers_api"] is False and mani["image"]["signed"] is True
     tree = tool([str(cosign_program()), "tree", f"{fallback.repository}@{digest}"])
