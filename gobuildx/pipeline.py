@@ -408,7 +408,7 @@ def _fresh_build(
         src = Path(tmp) / "src"
         top = release_rebuild.clone(ctx.loaded.root, commit, src)
         env = {**ctx.environ, "GOCACHE": str(Path(tmp) / "gocache"), "SOURCE_DATE_EPOCH": str(epoch)}
-        fresh = open_project(src / ctx.loaded.path.relative_to(top.resolve()), env)
+        fresh = open_project(src / ctx.loaded.path.relative_to(top.resolve()), env, unsigned=True)
         build(fresh, Selection(matrix="all", targets=tuple(ids)), view, force=True, audit=False)
         yield manifest_file.require(fresh.dist), fresh.dist, Path(tmp)
 
