@@ -227,7 +227,7 @@ def image(ctx: ProjectContext, sel: Selection, opts: image_stage.Options, view: 
         extras = None
         if signing is not None:
             extras = image_stage.Extras(
-                sign=sign_stage.image_signer(signing), attachments=sign_stage.image_attachments(ctx.dist)
+                signer=sign_stage.image_signer(signing), attachments=sign_stage.image_attachments(ctx.dist)
             )
         with _io("image", ImageFailed), report_page.timed(ctx.dist, "image"):
             result = image_stage.run(ctx, sel.of(ctx), opts, extras)

@@ -14,8 +14,10 @@ Pure functions over bytes, like oci.py; the image stage pushes what they return.
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -34,6 +36,21 @@ MT_SPDX = "application/spdx+json"
 MT_CYCLONEDX = "application/vnd.cyclonedx+json"
 MT_IN_TOTO = "application/vnd.in-toto+json"  # the artifactType of an attestation referrer
 MT_DSSE_LINES = "application/vnd.in-toto+jsonl"  # its layer: gobuildx's .intoto.jsonl file as it is
+
+
+MT_SIGSTORE_BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+IN_TOTO_STATEMENT = "https://in-toto.io/Statement/v1"
+IN_TOTO_PAYLOAD = "application/vnd.in-toto+json"
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What the image stage signs with, without holding the key: `sign` returns the ECDSA
+    signature (DER) of its bytes; `hint` names the public key in a Sigstore bundle."""
+
+    sign: Callable[[bytes], bytes]
+    hint: str
 
 
 class Attachment(BaseModel):
@@ -112,6 +129,54 @@ def signature_manifest(payload: bytes, signature_b64: str) -> Artifact:
         "layers": [layer.descriptor(annotations={SIGNATURE_ANNOTATION: signature_b64})],
     }
     return Artifact(manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(body)), blobs=[config, layer])
+
+
+def _pae(payload_type: str, payload: bytes) -> bytes:
+    t = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+
+
+def bundle_referrer(subject: Blob, signer: Signer, created: str) -> Artifact:
+    """The form `cosign sign --key` writes by default since v3: a referrer of `subject` whose
+    one layer is a Sigstore bundle holding a DSSE envelope of an in-toto Statement (predicate
+    type cosign/sign/v1, subject = the manifest digest), no transparency-log entry."""
+    statement = {
+        "_type": IN_TOTO_STATEMENT,
+        "subject": [{"digest": {"sha256": subject.digest.partition(":")[2]}, "annotations": {}}],
+        "predicateType": COSIGN_SIGN_PREDICATE,
+        "predicate": {},
+    }
+    payload = json.dumps(statement, separators=(",", ":")).encode()
+    sig = signer.sign(_pae(IN_TOTO_PAYLOAD, payload))
+    bundle = {
+        "mediaType": MT_SIGSTORE_BUNDLE,
+        "verificationMaterial": {"publicKey": {"hint": signer.hint}},
+        "dsseEnvelope": {
+            "payload": base64.b64encode(payload).decode(),
+            "payloadType": IN_TOTO_PAYLOAD,
+            "signatures": [{"sig": base64.b64encode(sig).decode()}],
+        },
+    }
+    layer = Blob(media_type=MT_SIGSTORE_BUNDLE, data=canonical_json(bundle))
+    body = {
+        "schemaVersion": 2,
+        "mediaType": MT_MANIFEST,
+        "artifactType": MT_SIGSTORE_BUNDLE,
+        "config": EMPTY.descriptor(artifactType=MT_SIGSTORE_BUNDLE),  # as cosign writes it
+        "layers": [layer.descriptor()],
+        "subject": subject.descriptor(),
+        "annotations": {
+            "dev.sigstore.bundle.content": "dsse-envelope",
+            "dev.sigstore.bundle.predicateType": COSIGN_SIGN_PREDICATE,
+            CREATED: created,
+        },
+    }
+    return Artifact(
+        manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(body)),
+        blobs=[EMPTY, layer],
+        artifact_type=MT_SIGSTORE_BUNDLE,
+        subject=subject.digest,
+    )
 
 
 def referrer(subject: Blob, artifact_type: str, content: Blob, name: str, created: str) -> Artifact:

@@ -17,7 +17,7 @@ import base64
 import calendar
 import fnmatch
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,9 +75,9 @@ class Plan(BaseModel):
 @dataclass(frozen=True)
 class Extras:
     """What a push adds beside the images (the pipeline composes it: this stage signs nothing
-    itself). `sign`: the payload's signature (DER), made by the caller's key."""
+    itself). `signer`: signs with the caller's key, which this stage never sees."""
 
-    sign: Callable[[bytes], bytes] | None = None
+    signer: ocirefs.Signer | None = None
     attachments: Sequence[ocirefs.Attachment] = field(default_factory=tuple)
 
 
@@ -435,13 +435,15 @@ def attach(
     """Sign the index and every platform manifest (cosign's signature tags) and attach each
     file as a referrer of its target's image (or the index)."""
     subjects = {p.target.id: img.manifest for p, img in zip(plans, images, strict=True)}
-    signatures = []
-    if extras.sign is not None:
+    signatures, referrers = [], []
+    if extras.signer is not None:
         for subject in [top, *subjects.values()]:
+            # both forms cosign v3 reads: the `.sig` tag (older verifiers, and cosign's fallback)
+            # and the Sigstore bundle referrer (what `cosign sign` writes by default since v3)
             payload = ocirefs.simple_signing(str(repo), subject.digest)
-            sig = base64.b64encode(extras.sign(payload)).decode()
+            sig = base64.b64encode(extras.signer.sign(payload)).decode()
             signatures.append((ocirefs.signature_tag(subject.digest), ocirefs.signature_manifest(payload, sig)))
-    referrers = []
+            referrers.append(ocirefs.bundle_referrer(subject, extras.signer, created))
     for a in extras.attachments:
         subject = top if a.target is None else subjects.get(a.target)
         if subject is not None:

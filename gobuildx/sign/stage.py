@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -106,15 +106,16 @@ def _dsse_order(s: Signer) -> int:
     return 0 if s.method == "cosign" else 1  # cosign's ECDSA key first, as docs/trust.md says
 
 
-def image_signer(p: Plan | None) -> Callable[[bytes], bytes] | None:
-    """What signs a pushed image's payload (cosign's ECDSA over SHA-256, DER), when [sign]
-    asks for images; the image stage calls it, so it never sees a key."""
+def image_signer(p: Plan | None) -> ocirefs.Signer | None:
+    """What signs a pushed image (cosign's ECDSA P-256 over SHA-256, DER), when [sign] asks for
+    images; the image stage calls it, so it never sees a key."""
     if p is None or not p.table.images:
         return None
     key = next((s.dsse_key() for s in p.signers if s.method == "cosign"), None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         return None  # checks.sign_problems: images needs [sign.cosign]
-    return functools.partial(formats.sign_raw, key)
+    hint = formats.b64(hashlib.sha256(formats.spki(key.public_key())).digest())  # as in the blob bundles
+    return ocirefs.Signer(sign=functools.partial(formats.sign_raw, key), hint=hint)
 
 
 def image_attachments(dist: Path) -> list[ocirefs.Attachment]:

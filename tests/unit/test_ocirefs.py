@@ -52,3 +52,26 @@ def test_the_fallback_index_keeps_what_was_listed_and_adds_each_referrer_once() 
     assert ocirefs.fallback_index(first.data, [art]) == first  # pushed again: the same bytes
     assert json.loads(ocirefs.fallback_index(None, [art]).data)["manifests"][0]["artifactType"] == ocirefs.MT_SPDX
     assert json.loads(ocirefs.fallback_index(b"not json", [art]).data)["manifests"][0]["digest"] == art.manifest.digest
+
+
+def test_the_bundle_referrer_is_a_dsse_statement_about_the_subject() -> None:
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gobuildx.sign import formats
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    signer = ocirefs.Signer(sign=lambda data: formats.sign_raw(key, data), hint="aGludA==")
+    art = ocirefs.bundle_referrer(SUBJECT, signer, "2023-11-14T22:13:20Z")
+    body = json.loads(art.manifest.data)
+    assert body["artifactType"] == ocirefs.MT_SIGSTORE_BUNDLE and body["subject"]["digest"] == SUBJECT.digest
+    bundle = json.loads(art.blobs[1].data)
+    env = bundle["dsseEnvelope"]
+    payload = base64.b64decode(env["payload"])
+    statement = json.loads(payload)
+    assert statement["subject"][0]["digest"]["sha256"] == SUBJECT.digest.partition(":")[2]
+    assert statement["predicateType"] == ocirefs.COSIGN_SIGN_PREDICATE
+    sig = base64.b64decode(env["signatures"][0]["sig"])
+    assert formats.verify_raw(key.public_key(), sig, formats.pae(env["payloadType"], payload))
+    assert ocirefs.bundle_referrer(SUBJECT, signer, "2023-11-14T22:13:20Z") == art  # RFC 6979: the same bytes

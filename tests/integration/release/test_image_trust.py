@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from tests.conftest import (
 from tests.integration.release.conftest import ENV, make_project
 
 PASSPHRASE = "image-cosign-passphrase-5e0a19"
+BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 TIMEOUT = 180
 
 
@@ -150,10 +152,14 @@ def with_api(tmp_path_factory: pytest.TempPathFactory, referrers_registry: str, 
     return push_signed(tmp_path_factory.mktemp("api"), f"{referrers_registry}/test/signed")
 
 
-def cosign_verify(p: Pushed, digest: str, key: Path | None = None) -> subprocess.CompletedProcess[str]:
+def cosign_verify(
+    p: Pushed, digest: str, key: Path | None = None, legacy: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """cosign v3's `verify --key`: by default it reads the Sigstore bundle referrer when there is
+    one; `legacy` makes it read the `.sig` tag (its hidden --new-bundle-format=false)."""
     return tool(
         [str(cosign_program()), "verify", "--key", str(key or p.public_key), "--insecure-ignore-tlog",
-         f"{p.repository}@{digest}"]
+         *(["--new-bundle-format=false"] if legacy else []), f"{p.repository}@{digest}"]
     )  # fmt: skip
 
 
@@ -182,10 +188,15 @@ def test_cosign_verify_accepts_the_index_and_every_platform_image(which: str, re
     p: Pushed = request.getfixturevalue(which)
     assert set(p.platforms) == {"linux-amd64", "linux-arm64"}
     for digest in [p.index, *p.platforms.values()]:
-        proc = cosign_verify(p, digest)
-        assert proc.returncode == 0, proc.stderr
-        claims = json.loads(proc.stdout)
-        assert [c["critical"]["image"]["docker-manifest-digest"] for c in claims] == [digest]
+        for legacy, kind in (
+            (False, "https://sigstore.dev/cosign/sign/v1"),
+            (True, "cosign container image signature"),
+        ):
+            proc = cosign_verify(p, digest, legacy=legacy)
+            assert proc.returncode == 0, proc.stderr
+            claims = json.loads(proc.stdout)
+            assert [c["critical"]["image"]["docker-manifest-digest"] for c in claims] == [digest]
+            assert [c["critical"]["type"] for c in claims] == [kind]  # which of the two forms it read
 
 
 def test_cosign_verify_refuses_another_key(fallback: Pushed, tmp_path: Path) -> None:
@@ -195,9 +206,10 @@ def test_cosign_verify_refuses_another_key(fallback: Pushed, tmp_path: Path) -> 
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    proc = cosign_verify(fallback, fallback.index, other)
-    assert proc.returncode != 0
-    assert "no matching signatures" in proc.stderr.lower() or "invalid signature" in proc.stderr.lower()
+    for legacy in (False, True):
+        proc = cosign_verify(fallback, fallback.index, other, legacy=legacy)
+        assert proc.returncode != 0, proc.stdout
+        assert "verif" in proc.stderr.lower() or "no matching signatures" in proc.stderr.lower(), proc.stderr
 
 
 @pytest.mark.parametrize("which", ["fallback", "with_api"])
@@ -219,11 +231,15 @@ def described(p: Pushed, digest: str) -> dict[str, str]:
     """Title -> artifactType of every referrer oras finds, read from the referrer manifests
     themselves (go-containerregistry's referrers list leaves out annotations and gives the
     config's media type as artifactType; the fallback index keeps both, see below)."""
-    out = {}
+    out, bundles = {}, 0
     for ref in discover(p, digest):
         manifest = json.loads(skopeo_raw(f"{p.repository}@{ref['digest']}"))
         assert manifest["subject"]["digest"] == digest
+        if manifest["artifactType"] == BUNDLE:  # the signature's bundle form: one per subject
+            bundles += 1
+            continue
         out[manifest["layers"][0]["annotations"]["org.opencontainers.image.title"]] = manifest["artifactType"]
+    assert bundles == 1
     return out
 
 
@@ -233,6 +249,8 @@ def test_each_referrer_holds_the_release_file_byte_for_byte(which: str, request:
     for ref in discover(p, p.platforms["linux-amd64"]):
         manifest = json.loads(skopeo_raw(f"{p.repository}@{ref['digest']}"))
         assert manifest["subject"]["digest"] == p.platforms["linux-amd64"]
+        if manifest["artifactType"] == BUNDLE:
+            continue
         (layer,) = manifest["layers"]
         name = layer["annotations"]["org.opencontainers.image.title"]
         want = hashlib.sha256((p.release / name).read_bytes()).hexdigest()
@@ -242,9 +260,10 @@ def test_each_referrer_holds_the_release_file_byte_for_byte(which: str, request:
 def test_the_fallback_tag_lists_the_referrers_and_cosign_tree_finds_them(fallback: Pushed) -> None:
     digest = fallback.platforms["linux-arm64"]
     index = json.loads(skopeo_raw(f"{fallback.repository}:{digest.replace(':', '-')}"))
-    assert {m["artifactType"] for m in index["manifests"]} == {"application/spdx+json", "application/vnd.in-toto+json"}
+    kinds = {"application/spdx+json", "application/vnd.in-toto+json", BUNDLE}
+    assert {m["artifactType"] for m in index["manifests"]} == kinds
     listed = {r["artifactType"] for r in discover(fallback, digest)}  # oras reads the fallback index itself
-    assert listed == {"application/spdx+json", "application/vnd.in-toto+json"}
+    assert listed == kinds
     mani = json.loads((fallback.root / "dist" / "manifest.json").read_text())
     assert mani["image"]["referrers_api"] is False and mani["image"]["signed"] is True
     tree = tool([str(cosign_program()), "tree", f"{fallback.repository}@{digest}"])
@@ -300,7 +319,13 @@ def test_no_secret_reaches_a_file_the_output_or_the_registry(fallback: Pushed) -
             hay.append(path.read_bytes().decode("latin-1"))
     digest = fallback.platforms["linux-amd64"]
     hay.append(skopeo_raw(f"{fallback.repository}:sha256-{digest.split(':')[1]}.sig").decode())
+    host, _, path = fallback.repository.partition("/")
     for ref in discover(fallback, digest):
-        hay.append(skopeo_raw(f"{fallback.repository}@{ref['digest']}").decode())
+        manifest = skopeo_raw(f"{fallback.repository}@{ref['digest']}")
+        hay.append(manifest.decode())
+        for layer in json.loads(manifest)["layers"]:  # the bundles, SBOMs and attestations themselves
+            with urllib.request.urlopen(f"http://{host}/v2/{path}/blobs/{layer['digest']}", timeout=30) as resp:
+                hay.append(resp.read().decode("latin-1"))
+    assert len(hay) > 10
     for needle in needles:
         assert not [h for h in hay if needle in h], f"a secret ({needle[:6]}…) was written"
