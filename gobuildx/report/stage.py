@@ -246,7 +246,7 @@ def image_cell(r: TargetRecord) -> Cell:
         short,
         "info",
         hint=f"{image.repository}@{image.digest} ({image.platform})",
-        note="pushed" if image.pushed else "",
+        note=("pushed, signed" if image.signed else "pushed") if image.pushed else "",
     )
 
 

@@ -329,3 +329,8 @@ def test_no_secret_reaches_a_file_the_output_or_the_registry(fallback: Pushed) -
     assert len(hay) > 10
     for needle in needles:
         assert not [h for h in hay if needle in h], f"a secret ({needle[:6]}…) was written"
+
+
+def test_the_report_shows_each_image_signed(fallback: Pushed) -> None:
+    html = (fallback.root / "dist" / "report.html").read_text()
+    assert html.count("pushed, signed") >= len(fallback.platforms)
