@@ -104,6 +104,12 @@ class TerminalView:
             print(f"  {'pushed' if idx.pushed else 'not pushed (use --push)'}: {ref}")
         if idx.oci_layout:
             print(f"  OCI layout: {idx.oci_layout}")
+        if idx.signed:
+            print(f"  signed (cosign key): the index and {len(idx.platforms)} platform manifests")
+        count = len(idx.referrers) + sum(len(r.referrers) for r in result.records.values())
+        if count:
+            how = "referrers API" if idx.referrers_api else "fallback tags sha256-<digest> (no referrers API)"
+            print(f"  referrers: {count} (signature bundles, SBOMs, attestations), via {how}")
 
     # ---------------------------------------------------------------- smoke
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None:
