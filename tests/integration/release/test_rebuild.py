@@ -124,6 +124,11 @@ def test_release_rebuild_records_the_result_in_the_manifest_the_provenance_and_t
     first = {p.name: p.read_bytes() for p in release.iterdir()}
     run_gobuildx(["release", "--rebuild"], cwd=root, env=ENV, timeout=1800, check=True)
     assert {p.name: p.read_bytes() for p in release.iterdir()} == first
+    # the key that signed (a file the rebuild's clone never had) reaches no file and no output
+    key_lines = [ln for ln in (root / "cosign.key.pem").read_text().splitlines() if not ln.startswith("-----")]
+    for path in (p for p in (root / "dist").rglob("*") if p.is_file()):
+        assert not [ln for ln in key_lines if ln.encode() in path.read_bytes()], path
+    assert not [ln for ln in key_lines if ln in proc.stdout + proc.stderr]
     # and a release without --rebuild records none
     run_gobuildx(["release"], cwd=root, env=ENV, check=True)
     plain = json.loads((release / "manifest.json").read_text())
