@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from gobuildx.formats.dsse import pae
 from gobuildx.formats.oci import MT_CONFIG, MT_INDEX, MT_MANIFEST, Blob, canonical_json
 
 MT_SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -131,11 +132,6 @@ def signature_manifest(payload: bytes, signature_b64: str) -> Artifact:
     return Artifact(manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(body)), blobs=[config, layer])
 
 
-def _pae(payload_type: str, payload: bytes) -> bytes:
-    t = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
-
-
 def bundle_referrer(subject: Blob, signer: Signer, created: str) -> Artifact:
     """The form `cosign sign --key` writes by default since v3: a referrer of `subject` whose
     one layer is a Sigstore bundle holding a DSSE envelope of an in-toto Statement (predicate
@@ -147,7 +143,7 @@ def bundle_referrer(subject: Blob, signer: Signer, created: str) -> Artifact:
         "predicate": {},
     }
     payload = json.dumps(statement, separators=(",", ":")).encode()
-    sig = signer.sign(_pae(IN_TOTO_PAYLOAD, payload))
+    sig = signer.sign(pae(IN_TOTO_PAYLOAD, payload))
     bundle = {
         "mediaType": MT_SIGSTORE_BUNDLE,
         "verificationMaterial": {"publicKey": {"hint": signer.hint}},

@@ -114,8 +114,7 @@ def image_signer(p: Plan | None) -> ocirefs.Signer | None:
     key = next((s.dsse_key() for s in p.signers if s.method == "cosign"), None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         return None  # checks.sign_problems: images needs [sign.cosign]
-    hint = formats.b64(hashlib.sha256(formats.spki(key.public_key())).digest())  # as in the blob bundles
-    return ocirefs.Signer(sign=functools.partial(formats.sign_raw, key), hint=hint)
+    return ocirefs.Signer(sign=functools.partial(formats.sign_raw, key), hint=formats.key_hint(key.public_key()))
 
 
 def image_attachments(dist: Path) -> list[ocirefs.Attachment]:
