@@ -416,3 +416,18 @@ def test_the_report_shows_each_target_signed_and_attested(context) -> None:  # t
     html = report_page.path_in(folder.parent)
     report_page.refresh(folder.parent)
     assert "minisign, cosign (through SHA256SUMS)" in html.read_text()
+
+
+def test_a_rebuild_goes_into_the_provenance_as_byproducts() -> None:
+    from gobuildx.model.release import Rebuild, RebuiltBinary
+
+    record = Rebuild(
+        commit="c" * 40,
+        binaries=[
+            RebuiltBinary(target="linux-amd64", binary="hello", sha256="a" * 64, identical=True),
+            RebuiltBinary(target="linux-arm64", binary="hello", sha256="", identical=False),
+        ],
+    )
+    assert record.reproduced("linux-amd64") is True
+    assert record.reproduced("linux-arm64") is False
+    assert record.reproduced("windows-amd64") is None
