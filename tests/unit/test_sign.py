@@ -418,7 +418,7 @@ def test_the_report_shows_each_target_signed_and_attested(context) -> None:  # t
     assert "minisign, cosign (through SHA256SUMS)" in html.read_text()
 
 
-def test_a_rebuild_goes_into_the_provenance_as_byproducts() -> None:
+def test_the_rebuild_record_says_per_target_whether_it_was_reproduced() -> None:
     from gobuildx.model.release import Rebuild, RebuiltBinary
 
     record = Rebuild(
