@@ -143,9 +143,16 @@ def print_release(rm: ReleaseManifest, folder: Path, version_source: str) -> Non
         print(
             f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
             + (f", image {t.image}" if t.image else "")
+            + ("" if t.reproduced is None else ", reproduced" if t.reproduced else ", NOT reproduced")
         )
     for o in rm.omitted:
         print(f"  {o.id:26} OMITTED ({o.reason})")
+    if rm.rebuild is not None:
+        same = sum(b.identical for b in rm.rebuild.binaries)
+        print(
+            f"rebuild: {same} of {len(rm.rebuild.binaries)} binaries identical when built again from "
+            f"{rm.rebuild.commit[:12]} in a fresh clone (recorded in manifest.json and the provenance)"
+        )
     for note in release_stage.not_run_notes(rm):
         print(note)
     for warning in release_stage.version_warnings(rm, version_source):
