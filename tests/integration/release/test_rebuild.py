@@ -124,6 +124,24 @@ def test_release_rebuild_records_the_result_in_the_manifest_the_provenance_and_t
     first = {p.name: p.read_bytes() for p in release.iterdir()}
     run_gobuildx(["release", "--rebuild"], cwd=root, env=ENV, timeout=1800, check=True)
     assert {p.name: p.read_bytes() for p in release.iterdir()} == first
+    # a forged record (identical flipped, SHA256SUMS rewritten to match) is caught by verify
+    forged = tmp_path / "forged"
+    shutil.copytree(release, forged)
+    doc = json.loads((forged / "manifest.json").read_text())
+    doc["rebuild"]["binaries"][0]["identical"] = False
+    (forged / "manifest.json").write_text(json.dumps(doc, indent=2) + "\n")
+    sums = (forged / "SHA256SUMS").read_text().splitlines()
+    new_sum = hashlib.sha256((forged / "manifest.json").read_bytes()).hexdigest()
+    fixed = [f"{new_sum}  manifest.json" if ln.endswith("  manifest.json") else ln for ln in sums]
+    (forged / "SHA256SUMS").write_text("\n".join(fixed) + "\n")
+    caught = run_gobuildx(["verify", str(forged), "--key", "cosign.pub"], cwd=root, env=ENV)
+    assert caught.returncode == 8, caught.stdout + caught.stderr
+    for line in (
+        "linux-amd64: rebuild says hello was different, but its sha256 says otherwise",
+        "linux-amd64: reproduced is True, but the rebuild's binaries say False",
+        "its rebuild result (runDetails.byproducts) differs from manifest.json's rebuild",
+    ):
+        assert line in caught.stderr, caught.stderr
     # the key that signed (a file the rebuild's clone never had) reaches no file and no output
     key_lines = [ln for ln in (root / "cosign.key.pem").read_text().splitlines() if not ln.startswith("-----")]
     for path in (p for p in (root / "dist").rglob("*") if p.is_file()):
