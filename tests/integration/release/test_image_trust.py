@@ -34,7 +34,7 @@ from tests.conftest import (
     referrers_registry_program,
     run_gobuildx,
 )
-from tests.integration.release.conftest import ENV, make_project
+from tests.integration.release.conftest import ENV, IMAGE_TOML, make_project
 
 PASSPHRASE = "image-cosign-passphrase-5e0a19"
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -42,24 +42,11 @@ TIMEOUT = 180
 
 
 def toml(repository: str) -> str:
-    return f"""
-[project]
-name = "hello"
-dir = "hello"
-
-[matrix.m]
-goos = ["linux"]
-goarch = ["amd64", "arm64"]
-
-[image]
-repository = "{repository}"
-
-[sign]
-images = true
-[sign.cosign]
-key_env = "TEST_IMAGE_COSIGN_KEY"
-passphrase_env = "TEST_IMAGE_COSIGN_PASSPHRASE"
-"""
+    """The release tests' two-arch image project, pushed to `repository`, its images signed."""
+    return IMAGE_TOML.replace('"127.0.0.1:5000/gobuildx-release-test"', f'"{repository}"') + (
+        '\n[sign]\nimages = true\n[sign.cosign]\nkey_env = "TEST_IMAGE_COSIGN_KEY"\n'
+        'passphrase_env = "TEST_IMAGE_COSIGN_PASSPHRASE"\n'
+    )
 
 
 @dataclass(frozen=True)
