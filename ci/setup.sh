@@ -48,12 +48,38 @@ bash ci/services.sh
 # cache, then found there (tests/conftest.py cosign_program; the version is pinned in both).
 COSIGN_VERSION=v3.1.3
 cosign_dir="$(.venv/bin/python -c 'from gobuildx.util.dirs import user_cache_dir; print(user_cache_dir())')/tools/cosign-$COSIGN_VERSION"
+go_bin="$(.venv/bin/python -c 'import os; from gobuildx.project.goenv import find_go; print(find_go(dict(os.environ))[0])')"
 if [ ! -x "$cosign_dir/cosign" ]; then
-  go_bin="$(.venv/bin/python -c 'import os; from gobuildx.project.goenv import find_go; print(find_go(dict(os.environ))[0])')"
   echo "setup: building cosign $COSIGN_VERSION into $cosign_dir (once)" >&2
   GOBIN="$cosign_dir" CGO_ENABLED=0 "$go_bin" install "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION"
 fi
 "$cosign_dir/cosign" version >/dev/null 2>&1 || { echo "setup: preflight: $cosign_dir/cosign does not run" >&2; exit 1; }
+
+# oras, an independent reader of the OCI 1.1 referrers `gobuildx image --push` attaches
+# (tests/integration/release/test_image_trust.py): built like cosign, once (about 30 s).
+ORAS_VERSION=v1.3.6
+tools_dir="$(dirname "$cosign_dir")"
+if [ ! -x "$tools_dir/oras-$ORAS_VERSION/oras" ]; then
+  echo "setup: building oras $ORAS_VERSION into $tools_dir/oras-$ORAS_VERSION (once)" >&2
+  GOBIN="$tools_dir/oras-$ORAS_VERSION" CGO_ENABLED=0 "$go_bin" install "oras.land/oras/cmd/oras@$ORAS_VERSION"
+fi
+"$tools_dir/oras-$ORAS_VERSION/oras" version >/dev/null 2>&1 || { echo "setup: preflight: oras does not run" >&2; exit 1; }
+
+# A registry with the OCI 1.1 referrers API (Debian's docker-registry, distribution 2.8, has
+# none, nor has distribution v3.1.2): go-containerregistry's registry package with the API on,
+# ci/tools/referrers-registry.go, built once in a module of its own (seconds once the module
+# is downloaded; cosign's build downloads most of it).
+GGCR_VERSION=v0.21.7
+if [ ! -x "$tools_dir/referrers-registry-$GGCR_VERSION/registry" ]; then
+  echo "setup: building the referrers registry (go-containerregistry $GGCR_VERSION) (once)" >&2
+  build_dir="$(mktemp -d)"
+  cp ci/tools/referrers-registry.go "$build_dir/main.go"
+  (cd "$build_dir" && "$go_bin" mod init gobuildx.invalid/referrers-registry >/dev/null 2>&1 \
+    && "$go_bin" get "github.com/google/go-containerregistry@$GGCR_VERSION" \
+    && CGO_ENABLED=0 "$go_bin" build -o "$tools_dir/referrers-registry-$GGCR_VERSION/registry" .)
+  rm -rf "$build_dir"
+fi
+[ -x "$tools_dir/referrers-registry-$GGCR_VERSION/registry" ] || { echo "setup: preflight: the referrers registry was not built" >&2; exit 1; }
 
 # GoReleaser v2.15.1 for the comparisons with it (tests/integration/bench, tests/integration/migrate),
 # installed as bench/vs_goreleaser.py installs it: `go install` into ~/.cache/gobuildx-bench/bin,

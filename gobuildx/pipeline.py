@@ -11,7 +11,8 @@ is the terminal's) and never prints. Stages hand each other typed records in mem
     image    after build: one image per Linux target, one index
     smoke    after build (no audit): run every artifact where it would run
     release  build (no audit), audit (warn only), image when configured, smoke (a failure
-             is recorded, not fatal), then the release folder, which refuses what failed
+             is recorded, not fatal), with --rebuild a fresh build from the commit compared
+             (recorded before signing), then the release folder, which refuses what failed
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ if TYPE_CHECKING:
     from gobuildx.build import stage as build_stage
     from gobuildx.image import stage as image_stage
     from gobuildx.model.audit import AuditReport
-    from gobuildx.model.manifest import TargetRecord
-    from gobuildx.model.release import ReleaseManifest
+    from gobuildx.model.manifest import Manifest, TargetRecord
+    from gobuildx.model.release import Rebuild, ReleaseManifest
     from gobuildx.release import rebuild as release_rebuild
     from gobuildx.sign import stage as sign_stage
     from gobuildx.smoke import stage as smoke_stage
@@ -197,12 +198,28 @@ def _enforce(report: AuditReport, warn_only: bool = False) -> None:
 
 
 def image(ctx: ProjectContext, sel: Selection, opts: image_stage.Options, view: ImageView) -> image_stage.Result:
-    """One image per selected Linux target (the build must have run), joined in one index."""
+    """One image per selected Linux target (the build must have run), joined in one index.
+    A push with [sign] images = true also signs every pushed manifest with the cosign key and
+    attaches dist/release/'s SBOMs and attestations as referrers (sign/ makes the signatures,
+    image/ pushes them: neither stage imports the other)."""
     from gobuildx.image import stage as image_stage
     from gobuildx.report import stage as report_page
+    from gobuildx.sign import stage as sign_stage
 
-    with _io("image", ImageFailed), report_page.timed(ctx.dist, "image"):
-        result = image_stage.run(ctx, sel.of(ctx), opts)
+    table = ctx.loaded.config.sign
+    signing = None
+    if opts.push and table is not None and table.images:
+        signing = sign_stage.plan(ctx, [t.id for t in sel.of(ctx)], os.environ)
+    try:
+        extras = None
+        if signing is not None:
+            extras = image_stage.Extras(
+                signer=sign_stage.image_signer(signing), attachments=sign_stage.image_attachments(ctx.dist)
+            )
+        with _io("image", ImageFailed), report_page.timed(ctx.dist, "image"):
+            result = image_stage.run(ctx, sel.of(ctx), opts, extras)
+    finally:
+        sign_stage.close(signing)
     view.images(result)
     return result
 
@@ -277,7 +294,9 @@ def check(path: Path, environ: dict[str, str], sel: Selection) -> CheckReport:
     )
 
 
-def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_failures: bool = False) -> ReleaseManifest:
+def release(
+    ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_failures: bool = False, rebuild: bool = False
+) -> ReleaseManifest:
     """Every stage a release needs, in order, then dist/release/.
 
     The audit only warns and a smoke failure is only recorded: the release itself refuses
@@ -287,13 +306,18 @@ def release(ctx: ProjectContext, sel: Selection, view: ReleaseView, *, allow_fai
     # the signing keys first: a missing secret or a wrong passphrase stops before the build
     signing = sign_stage.plan(ctx, [t.id for t in sel.of(ctx)], os.environ)
     try:
-        return _release_stages(ctx, sel, view, allow_failures, signing)
+        return _release_stages(ctx, sel, view, allow_failures, signing, rebuild)
     finally:
         sign_stage.close(signing)
 
 
 def _release_stages(
-    ctx: ProjectContext, sel: Selection, view: ReleaseView, allow_failures: bool, signing: sign_stage.Plan | None
+    ctx: ProjectContext,
+    sel: Selection,
+    view: ReleaseView,
+    allow_failures: bool,
+    signing: sign_stage.Plan | None,
+    rebuild: bool = False,
 ) -> ReleaseManifest:
     from gobuildx.image import stage as image_stage
     from gobuildx.smoke import stage as smoke_stage
@@ -306,7 +330,9 @@ def _release_stages(
         smoke(ctx, sel, smoke_stage.Options(jobs=sel.jobs), view)
     except SmokeFailed as exc:
         view.smoke_recorded(exc)
-    return assemble(ctx, [t.id for t in sel.of(ctx)], allow_failures=allow_failures, jobs=sel.jobs, signing=signing)
+    ids = [t.id for t in sel.of(ctx)]
+    rebuilt = rebuild_built(ctx, ids, view, allow_failures) if rebuild else None
+    return assemble(ctx, ids, allow_failures=allow_failures, jobs=sel.jobs, signing=signing, rebuild=rebuilt)
 
 
 def assemble(
@@ -317,6 +343,7 @@ def assemble(
     jobs: int = 0,
     dist: str | None = None,
     signing: sign_stage.Plan | None = None,
+    rebuild: Rebuild | None = None,
 ) -> ReleaseManifest:
     """Write dist/release/ from what dist/manifest.json records (ReleaseRefused when a target failed),
     signed when targets.toml has a [sign] table (signing: its keys, opened already)."""
@@ -332,7 +359,8 @@ def assemble(
                 inputs = release_stage.from_project(ctx, ids, allow_failures, dist=Path(dist))
                 return release_stage.assemble(inputs, finish)
         with _io("release", ReleaseRefused), report_page.timed(ctx.dist, "release"):
-            return release_stage.assemble(release_stage.from_project(ctx, ids, allow_failures, jobs), finish)
+            inputs = release_stage.from_project(ctx, ids, allow_failures, jobs, rebuild=rebuild)
+            return release_stage.assemble(inputs, finish)
     finally:
         if signing is None:
             sign_stage.close(plan)
@@ -341,25 +369,55 @@ def assemble(
 def rebuild(ctx: ProjectContext, release: Path, view: BuildView) -> release_rebuild.Rebuilt:
     """Every binary of the release at `release`, built again from its recorded commit in a fresh
     clone with an empty Go cache and the release's build date, compared by sha256."""
-    import tempfile
-
-    from gobuildx.project import manifest_file
-    from gobuildx.project.context import open_project
     from gobuildx.release import rebuild as release_rebuild
     from gobuildx.release import verify as release_verify
 
     problems, rm = release_verify.check(release)
     if rm is None:
         raise VerifyFailed(f"{release}: cannot rebuild: " + "; ".join(problems))
+    with _fresh_build(ctx, rm.commit, rm.epoch, [t.id for t in rm.targets], view) as (rebuilt, fresh, scratch):
+        return release_rebuild.compare(rm, release, rebuilt, fresh, scratch)
+
+
+@contextmanager
+def _fresh_build(
+    ctx: ProjectContext, commit: str, epoch: int, ids: Sequence[str], view: BuildView
+) -> Iterator[tuple[Manifest, Path, Path]]:
+    """`ids` built from `commit` in a fresh clone, with an empty Go cache and build date `epoch`:
+    (its dist manifest, its dist, a scratch folder), all gone when the block ends."""
+    import tempfile
+
+    from gobuildx.project import manifest_file
+    from gobuildx.project.context import open_project
+    from gobuildx.release import rebuild as release_rebuild
+
     with tempfile.TemporaryDirectory(prefix="gobuildx-rebuild-") as tmp:
         src = Path(tmp) / "src"
-        top = release_rebuild.clone(ctx.loaded.root, rm.commit, src)
-        env = {**ctx.environ, "GOCACHE": str(Path(tmp) / "gocache"), "SOURCE_DATE_EPOCH": str(rm.epoch)}
-        fresh = open_project(src / ctx.loaded.path.relative_to(top.resolve()), env)
-        ids = tuple(t.id for t in rm.targets)
-        build(fresh, Selection(matrix="all", targets=ids), view, force=True, audit=False)
-        rebuilt = manifest_file.require(fresh.dist)
-        return release_rebuild.compare(rm, release, rebuilt, fresh.dist, Path(tmp))
+        top = release_rebuild.clone(ctx.loaded.root, commit, src)
+        env = {**ctx.environ, "GOCACHE": str(Path(tmp) / "gocache"), "SOURCE_DATE_EPOCH": str(epoch)}
+        fresh = open_project(src / ctx.loaded.path.relative_to(top.resolve()), env, unsigned=True)
+        build(fresh, Selection(matrix="all", targets=tuple(ids)), view, force=True, audit=False)
+        yield manifest_file.require(fresh.dist), fresh.dist, Path(tmp)
+
+
+def rebuild_built(ctx: ProjectContext, ids: Sequence[str], view: BuildView, allow_failures: bool) -> Rebuild:
+    """`release --rebuild`: dist's built binaries against a fresh build from their commit, before
+    the release is written and signed, so the result goes into its manifest and provenance.
+    A difference refuses the release (ReleaseRefused) unless allow_failures (then it is recorded)."""
+    from gobuildx.project import manifest_file
+    from gobuildx.release import rebuild as release_rebuild
+    from gobuildx.release import stage as release_stage
+
+    built = manifest_file.require(ctx.dist)
+    ok = [i for i in ids if (r := built.target(i)) is not None and r.status == "ok"]
+    epoch = release_stage.epoch_of(built)
+    with _fresh_build(ctx, built.commit, epoch, ok, view) as (rebuilt, fresh, scratch):
+        record, told = release_rebuild.compare_built(built, ctx.dist, ok, rebuilt, fresh, scratch)
+    if told.problems and not allow_failures:
+        raise ReleaseRefused(
+            f"--rebuild: {len(told.problems)} binaries are not reproducible:\n  " + "\n  ".join(told.problems)
+        )
+    return record
 
 
 def propose_smoke(ctx: ProjectContext, view: BuildView) -> tuple[str, Tried | None, list[Tried]]:

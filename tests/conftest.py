@@ -245,6 +245,41 @@ def cosign_program() -> Path:
     return user_cache_dir() / "tools" / f"cosign-{COSIGN_VERSION}" / "cosign"
 
 
+ORAS_VERSION = "v1.3.6"
+GGCR_VERSION = "v0.21.7"
+
+
+def oras_program() -> Path:
+    """oras, built by ci/setup.sh like cosign: an independent reader of OCI 1.1 referrers."""
+    from gobuildx.util.dirs import user_cache_dir
+
+    return user_cache_dir() / "tools" / f"oras-{ORAS_VERSION}" / "oras"
+
+
+def referrers_registry_program() -> Path:
+    """go-containerregistry's registry with its OCI 1.1 referrers API on (ci/tools/
+    referrers-registry.go, built by ci/setup.sh). Debian's docker-registry (distribution 2.8)
+    has no referrers API, and neither has distribution v3.1.2."""
+    from gobuildx.util.dirs import user_cache_dir
+
+    return user_cache_dir() / "tools" / f"referrers-registry-{GGCR_VERSION}" / "registry"
+
+
+def loopback_only_env() -> dict[str, str]:
+    """For a Go tool that talks to a registry on 127.0.0.1 (which an `unshare --net` would
+    hide): every request to any other host goes to a proxy on 127.0.0.1:9 that is not there,
+    so it fails on loopback instead of leaving the machine (Go never proxies loopback)."""
+    dead = "http://127.0.0.1:9"
+    return {
+        "HTTPS_PROXY": dead,
+        "HTTP_PROXY": dead,
+        "https_proxy": dead,
+        "http_proxy": dead,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+
+
 def offline(argv: list[str]) -> list[str]:
     """argv in a network namespace of its own (loopback only): cosign must verify offline, and
     if it ever reached for Sigstore's public services the test fails instead of sending a packet."""

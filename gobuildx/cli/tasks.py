@@ -382,6 +382,7 @@ def _stdin_password() -> SecretStr:
         "parallel work (default: one per core)",
         {
             "allow_failures": "release even if an audit or smoke test failed (recorded in manifest.json)",
+            "rebuild": "build every binary again from the commit (fresh clone, empty Go cache), record the result",
         },
     ),
 )
@@ -393,6 +394,7 @@ def release(
     target: list[str] | None = None,
     jobs: int = 0,
     allow_failures: bool = False,
+    rebuild: bool = False,
 ) -> None:
     """Write dist/release/: archives, SBOMs, manifest.json and SHA256SUMS (after the stages it needs)."""
     from gobuildx import pipeline
@@ -402,7 +404,7 @@ def release(
     ctx = common.open_at(config)
     with common.writing(ctx.dist, ReleaseRefused):
         rm = pipeline.release(
-            ctx, common.selection(matrix, target, jobs), TerminalView(), allow_failures=allow_failures
+            ctx, common.selection(matrix, target, jobs), TerminalView(), allow_failures=allow_failures, rebuild=rebuild
         )
     print_release(rm, ctx.dist / RELEASE_DIR, ctx.loaded.config.project.version)
 

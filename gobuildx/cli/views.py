@@ -113,6 +113,12 @@ class TerminalView:
             print(f"  {'pushed' if idx.pushed else 'not pushed (use --push)'}: {ref}")
         if idx.oci_layout:
             print(f"  OCI layout: {idx.oci_layout}")
+        if idx.signed:
+            print(f"  signed (cosign key): the index and {len(idx.platforms)} platform manifests")
+        count = len(idx.referrers) + sum(len(r.referrers) for r in result.records.values())
+        if count:
+            how = "referrers API" if idx.referrers_api else "fallback tags sha256-<digest> (no referrers API)"
+            print(f"  referrers: {count} (signature bundles, SBOMs, attestations), via {how}")
 
     # ---------------------------------------------------------------- smoke
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None:
@@ -146,9 +152,16 @@ def print_release(rm: ReleaseManifest, folder: Path, version_source: str) -> Non
         print(
             f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
             + (f", image {t.image}" if t.image else "")
+            + ("" if t.reproduced is None else ", reproduced" if t.reproduced else ", NOT reproduced")
         )
     for o in rm.omitted:
         print(f"  {o.id:26} OMITTED ({o.reason})")
+    if rm.rebuild is not None:
+        same = sum(b.identical for b in rm.rebuild.binaries)
+        print(
+            f"rebuild: {same} of {len(rm.rebuild.binaries)} binaries identical when built again from "
+            f"{rm.rebuild.commit[:12]} in a fresh clone (recorded in manifest.json and the provenance)"
+        )
     for note in release_stage.not_run_notes(rm):
         print(note)
     for warning in release_stage.version_warnings(rm, version_source):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gobuildx.formats.oci import MT_INDEX, MT_MANIFEST, Blob, Image
+from gobuildx.formats.ocirefs import Artifact, fallback_index, fallback_tag
 from gobuildx.image import transport
 from gobuildx.image.auth import AuthError, Authorizer, pull_scope, push_scope
 from gobuildx.image.credentials import Credential, CredentialError
@@ -272,6 +273,42 @@ class Client:
         self._check_digest(resp, manifest.digest, what)
         return manifest.digest
 
+    def put_referrer(self, repo: str, art: Artifact) -> bool:
+        """Put a referrer by its digest; True when the registry says it indexed the subject
+        (the `OCI-Subject` header of distribution spec 1.1)."""
+        resp = self.request(
+            "PUT",
+            f"/v2/{repo}/manifests/{art.manifest.digest}",
+            (push_scope(repo),),
+            art.manifest.data,
+            {"Content-Type": art.manifest.media_type},
+        )
+        what = f"put referrer {self.domain}/{repo}@{art.manifest.digest} ({art.artifact_type})"
+        if resp.status != 201:
+            raise self.fail(what, resp)
+        self._check_digest(resp, art.manifest.digest, what)
+        return resp.header("OCI-Subject") == art.subject
+
+    def has_referrers_api(self, repo: str, digest: str) -> bool:
+        """Whether GET /v2/<repo>/referrers/<digest> answers with an image index (distribution
+        spec 1.1); a registry without the API answers 404 (or 400, 405)."""
+        resp = self.request("GET", f"/v2/{repo}/referrers/{digest}", (pull_scope(repo),), None, {"Accept": MT_INDEX})
+        if resp.status != 200:
+            return False
+        try:
+            return isinstance(json.loads(resp.body).get("manifests"), list)
+        except (ValueError, AttributeError):
+            return False
+
+    def find_manifest(self, repo: str, reference: str) -> bytes | None:
+        """A manifest's bytes, or None when the registry has none at reference (404)."""
+        resp = self.request("GET", f"/v2/{repo}/manifests/{reference}", (pull_scope(repo),), None, {"Accept": ACCEPT})
+        if resp.status == 404:
+            return None
+        if resp.status != 200:
+            raise self.fail(f"get manifest {self.domain}/{repo}:{reference}", resp)
+        return resp.body
+
     def get_manifest(self, repo: str, reference: str) -> tuple[str, bytes]:
         """A manifest's media type and bytes; asked for by digest, the bytes are checked against it."""
         resp = self.request("GET", f"/v2/{repo}/manifests/{reference}", (pull_scope(repo),), None, {"Accept": ACCEPT})
@@ -343,3 +380,38 @@ def _short(body: bytes) -> str:
         return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or body[:200].decode(errors="replace")
     except (ValueError, AttributeError):
         return body[:200].decode(errors="replace").strip() or "(empty body)"
+
+
+def attach(
+    client: Client, repo: Repository, signatures: Sequence[tuple[str, Artifact]], referrers: Sequence[Artifact]
+) -> bool:
+    """Push cosign signature manifests under their tags, then referrers by digest. A registry
+    that answers a referrer's PUT without `OCI-Subject` has no referrers API: each subject's
+    referrers are then also listed in the index at its fallback tag (merged with what the
+    tag listed). Returns whether the registry has the referrers API. The images themselves
+    are pushed already: nothing here moves an image tag."""
+    try:
+        client.ping()
+        seen: set[str] = set()
+        for art in [*(a for _, a in signatures), *referrers]:
+            for blob in art.blobs:
+                if blob.digest not in seen:
+                    seen.add(blob.digest)
+                    client.push_blob(repo.path, blob)
+        for tag, art in signatures:
+            client.put_manifest(repo.path, tag, art.manifest)
+        announced = bool(referrers)
+        by_subject: dict[str, list[Artifact]] = {}
+        for art in referrers:
+            announced = client.put_referrer(repo.path, art) and announced
+            by_subject.setdefault(art.subject, []).append(art)
+        # not every registry with the API sends OCI-Subject (go-containerregistry's does not):
+        # asking the endpoint is how oras and cosign decide too
+        api = announced or (bool(referrers) and client.has_referrers_api(repo.path, referrers[0].subject))
+        if not api:
+            for subject, arts in by_subject.items():
+                tag = fallback_tag(subject)
+                client.put_manifest(repo.path, tag, fallback_index(client.find_manifest(repo.path, tag), arts))
+        return api
+    except RegistryError as exc:
+        raise PushError(f"attaching signatures and referrers: {exc}") from None

@@ -13,17 +13,19 @@ libraries cannot be supplied, a bad repository or tag, each named in one error.
 
 from __future__ import annotations
 
+import base64
 import calendar
 import fnmatch
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from gobuildx.errors import ConfigError, ImageFailed
-from gobuildx.formats import oci
+from gobuildx.formats import oci, ocirefs
 from gobuildx.image import closure, credentials, engine, registry, rootfs, transport
 from gobuildx.model.image import Builder, ImageIndexRecord, ImageRecord, PlatformDigest
 from gobuildx.model.manifest import Manifest
@@ -68,6 +70,15 @@ class Plan(BaseModel):
     spec: oci.ImageSpec
     linkage: closure.Linkage
     libraries: list[str]
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a push adds beside the images (the pipeline composes it: this stage signs nothing
+    itself). `signer`: signs with the caller's key, which this stage never sees."""
+
+    signer: ocirefs.Signer | None = None
+    attachments: Sequence[ocirefs.Attachment] = field(default_factory=tuple)
 
 
 class Result(BaseModel):
@@ -378,8 +389,8 @@ def push(
         raise ImageFailed(f"push to {repo} failed: {exc}") from None
 
 
-def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options) -> Result:
-    """Plan, build (docker or oci), write, push, and record in dist/manifest.json."""
+def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options, extras: Extras | None = None) -> Result:
+    """Plan, build (docker or oci), write, push (with `extras` attached), and record in dist/manifest.json."""
     table = table_of(ctx)
     repo = repository_of(ctx, table, opts.repository)
     mani = manifest_file.require(ctx.dist)
@@ -393,11 +404,63 @@ def run(ctx: ProjectContext, targets: Sequence[Target], opts: Options) -> Result
         images, local = build_docker(ctx, plans, repo, tags, opts)
     top = oci.index(images, annotations_of(table, mani))
     tarballs = write_outputs(plans, images, top, repo, tags, opts)
+    attached = None
     if client is not None:
         push(client, repo, images, top, tags, mount_from)
-    result = _result(plans, images, top, repo, tags, opts, local, tarballs, mani.date)
+        if extras is not None:
+            attached = attach(client, repo, plans, images, top, extras, mani.date)
+    result = _result(plans, images, top, repo, tags, opts, local, tarballs, mani.date, attached)
     _record(ctx.dist, result)
     return result
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What attach() pushed: the manifests signed, the referrers per subject, the API used."""
+
+    signed: frozenset[str]
+    referrers: dict[str, list[str]]  # subject digest -> artifact types
+    referrers_api: bool
+
+
+def attach(
+    client: registry.Client,
+    repo: registry.Repository,
+    plans: Sequence[Plan],
+    images: Sequence[oci.Image],
+    top: oci.Blob,
+    extras: Extras,
+    created: str,
+) -> Attached:
+    """Sign the index and every platform manifest (cosign's signature tags) and attach each
+    file as a referrer of its target's image (or the index)."""
+    subjects = {p.target.id: img.manifest for p, img in zip(plans, images, strict=True)}
+    signatures, referrers = [], []
+    if extras.signer is not None:
+        for subject in [top, *subjects.values()]:
+            # both forms cosign v3 reads: the `.sig` tag (older verifiers, and cosign's fallback)
+            # and the Sigstore bundle referrer (what `cosign sign` writes by default since v3)
+            payload = ocirefs.simple_signing(str(repo), subject.digest)
+            sig = base64.b64encode(extras.signer.sign(payload)).decode()
+            signatures.append((ocirefs.signature_tag(subject.digest), ocirefs.signature_manifest(payload, sig)))
+            referrers.append(ocirefs.bundle_referrer(subject, extras.signer, created))
+    for a in extras.attachments:
+        subject = top if a.target is None else subjects.get(a.target)
+        if subject is not None:
+            content = oci.Blob(media_type=a.media_type, data=a.data)
+            referrers.append(ocirefs.referrer(subject, a.artifact_type, content, a.name, created))
+    try:
+        api = registry.attach(client, repo, signatures, referrers)
+    except registry.PushError as exc:
+        raise ImageFailed(f"push to {repo} failed: {exc} (the image tags were moved already)") from None
+    by_subject: dict[str, list[str]] = {}
+    for r in referrers:
+        by_subject.setdefault(r.subject, []).append(r.artifact_type)
+    return Attached(
+        signed=frozenset(s.digest for s in [top, *subjects.values()]) if signatures else frozenset(),
+        referrers=by_subject,
+        referrers_api=api,
+    )
 
 
 def _result(
@@ -410,7 +473,10 @@ def _result(
     local: dict[str, list[str]],
     tarballs: dict[str, str],
     created: str,
+    attached: Attached | None = None,
 ) -> Result:
+    signed = attached.signed if attached else frozenset()
+    referrers = attached.referrers if attached else {}
     records = {}
     for p, img in zip(plans, images, strict=True):
         records[p.target.id] = ImageRecord(
@@ -430,6 +496,8 @@ def _result(
             tarball=tarballs.get(p.target.id),
             pushed=opts.push,
             oci_layout=str(opts.oci_layout.resolve()) if opts.oci_layout else None,
+            signed=img.digest in signed,
+            referrers=referrers.get(img.digest, []),
         )
     index = ImageIndexRecord(
         repository=str(repo),
@@ -444,6 +512,9 @@ def _result(
         created=created,
         pushed=opts.push,
         oci_layout=str(opts.oci_layout.resolve()) if opts.oci_layout else None,
+        signed=top.digest in signed,
+        referrers=referrers.get(top.digest, []),
+        referrers_api=attached.referrers_api if attached and attached.referrers else None,
     )
     return Result(records=records, index=index)
 

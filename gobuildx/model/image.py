@@ -28,6 +28,8 @@ class ImageRecord(BaseModel):
     tarball: str | None = None  # a `docker load`-able tarball of this image, if written
     oci_layout: str | None = None  # the OCI image layout holding this image, if written
     pushed: bool = False
+    signed: bool = False  # a cosign signature (tag sha256-<hex>.sig) was pushed for it
+    referrers: list[str] = []  # artifact types of the OCI 1.1 referrers pushed for it (SBOM, provenance)
 
 
 class PlatformDigest(BaseModel):
@@ -48,3 +50,6 @@ class ImageIndexRecord(BaseModel):
     created: str
     pushed: bool = False
     oci_layout: str | None = None
+    signed: bool = False
+    referrers: list[str] = []
+    referrers_api: bool | None = None  # False: listed under the fallback tag sha256-<hex> (no referrers API)

@@ -36,6 +36,25 @@ class ReleaseArchive(BaseModel):
     sha256: str
 
 
+class RebuiltBinary(BaseModel):
+    target: str
+    binary: str
+    sha256: str  # what the fresh build made ("" when it made none)
+    identical: bool
+
+
+class Rebuild(BaseModel):
+    """`release --rebuild`: every released binary built again from `commit` in a fresh clone
+    with an empty Go cache and the same build date, before the release was signed."""
+
+    commit: str
+    binaries: list[RebuiltBinary]
+
+    def reproduced(self, target: str) -> bool | None:
+        mine = [b.identical for b in self.binaries if b.target == target]
+        return all(mine) if mine else None
+
+
 class ReleaseTarget(TargetIdentity):
     c_toolchain: str | None = None
     archive: ReleaseArchive
@@ -43,6 +62,7 @@ class ReleaseTarget(TargetIdentity):
     audit: Verdict
     smoke: Verdict
     image: str | None = None
+    reproduced: bool | None = None  # `release --rebuild`: every binary rebuilt identical; None: not rebuilt
 
 
 class Omitted(BaseModel):
@@ -70,3 +90,4 @@ class ReleaseManifest(BaseModel):
     image_repository: str | None = None
     targets: list[ReleaseTarget]
     omitted: list[Omitted] = []
+    rebuild: Rebuild | None = None

@@ -292,6 +292,15 @@ def sign_problems(loaded: LoadedConfig) -> list[str]:
             f"{where}: sign.provenance: needs a [sign.cosign] or [sign.minisign] key to sign it "
             "(an OpenPGP key cannot sign a DSSE envelope here); add one, or set provenance = false"
         )
+    if table.images and "cosign" not in sources:
+        out.append(
+            f"{where}: sign.images: pushed images are signed the way cosign does, with the cosign key; "
+            "add [sign.cosign], or set images = false"
+        )
+    if table.images and loaded.config.image is None:
+        out.append(
+            f"{where}: sign.images: there is no [image] table, so no image to sign; add one, or set images = false"
+        )
     return out
 
 

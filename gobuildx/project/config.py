@@ -345,6 +345,9 @@ class SignTable(Strict):
     """What is signed: "sums" (SHA256SUMS alone) or "archives" (SHA256SUMS, every archive and SBOM)."""
     provenance: bool = True
     """Write <project>_<version>.intoto.jsonl, SLSA v1 provenance signed with the cosign key, else minisign's."""
+    images: bool = False
+    """`gobuildx image --push` signs the index and every platform manifest with the cosign key
+    (cosign's sha256-<digest>.sig tags) and attaches SBOMs and provenance of dist/release/ as OCI referrers."""
 
 
 class ImageFile(Strict):

@@ -52,10 +52,13 @@ def file_problems(path: Path) -> list[str]:
         return exc.problems
 
 
-def open_project(path: Path, environ: dict[str, str] | None = None) -> ProjectContext:
-    """Load and validate targets.toml against the Go that will build it."""
+def open_project(path: Path, environ: dict[str, str] | None = None, *, unsigned: bool = False) -> ProjectContext:
+    """Load and validate targets.toml against the Go that will build it. `unsigned`: without
+    its [sign] table (a rebuild in a fresh clone signs nothing, and the key file is not in git)."""
     env = dict(os.environ if environ is None else environ)
     loaded = config.load(path)
+    if unsigned:
+        loaded = loaded.model_copy(update={"config": loaded.config.model_copy(update={"sign": None})})
     go = goenv.resolve(env)
     cache_dir = dirs.user_cache_dir(env)
     targets = checked_targets(loaded, go.platforms(cache_dir, env))

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from gobuildx.errors import VerifyFailed
 from gobuildx.model.manifest import Manifest
-from gobuildx.model.release import ArchiveFormat, ReleaseManifest
+from gobuildx.model.release import ArchiveFormat, Rebuild, RebuiltBinary, ReleaseManifest
 from gobuildx.release import archive
 from gobuildx.util.files import sha256_file, write_atomic
 from gobuildx.util.git import git
@@ -63,10 +64,45 @@ def compare(rm: ReleaseManifest, release: Path, rebuilt: Manifest, dist: Path, s
     return out
 
 
+def compare_built(
+    built: Manifest, dist: Path, ids: Sequence[str], rebuilt: Manifest, fresh: Path, scratch: Path
+) -> tuple[Rebuild, Rebuilt]:
+    """`release --rebuild`, before the release is written: dist's built binaries against the
+    fresh build's. Returns the record for the manifest and provenance, and what to tell (a
+    difference gets its diffoscope report in dist/rebuild/)."""
+    out, binaries = Rebuilt(), []
+    for tid in sorted(ids):
+        rec = built.target(tid)
+        if rec is None or rec.status != "ok":
+            continue
+        again = rebuilt.target(tid)
+        by_name = {a.binary: a for a in again.artifacts} if again is not None else {}
+        for art in rec.artifacts:
+            other = by_name.get(art.binary)
+            sha = sha256_file(fresh / other.path) if other is not None else ""
+            binaries.append(RebuiltBinary(target=tid, binary=art.binary, sha256=sha, identical=sha == art.sha256))
+            if sha == art.sha256:
+                out.identical.append(f"{tid}/{art.binary}")
+                continue
+            if other is None:
+                out.problems.append(f"{tid}: {art.binary} was not rebuilt")
+                continue
+            report = _diffoscope_files(dist / art.path, fresh / other.path, scratch, f"{tid}-{art.binary}")
+            where = dist / REPORTS / report.name
+            write_atomic(where, report.read_bytes())
+            out.reports.append(str(where))
+            out.problems.append(f"{tid}: {art.binary} rebuilt from {built.commit[:12]} differs (diffoscope: {where})")
+    return Rebuild(commit=built.commit, binaries=binaries), out
+
+
 def _diffoscope(archive_path: Path, fmt: ArchiveFormat, inner: str, rebuilt: Path, scratch: Path, stem: str) -> Path:
     released = scratch / f"{stem}.released"
     member = next(m for m in archive.read(archive_path, fmt) if m.name == inner)
     released.write_bytes(member.data)
+    return _diffoscope_files(released, rebuilt, scratch, stem)
+
+
+def _diffoscope_files(released: Path, rebuilt: Path, scratch: Path, stem: str) -> Path:
     report = scratch / f"{stem}.diffoscope.txt"
     program = shutil.which("diffoscope")
     if program is None:

@@ -27,6 +27,7 @@ from gobuildx.model.release import (
     RELEASE_DIR,
     SUMS,
     Omitted,
+    Rebuild,
     ReleaseArchive,
     ReleaseBinary,
     ReleaseManifest,
@@ -54,6 +55,7 @@ class Inputs(BaseModel):
     ids: list[str]  # the selected targets
     allow_failures: bool = False
     jobs: int = 0
+    rebuild: Rebuild | None = None  # `release --rebuild`: recorded in the manifest (and so the provenance)
 
 
 class Blocker(BaseModel):
@@ -304,8 +306,11 @@ def _release_manifest(
         stages={"build": "ran", **{k: ("ran" if v else "not run") for k, v in ran.items()}},
         image_index=stageview.index_digest(m),
         image_repository=m.image.repository if m.image else None,
-        targets=targets,
+        targets=[t.model_copy(update={"reproduced": inp.rebuild.reproduced(t.id)}) for t in targets]
+        if inp.rebuild
+        else targets,
         omitted=[Omitted(id=k, reason=v) for k, v in sorted(omitted.items())],
+        rebuild=inp.rebuild,
     )
 
 
@@ -346,7 +351,12 @@ def not_run_notes(rm: ReleaseManifest) -> list[str]:
 
 
 def from_project(
-    ctx: ProjectContext, ids: Sequence[str], allow_failures: bool = False, jobs: int = 0, dist: Path | None = None
+    ctx: ProjectContext,
+    ids: Sequence[str],
+    allow_failures: bool = False,
+    jobs: int = 0,
+    dist: Path | None = None,
+    rebuild: Rebuild | None = None,
 ) -> Inputs:
     """Release inputs for the selected ids of a project (dist: another dist folder, e.g. merged)."""
     where = dist or ctx.dist
@@ -360,6 +370,7 @@ def from_project(
         ids=list(ids),
         allow_failures=allow_failures,
         jobs=jobs,
+        rebuild=rebuild,
     )
 
 

@@ -120,4 +120,30 @@ def check(folder: Path) -> tuple[list[str], ReleaseManifest | None]:
         problems += _check_target(folder, rm, t, sums)
         referenced |= {t.archive.name} | {b.sbom for b in t.binaries if b.sbom}
     problems += [f"{name}: listed in {SUMS} but not part of {MANIFEST}" for name in sorted(set(sums) - referenced)]
-    return problems, rm
+    return problems + rebuild_problems(rm), rm
+
+
+def rebuild_problems(rm: ReleaseManifest) -> list[str]:
+    """A recorded `release --rebuild` agrees with itself and with the released binaries: an
+    `identical` binary has the released sha256, a differing one another, `reproduced` follows."""
+    if rm.rebuild is None:
+        return [
+            f"{t.id}: reproduced is {t.reproduced} but the manifest records no rebuild"
+            for t in rm.targets
+            if t.reproduced is not None
+        ]
+    released = {(t.id, b.binary): b.sha256 for t in rm.targets for b in t.binaries}
+    out = []
+    for b in rm.rebuild.binaries:
+        sha = released.get((b.target, b.binary))
+        if sha is None:
+            out.append(f"{MANIFEST}: rebuild names {b.target}/{b.binary}, which the release does not hold")
+        elif (sha == b.sha256) != b.identical:
+            claim = "identical" if b.identical else "different"
+            out.append(f"{b.target}: rebuild says {b.binary} was {claim}, but its sha256 says otherwise")
+    for t in rm.targets:
+        if t.reproduced != rm.rebuild.reproduced(t.id):
+            out.append(
+                f"{t.id}: reproduced is {t.reproduced}, but the rebuild's binaries say {rm.rebuild.reproduced(t.id)}"
+            )
+    return out

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 from gobuildx.model.audit import AuditReport, AuditResult, glibc_callouts, runs_on_text
 from gobuildx.model.image import ImageRecord
 from gobuildx.model.manifest import Manifest, StageTiming, TargetRecord
-from gobuildx.model.release import MANIFEST, RELEASE_DIR, SUMS, ReleaseManifest
+from gobuildx.model.release import MANIFEST, RELEASE_DIR, SUMS, ReleaseManifest, ReleaseTarget
 from gobuildx.model.smoke import SmokeRecord
 from gobuildx.model.trust import SIGNATURE_SUFFIXES, attestations_name
 from gobuildx.project import manifest_file
@@ -246,7 +246,7 @@ def image_cell(r: TargetRecord) -> Cell:
         short,
         "info",
         hint=f"{image.repository}@{image.digest} ({image.platform})",
-        note="pushed" if image.pushed else "",
+        note=("pushed, signed" if image.signed else "pushed") if image.pushed else "",
     )
 
 
@@ -281,8 +281,18 @@ def trust_facts(dist: Path) -> dict[str, list[Fact]]:
         own = [m for m, suffix in SIGNATURE_SUFFIXES.items() if t.archive.name + suffix in names]
         signed = ", ".join(own) or (f"{', '.join(through_sums)} (through {SUMS})" if through_sums else "unsigned")
         attested = "smoke and audit" if attestations_name(t.archive.name) in names else "no"
-        out[t.id] = [Fact("release signed", signed), Fact("attested", attested)]
+        out[t.id] = [Fact("release signed", signed), Fact("attested", attested), Fact("reproduced", _reproduced(rm, t))]
     return out
+
+
+def _reproduced(rm: ReleaseManifest, t: ReleaseTarget) -> str:
+    """What `release --rebuild` recorded for the target (the release's word, not checked here)."""
+    if rm.rebuild is None or t.reproduced is None:
+        return "not rebuilt (gobuildx release --rebuild, or verify --rebuild)"
+    commit = rm.rebuild.commit[:12]
+    if t.reproduced:
+        return f"yes: rebuilt from {commit} in a fresh clone, identical"
+    return f"no: rebuilt from {commit}, differs (diffoscope report in dist/rebuild/)"
 
 
 def row(r: TargetRecord, trust: Sequence[Fact] = ()) -> Row:

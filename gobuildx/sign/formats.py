@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from gobuildx.formats.dsse import pae as pae  # DSSE's pre-authentication encoding: what is signed
 from gobuildx.model.trust import DSSE_PAYLOAD_TYPE
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -30,6 +31,11 @@ def b64(data: bytes) -> str:
 
 def spki(key: PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_hint(key: PublicKey) -> str:
+    """The public-key hint of a key-based Sigstore bundle: base64 of the DER key's sha256."""
+    return b64(hashlib.sha256(spki(key)).digest())
 
 
 def key_id(key: PublicKey) -> str:
@@ -92,7 +98,7 @@ def bundle(private: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     log entry: `cosign verify-blob --key KEY.pub --bundle B --insecure-ignore-tlog` accepts it."""
     doc = {
         "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {"publicKey": {"hint": b64(hashlib.sha256(spki(private.public_key())).digest())}},
+        "verificationMaterial": {"publicKey": {"hint": key_hint(private.public_key())}},
         "messageSignature": {
             "messageDigest": {"algorithm": "SHA2_256", "digest": b64(hashlib.sha256(data).digest())},
             "signature": b64(private.sign(data, ECDSA)),
@@ -118,12 +124,6 @@ def bundle_problem(public: ec.EllipticCurvePublicKey, data: bytes, doc: bytes) -
 
 
 # DSSE ---------------------------------------------------------------------------------------
-
-
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE's pre-authentication encoding: what is actually signed."""
-    t = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
 
 
 def sign_raw(private: PrivateKey, message: bytes) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gobuildx.errors import ConfigError
 from gobuildx.project.config import KeySource
+from gobuildx.sign import secretbox
 
 
 class Secret(BaseModel):
@@ -44,6 +46,9 @@ class MinisignKey(BaseModel):
         return f"MinisignKey(key_id={self.key_id[::-1].hex().upper()})"
 
 
+COSIGN_PASSWORD = "COSIGN_PASSWORD"
+
+
 def read_secret(method: str, source: KeySource, root: Path, environ: Mapping[str, str]) -> Secret:
     where = f"sign.{method}"
     if source.key_env is not None:
@@ -63,11 +68,19 @@ def read_secret(method: str, source: KeySource, root: Path, environ: Mapping[str
         if source.passphrase_env not in environ:
             raise ConfigError([f"{where}.passphrase_env: ${source.passphrase_env} is not set"])
         passphrase = environ[source.passphrase_env].encode()
+    elif method == "cosign" and COSIGN_PASSWORD in environ:
+        passphrase = environ[COSIGN_PASSWORD].encode()  # cosign's own variable, as cosign reads it
     return Secret(origin=origin, text=data, passphrase=passphrase)
 
 
+COSIGN_PEM_TYPES = (b"ENCRYPTED SIGSTORE PRIVATE KEY", b"ENCRYPTED COSIGN PRIVATE KEY")
+
+
 def pem_private_key(secret: Secret, where: str) -> ec.EllipticCurvePrivateKey:
-    """A PKCS#8 (or SEC1) PEM ECDSA P-256 key, encrypted or not."""
+    """A PKCS#8 (or SEC1) PEM ECDSA P-256 key, encrypted or not; or the `cosign.key` that
+    `cosign generate-key-pair` writes."""
+    if any(b"-----BEGIN " + t + b"-----" in secret.text for t in COSIGN_PEM_TYPES):
+        return _checked_p256(serialization.load_der_private_key(cosign_key_der(secret, where), None), secret, where)
     try:
         key = serialization.load_pem_private_key(secret.text, password=secret.passphrase)
     except (ValueError, TypeError):
@@ -77,9 +90,42 @@ def pem_private_key(secret: Secret, where: str) -> ec.EllipticCurvePrivateKey:
                 "(a wrong or missing passphrase_env, or not PEM)"
             ]
         ) from None
+    return _checked_p256(key, secret, where)
+
+
+def _checked_p256(key: object, secret: Secret, where: str) -> ec.EllipticCurvePrivateKey:
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ConfigError([f"{where}: {secret.origin} is not an ECDSA P-256 key (cosign verifies those)"])
     return key
+
+
+def cosign_key_der(secret: Secret, where: str) -> bytes:
+    """The PKCS#8 DER inside cosign's own key file: PEM around JSON naming the KDF (scrypt,
+    with N, r, p and a salt) and the cipher (NaCl secretbox, with a nonce), and the
+    ciphertext (go-securesystemslib's `encrypted` package)."""
+    bad = ConfigError([f"{where}: {secret.origin} is not a cosign private key (cosign generate-key-pair)"])
+    try:
+        body = b"".join(ln for ln in secret.text.strip().splitlines()[1:-1] if b":" not in ln)
+        doc = json.loads(base64.b64decode(body, validate=True))
+        kdf, cipher = doc["kdf"], doc["cipher"]
+        n, r, p = int(kdf["params"]["N"]), int(kdf["params"]["r"]), int(kdf["params"]["p"])
+        salt, nonce = base64.b64decode(kdf["salt"]), base64.b64decode(cipher["nonce"])
+        box = base64.b64decode(doc["ciphertext"])
+    except (ValueError, KeyError, TypeError):
+        raise bad from None
+    if kdf.get("name") != "scrypt" or cipher.get("name") != "nacl/secretbox":
+        raise bad
+    if (n, r, p) not in ((32768, 8, 1), (65536, 8, 1), (131072, 8, 1)):  # the ones cosign writes
+        raise ConfigError([f"{where}: {secret.origin}: scrypt parameters N={n} r={r} p={p} are not cosign's"])
+    if secret.passphrase is None:
+        raise ConfigError([f"{where}: {secret.origin} is encrypted; set COSIGN_PASSWORD or passphrase_env"])
+    key = hashlib.scrypt(secret.passphrase, salt=salt, n=n, r=r, p=p, maxmem=256 * r * n + (1 << 20), dklen=32)
+    der = secretbox.open_box(box, nonce, key)
+    if der is None:
+        raise ConfigError(
+            [f"{where}: the passphrase does not open {secret.origin} (wrong COSIGN_PASSWORD or passphrase_env?)"]
+        )
+    return der
 
 
 def minisign_private_key(secret: Secret, where: str) -> MinisignKey:

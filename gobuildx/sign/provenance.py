@@ -87,9 +87,25 @@ def statement(rm: ReleaseManifest, facts: Facts) -> dict[str, Any]:
             "runDetails": {
                 "builder": {"id": facts.builder_id, "version": {"gobuildx": rm.gobuildx}},
                 "metadata": metadata,
+                **({"byproducts": rebuilt(rm)} if rm.rebuild else {}),
             },
         },
     }
+
+
+def rebuilt(rm: ReleaseManifest) -> list[dict[str, Any]]:
+    """`release --rebuild`'s result: each binary as the fresh build made it (named like its
+    subject, under rebuild/), with whether it is identical to the released one."""
+    assert rm.rebuild is not None
+    paths = {(t.id, b.binary): f"{t.archive.name}/{b.path}" for t in rm.targets for b in t.binaries}
+    return [
+        {
+            "name": f"rebuild/{paths.get((b.target, b.binary), b.target + '/' + b.binary)}",
+            "digest": {"sha256": b.sha256} if b.sha256 else {},
+            "annotations": {"commit": rm.rebuild.commit, "identical": b.identical},
+        }
+        for b in rm.rebuild.binaries
+    ]
 
 
 def canonical(doc: dict[str, Any]) -> bytes:

@@ -4,6 +4,7 @@ so dist/release/ is never half-signed. Composed by pipeline.release_only."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -12,8 +13,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from gobuildx.model.release import SUMS, ReleaseManifest
-from gobuildx.model.trust import provenance_name
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from gobuildx.formats import ocirefs
+from gobuildx.model.release import MANIFEST, RELEASE_DIR, SUMS, ReleaseManifest
+from gobuildx.model.trust import attestations_name, provenance_name
 from gobuildx.project import manifest_file
 from gobuildx.project.config import SignTable
 from gobuildx.project.context import ProjectContext
@@ -100,6 +104,61 @@ def _envelope_line(key: formats.PrivateKey, statement: dict[str, Any]) -> str:
 
 def _dsse_order(s: Signer) -> int:
     return 0 if s.method == "cosign" else 1  # cosign's ECDSA key first, as docs/trust.md says
+
+
+def image_signer(p: Plan | None) -> ocirefs.Signer | None:
+    """What signs a pushed image (cosign's ECDSA P-256 over SHA-256, DER), when [sign] asks for
+    images; the image stage calls it, so it never sees a key."""
+    if p is None or not p.table.images:
+        return None
+    key = next((s.dsse_key() for s in p.signers if s.method == "cosign"), None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        return None  # checks.sign_problems: images needs [sign.cosign]
+    return ocirefs.Signer(sign=functools.partial(formats.sign_raw, key), hint=formats.key_hint(key.public_key()))
+
+
+def image_attachments(dist: Path) -> list[ocirefs.Attachment]:
+    """dist/release/'s SBOMs and attestations of each target, and its provenance for every
+    image and the index, to attach as referrers. None when there is no release, or when it is
+    of other binaries than dist holds now (a stale release would describe other bytes)."""
+    folder = dist / RELEASE_DIR
+    try:
+        rm = ReleaseManifest.model_validate_json((folder / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return []
+    built = manifest_file.require(dist)
+    out: list[ocirefs.Attachment] = []
+    for t in rm.targets:
+        rec = built.target(t.id)
+        now = {a.sha256 for a in rec.artifacts} if rec is not None else set()
+        if not {b.sha256 for b in t.binaries} <= now:
+            continue
+        for b in t.binaries:
+            if b.sbom and (folder / b.sbom).is_file():
+                mt = ocirefs.MT_SPDX if b.sbom.endswith(".spdx.json") else ocirefs.MT_CYCLONEDX
+                out.append(
+                    ocirefs.Attachment(
+                        target=t.id, artifact_type=mt, media_type=mt, name=b.sbom, data=(folder / b.sbom).read_bytes()
+                    )
+                )
+        out += _attestation(folder, attestations_name(t.archive.name), [t.id])
+        out += _attestation(folder, provenance_name(rm.project, rm.version), [t.id])
+    if out:
+        out += _attestation(folder, provenance_name(rm.project, rm.version), [None])
+    return out
+
+
+def _attestation(folder: Path, name: str, targets: list[str | None]) -> list[ocirefs.Attachment]:
+    path = folder / name
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    return [
+        ocirefs.Attachment(
+            target=t, artifact_type=ocirefs.MT_IN_TOTO, media_type=ocirefs.MT_DSSE_LINES, name=name, data=data
+        )
+        for t in targets
+    ]
 
 
 def close(p: Plan | None) -> None:

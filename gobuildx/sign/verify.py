@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from pydantic import BaseModel, ConfigDict
 
-from gobuildx.model.release import SUMS, ReleaseManifest
+from gobuildx.model.release import MANIFEST, SUMS, ReleaseManifest
 from gobuildx.model.trust import (
     KEYLESS_SUFFIX,
     LINKAGE,
@@ -182,6 +182,9 @@ def _check_statement(folder: Path, name: str, where: str, payload: bytes, rm: Re
     problems = _subject_problems(folder, where, got, want)
     if kind == SLSA_PROVENANCE:
         problems += [f"{where}: does not name {s}" for s in sorted(set(want) - set(got))]
+        byproducts = st.get("predicate", {}).get("runDetails", {}).get("byproducts")
+        if byproducts != (provenance.rebuilt(rm) if rm.rebuild else None):
+            problems.append(f"{where}: its rebuild result (runDetails.byproducts) differs from {MANIFEST}'s rebuild")
         return problems, kind
     # a target's smoke or audit attestation is about the binaries of the archive it is named after
     archive = name.removesuffix(PROVENANCE_SUFFIX)

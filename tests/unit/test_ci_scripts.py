@@ -41,3 +41,12 @@ def test_setup_builds_the_cosign_the_tests_look_for() -> None:
     setup = (REPO / "ci" / "setup.sh").read_text()
     assert f"COSIGN_VERSION={COSIGN_VERSION}\n" in setup
     assert "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION" in setup
+
+
+def test_setup_builds_the_referrer_tools_the_tests_look_for() -> None:
+    from tests.conftest import GGCR_VERSION, ORAS_VERSION
+
+    setup = (REPO / "ci" / "setup.sh").read_text()
+    assert f"ORAS_VERSION={ORAS_VERSION}\n" in setup and "oras.land/oras/cmd/oras@$ORAS_VERSION" in setup
+    assert f"GGCR_VERSION={GGCR_VERSION}\n" in setup and "referrers-registry-$GGCR_VERSION/registry" in setup
+    assert (REPO / "ci" / "tools" / "referrers-registry.go").is_file()

@@ -128,6 +128,11 @@ def loaded(tmp_path: Path, sign: str) -> config.LoadedConfig:
         ('[sign.minisign]\nkey = "nope.key"\n', "sign.minisign: key: 'nope.key': no such file"),
         ('[sign.minisign]\nkey = "../k"\n', "must be a path inside the project"),
         ('[sign.gpg]\nkey_env = "GPG_KEY"\n', "sign.provenance: needs a [sign.cosign] or [sign.minisign] key"),
+        (
+            '[sign]\nimages = true\n[sign.minisign]\nkey_env = "K"\n',
+            "sign.images: pushed images are signed the way cosign",
+        ),
+        ('[sign]\nimages = true\n[sign.cosign]\nkey_env = "K"\n', "sign.images: there is no [image] table"),
     ],
 )
 def test_the_sign_table_is_checked_up_front(tmp_path: Path, sign: str, expected: str) -> None:
@@ -139,7 +144,7 @@ def test_the_sign_table_is_checked_up_front(tmp_path: Path, sign: str, expected:
 @pytest.mark.parametrize(
     ("sign", "expected"),
     [
-        ('[sign.ssh]\nkey = "k"\n', "sign.ssh: unknown key; allowed: cosign, files, gpg, minisign, provenance"),
+        ('[sign.ssh]\nkey = "k"\n', "sign.ssh: unknown key; allowed: cosign, files, gpg, images, minisign, provenance"),
         ('[sign.cosign]\nkey_env = "MY-KEY"\n', "sign.cosign.key_env: String should match pattern"),
         ('[sign]\nfiles = "binaries"\n', "sign.files: 'binaries' is not allowed; allowed: sums, archives"),
         ('[sign.minisign]\nkey = "k"\npassphrase = "hunter2"\n', "sign.minisign.passphrase: unknown key"),
@@ -401,12 +406,87 @@ def test_the_report_shows_each_target_signed_and_attested(context) -> None:  # t
     assert [(f.label, f.value) for f in facts["linux-amd64"]] == [
         ("release signed", "minisign, cosign"),
         ("attested", "smoke and audit"),
+        ("reproduced", "not rebuilt (gobuildx release --rebuild, or verify --rebuild)"),
     ]
     for suffix in (".minisig", ".sigstore.json"):
         (folder / f"{LINUX}{suffix}").unlink()
     (folder / f"{LINUX}.intoto.jsonl").unlink()
     facts = report_page.trust_facts(folder.parent)
-    assert [f.value for f in facts["linux-amd64"]] == ["minisign, cosign (through SHA256SUMS)", "no"]
+    assert [f.value for f in facts["linux-amd64"]][:2] == ["minisign, cosign (through SHA256SUMS)", "no"]
     html = report_page.path_in(folder.parent)
     report_page.refresh(folder.parent)
     assert "minisign, cosign (through SHA256SUMS)" in html.read_text()
+
+
+def test_the_rebuild_record_says_per_target_whether_it_was_reproduced() -> None:
+    from gobuildx.model.release import Rebuild, RebuiltBinary
+
+    record = Rebuild(
+        commit="c" * 40,
+        binaries=[
+            RebuiltBinary(target="linux-amd64", binary="hello", sha256="a" * 64, identical=True),
+            RebuiltBinary(target="linux-arm64", binary="hello", sha256="", identical=False),
+        ],
+    )
+    assert record.reproduced("linux-amd64") is True
+    assert record.reproduced("linux-arm64") is False
+    assert record.reproduced("windows-amd64") is None
+
+
+# Made by the real `COSIGN_PASSWORD=unit-test-only cosign generate-key-pair` (cosign v3.1.3),
+# for this test only: it signs nothing anywhere. tests/integration/release/test_trust.py makes a
+# fresh one with cosign each run and checks the signatures with cosign itself.
+COSIGN_GENERATED_KEY = b"""-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----
+eyJrZGYiOnsibmFtZSI6InNjcnlwdCIsInBhcmFtcyI6eyJOIjo2NTUzNiwiciI6
+OCwicCI6MX0sInNhbHQiOiJGSUhIVW1HUXV2eU16Mml3d3U0ZVBnUG81TFFQNUJw
+SlBDc3o2WHNIK1pnPSJ9LCJjaXBoZXIiOnsibmFtZSI6Im5hY2wvc2VjcmV0Ym94
+Iiwibm9uY2UiOiJWbEI2V3VHTzV5TVRiMzBOMkZQNC9PT0M2d3FReTBHMCJ9LCJj
+aXBoZXJ0ZXh0IjoidnJhblVub3hKWTVYTjdlV01IaDFQUndrdFF4elh1eVQvYWVx
+Zlo1U3FJL2o1clJ5bGhDOGpxenQ2dW5MWlFNdEgvU2RvcHNVOFVZQk04VzJvbHR0
+dk04WTY5L2NSVDNxWjlXUVpmblNOakVyTTJiZkJhdzhOdXhKL2FabTcvdm9tWDFY
+dEdrbFNsNE9BdUdxWUtOK2FOZCtyK1hXQmNvR1IrcmdpRVk1TVR4OXlybnJQaS9q
+R3dMWVI4YS9LSFFVODhJZGxXcjRaZzQyMkE9PSJ9
+-----END ENCRYPTED SIGSTORE PRIVATE KEY-----
+"""
+COSIGN_GENERATED_PUB = b"""-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEY5l2x7zJ/tg8F6y5UmBcFQNWnFYF
+I+HWebTdi4Wnic/riNvu91PC1+pMifzpPuGf9NiOxKSFXlsCVi9YChUy8g==
+-----END PUBLIC KEY-----
+"""
+
+
+def test_cosigns_own_key_file_opens_with_its_passphrase_only() -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from gobuildx.sign import keys
+
+    def secret(passphrase: bytes | None) -> keys.Secret:
+        return keys.Secret(origin="file keys/cosign.key", text=COSIGN_GENERATED_KEY, passphrase=passphrase)
+
+    key = keys.pem_private_key(secret(b"unit-test-only"), "sign.cosign")
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert public == COSIGN_GENERATED_PUB
+    for wrong, message in (
+        (b"unit-test-onlx", "the passphrase does not open"),
+        (None, "is encrypted; set COSIGN_PASSWORD"),
+    ):
+        with pytest.raises(ConfigError) as exc:
+            keys.pem_private_key(secret(wrong), "sign.cosign")
+        assert message in str(exc.value) and "unit-test" not in str(exc.value)
+    tampered = COSIGN_GENERATED_KEY.replace(b"R3dMWVI4", b"R3dMWVI5")  # one ciphertext byte: the tag fails
+    with pytest.raises(ConfigError, match="the passphrase does not open"):
+        keys.pem_private_key(keys.Secret(origin="x", text=tampered, passphrase=b"unit-test-only"), "sign.cosign")
+
+
+def test_cosign_password_is_the_default_passphrase_of_the_cosign_key(tmp_path: Path) -> None:
+    from gobuildx.project.config import KeySource
+    from gobuildx.sign import keys
+
+    source = KeySource(key_env="K")
+    got = keys.read_secret("cosign", source, tmp_path, {"K": "text", "COSIGN_PASSWORD": "pw"})
+    assert got.passphrase == b"pw"
+    assert keys.read_secret("minisign", source, tmp_path, {"K": "text", "COSIGN_PASSWORD": "pw"}).passphrase is None
+    named = KeySource(key_env="K", passphrase_env="MINE")
+    assert (
+        keys.read_secret("cosign", named, tmp_path, {"K": "t", "MINE": "m", "COSIGN_PASSWORD": "pw"}).passphrase == b"m"
+    )

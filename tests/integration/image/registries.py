@@ -19,6 +19,7 @@ import base64
 import datetime as dt
 import http.client
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -145,8 +146,11 @@ class Registry:
             self.proc.wait(timeout=10)
 
 
-def start_registry(where: Path, pki: Pki | None, auth: dict[str, object] | None) -> Registry:
-    """docker-registry on 127.0.0.1:<free port>, TLS when pki is given; waits until /v2/ answers."""
+def start_registry(
+    where: Path, pki: Pki | None, auth: dict[str, object] | None, program: str = "docker-registry"
+) -> Registry:
+    """docker-registry on 127.0.0.1:<free port>, TLS when pki is given; waits until /v2/ answers.
+    `program`: another build of distribution with the same `serve CONFIG` (v3's `registry`)."""
     where.mkdir(parents=True, exist_ok=True)
     port = free_port()
     http_conf: dict[str, object] = {"addr": f"127.0.0.1:{port}", "secret": uuid.uuid4().hex}
@@ -163,10 +167,17 @@ def start_registry(where: Path, pki: Pki | None, auth: dict[str, object] | None)
     (where / "config.yml").write_text(json.dumps(config))  # JSON is YAML
     log = where / "registry.log"
     proc = subprocess.Popen(
-        ["docker-registry", "serve", str(where / "config.yml")],
+        [program, "serve", str(where / "config.yml")],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        # distribution v3 exports OpenTelemetry traces unless told not to: nothing leaves this host
+        env={
+            **os.environ,
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_SDK_DISABLED": "true",
+        },
     )
     reg = Registry(f"127.0.0.1:{port}", proc, log)
     context = pki.client_context() if pki else None
