@@ -9,9 +9,11 @@ is the terminal's) and never prints. Stages hand each other typed records in mem
     build    compile (or take merged prebuilt artifacts), then audit unless told not to
     audit    read every artifact, record verdicts; a failed verdict fails the build
     image    after build: one image per Linux target, one index
+    package  after build and audit: deb, rpm, apk, archlinux packages of the Linux targets (nfpm)
     smoke    after build (no audit): run every artifact where it would run
-    release  build (no audit), audit (warn only), image when configured, smoke (a failure
-             is recorded, not fatal), then the release folder, which refuses what failed
+    release  build (no audit), audit (warn only), image and package when configured, smoke
+             (a failure is recorded, not fatal; it installs the packages), then the release
+             folder, which refuses what failed
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from gobuildx.errors import (
     GobuildxError,
     ImageFailed,
     NotBuilt,
+    PackageFailed,
     ReleaseRefused,
     SmokeFailed,
     VerifyFailed,
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import TargetRecord
     from gobuildx.model.release import ReleaseManifest
+    from gobuildx.package import stage as package_stage
     from gobuildx.release import rebuild as release_rebuild
     from gobuildx.sign import stage as sign_stage
     from gobuildx.smoke import stage as smoke_stage
@@ -83,6 +87,10 @@ class ImageView(Protocol):
     def images(self, result: image_stage.Result) -> None: ...
 
 
+class PackageView(Protocol):
+    def packaged(self, result: package_stage.Result) -> None: ...
+
+
 class SmokeView(Protocol):
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None: ...
     def smoke_reporter(self) -> smoke_stage.Reporter: ...
@@ -90,7 +98,7 @@ class SmokeView(Protocol):
     def smoke_recorded(self, failure: SmokeFailed) -> None: ...
 
 
-class ReleaseView(BuildView, ImageView, SmokeView, Protocol):
+class ReleaseView(BuildView, ImageView, PackageView, SmokeView, Protocol):
     """Everything a release shows: the views of the stages it runs."""
 
 
@@ -220,6 +228,18 @@ def image(ctx: ProjectContext, sel: Selection, opts: image_stage.Options, view: 
     return result
 
 
+def package(ctx: ProjectContext, sel: Selection, view: PackageView) -> package_stage.Result:
+    """Linux packages of the selected targets (built and audited already): the libc dependency
+    from each audit; PackageFailed before any package is written when one cannot be made."""
+    from gobuildx.package import stage as package_stage
+    from gobuildx.report import stage as report_page
+
+    with _io("package", PackageFailed), report_page.timed(ctx.dist, "package"):
+        result = package_stage.build(ctx, sel.of(ctx), sel.jobs)
+    view.packaged(result)
+    return result
+
+
 def smoke(ctx: ProjectContext, sel: Selection, opts: smoke_stage.Options, view: SmokeView) -> smoke_stage.Outcome:
     """Run every built artifact where it would run; SmokeFailed names every target that failed."""
     from gobuildx.report import stage as report_page
@@ -315,6 +335,8 @@ def _release_stages(
     run_audit(ctx, sel.of(ctx), sel.jobs, view, warn_only=True)  # verdicts recorded; release refuses a fail
     if ctx.loaded.config.image is not None:
         image(ctx, sel, image_stage.Options(), view)
+    if ctx.loaded.config.package is not None:
+        package(ctx, sel, view)
     try:
         smoke(ctx, sel, smoke_stage.Options(jobs=sel.jobs), view)
     except SmokeFailed as exc:

@@ -28,6 +28,7 @@ from gobuildx.errors import (
     ImageFailed,
     MergeFailed,
     NotBuilt,
+    PackageFailed,
     ReleaseRefused,
     SmokeFailed,
     VerifyFailed,
@@ -375,6 +376,21 @@ def _stdin_password() -> SecretStr:
     return SecretStr(sys.stdin.read().rstrip("\r\n"))
 
 
+@task(iterable=["target"], help=selection_help("parallel builds and packages (default: one per core)", {}))
+@stage
+def package(
+    c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None, jobs: int = 0
+) -> None:
+    """Build and audit, then write deb, rpm, apk and archlinux packages of the Linux targets ([package], nfpm)."""
+    from gobuildx import pipeline
+    from gobuildx.cli.views import TerminalView
+
+    ctx, sel, view = common.open_at(config), common.selection(matrix, target, jobs), TerminalView()
+    with common.writing(ctx.dist, PackageFailed):
+        pipeline.build(ctx, sel, view)
+        pipeline.package(ctx, sel, view)
+
+
 @task(
     iterable=["target"],
     help=selection_help(
@@ -533,5 +549,6 @@ def collection() -> Collection:
     for t in (init, check, matrix, build, audit, doctor, report):
         ns.add_task(t)
     ns.add_task(image)
+    ns.add_task(package)
     ns.add_task(smoke)
     return ns

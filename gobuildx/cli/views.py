@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import TargetRecord
     from gobuildx.model.release import ReleaseManifest
+    from gobuildx.package.stage import Result as PackageResult
     from gobuildx.pipeline import CheckReport
     from gobuildx.smoke.stage import Outcome, RunnerChoice
     from gobuildx.smoke.stage import Reporter as SmokeReporter
@@ -104,6 +105,16 @@ class TerminalView:
             print(f"  {'pushed' if idx.pushed else 'not pushed (use --push)'}: {ref}")
         if idx.oci_layout:
             print(f"  OCI layout: {idx.oci_layout}")
+
+    # ---------------------------------------------------------------- package
+    def packaged(self, result: PackageResult) -> None:
+        for tid, rec in sorted(result.records.items()):
+            for p in rec.written:
+                deps = ", ".join(p.libc_depends) or "no libc dependency"
+                print(f"  {tid:26} {p.format:9} {p.arch:9} {p.name}  ({deps})")
+            for skip in rec.skipped:
+                print(f"  {tid:26} {skip.format:9} not packaged: {skip.reason}")
+        print(f"{result.count} packages in dist/packages/")
 
     # ---------------------------------------------------------------- smoke
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.audit import AuditResult
 from gobuildx.model.image import ImageIndexRecord, ImageRecord
+from gobuildx.model.package import PackagesRecord
 from gobuildx.model.smoke import SmokeRecord
 
 SCHEMA_VERSION = 1
@@ -53,10 +54,11 @@ class TargetRecord(TargetIdentity):
     image: ImageRecord | None = None
     audit: AuditResult | None = None  # the linkage audit (gobuildx.model.audit; keys in docs/audit.md)
     smoke: SmokeRecord | None = None  # the smoke verdicts (gobuildx.model.smoke; docs/smoke.md)
+    packages: PackagesRecord | None = None  # the Linux packages (gobuildx.model.package; docs/package.md)
 
 
 class StageTiming(BaseModel):
-    """How long one stage (build, audit, image, smoke, release) took; see report.timed."""
+    """How long one stage (build, audit, image, package, smoke, release) took; see report.timed."""
 
     name: str
     started: str  # UTC, ISO 8601
