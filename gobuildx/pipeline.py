@@ -240,6 +240,20 @@ def package(ctx: ProjectContext, sel: Selection, view: PackageView) -> package_s
     return result
 
 
+class PackagedSmokeView(AuditView, PackageView, SmokeView, Protocol):
+    """What `gobuildx smoke` shows when it packages first."""
+
+
+def packages_for_smoke(ctx: ProjectContext, sel: Selection, view: PackagedSmokeView) -> None:
+    """With a [package] table, `gobuildx smoke` includes the package level: the build's
+    records are new, so audit them (warnings only: smoke judges running, not linkage) and
+    package them, as a release does before its smoke stage."""
+    if ctx.loaded.config.package is None:
+        return
+    run_audit(ctx, sel.of(ctx), sel.jobs, view, warn_only=True)
+    package(ctx, sel, view)
+
+
 def smoke(ctx: ProjectContext, sel: Selection, opts: smoke_stage.Options, view: SmokeView) -> smoke_stage.Outcome:
     """Run every built artifact where it would run; SmokeFailed names every target that failed."""
     from gobuildx.report import stage as report_page
@@ -336,7 +350,7 @@ def _release_stages(
     if ctx.loaded.config.image is not None:
         image(ctx, sel, image_stage.Options(), view)
     if ctx.loaded.config.package is not None:
-        package(ctx, sel, view)
+        package(ctx, sel, view)  # before smoke: its package level installs them
     try:
         smoke(ctx, sel, smoke_stage.Options(jobs=sel.jobs), view)
     except SmokeFailed as exc:

@@ -531,7 +531,7 @@ def smoke(
     jobs: int = 0,
     junit: str | None = None,
 ) -> None:
-    """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image)."""
+    """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image, its packages)."""
     from gobuildx import pipeline
     from gobuildx.cli.views import TerminalView
     from gobuildx.smoke import stage as smoke_stage
@@ -539,6 +539,7 @@ def smoke(
     ctx, sel, view = common.open_at(config), common.selection(matrix, target, jobs), TerminalView()
     with common.writing(ctx.dist, SmokeFailed):
         pipeline.build(ctx, sel, view, audit=False)
+        pipeline.packages_for_smoke(ctx, sel, view)
         pipeline.smoke(ctx, sel, smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None), view)
 
 
