@@ -36,3 +36,17 @@ class PackageSkip(BaseModel):
 class PackagesRecord(BaseModel):
     written: list[PackageRecord] = []
     skipped: list[PackageSkip] = []
+
+
+class ReleasePackage(BaseModel):
+    """A package as dist/release/manifest.json lists it: a file of the release folder."""
+
+    format: PackageFormat
+    name: str  # its file name in the release folder
+    package: str
+    version: str
+    arch: str
+    size: int
+    sha256: str
+    libc_depends: list[str] = []
+    depends: list[str] = []

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.manifest import TargetIdentity
+from gobuildx.model.package import ReleasePackage
 
 ArchiveFormat = Literal["tar.gz", "zip"]
 # A stage's verdict on one target as a release states it ("not-run": the stage recorded nothing).
@@ -42,6 +43,15 @@ class ReleaseTarget(TargetIdentity):
     audit: Verdict
     smoke: Verdict
     image: str | None = None
+    packages: list[ReleasePackage] = []  # its Linux packages (docs/package.md)
+
+    def files(self) -> list[tuple[str, str]]:
+        """(name, sha256) of every file of this target in the release folder: its archive, its
+        SBOMs and its packages. What signing, provenance and verify treat as release files."""
+        out = [(self.archive.name, self.archive.sha256)]
+        out += [(b.sbom, b.sbom_sha256) for b in self.binaries if b.sbom and b.sbom_sha256]
+        out += [(p.name, p.sha256) for p in self.packages]
+        return out
 
 
 class Omitted(BaseModel):

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from gobuildx import __version__
 from gobuildx.errors import ConfigError, ReleaseRefused
 from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.model.package import ReleasePackage
 from gobuildx.model.release import (
     MANIFEST,
     RELEASE_DIR,
@@ -38,7 +39,7 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.manifest_file import require as manifest_require
 from gobuildx.release import archive, sbom, stageview
 from gobuildx.release.stageview import StageView
-from gobuildx.util.files import sha256_file, sibling, swap_dir, write_atomic
+from gobuildx.util.files import copy_atomic, sha256_file, sibling, swap_dir, write_atomic
 
 
 class Inputs(BaseModel):
@@ -159,6 +160,7 @@ def _one_target(
     name = f"{stem}.{fmt}"
     write_atomic(staging / name, data)
     binaries = [_binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging, top) for a in rec.artifacts]
+    packages = _packages(inp.dist, rec, staging)
     v: StageView = stageview.view(rec)
     return ReleaseTarget(
         id=rec.id,
@@ -178,7 +180,23 @@ def _one_target(
         audit=v.audit,
         smoke=v.smoke,
         image=v.image,
+        packages=packages,
     )
+
+
+def _packages(dist: Path, rec: TargetRecord, staging: Path) -> list[ReleasePackage]:
+    """The target's Linux packages, copied into the release as the package stage wrote them
+    (and refused if one changed since: its sha256 is the one dist/manifest.json records)."""
+    out = []
+    for p in rec.packages.written if rec.packages else []:
+        path = dist / p.path
+        if not path.is_file() or sha256_file(path) != p.sha256:
+            raise ReleaseRefused(
+                f"{rec.id}: {path} is missing or changed since it was packaged; run `gobuildx package` again"
+            )
+        copy_atomic(path, staging / p.name)
+        out.append(ReleasePackage(**p.model_dump(exclude={"path"})))
+    return out
 
 
 def _binary(
