@@ -148,6 +148,7 @@ def print_release(rm: ReleaseManifest, folder: Path, version_source: str) -> Non
         print(
             f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
             + (f", image {t.image}" if t.image else "")
+            + (f", packages {' '.join(p.format for p in t.packages)}" if t.packages else "")
         )
     for o in rm.omitted:
         print(f"  {o.id:26} OMITTED ({o.reason})")
