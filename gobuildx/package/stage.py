@@ -104,6 +104,11 @@ def plan(ctx: ProjectContext, targets: Sequence[Target], m: Manifest, epoch: int
             out.problems.append(f"{t.id}: not audited: the libc dependency comes from the audit; run `gobuildx audit`")
             continue
         for fmt in table.formats:
+            only = table.format_targets.get(fmt)
+            if only is not None and not any(fnmatch.fnmatchcase(t.id, g) for g in only):
+                why = f"package.format_targets.{fmt} does not select it"
+                out.skipped.setdefault(t.id, []).append(PackageSkip(format=fmt, reason=why))
+                continue
             arch = platforms.package_arch(fmt, t.goarch, t.goarm)
             if arch is None:
                 why = f"{fmt} has no {t.goarch}{'v' + t.goarm if t.goarm else ''} port (docs/package.md)"

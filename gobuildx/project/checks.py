@@ -443,4 +443,10 @@ def package_target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> 
             )
         elif not chosen:
             out.append(matrix.no_match(f"{loaded.path}: package.targets[{i}]", pattern, linux))
+    for fmt, globs in table.format_targets.items():
+        if fmt not in table.formats:
+            out.append(f"{loaded.path}: package.format_targets.{fmt}: {fmt} is not in package.formats")
+        for i, pattern in enumerate(globs):
+            if not any(fnmatch.fnmatchcase(tid, pattern) for tid in linux):
+                out.append(matrix.no_match(f"{loaded.path}: package.format_targets.{fmt}[{i}]", pattern, linux))
     return out

@@ -407,6 +407,8 @@ class PackageTable(Strict):
     """The package formats: deb, rpm, apk, archlinux."""
     targets: list[str] = ["linux-*"]
     """Target id globs: the Linux targets that get packages."""
+    format_targets: dict[PackageFormat, list[str]] = {}
+    """Per format, the target id globs it is limited to, e.g. { apk = ["*-musl"] } (Alpine has no glibc)."""
     name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9+.-]*$")
     """The package name (default: project.name, lowercased)."""
     maintainer: str

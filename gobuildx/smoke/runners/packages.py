@@ -266,9 +266,16 @@ class RpmRunner(PackageRunner):
             if code != 0:
                 return self.failed(job, step, "rpm --initdb failed")
             notes = [f"rpm -qip and -qlp read {p.name}; installed into an empty root"]
-            stand_in = self._libc_stand_in(job, p, root, step, notes)
-            if isinstance(stand_in, SmokeResult):
-                return stand_in
+            made = libc_stand_in(job, p, step, ["glibc = {v}", "libgcc", "libstdc++"])
+            if isinstance(made, SmokeResult):
+                return made
+            if made is not None:
+                code, _ = step.run(
+                    ["rpm", "--root", str(root), "--install", "--ignorearch", "--nosignature", str(made)]
+                )
+                if code != 0:
+                    return self.failed(job, step, "cannot install the libc stand-in package")
+                notes.append(f"a stand-in package provides glibc = {host_glibc()} (the glibc the binary runs with)")
             argv = ["rpm", "--root", str(root), "--install", "--nosignature"]
             if not _same_cpu(job):
                 argv.append("--ignorearch")  # a foreign CPU's package into this host's root
@@ -287,36 +294,37 @@ class RpmRunner(PackageRunner):
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def _libc_stand_in(
-        self, job: Job, p: PackageRecord, root: Path, step: Step, notes: list[str]
-    ) -> SmokeResult | None:
-        """An empty root has no glibc package for `glibc >= 2.17` to be checked against: a stand-in
-        package (made by nfpm) provides `glibc` at the version the binary will really run with,
-        so rpm itself decides whether the declared floor is satisfied (never --nodeps for it)."""
-        if not p.libc_depends:
-            return None
-        have = host_glibc()
-        if have is None:
-            return self.skipped(job, "the host's glibc version is unknown: nothing to check the libc dependency with")
-        exe = nfpm.ensure(job.cache_dir, job.environ)
-        work = job.work_dir.parent / f".{job.target.id}-rpm-stand-in"
-        dest = work / "stand-in.rpm"
-        cfg = {
-            "name": "gobuildx-libc-stand-in",
-            "arch": p.arch,
-            "version": have,
-            "maintainer": "gobuildx",
-            "description": f"stands for the glibc {have} the smoke run uses",
-            "provides": [f"glibc = {have}", "libgcc", "libstdc++"],
-            "rpm": {"buildhost": "gobuildx"},
-        }
-        nfpm.package(exe, nfpm.Job(config=cfg, packager="rpm", dest=dest, work_dir=work, epoch=0))
-        code, _ = step.run(["rpm", "--root", str(root), "--install", "--ignorearch", "--nosignature", str(dest)])
-        shutil.rmtree(work, ignore_errors=True)
-        if code != 0:
-            return self.failed(job, step, "cannot install the libc stand-in package")
-        notes.append(f"a stand-in package provides glibc = {have} (the glibc the binary runs with here)")
+
+def libc_stand_in(job: Job, p: PackageRecord, step: Step, provides: list[str]) -> Path | SmokeResult | None:
+    """An empty root has no glibc package for `glibc >= 2.17` to be checked against: a stand-in
+    package of the same format (made by nfpm) provides glibc at the version the binary will
+    really run with here, so the package manager itself decides whether the declared floor is
+    met (never a --nodeps for it). None: the package declares no libc dependency."""
+    if not p.libc_depends:
         return None
+    have = host_glibc()
+    if have is None:
+        return SmokeResult(
+            runner=p.format,
+            binary=job.binary,
+            status="skipped",
+            reason="the host's glibc version is unknown: nothing to check the libc dependency against",
+        )
+    exe = nfpm.ensure(job.cache_dir, job.environ)
+    work = job.work_dir.parent / f".{job.target.id}-{p.format}-stand-in"
+    dest = work / f"stand-in{nfpm.EXTENSIONS[p.format]}"
+    cfg = {
+        "name": "gobuildx-libc-stand-in",
+        "arch": p.arch,
+        "version": have,
+        "maintainer": "gobuildx <gobuildx@localhost>",
+        "description": f"stands for the glibc {have} the smoke run uses",
+        "provides": [x.format(v=have) for x in provides],
+        "rpm": {"buildhost": "gobuildx"},
+    }
+    step.commands.append(["nfpm", "package", "--packager", p.format, "(libc stand-in)"])
+    nfpm.package(exe, nfpm.Job(config=cfg, packager=p.format, dest=dest, work_dir=work, epoch=0))
+    return dest
 
 
 def _same_cpu(job: Job) -> bool:
@@ -345,9 +353,19 @@ class PacmanRunner(PackageRunner):
             argv = ["pacman", "--config", str(conf), "--root", str(root), "--dbpath", str(db), "--noconfirm"]
             argv += ["--noscriptlet", "--cachedir", str(root / "cache"), "--logfile", str(root / "pacman.log")]
             notes = [f"pacman -U into an empty root (Architecture = {p.arch})"]
-            if p.depends:
-                argv.append("--nodeps")  # an empty root has no package to satisfy them
-                notes.append(f"--nodeps: an empty root has none of {', '.join(p.depends)}")
+            made = libc_stand_in(job, p, step, ["glibc={v}", "gcc-libs"])
+            if isinstance(made, SmokeResult):
+                return made
+            if made is not None:
+                code, _ = step.run([*argv, "-U", str(made)])
+                shutil.rmtree(made.parent, ignore_errors=True)
+                if code != 0:
+                    return self.failed(job, step, "cannot install the libc stand-in package")
+                notes.append(f"a stand-in package provides glibc={host_glibc()} (the glibc the binary runs with)")
+            others = [d for d in p.depends if d not in p.libc_depends]
+            if others:
+                argv += ["--nodeps", "--nodeps"]  # -dd: an empty root has none of the user's own dependencies
+                notes.append(f"--nodeps: an empty root has none of {', '.join(others)}")
             code, text = step.run([*argv, "-U", str(pkg)])
             if code != 0:
                 return self.failed(job, step, f"pacman -U failed: {text.strip().splitlines()[-1:]}")
