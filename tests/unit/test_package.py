@@ -133,7 +133,8 @@ def test_file_problems_are_found_up_front(tmp_path: Path) -> None:
         PACKAGE.replace("Me <me@example.org>", "just me")
         + 'homepage = "https://$HOST/x"\n'
         + 'man_pages = ["hello.txt"]\n'
-        + 'files = [{ src = "missing.conf", dst = "/etc/hello.conf", type = "config" }, { dst = "/x", type = "symlink" }]\n',
+        + 'files = [{ src = "missing.conf", dst = "/etc/hello.conf", type = "config" },\n'
+        + '  { dst = "/x", type = "symlink" }]\n',
     )
     found = checks.package_problems(loaded)
     where = f"{loaded.path}: package."
