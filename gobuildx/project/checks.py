@@ -400,8 +400,14 @@ def package_problems(loaded: LoadedConfig) -> list[str]:
                 out.append(f"{where}: package.{key}[{i}]: {value!r} is empty or contains '$' (nfpm expands it)")
     if not MAINTAINER.match(table.maintainer):
         out.append(f'{where}: package.maintainer: {table.maintainer!r} is not "Name <email@host>"')
-    if not table.description.strip():
+    summary, _, long = table.description.strip().partition("\n")
+    if not summary.strip():
         out.append(f"{where}: package.description is empty")
+    elif "deb" in table.formats and not long.strip():
+        out.append(
+            f"{where}: package.description: a deb needs a long description after the first line "
+            "(Debian policy 3.4.1; lintian: extended-description-is-empty)"
+        )
     for i, f in enumerate(table.files):
         key = f"{where}: package.files[{i}]"
         if f.type in ("file", "config"):

@@ -144,6 +144,7 @@ def test_file_problems_are_found_up_front(tmp_path: Path) -> None:
     assert any(p.startswith(where + "files[1].src: required for a symlink") for p in found)
     assert any(p.startswith(where + "man_pages[0]: 'hello.txt': no such file") for p in found)
     assert any(p.startswith(where + "man_pages[0]: 'hello.txt' has no man section") for p in found)
+    assert any(p.startswith(where + "description: a deb needs a long description") for p in found)
 
 
 def test_package_targets_must_be_linux(tmp_path: Path) -> None:

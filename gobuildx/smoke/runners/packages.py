@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tarfile
 import zlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gobuildx.model.package import PackageFormat, PackageRecord
 from gobuildx.project import nfpm
@@ -29,7 +29,7 @@ from gobuildx.smoke.runners import debroot
 from gobuildx.smoke.runners.base import Availability, Job, Runner, SmokeResult
 from gobuildx.smoke.runners.native import NativeRunner
 from gobuildx.smoke.runners.process import CommandRunner, execute, tail
-from gobuildx.smoke.runners.qemu import QemuRunner
+from gobuildx.smoke.runners.qemu import QEMU_ARCH, QemuRunner
 from gobuildx.smoke.runners.tools import version, which
 
 STEP_TIMEOUT_S = 300.0
@@ -171,6 +171,13 @@ class DebRunner(PackageRunner):
             base = debroot.ensure(job.cache_dir, p.arch, host_arch, job.environ, step.log)
         except debroot.RootFailed as exc:
             return self.failed(job, step, f"no Debian {debroot.SUITE} {p.arch} root: {exc}")
+        scripts = deb_scripts(package_path(job, p))
+        if base.foreign and scripts and not binfmt_ready(job.target.goarch):
+            return self.skipped(
+                job,
+                f"not installed here: its maintainer scripts ({', '.join(scripts)}) would run chrooted into the "
+                f"{p.arch} root, which needs binfmt_misc for QEMU, not set up on this host",
+            )
         root = scratch_root(job, "deb")
         shutil.rmtree(root, ignore_errors=True)
         code, _ = step.run(["cp", "-a", "--reflink=auto", str(base.path), str(root)])
@@ -194,6 +201,30 @@ class DebRunner(PackageRunner):
             return self.run_installed(job, root, notes, sysroot=root if base.foreign else None)
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+MAINTAINER_SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
+
+
+def deb_scripts(deb: Path) -> list[str]:
+    """The maintainer scripts a .deb holds (its control archive, read with dpkg-deb)."""
+    proc = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, check=False)
+    if proc.returncode != 0:
+        return []
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        names = {PurePosixPath(m.name).name for m in tar.getmembers()}
+    return [s for s in MAINTAINER_SCRIPTS if s in names]
+
+
+def binfmt_ready(goarch: str) -> bool:
+    """Whether the kernel runs this CPU's programs through QEMU itself (binfmt_misc), as a
+    chroot into a foreign root needs."""
+    qemu = QEMU_ARCH.get(goarch)
+    entry = Path("/proc/sys/fs/binfmt_misc") / f"qemu-{qemu}"
+    try:
+        return qemu is not None and entry.read_text().startswith("enabled")
+    except OSError:
+        return False
 
 
 def _deb_host_arch() -> str:

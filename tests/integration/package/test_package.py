@@ -150,3 +150,55 @@ def test_cgo_packages_declare_exactly_the_libc_their_audit_found(cgo_packages: P
         got = {r["runner"]: r for r in rec["smoke"]["results"]}
         for runner in ("deb", "rpm", "pacman", "lintian"):
             assert got[runner]["status"] == "passed", (rec["id"], runner, got[runner]["reason"])
+
+
+SCRIPTS_TOML = """
+[project]
+name = "hello"
+dir = "hello"
+version = "1.0.0"
+
+[matrix.linux]
+goos = ["linux"]
+goarch = ["amd64", "arm64"]
+include = [{ goos = "linux", goarch = "amd64", goamd64 = "v3" }]
+
+[package]
+formats = ["deb", "rpm"]
+maintainer = "Me <me@example.org>"
+description = \"\"\"says hello
+hello prints its version, its platform and its arguments.\"\"\"
+license = "MIT"
+systemd_unit = "hello.service"
+scripts = { postinstall = "postinst.sh" }
+"""
+POSTINST = '#!/bin/sh\nset -e\necho "hello: postinstall ran"\n'
+UNIT = "[Unit]\nDescription=hello\n\n[Service]\nType=oneshot\nExecStart=/usr/bin/hello\n"
+
+
+def test_maintainer_scripts_run_in_the_native_root_and_a_level_is_named(tmp_path: Path) -> None:
+    """A postinstall script runs (dpkg chroots into the amd64 root); in a foreign root it could
+    not without binfmt_misc, so that deb is SKIPPED with the reason, not failed and not passed.
+    A GOAMD64=v3 deb says Architecture-Variant: amd64v3 and its binary runs on QEMU's Haswell."""
+    need_tools()
+    copy_example("hello", tmp_path)
+    (tmp_path / "targets.toml").write_text(SCRIPTS_TOML)
+    (tmp_path / "postinst.sh").write_text(POSTINST)
+    (tmp_path / "hello.service").write_text(UNIT)
+    proc = run_gobuildx(["smoke", "-j", "2"], tmp_path, env=ENV)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    dist = tmp_path / "dist"
+    amd64 = results(dist, "linux-amd64")
+    assert amd64["deb"]["status"] == "passed" and amd64["lintian"]["status"] == "passed"
+    assert "hello: postinstall ran" in (dist / ".smoke" / "linux-amd64-deb.log").read_text()
+    arm64 = results(dist, "linux-arm64")["deb"]
+    if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+        assert arm64["status"] == "skipped" and "binfmt_misc" in arm64["reason"], arm64
+    v3 = results(dist, "linux-amd64v3")
+    assert v3["deb"]["status"] == "passed", v3["deb"]["reason"]
+    assert any("-cpu" in a for a in v3["deb"]["command"]), v3["deb"]["command"]
+    deb = dist / "packages" / "hello_1.0.0_linux-amd64v3.deb"
+    assert field(deb, "Architecture-Variant").strip() == "amd64v3"
+    assert field(deb, "Architecture").strip() == "amd64"
+    listing = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True)
+    assert "./usr/lib/systemd/system/hello.service" in listing.stdout
