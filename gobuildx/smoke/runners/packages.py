@@ -410,7 +410,9 @@ class PacmanRunner(PackageRunner):
 
 
 class ApkRunner(PackageRunner):
-    """No apk client can be had here: read the package's structure and say so, as SKIPPED."""
+    """No apk client can be had here: Debian 12 packages no apk-tools, and the Go module proxy
+    this machine reaches serves no version of github.com/chainguard-dev/go-apk nor
+    chainguard.dev/apko (checked 2026-12-01). Read the package's structure and say so, SKIPPED."""
 
     name = "apk"
     fmt = "apk"
@@ -427,7 +429,7 @@ class ApkRunner(PackageRunner):
             )
         return self.skipped(
             job,
-            f"not installed here: no apk client on this Debian host (apk-tools is Alpine's); structure checked: "
+            f"not installed here: no apk client on this Debian host (apk-tools is Alpine's only); structure checked: "
             f".PKGINFO and {len(members)} files, usr/bin/{job.binary} among them",
         )
 
