@@ -11,10 +11,12 @@ renamed into place under a lock: a killed debootstrap leaves nothing that looks 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,7 @@ VARIANT = "minbase"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 DEBOOTSTRAP_TIMEOUT_S = 1800.0
-DONE = ".gobuildx-root"  # written last inside a finished root: what it is and how it was made
+DONE = ".gobuildx-root-v2"  # written last inside a finished root (v2: foreign roots have file lists)
 
 
 class RootFailed(Exception):
@@ -113,18 +115,39 @@ def register_unpacked(root: Path, arch: str, log: Path) -> None:
     if not archives:
         raise RootFailed(f"{root}: debootstrap --foreign left no packages in var/cache/apt/archives")
     stanzas = []
+    admin = root / "var/lib/dpkg"
+    (admin / "info").mkdir(parents=True, exist_ok=True)
     for deb in archives:
         proc = subprocess.run(["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RootFailed(f"dpkg-deb --field {deb.name}: {proc.stderr.strip()}")
         fields = proc.stdout.rstrip("\n")
         stanzas.append(_with_status(fields))
-    admin = root / "var/lib/dpkg"
-    admin.mkdir(parents=True, exist_ok=True)
+        # its file list, so dpkg sees a new package's files clash with the root's own
+        (admin / "info" / f"{_info_name(fields)}.list").write_text("\n".join(_files_of(deb)) + "\n")
     (admin / "status").write_text("\n\n".join(stanzas) + "\n")
     with open(log, "ab") as out:
         out.write(f"registered {len(stanzas)} unpacked packages in {admin}/status\n".encode())
     subprocess.run(["dpkg", f"--root={root}", "--add-architecture", arch], check=True, capture_output=True)
+
+
+def _info_name(fields: str) -> str:
+    """dpkg's name for a package's info files: `name:arch` for a Multi-Arch: same package."""
+    name = re.search(r"^Package:\s*(\S+)", fields, re.MULTILINE)
+    arch = re.search(r"^Architecture:\s*(\S+)", fields, re.MULTILINE)
+    same = re.search(r"^Multi-Arch:\s*same\b", fields, re.MULTILINE)
+    base = name.group(1) if name else "unknown"
+    return f"{base}:{arch.group(1)}" if same and arch else base
+
+
+def _files_of(deb: Path) -> list[str]:
+    """The paths a .deb installs, as dpkg lists them (/., /usr, /usr/bin/x)."""
+    proc = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RootFailed(f"dpkg-deb --fsys-tarfile {deb.name} failed")
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        names = ["/" + m.name.removeprefix("./").rstrip("/") for m in tar.getmembers()]
+    return ["/." if n == "/" else n for n in names]
 
 
 def _with_status(fields: str) -> str:
