@@ -178,29 +178,60 @@ class DebRunner(PackageRunner):
                 f"not installed here: its maintainer scripts ({', '.join(scripts)}) would run chrooted into the "
                 f"{p.arch} root, which needs binfmt_misc for QEMU, not set up on this host",
             )
-        root = scratch_root(job, "deb")
-        shutil.rmtree(root, ignore_errors=True)
-        code, _ = step.run(["cp", "-a", "--reflink=auto", str(base.path), str(root)])
-        if code != 0:
-            return self.failed(job, step, f"cannot copy the cached root {base.path}")
+        scratch = scratch_root(job, "deb")
+        notes = [f"Debian {debroot.SUITE} {p.arch} root from debootstrap ({base.path})"]
+        if base.foreign:
+            # The root's architecture is a foreign one of the host's dpkg (debroot added it): no
+            # --force-architecture. Maintainer scripts would run chrooted into it (see above).
+            notes.append("foreign root: debootstrap's first stage, packages entered from their control files")
         try:
-            argv = ["dpkg", f"--root={root}"]
-            notes = [f"Debian {debroot.SUITE} {p.arch} root from debootstrap ({base.path})"]
-            if base.foreign:
-                # The root's architecture is a foreign one of the host's dpkg (debroot added it):
-                # no --force-architecture. Its maintainer scripts would run chrooted into the root,
-                # whose programs cannot run here without binfmt_misc.
-                notes.append("foreign root: debootstrap's first stage, packages entered from their control files")
-            code, text = step.run([*argv, "--install", str(package_path(job, p))])
+            installed, code, text = self._install(base.path, scratch, package_path(job, p), p.package, step, notes)
+            if code == MOUNT_FAILED:
+                return self.failed(job, step, "cannot copy or mount the cached root")
             if code != 0:
                 return self.failed(job, step, f"dpkg --install failed: {_first_error(text)}")
-            code, text = step.run([*argv[:2], "--status", p.package])
-            if code != 0 or "Status: install ok installed" not in text:
+            if "Status: install ok installed" not in text:
                 return self.failed(job, step, f"dpkg does not list {p.package} as installed")
             notes.append(f"dpkg --install into the root: {p.package} {p.version} installed ok")
-            return self.run_installed(job, root, notes, sysroot=root if base.foreign else None)
+            return self.run_installed(job, installed, notes, sysroot=base.path if base.foreign else None)
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _install(
+        self, base: Path, scratch: Path, deb: Path, name: str, step: Step, notes: list[str]
+    ) -> tuple[Path, int, str]:
+        """dpkg --install into the cached root without changing it: an overlay (the cached root
+        below, a fresh upper layer, in a mount namespace of its own) where the host can mount
+        one, else a whole copy (about 4 s for 200 MB). Returns where the installed files are,
+        dpkg's exit code and output (--install, then --status)."""
+        shutil.rmtree(scratch, ignore_errors=True)
+        upper, ovl, merged = scratch / "upper", scratch / "work", scratch / "merged"
+        for d in (upper, ovl, merged):
+            d.mkdir(parents=True)
+        script = (
+            'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" || exit 90; '
+            'dpkg --root="$4" --install "$5" && dpkg --root="$4" --status "$6"'
+        )
+        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+        code, text = step.run([*argv, str(base), str(upper), str(ovl), str(merged), str(deb), name])
+        if code != MOUNT_FAILED:
+            notes.append("installed on an overlay of the cached root (the cache stays as it was)")
+            return upper, code, text  # the upper layer holds what dpkg wrote: the installed binary
+        shutil.rmtree(scratch, ignore_errors=True)
+        root = scratch / "root"
+        scratch.mkdir(parents=True)
+        code, _ = step.run(["cp", "-a", "--reflink=auto", str(base), str(root)])
+        if code != 0:
+            return root, MOUNT_FAILED, ""
+        notes.append("installed on a copy of the cached root (no overlay mount here)")
+        code, text = step.run(["dpkg", f"--root={root}", "--install", str(deb)])
+        if code != 0:
+            return root, code, text
+        code, status = step.run(["dpkg", f"--root={root}", "--status", name])
+        return root, code, text + status
+
+
+MOUNT_FAILED = 90  # the install script's exit code when the overlay cannot be mounted
 
 
 MAINTAINER_SCRIPTS = ("preinst", "postinst", "prerm", "postrm")

@@ -202,3 +202,22 @@ def test_maintainer_scripts_run_in_the_native_root_and_a_level_is_named(tmp_path
     assert field(deb, "Architecture").strip() == "amd64"
     listing = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True)
     assert "./usr/lib/systemd/system/hello.service" in listing.stdout
+
+
+def test_a_dependency_the_root_cannot_satisfy_fails_the_install(tmp_path: Path) -> None:
+    """The install proof can fail: dpkg refuses a libc floor newer than the root's glibc 2.36,
+    in a foreign (arm64) root too, whose dpkg status gobuildx filled from the packages' own
+    control files."""
+    need_tools()
+    copy_example("hello", tmp_path)
+    toml = SCRIPTS_TOML.replace('goarch = ["amd64", "arm64"]', 'goarch = ["arm64"]').replace(
+        'include = [{ goos = "linux", goarch = "amd64", goamd64 = "v3" }]', ""
+    )
+    toml = toml.replace('formats = ["deb", "rpm"]', 'formats = ["deb"]\ndepends = ["libc6 (>= 2.99)"]')
+    toml = toml.replace('systemd_unit = "hello.service"\nscripts = { postinstall = "postinst.sh" }\n', "")
+    (tmp_path / "targets.toml").write_text(toml)
+    proc = run_gobuildx(["smoke"], tmp_path, env=ENV)
+    assert proc.returncode == 6, proc.stdout[-3000:] + proc.stderr[-3000:]
+    deb = results(tmp_path / "dist", "linux-arm64")["deb"]
+    assert deb["status"] == "failed" and deb["reason"].startswith("dpkg --install failed"), deb
+    assert "depends on libc6 (>= 2.99)" in deb["output"], deb["output"]
