@@ -399,6 +399,15 @@ class PacmanRunner(PackageRunner):
     tool = "pacman"
     install = "apt-get install pacman-package-manager"
 
+    def availability(self, environ: dict[str, str]) -> Availability:
+        a = super().availability(environ)
+        if not a.available:
+            return a
+        # `pacman --version` draws its logo first: the version is on a later line
+        proc = subprocess.run(["pacman", "--version"], capture_output=True, text=True, env=environ, check=False)
+        m = re.search(r"Pacman v\S+", proc.stdout)
+        return a.model_copy(update={"version": m.group(0) if m else a.version})
+
     def run(self, job: Job) -> SmokeResult:
         p = package_of(job, self.fmt)
         assert p is not None
@@ -449,6 +458,15 @@ class ApkRunner(PackageRunner):
     fmt = "apk"
     tool = "tar"
     install = "(none on Debian 12: Alpine's apk-tools is not packaged for Debian)"
+
+    def availability(self, environ: dict[str, str]) -> Availability:
+        return Availability(
+            runner=self.name,
+            available=True,
+            version=None,
+            detail="no apk client here: a structure check, reported skipped (never passed)",
+            install=self.install,
+        )
 
     def run(self, job: Job) -> SmokeResult:
         p = package_of(job, self.fmt)
