@@ -24,6 +24,7 @@ class PackageRecord(BaseModel):
     sha256: str
     libc_depends: list[str] = []  # what the audited linkage needs: ["libc6 (>= 2.17)"], [] for static
     depends: list[str] = []  # every dependency declared: libc_depends, then [package].depends
+    bindir: str = "/usr/bin"  # where the binaries are installed ([package].bindir)
 
 
 class PackageSkip(BaseModel):

@@ -52,6 +52,7 @@ class Planned:
     arch: str
     libc_depends: list[str]
     depends: list[str]
+    bindir: str
 
 
 @dataclass
@@ -123,7 +124,7 @@ def plan(ctx: ProjectContext, targets: Sequence[Target], m: Manifest, epoch: int
             dest = ctx.dist / PACKAGES_DIR / f"{name}_{version}_{t.id}{nfpm.EXTENSIONS[fmt]}"
             config = _config(ctx, table, rec, t, fmt, name, version, arch, deps, static_entries, epoch)
             job = nfpm.Job(config=config, packager=fmt, dest=dest, work_dir=work, epoch=epoch)
-            out.packages.append(Planned(t.id, fmt, job, name, version, arch, derived.depends, deps))
+            out.packages.append(Planned(t.id, fmt, job, name, version, arch, derived.depends, deps, table.bindir))
     return out
 
 
@@ -171,6 +172,7 @@ def _make(exe: Path, one: Planned) -> tuple[str, PackageRecord]:
         sha256=sha256_file(dest),
         libc_depends=one.libc_depends,
         depends=one.depends,
+        bindir=one.bindir,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from gobuildx.errors import PackageFailed, ToolchainMissing
 from gobuildx.project.goenv import find_go
-from gobuildx.util.files import sibling
+from gobuildx.util.files import sibling, write_atomic
 from gobuildx.util.lock import file_lock
 
 NFPM_VERSION = "v2.45.2"
@@ -85,7 +85,7 @@ def package(exe: Path, job: Job) -> None:
     """Run nfpm for one package; the file appears at job.dest whole or not at all."""
     job.work_dir.mkdir(parents=True, exist_ok=True)
     conf = job.work_dir / f"nfpm-{job.packager}.yaml"
-    conf.write_text(json.dumps(job.config, indent=2, sort_keys=True) + "\n")
+    write_atomic(conf, (json.dumps(job.config, indent=2, sort_keys=True) + "\n").encode(), durable=False)
     tmp = sibling(job.dest)
     tmp.unlink(missing_ok=True)
     # A minimal environment: nfpm expands $VARS in some fields (checks.py refuses a `$` there)

@@ -195,7 +195,7 @@ def _packages(dist: Path, rec: TargetRecord, staging: Path) -> list[ReleasePacka
                 f"{rec.id}: {path} is missing or changed since it was packaged; run `gobuildx package` again"
             )
         copy_atomic(path, staging / p.name)
-        out.append(ReleasePackage(**p.model_dump(exclude={"path"})))
+        out.append(ReleasePackage(**p.model_dump(exclude={"path", "bindir"})))
     return out
 
 

@@ -176,6 +176,6 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
 
 def test_apk_structure_reads_every_stream() -> None:
     apk = _tar_gz({".PKGINFO": b"pkgname = hello\npkgver = 1.2.3-r1\n"}) + _tar_gz({"usr/bin/hello": b"\x7fELF"})
-    assert apk_structure(apk, "hello") == ([], ["usr/bin/hello"])
-    problems, _ = apk_structure(_tar_gz({"usr/bin/other": b""}), "hello")
+    assert apk_structure(apk, "usr/bin/hello") == ([], ["usr/bin/hello"])
+    problems, _ = apk_structure(_tar_gz({"usr/bin/other": b""}), "usr/bin/hello")
     assert problems == ["no .PKGINFO", "usr/bin/hello is not in it"]

@@ -122,7 +122,7 @@ class PackageRunner(Runner):
         """The installed binary, run as the artifact runners run an artifact (its smoke check)."""
         p = package_of(job, self.fmt)
         assert p is not None
-        installed = root / "usr/bin" / job.binary
+        installed = root / p.bindir.lstrip("/") / job.binary
         environ = dict(job.environ)
         if sysroot is not None:  # QEMU's -L: the root's own loader and libraries
             environ[f"GOBUILDX_SYSROOT_{job.target.goarch.upper()}"] = str(sysroot)
@@ -132,7 +132,8 @@ class PackageRunner(Runner):
         if why:
             return self.skipped(job, f"installed; cannot run {installed.relative_to(root)} here: {why}")
         inv = runner.invocation(moved)
-        inv = inv.model_copy(update={"notes": notes + [f"ran the installed /usr/bin/{job.binary} ({runner.name})"]})
+        ran = f"ran the installed {p.bindir.rstrip('/')}/{job.binary} ({runner.name})"
+        inv = inv.model_copy(update={"notes": [*notes, ran]})
         result = execute(self.name, moved, inv)
         return result.model_copy(update={"reason": f"{p.name} installed; {result.reason}"})
 
@@ -471,7 +472,7 @@ class ApkRunner(PackageRunner):
     def run(self, job: Job) -> SmokeResult:
         p = package_of(job, self.fmt)
         assert p is not None
-        problems, members = apk_structure(package_path(job, p).read_bytes(), job.binary)
+        problems, members = apk_structure(package_path(job, p).read_bytes(), f"{p.bindir.strip('/')}/{job.binary}")
         if problems:
             return SmokeResult(
                 runner=self.name, binary=job.binary, status="failed", reason=f"{p.name}: {'; '.join(problems)}"
@@ -479,11 +480,11 @@ class ApkRunner(PackageRunner):
         return self.skipped(
             job,
             f"not installed here: no apk client on this Debian host (apk-tools is Alpine's only); structure checked: "
-            f".PKGINFO and {len(members)} files, usr/bin/{job.binary} among them",
+            f".PKGINFO and {len(members)} files, {p.bindir.strip('/')}/{job.binary} among them",
         )
 
 
-def apk_structure(data: bytes, binary: str) -> tuple[list[str], list[str]]:
+def apk_structure(data: bytes, member: str) -> tuple[list[str], list[str]]:
     """An apk is gzip streams concatenated: [signature], control (.PKGINFO), data. Read them all."""
     members: list[str] = []
     problems: list[str] = []
@@ -509,8 +510,8 @@ def apk_structure(data: bytes, binary: str) -> tuple[list[str], list[str]]:
         problems.append("no .PKGINFO")
     elif not re.search(r"^pkgname = ", pkginfo, re.MULTILINE):
         problems.append(".PKGINFO names no pkgname")
-    if f"usr/bin/{binary}" not in members:
-        problems.append(f"usr/bin/{binary} is not in it")
+    if member not in members:
+        problems.append(f"{member} is not in it")
     return problems, [m for m in members if not m.startswith(".")]
 
 

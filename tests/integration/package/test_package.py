@@ -169,6 +169,7 @@ maintainer = "Me <me@example.org>"
 description = \"\"\"says hello
 hello prints its version, its platform and its arguments.\"\"\"
 license = "MIT"
+bindir = "/usr/sbin"
 systemd_unit = "hello.service"
 scripts = { postinstall = "postinst.sh" }
 """
@@ -191,6 +192,7 @@ def test_maintainer_scripts_run_in_the_native_root_and_a_level_is_named(tmp_path
     amd64 = results(dist, "linux-amd64")
     assert amd64["deb"]["status"] == "passed" and amd64["lintian"]["status"] == "passed"
     assert "hello: postinstall ran" in (dist / ".smoke" / "linux-amd64-deb.log").read_text()
+    assert any(a.endswith("/usr/sbin/hello") for a in amd64["rpm"]["command"]), amd64["rpm"]["command"]
     arm64 = results(dist, "linux-arm64")["deb"]
     if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
         assert arm64["status"] == "skipped" and "binfmt_misc" in arm64["reason"], arm64
@@ -215,6 +217,7 @@ def test_a_dependency_the_root_cannot_satisfy_fails_the_install(tmp_path: Path) 
     )
     toml = toml.replace('formats = ["deb", "rpm"]', 'formats = ["deb"]\ndepends = ["libc6 (>= 2.99)"]')
     toml = toml.replace('systemd_unit = "hello.service"\nscripts = { postinstall = "postinst.sh" }\n', "")
+    assert "systemd_unit" not in toml
     (tmp_path / "targets.toml").write_text(toml)
     proc = run_gobuildx(["smoke"], tmp_path, env=ENV)
     assert proc.returncode == 6, proc.stdout[-3000:] + proc.stderr[-3000:]
