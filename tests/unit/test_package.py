@@ -179,3 +179,29 @@ def test_apk_structure_reads_every_stream() -> None:
     assert apk_structure(apk, "usr/bin/hello") == ([], ["usr/bin/hello"])
     problems, _ = apk_structure(_tar_gz({"usr/bin/other": b""}), "usr/bin/hello")
     assert problems == ["no .PKGINFO", "usr/bin/hello is not in it"]
+
+
+def test_the_debian_mirror_is_the_one_apt_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gobuildx.smoke.runners import debroot
+
+    deb822 = tmp_path / "debian.sources"
+    deb822.write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n"
+    )
+    monkeypatch.setattr(debroot, "SOURCES", (deb822,))
+    assert debroot.mirror({}) == "http://mirror.example/debian"
+    assert debroot.mirror({"GOBUILDX_DEBIAN_MIRROR": "http://other/debian"}) == "http://other/debian"
+    legacy = tmp_path / "sources.list"
+    legacy.write_text("deb [arch=amd64] http://legacy.example/debian bookworm main\n")
+    monkeypatch.setattr(debroot, "SOURCES", (tmp_path / "absent", legacy))
+    assert debroot.mirror({}) == "http://legacy.example/debian"
+    monkeypatch.setattr(debroot, "SOURCES", ())
+    assert debroot.mirror({}) == debroot.DEFAULT_MIRROR
+
+
+def test_dpkg_names_info_files_of_multi_arch_same_packages_with_their_arch() -> None:
+    from gobuildx.smoke.runners.debroot import _info_name
+
+    assert _info_name("Package: libc6\nArchitecture: arm64\nMulti-Arch: same\n") == "libc6:arm64"
+    assert _info_name("Package: bash\nArchitecture: arm64\nMulti-Arch: foreign\n") == "bash"
