@@ -31,6 +31,10 @@ DEBOOTSTRAP_TIMEOUT_S = 1800.0
 DONE = ".gobuildx-root-v2"  # written last inside a finished root (v2: foreign roots have file lists)
 
 
+# The architectures Debian 12 (bookworm) releases: debootstrap can make a root of no other.
+SUITE_ARCHES = frozenset({"amd64", "arm64", "armel", "armhf", "i386", "mips64el", "mipsel", "ppc64el", "s390x"})
+
+
 class RootFailed(Exception):
     """debootstrap could not make the root (no mirror, no root privileges, a download failed)."""
 

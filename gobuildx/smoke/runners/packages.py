@@ -168,6 +168,10 @@ class DebRunner(PackageRunner):
         assert p is not None
         step = Step(job.work_dir.parent / f"{job.target.id}-deb.log")
         host_arch = _deb_host_arch()
+        if p.arch not in debroot.SUITE_ARCHES:
+            return self.skipped(
+                job, f"not installed here: Debian {debroot.SUITE} has no {p.arch} port to make a root of"
+            )
         try:
             base = debroot.ensure(job.cache_dir, p.arch, host_arch, job.environ, step.log)
         except debroot.RootFailed as exc:
