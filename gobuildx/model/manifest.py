@@ -4,6 +4,8 @@ Models only; `gobuildx.project.manifest_file` reads it and updates it under its 
 
 from __future__ import annotations
 
+import calendar
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -78,6 +80,12 @@ class Manifest(BaseModel):
     targets: list[TargetRecord] = []
     image: ImageIndexRecord | None = None
     stages: list[StageTiming] = []
+
+    @property
+    def epoch(self) -> int:
+        """The build date as seconds: SOURCE_DATE_EPOCH or the commit time, as the build used
+        (what every reproducible timestamp of a release and its packages is)."""
+        return calendar.timegm(time.strptime(self.date, "%Y-%m-%dT%H:%M:%SZ"))
 
     def target(self, target_id: str) -> TargetRecord | None:
         return next((t for t in self.targets if t.id == target_id), None)

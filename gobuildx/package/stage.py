@@ -128,17 +128,12 @@ def plan(ctx: ProjectContext, targets: Sequence[Target], m: Manifest, epoch: int
     return out
 
 
-def epoch_of(m: Manifest) -> int:
-    """The build date as seconds (SOURCE_DATE_EPOCH or the commit time, as the build used)."""
-    return int(datetime.strptime(m.date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
-
-
 def build(ctx: ProjectContext, targets: Sequence[Target], jobs: int = 0) -> Result:
     """Plan every package, refuse them all if one cannot be made, build them, record them."""
     if ctx.loaded.config.package is None:
         raise PackageFailed(f"{ctx.loaded.path}: no [package] table (docs/package.md)")
     m = manifest_file.require(ctx.dist)
-    epoch = epoch_of(m)
+    epoch = m.epoch
     p = plan(ctx, targets, m, epoch)
     if p.problems:
         raise PackageFailed(

@@ -11,11 +11,9 @@ import hashlib
 import json
 import os
 import shutil
-from calendar import timegm
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from time import strptime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -64,7 +62,7 @@ class Blocker(BaseModel):
 
 def epoch_of(m: Manifest) -> int:
     """The build date as seconds: SOURCE_DATE_EPOCH or the commit time, as the build used."""
-    return timegm(strptime(m.date, "%Y-%m-%dT%H:%M:%SZ"))
+    return m.epoch
 
 
 def blockers(m: Manifest, ids: Sequence[str]) -> list[Blocker]:
