@@ -107,6 +107,12 @@ class PackageRunner(Runner):
             install=self.install,
         )
 
+    def begin(self, job: Job) -> tuple[PackageRecord, Step]:
+        """The job's package of this runner's format, and the log of this run's steps."""
+        p = package_of(job, self.fmt)
+        assert p is not None  # applies() chose this job for it
+        return p, Step(job.work_dir.parent / f"{job.target.id}-{self.name}.log")
+
     def failed(self, job: Job, step: Step, reason: str) -> SmokeResult:
         return SmokeResult(
             runner=self.name,
@@ -164,9 +170,7 @@ class DebRunner(PackageRunner):
         return a
 
     def run(self, job: Job) -> SmokeResult:
-        p = package_of(job, self.fmt)
-        assert p is not None
-        step = Step(job.work_dir.parent / f"{job.target.id}-deb.log")
+        p, step = self.begin(job)
         host_arch = _deb_host_arch()
         if p.arch not in debroot.SUITE_ARCHES:
             return self.skipped(
@@ -280,9 +284,7 @@ class LintianRunner(PackageRunner):
     install = "apt-get install lintian"
 
     def run(self, job: Job) -> SmokeResult:
-        p = package_of(job, self.fmt)
-        assert p is not None
-        step = Step(job.work_dir.parent / f"{job.target.id}-lintian.log")
+        p, step = self.begin(job)
         argv = ["lintian", "--suppress-tags", ",".join(LINTIAN_SUPPRESS), str(package_path(job, p))]
         code, text = step.run(argv, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(job.work_dir)})
         errors = [ln for ln in text.splitlines() if ln.startswith("E: ")]
@@ -319,9 +321,7 @@ class RpmRunner(PackageRunner):
     install = "apt-get install rpm"
 
     def run(self, job: Job) -> SmokeResult:
-        p = package_of(job, self.fmt)
-        assert p is not None
-        step = Step(job.work_dir.parent / f"{job.target.id}-rpm.log")
+        p, step = self.begin(job)
         pkg = package_path(job, p)
         for query in ("-qip", "-qlp"):
             code, _ = step.run(["rpm", query, str(pkg)])
@@ -414,9 +414,7 @@ class PacmanRunner(PackageRunner):
         return a.model_copy(update={"version": m.group(0) if m else a.version})
 
     def run(self, job: Job) -> SmokeResult:
-        p = package_of(job, self.fmt)
-        assert p is not None
-        step = Step(job.work_dir.parent / f"{job.target.id}-pacman.log")
+        p, step = self.begin(job)
         pkg = package_path(job, p)
         root = _fresh(scratch_root(job, "pacman"))
         try:
