@@ -308,7 +308,11 @@ def _release_manifest(
 
 
 def _write_index(staging: Path, rm: ReleaseManifest) -> None:
-    body = json.dumps(rm.model_dump(mode="json"), indent=2) + "\n"
+    data = rm.model_dump(mode="json")
+    for t in data["targets"]:
+        if not t["packages"]:  # a release without [package] keeps the manifest.json it had
+            del t["packages"]
+    body = json.dumps(data, indent=2) + "\n"
     write_atomic(staging / MANIFEST, body.encode())
     digests = {p.name: sha256_file(p) for p in staging.iterdir() if p.is_file() and p.name != SUMS}
     write_atomic(staging / SUMS, sums_text(digests).encode())
