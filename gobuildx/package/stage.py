@@ -95,6 +95,12 @@ def plan(ctx: ProjectContext, targets: Sequence[Target], m: Manifest, epoch: int
     out = Plan()
     name = package_name(ctx, table)
     version = debian_version(m.version)
+    if not version[:1].isdigit():
+        out.problems.append(
+            f"version {m.version!r}: a package version must start with a digit (Debian policy 5.6.12; "
+            "dpkg refuses the package); tag a release such as v1.2.3, or set project.version"
+        )
+        return out
     static_entries = _static_contents(ctx, table, ctx.dist / SCRATCH, name, epoch)
     for t in selected(table, targets):
         rec = m.target(t.id)

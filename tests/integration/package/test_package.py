@@ -224,3 +224,15 @@ def test_a_dependency_the_root_cannot_satisfy_fails_the_install(tmp_path: Path) 
     deb = results(tmp_path / "dist", "linux-arm64")["deb"]
     assert deb["status"] == "failed" and deb["reason"].startswith("dpkg --install failed"), deb
     assert "depends on libc6 (>= 2.99)" in deb["output"], deb["output"]
+
+
+def test_a_version_dpkg_would_refuse_stops_before_any_package(tmp_path: Path) -> None:
+    need_tools()
+    copy_example("hello", tmp_path)
+    (tmp_path / "targets.toml").write_text(SCRIPTS_TOML.replace('version = "1.0.0"', 'version = "nightly"'))
+    (tmp_path / "postinst.sh").write_text(POSTINST)
+    (tmp_path / "hello.service").write_text(UNIT)
+    proc = run_gobuildx(["package", "-t", "linux-amd64"], tmp_path, env=ENV)
+    assert proc.returncode == 12, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "version 'nightly': a package version must start with a digit" in proc.stderr
+    assert not (tmp_path / "dist" / "packages").exists()
