@@ -351,8 +351,14 @@ class RpmRunner(PackageRunner):
             if others:
                 argv.append("--nodeps")  # an empty root has none of the user's own dependencies
                 notes.append(f"--nodeps: an empty root has none of {', '.join(others)}")
+            _, scripts = step.run(["rpm", "-qp", "--scripts", str(pkg)])
+            if scripts.strip():
+                # rpm runs scriptlets chrooted into the root, which has no /bin/sh: they would
+                # fail (rpm only warns), so they are not run, and the result says so
+                argv.append("--noscripts")
+                notes.append("--noscripts: its scriptlets need a shell, which an empty root has not (not run)")
             code, text = step.run([*argv, str(pkg)])
-            if code != 0:
+            if code != 0 or "scriptlet failed" in text:
                 return self.failed(job, step, f"rpm --install failed: {text.strip().splitlines()[-1:]}")
             code, _ = step.run(["rpm", "--root", str(root), "-q", p.package])
             if code != 0:
@@ -440,6 +446,8 @@ class PacmanRunner(PackageRunner):
             if others:
                 argv += ["--nodeps", "--nodeps"]  # -dd: an empty root has none of the user's own dependencies
                 notes.append(f"--nodeps: an empty root has none of {', '.join(others)}")
+            if _has_install_script(pkg):
+                notes.append("--noscriptlet: its .INSTALL needs a shell, which an empty root has not (not run)")
             code, text = step.run([*argv, "-U", str(pkg)])
             if code != 0:
                 return self.failed(job, step, f"pacman -U failed: {text.strip().splitlines()[-1:]}")
@@ -450,6 +458,12 @@ class PacmanRunner(PackageRunner):
         finally:
             shutil.rmtree(root, ignore_errors=True)
             (root.parent / f".{job.target.id}-pacman.conf").unlink(missing_ok=True)
+
+
+def _has_install_script(pkg: Path) -> bool:
+    """Whether an archlinux package (a zstd tar, listed by GNU tar with zstd) holds an .INSTALL script."""
+    proc = subprocess.run(["tar", "--zstd", "-tf", str(pkg)], capture_output=True, text=True, check=False)
+    return ".INSTALL" in proc.stdout.split()
 
 
 class ApkRunner(PackageRunner):

@@ -193,6 +193,8 @@ def test_maintainer_scripts_run_in_the_native_root_and_a_level_is_named(tmp_path
     assert amd64["deb"]["status"] == "passed" and amd64["lintian"]["status"] == "passed"
     assert "hello: postinstall ran" in (dist / ".smoke" / "linux-amd64-deb.log").read_text()
     assert any(a.endswith("/usr/sbin/hello") for a in amd64["rpm"]["command"]), amd64["rpm"]["command"]
+    # an empty rpm root has no /bin/sh: the %post is not run, and the result says so (not hidden)
+    assert any(n.startswith("--noscripts:") for n in amd64["rpm"]["notes"]), amd64["rpm"]["notes"]
     arm64 = results(dist, "linux-arm64")["deb"]
     if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
         assert arm64["status"] == "skipped" and "binfmt_misc" in arm64["reason"], arm64
