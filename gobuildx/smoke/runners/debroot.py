@@ -28,7 +28,10 @@ VARIANT = "minbase"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
 DEBOOTSTRAP_TIMEOUT_S = 1800.0
-DONE = ".gobuildx-root-v2"  # written last inside a finished root (v2: foreign roots have file lists)
+DONE = ".gobuildx-root-v4"  # written last inside a finished root (v3: with INCLUDE; foreign: file lists)
+# Besides minbase: musl, the C library a dynamic musl binary's package depends on (its other
+# libc-derived dependencies, libc6, libgcc-s1 and libstdc++6, are in minbase already).
+INCLUDE = ("musl",)
 
 
 # The architectures Debian 12 (bookworm) releases: debootstrap can make a root of no other.
@@ -77,7 +80,7 @@ def ensure(cache_dir: Path, arch: str, host_arch: str, environ: dict[str, str], 
             return Root(dest, arch, foreign)
         tmp = sibling(dest)
         shutil.rmtree(tmp, ignore_errors=True)
-        argv = ["debootstrap", f"--variant={VARIANT}", f"--arch={arch}"]
+        argv = ["debootstrap", f"--variant={VARIANT}", f"--arch={arch}", f"--include={','.join(INCLUDE)}"]
         argv += ["--foreign"] if foreign else []
         argv += [SUITE, str(tmp), mirror(environ)]
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
@@ -85,7 +88,7 @@ def ensure(cache_dir: Path, arch: str, host_arch: str, environ: dict[str, str], 
             _run(argv, env, log)
             if foreign:
                 register_unpacked(tmp, arch, log)
-            (tmp / DONE).write_text(f"{' '.join(argv[:-2])} {SUITE} <root> {argv[-1]}\n")
+            (tmp / DONE).write_text(f"{' '.join(argv[:-3])} {SUITE} <root> {argv[-1]}\n")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -121,11 +124,21 @@ def register_unpacked(root: Path, arch: str, log: Path) -> None:
     stanzas = []
     admin = root / "var/lib/dpkg"
     (admin / "info").mkdir(parents=True, exist_ok=True)
+    # The first stage unpacks the `required` packages only; the `base` ones (minbase: INCLUDE)
+    # are left for the second stage: unpack them the same way, so every package entered is there.
+    base = (
+        set((root / "debootstrap" / "base").read_text().split()) if (root / "debootstrap" / "base").is_file() else set()
+    )
     for deb in archives:
         proc = subprocess.run(["dpkg-deb", "--field", str(deb)], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RootFailed(f"dpkg-deb --field {deb.name}: {proc.stderr.strip()}")
         fields = proc.stdout.rstrip("\n")
+        name = re.search(r"^Package:\s*(\S+)", fields, re.MULTILINE)
+        if name and name.group(1) in base:
+            unpacked = subprocess.run(["dpkg-deb", "--extract", str(deb), str(root)], capture_output=True, check=False)
+            if unpacked.returncode != 0:
+                raise RootFailed(f"dpkg-deb --extract {deb.name} failed")
         stanzas.append(_with_status(fields))
         # its file list, so dpkg sees a new package's files clash with the root's own
         (admin / "info" / f"{_info_name(fields)}.list").write_text("\n".join(_files_of(deb)) + "\n")

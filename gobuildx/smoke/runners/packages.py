@@ -39,6 +39,9 @@ LINTIAN_SUPPRESS = (
     # package's Build-Depends on golang-go, and a binary-only deb has no source package.
     "statically-linked-binary",
 )
+# lintian knows glibc's libc.so.6 only: a binary linked against musl's libc.so (the package
+# then depends on musl) is "not linked against libc" to it.
+LINTIAN_SUPPRESS_MUSL = ("program-not-linked-against-libc",)
 
 
 def package_of(job: Job, fmt: PackageFormat) -> PackageRecord | None:
@@ -285,7 +288,8 @@ class LintianRunner(PackageRunner):
 
     def run(self, job: Job) -> SmokeResult:
         p, step = self.begin(job)
-        argv = ["lintian", "--suppress-tags", ",".join(LINTIAN_SUPPRESS), str(package_path(job, p))]
+        tags = LINTIAN_SUPPRESS + (LINTIAN_SUPPRESS_MUSL if "musl" in p.libc_depends else ())
+        argv = ["lintian", "--suppress-tags", ",".join(tags), str(package_path(job, p))]
         code, text = step.run(argv, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(job.work_dir)})
         errors = [ln for ln in text.splitlines() if ln.startswith("E: ")]
         warnings = [ln for ln in text.splitlines() if ln.startswith("W: ")]
@@ -300,7 +304,7 @@ class LintianRunner(PackageRunner):
             command=argv,
             output=tail(text),
             log=str(step.log),
-            notes=[f"suppressed: {t} (cannot apply outside a Debian source package)" for t in LINTIAN_SUPPRESS],
+            notes=[f"suppressed: {t} (cannot apply to this package: see LINTIAN_SUPPRESS)" for t in tags],
         )
 
 
@@ -333,7 +337,7 @@ class RpmRunner(PackageRunner):
             if code != 0:
                 return self.failed(job, step, "rpm --initdb failed")
             notes = [f"rpm -qip and -qlp read {p.name}; installed into an empty root"]
-            made = libc_stand_in(job, p, step, ["glibc = {v}", "libgcc", "libstdc++"])
+            made = libc_stand_in(job, p, step, ["libgcc", "libstdc++"])
             if isinstance(made, SmokeResult):
                 return made
             if made is not None:
@@ -342,7 +346,9 @@ class RpmRunner(PackageRunner):
                 )
                 if code != 0:
                     return self.failed(job, step, "cannot install the libc stand-in package")
-                notes.append(f"a stand-in package provides glibc = {host_glibc()} (the glibc the binary runs with)")
+                notes.append(
+                    f"{', '.join(p.libc_depends)}: checked against a stand-in for the C library it runs with here"
+                )
             argv = ["rpm", "--root", str(root), "--install", "--nosignature"]
             if not _same_cpu(job):
                 argv.append("--ignorearch")  # a foreign CPU's package into this host's root
@@ -368,31 +374,40 @@ class RpmRunner(PackageRunner):
             shutil.rmtree(root, ignore_errors=True)
 
 
-def libc_stand_in(job: Job, p: PackageRecord, step: Step, provides: list[str]) -> Path | SmokeResult | None:
-    """An empty root has no glibc package for `glibc >= 2.17` to be checked against: a stand-in
-    package of the same format (made by nfpm) provides glibc at the version the binary will
-    really run with here, so the package manager itself decides whether the declared floor is
-    met (never a --nodeps for it). None: the package declares no libc dependency."""
+def libc_stand_in(job: Job, p: PackageRecord, step: Step, extra: list[str]) -> Path | SmokeResult | None:
+    """An empty root has no C library package for `glibc >= 2.17` (or `musl`) to be checked
+    against: a stand-in package of the same format (made by nfpm) provides it, glibc at the
+    version the installed binary really runs with here, so the package manager itself decides
+    whether the declared floor is met (never a --nodeps for it). None: no libc dependency."""
     if not p.libc_depends:
         return None
-    have = host_glibc()
-    if have is None:
-        return SmokeResult(
-            runner=p.format,
-            binary=job.binary,
-            status="skipped",
-            reason="the host's glibc version is unknown: nothing to check the libc dependency against",
-        )
+    provides = list(extra)
+    for dep in p.libc_depends:
+        name = re.match(r"[\w.+-]+", dep)
+        if name is None:
+            continue
+        if name.group(0) == "glibc":
+            have = host_glibc()
+            if have is None:
+                return SmokeResult(
+                    runner=p.format,
+                    binary=job.binary,
+                    status="skipped",
+                    reason="the host's glibc version is unknown: nothing to check the libc dependency against",
+                )
+            provides.append(f"glibc = {have}" if p.format == "rpm" else f"glibc={have}")
+        else:
+            provides.append(name.group(0))  # musl: unversioned, as the dependency is
     exe = nfpm.ensure(job.cache_dir, job.environ)
     work = job.work_dir.parent / f".{job.target.id}-{p.format}-stand-in"
     dest = work / f"stand-in{nfpm.EXTENSIONS[p.format]}"
     cfg = {
         "name": "gobuildx-libc-stand-in",
         "arch": p.arch,
-        "version": have,
+        "version": host_glibc() or "1.0",
         "maintainer": "gobuildx <gobuildx@localhost>",
-        "description": f"stands for the glibc {have} the smoke run uses",
-        "provides": [x.format(v=have) for x in provides],
+        "description": "stands for the C library the smoke run uses",
+        "provides": provides,
         "rpm": {"buildhost": "gobuildx"},
     }
     step.commands.append(["nfpm", "package", "--packager", p.format, "(libc stand-in)"])
@@ -433,7 +448,7 @@ class PacmanRunner(PackageRunner):
             argv = ["pacman", "--config", str(conf), "--root", str(root), "--dbpath", str(db), "--noconfirm"]
             argv += ["--noscriptlet", "--cachedir", str(root / "cache"), "--logfile", str(root / "pacman.log")]
             notes = [f"pacman -U into an empty root (Architecture = {p.arch})"]
-            made = libc_stand_in(job, p, step, ["glibc={v}", "gcc-libs"])
+            made = libc_stand_in(job, p, step, ["gcc-libs"])
             if isinstance(made, SmokeResult):
                 return made
             if made is not None:
@@ -441,7 +456,9 @@ class PacmanRunner(PackageRunner):
                 shutil.rmtree(made.parent, ignore_errors=True)
                 if code != 0:
                     return self.failed(job, step, "cannot install the libc stand-in package")
-                notes.append(f"a stand-in package provides glibc={host_glibc()} (the glibc the binary runs with)")
+                notes.append(
+                    f"{', '.join(p.libc_depends)}: checked against a stand-in for the C library it runs with here"
+                )
             others = [d for d in p.depends if d not in p.libc_depends]
             if others:
                 argv += ["--nodeps", "--nodeps"]  # -dd: an empty root has none of the user's own dependencies
