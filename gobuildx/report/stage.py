@@ -255,12 +255,13 @@ def packages_cell(r: TargetRecord) -> Cell:
     pk = r.packages
     if pk is None or not pk.written:
         return Cell("not run" if pk is None else "none", "muted")
-    deps = sorted({d for p in pk.written for d in p.libc_depends})
+    short = {"deb": "deb", "rpm": "rpm", "apk": "apk", "archlinux": "arch"}
+    deb = next((p for p in pk.written if p.format == "deb"), pk.written[0])
     return Cell(
-        ", ".join(p.format for p in pk.written),
+        " ".join(short[p.format] for p in pk.written),
         "info",
         hint="; ".join(f"{p.name}: {', '.join(p.depends) or 'no dependencies'}" for p in pk.written),
-        note=", ".join(deps) if deps else "no libc dependency",
+        note=", ".join(deb.libc_depends) or "no libc dependency",
     )
 
 
