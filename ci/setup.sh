@@ -80,6 +80,33 @@ if [ ! -x "$tools_dir/referrers-registry-$GGCR_VERSION/registry" ]; then
   rm -rf "$build_dir"
 fi
 [ -x "$tools_dir/referrers-registry-$GGCR_VERSION/registry" ] || { echo "setup: preflight: the referrers registry was not built" >&2; exit 1; }
+# nfpm, the packager of `gobuildx package` (deb, rpm, apk, archlinux), and the Debian roots
+# the deb smoke runner installs into (debootstrap minbase bookworm: amd64 whole, arm64 and
+# armhf first stage only), each made once into gobuildx's cache by the same code gobuildx
+# runs (gobuildx.project.nfpm, gobuildx.smoke.runners.debroot). About 1 minute for nfpm and
+# 2 minutes for the roots the first time on a machine (40 MB of downloads per root), nothing
+# once cached.
+.venv/bin/python - <<'PY'
+import os
+import subprocess
+import sys
+import time
+
+from gobuildx.project import nfpm
+from gobuildx.smoke.runners import debroot
+from gobuildx.util.dirs import user_cache_dir
+
+env = {**os.environ, "PATH": "/usr/local/go/bin:" + os.environ.get("PATH", "")}
+cache = user_cache_dir(env)
+host = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+started = time.monotonic()
+exe = nfpm.ensure(cache, env)
+print(f"setup: nfpm {nfpm.NFPM_VERSION} at {exe}", file=sys.stderr)
+for arch in ("amd64", "arm64", "armhf"):
+    root = debroot.ensure(cache, arch, host, env, cache / "roots" / f"debootstrap-{arch}.log")
+    print(f"setup: Debian {debroot.SUITE} {arch} root at {root.path}", file=sys.stderr)
+print(f"setup: packaging tools ready in {time.monotonic() - started:.0f} s", file=sys.stderr)
+PY
 
 # GoReleaser v2.15.1 for the comparisons with it (tests/integration/bench, tests/integration/migrate),
 # installed as bench/vs_goreleaser.py installs it: `go install` into ~/.cache/gobuildx-bench/bin,

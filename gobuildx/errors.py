@@ -71,6 +71,13 @@ class MergeFailed(GobuildxError):
     exit_code = 9
 
 
+class PackageFailed(GobuildxError):
+    """`gobuildx package`: nfpm could not be installed, a package's dependency has no provider,
+    or nfpm refused a package."""
+
+    exit_code = 12
+
+
 class WriteFailed(GobuildxError):
     """A stage could not write (or read) a file: a full disk, a read-only dist. It ends with
     that stage's own exit code (build 4, image 5, smoke 6, release 7), and is no verdict:

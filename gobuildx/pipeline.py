@@ -9,10 +9,12 @@ is the terminal's) and never prints. Stages hand each other typed records in mem
     build    compile (or take merged prebuilt artifacts), then audit unless told not to
     audit    read every artifact, record verdicts; a failed verdict fails the build
     image    after build: one image per Linux target, one index
+    package  after build and audit: deb, rpm, apk, archlinux packages of the Linux targets (nfpm)
     smoke    after build (no audit): run every artifact where it would run
-    release  build (no audit), audit (warn only), image when configured, smoke (a failure
-             is recorded, not fatal), with --rebuild a fresh build from the commit compared
-             (recorded before signing), then the release folder, which refuses what failed
+    release  build (no audit), audit (warn only), image and package when configured, smoke
+             (a failure is recorded, not fatal; it installs the packages), with --rebuild a
+             fresh build from the commit compared (recorded before signing), then the release
+             folder, which refuses what failed
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gobuildx.errors import (
     GobuildxError,
     ImageFailed,
     NotBuilt,
+    PackageFailed,
     ReleaseRefused,
     SmokeFailed,
     VerifyFailed,
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import Manifest, TargetRecord
     from gobuildx.model.release import Rebuild, ReleaseManifest
+    from gobuildx.package import stage as package_stage
     from gobuildx.release import rebuild as release_rebuild
     from gobuildx.sign import stage as sign_stage
     from gobuildx.smoke import stage as smoke_stage
@@ -85,6 +89,10 @@ class ImageView(Protocol):
     def images(self, result: image_stage.Result) -> None: ...
 
 
+class PackageView(Protocol):
+    def packaged(self, result: package_stage.Result) -> None: ...
+
+
 class SmokeView(Protocol):
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None: ...
     def smoke_reporter(self) -> smoke_stage.Reporter: ...
@@ -92,7 +100,7 @@ class SmokeView(Protocol):
     def smoke_recorded(self, failure: SmokeFailed) -> None: ...
 
 
-class ReleaseView(BuildView, ImageView, SmokeView, Protocol):
+class ReleaseView(BuildView, ImageView, PackageView, SmokeView, Protocol):
     """Everything a release shows: the views of the stages it runs."""
 
 
@@ -224,6 +232,32 @@ def image(ctx: ProjectContext, sel: Selection, opts: image_stage.Options, view: 
     return result
 
 
+def package(ctx: ProjectContext, sel: Selection, view: PackageView) -> package_stage.Result:
+    """Linux packages of the selected targets (built and audited already): the libc dependency
+    from each audit; PackageFailed before any package is written when one cannot be made."""
+    from gobuildx.package import stage as package_stage
+    from gobuildx.report import stage as report_page
+
+    with _io("package", PackageFailed), report_page.timed(ctx.dist, "package"):
+        result = package_stage.build(ctx, sel.of(ctx), sel.jobs)
+    view.packaged(result)
+    return result
+
+
+class PackagedSmokeView(AuditView, PackageView, SmokeView, Protocol):
+    """What `gobuildx smoke` shows when it packages first."""
+
+
+def packages_for_smoke(ctx: ProjectContext, sel: Selection, view: PackagedSmokeView) -> None:
+    """With a [package] table, `gobuildx smoke` includes the package level: the build's
+    records are new, so audit them (warnings only: smoke judges running, not linkage) and
+    package them, as a release does before its smoke stage."""
+    if ctx.loaded.config.package is None:
+        return
+    run_audit(ctx, sel.of(ctx), sel.jobs, view, warn_only=True)
+    package(ctx, sel, view)
+
+
 def smoke(ctx: ProjectContext, sel: Selection, opts: smoke_stage.Options, view: SmokeView) -> smoke_stage.Outcome:
     """Run every built artifact where it would run; SmokeFailed names every target that failed."""
     from gobuildx.report import stage as report_page
@@ -326,6 +360,8 @@ def _release_stages(
     run_audit(ctx, sel.of(ctx), sel.jobs, view, warn_only=True)  # verdicts recorded; release refuses a fail
     if ctx.loaded.config.image is not None:
         image(ctx, sel, image_stage.Options(), view)
+    if ctx.loaded.config.package is not None:
+        package(ctx, sel, view)  # before smoke: its package level installs them
     try:
         smoke(ctx, sel, smoke_stage.Options(jobs=sel.jobs), view)
     except SmokeFailed as exc:

@@ -28,6 +28,7 @@ from gobuildx.errors import (
     ImageFailed,
     MergeFailed,
     NotBuilt,
+    PackageFailed,
     ReleaseRefused,
     SmokeFailed,
     VerifyFailed,
@@ -376,6 +377,21 @@ def _stdin_password() -> SecretStr:
     return SecretStr(sys.stdin.read().rstrip("\r\n"))
 
 
+@task(iterable=["target"], help=selection_help("parallel builds and packages (default: one per core)", {}))
+@stage
+def package(
+    c: Context, config: str | None = None, matrix: str = "all", target: list[str] | None = None, jobs: int = 0
+) -> None:
+    """Build and audit, then write deb, rpm, apk and archlinux packages of the Linux targets ([package], nfpm)."""
+    from gobuildx import pipeline
+    from gobuildx.cli.views import TerminalView
+
+    ctx, sel, view = common.open_at(config), common.selection(matrix, target, jobs), TerminalView()
+    with common.writing(ctx.dist, PackageFailed):
+        pipeline.build(ctx, sel, view)
+        pipeline.package(ctx, sel, view)
+
+
 @task(
     iterable=["target"],
     help=selection_help(
@@ -518,7 +534,7 @@ def smoke(
     jobs: int = 0,
     junit: str | None = None,
 ) -> None:
-    """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image)."""
+    """Run every artifact where it would run (native, QEMU, Wine, wasmtime, Node, its image, its packages)."""
     from gobuildx import pipeline
     from gobuildx.cli.views import TerminalView
     from gobuildx.smoke import stage as smoke_stage
@@ -526,6 +542,7 @@ def smoke(
     ctx, sel, view = common.open_at(config), common.selection(matrix, target, jobs), TerminalView()
     with common.writing(ctx.dist, SmokeFailed):
         pipeline.build(ctx, sel, view, audit=False)
+        pipeline.packages_for_smoke(ctx, sel, view)
         pipeline.smoke(ctx, sel, smoke_stage.Options(jobs=jobs, junit=Path(junit) if junit else None), view)
 
 
@@ -536,5 +553,6 @@ def collection() -> Collection:
     for t in (init, check, matrix, build, audit, doctor, report):
         ns.add_task(t)
     ns.add_task(image)
+    ns.add_task(package)
     ns.add_task(smoke)
     return ns

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gobuildx.model.audit import AuditReport
     from gobuildx.model.manifest import TargetRecord
     from gobuildx.model.release import ReleaseManifest
+    from gobuildx.package.stage import Result as PackageResult
     from gobuildx.pipeline import CheckReport
     from gobuildx.smoke.stage import Outcome, RunnerChoice
     from gobuildx.smoke.stage import Reporter as SmokeReporter
@@ -120,6 +121,16 @@ class TerminalView:
             how = "referrers API" if idx.referrers_api else "fallback tags sha256-<digest> (no referrers API)"
             print(f"  referrers: {count} (signature bundles, SBOMs, attestations), via {how}")
 
+    # ---------------------------------------------------------------- package
+    def packaged(self, result: PackageResult) -> None:
+        for tid, rec in sorted(result.records.items()):
+            for p in rec.written:
+                deps = ", ".join(p.libc_depends) or "no libc dependency"
+                print(f"  {tid:26} {p.format:9} {p.arch:9} {p.name}  ({deps})")
+            for skip in rec.skipped:
+                print(f"  {tid:26} {skip.format:9} not packaged: {skip.reason}")
+        print(f"{result.count} packages in dist/packages/")
+
     # ---------------------------------------------------------------- smoke
     def smoke_starting(self, ctx: ProjectContext, selected: Sequence[Target]) -> None:
         cfg = ctx.loaded.config
@@ -153,6 +164,7 @@ def print_release(rm: ReleaseManifest, folder: Path, version_source: str) -> Non
             f"  {t.id:26} {t.archive.name}  audit {t.audit}, smoke {t.smoke}"
             + (f", image {t.image}" if t.image else "")
             + ("" if t.reproduced is None else ", reproduced" if t.reproduced else ", NOT reproduced")
+            + (f", packages {' '.join(p.format for p in t.packages)}" if t.packages else "")
         )
     for o in rm.omitted:
         print(f"  {o.id:26} OMITTED ({o.reason})")

@@ -4,12 +4,15 @@ Models only; `gobuildx.project.manifest_file` reads it and updates it under its 
 
 from __future__ import annotations
 
+import calendar
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.audit import AuditResult
 from gobuildx.model.image import ImageIndexRecord, ImageRecord
+from gobuildx.model.package import PackagesRecord
 from gobuildx.model.smoke import SmokeRecord
 
 SCHEMA_VERSION = 1
@@ -56,10 +59,11 @@ class TargetRecord(TargetIdentity):
     image: ImageRecord | None = None
     audit: AuditResult | None = None  # the linkage audit (gobuildx.model.audit; keys in docs/audit.md)
     smoke: SmokeRecord | None = None  # the smoke verdicts (gobuildx.model.smoke; docs/smoke.md)
+    packages: PackagesRecord | None = None  # the Linux packages (gobuildx.model.package; docs/package.md)
 
 
 class StageTiming(BaseModel):
-    """How long one stage (build, audit, image, smoke, release) took; see report.timed."""
+    """How long one stage (build, audit, image, package, smoke, release) took; see report.timed."""
 
     name: str
     started: str  # UTC, ISO 8601
@@ -79,6 +83,12 @@ class Manifest(BaseModel):
     targets: list[TargetRecord] = []
     image: ImageIndexRecord | None = None
     stages: list[StageTiming] = []
+
+    @property
+    def epoch(self) -> int:
+        """The build date as seconds: SOURCE_DATE_EPOCH or the commit time, as the build used
+        (what every reproducible timestamp of a release and its packages is)."""
+        return calendar.timegm(time.strptime(self.date, "%Y-%m-%dT%H:%M:%SZ"))
 
     def target(self, target_id: str) -> TargetRecord | None:
         return next((t for t in self.targets if t.id == target_id), None)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.manifest import TargetIdentity
+from gobuildx.model.package import ReleasePackage
 
 # "binary": no archive, the target's one binary itself is the release file (GoReleaser's `binary`)
 ArchiveFormat = Literal["tar.gz", "tar.xz", "tar.zst", "zip", "binary"]
@@ -63,6 +64,15 @@ class ReleaseTarget(TargetIdentity):
     smoke: Verdict
     image: str | None = None
     reproduced: bool | None = None  # `release --rebuild`: every binary rebuilt identical; None: not rebuilt
+    packages: list[ReleasePackage] = []  # its Linux packages (docs/package.md)
+
+    def files(self) -> list[tuple[str, str]]:
+        """(name, sha256) of every file of this target in the release folder: its archive, its
+        SBOMs and its packages. What signing, provenance and verify treat as release files."""
+        out = [(self.archive.name, self.archive.sha256)]
+        out += [(b.sbom, b.sbom_sha256) for b in self.binaries if b.sbom and b.sbom_sha256]
+        out += [(p.name, p.sha256) for p in self.packages]
+        return out
 
 
 class Omitted(BaseModel):

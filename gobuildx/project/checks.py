@@ -100,6 +100,7 @@ def problems(loaded: LoadedConfig) -> list[str]:
         + _image_problems(loaded)
         + _release_problems(loaded)
         + sign_problems(loaded)
+        + package_problems(loaded)
     )
 
 
@@ -119,6 +120,7 @@ def target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str
                 _hint(f"{where}: image.binary: {table.binary!r} is not a binary of the project", table.binary, names)
             )
     out += _binary_file_clashes(loaded, targets)
+    out += package_target_problems(loaded, targets)
     rel = loaded.config.release
     ids = [t.id for t in targets]
     for tid in rel.names:
@@ -459,3 +461,86 @@ def _go_packages(module: Path) -> Iterator[str]:
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
         if any(f.endswith(".go") for f in filenames):
             yield "." if not rel.parts else "./" + rel.as_posix()
+
+
+# The [package] fields nfpm passes through os.Expand: a `$` there would become an environment
+# variable's value (or nothing) in the package, so it is refused rather than escaped.
+NFPM_EXPANDED = ("name", "maintainer", "description", "homepage", "vendor")
+MAINTAINER = re.compile(r"^[^<>]+ <[^<>@\s]+@[^<>\s]+>$")
+
+
+def package_problems(loaded: LoadedConfig) -> list[str]:
+    """[package] mistakes the file alone decides: missing sources, a `$` nfpm would expand, a
+    maintainer without an address (dpkg and lintian want "Name <email>")."""
+    table = loaded.config.package
+    if table is None:
+        return []
+    where, out = loaded.path, []
+    if not table.formats:
+        out.append(f"{where}: package.formats is empty; allowed: deb, rpm, apk, archlinux")
+    for key in NFPM_EXPANDED:
+        value = getattr(table, key)
+        if value and "$" in value:
+            out.append(f"{where}: package.{key}: {value!r} contains '$', which nfpm expands as an environment variable")
+    for key in ("depends", "recommends", "conflicts", "provides", "replaces"):
+        for i, value in enumerate(getattr(table, key)):
+            if "$" in value or not value.strip():
+                out.append(f"{where}: package.{key}[{i}]: {value!r} is empty or contains '$' (nfpm expands it)")
+    if not MAINTAINER.match(table.maintainer):
+        out.append(f'{where}: package.maintainer: {table.maintainer!r} is not "Name <email@host>"')
+    summary, _, long = table.description.strip().partition("\n")
+    if not summary.strip():
+        out.append(f"{where}: package.description is empty")
+    elif "deb" in table.formats and not long.strip():
+        out.append(
+            f"{where}: package.description: a deb needs a long description after the first line "
+            "(Debian policy 3.4.1; lintian: extended-description-is-empty)"
+        )
+    for i, f in enumerate(table.files):
+        key = f"{where}: package.files[{i}]"
+        if f.type in ("file", "config"):
+            if f.src is None:
+                out.append(f"{key}.src: required for type {f.type!r}")
+            else:
+                out += [f"{key}.src: {why}" for why in _source_errors(loaded.root, f.src)]
+        elif f.type == "symlink" and not f.src:
+            out.append(f"{key}.src: required for a symlink (the path it points to)")
+        elif f.type == "dir" and f.src is not None:
+            out.append(f"{key}.src: a dir takes no src")
+    named = [("systemd_unit", table.systemd_unit)] if table.systemd_unit else []
+    named += [(f"man_pages[{i}]", m) for i, m in enumerate(table.man_pages)]
+    named += [(f"completions.{sh}", c) for sh, c in table.completions.items()]
+    scripts = table.scripts.model_dump(exclude_none=True)
+    named += [(f"scripts.{k}", v) for k, v in scripts.items()]
+    for key, name in named:
+        out += [f"{where}: package.{key}: {why}" for why in _source_errors(loaded.root, name)]
+    for i, m in enumerate(table.man_pages):
+        if not re.search(r"\.[1-9][a-z]*$", m):
+            out.append(f"{where}: package.man_pages[{i}]: {m!r} has no man section suffix (.1 to .9)")
+    return out
+
+
+def package_target_problems(loaded: LoadedConfig, targets: Sequence[Target]) -> list[str]:
+    """package.targets globs must each select a Linux target (packages are Linux only)."""
+    table = loaded.config.package
+    if table is None:
+        return []
+    linux = [t.id for t in targets if t.goos == "linux" and t.goarch != "wasm"]
+    out = []
+    for i, pattern in enumerate(table.targets):
+        chosen = [t for t in targets if fnmatch.fnmatchcase(t.id, pattern)]
+        other = [t.id for t in chosen if t.goos != "linux"]
+        if other:
+            out.append(
+                f"{loaded.path}: package.targets[{i}]: {pattern!r} selects {', '.join(other)}: "
+                "packages are for Linux targets only"
+            )
+        elif not chosen:
+            out.append(matrix.no_match(f"{loaded.path}: package.targets[{i}]", pattern, linux))
+    for fmt, globs in table.format_targets.items():
+        if fmt not in table.formats:
+            out.append(f"{loaded.path}: package.format_targets.{fmt}: {fmt} is not in package.formats")
+        for i, pattern in enumerate(globs):
+            if not any(fnmatch.fnmatchcase(tid, pattern) for tid in linux):
+                out.append(matrix.no_match(f"{loaded.path}: package.format_targets.{fmt}[{i}]", pattern, linux))
+    return out

@@ -397,6 +397,92 @@ class ImageTable(Strict):
     """Per-registry TLS settings, keyed by host[:port] (e.g. "registry.corp:5443")."""
 
 
+PackageFormat = Literal["deb", "rpm", "apk", "archlinux"]
+PACKAGE_FORMATS: tuple[PackageFormat, ...] = ("deb", "rpm", "apk", "archlinux")
+
+
+class PackageFile(Strict):
+    """One entry of a package besides its binaries: a file, a config file, a directory or a symlink."""
+
+    dst: str = Field(pattern=r"^/")
+    """Its absolute path on the installed system."""
+    src: str | None = None
+    """The file to copy, relative to targets.toml (type file or config); for a symlink: what it points to."""
+    type: Literal["file", "config", "dir", "symlink"] = "file"
+    """file; config (a config file the package manager keeps on upgrade when edited); dir; symlink."""
+    mode: str | None = Field(default=None, pattern=r"^0?[0-7]{3,4}$")
+    """Its octal mode, such as "0644" (default: the source file's, 0755 for a dir)."""
+    owner: str = "root"
+    """The owning user."""
+    group: str = "root"
+    """The owning group."""
+
+
+class PackageScripts(Strict):
+    """Maintainer scripts, each a shell script relative to targets.toml."""
+
+    preinstall: str | None = None
+    """Run before the package's files are installed."""
+    postinstall: str | None = None
+    """Run after the package's files are installed."""
+    preremove: str | None = None
+    """Run before the package's files are removed."""
+    postremove: str | None = None
+    """Run after the package's files are removed."""
+
+
+class PackageTable(Strict):
+    """[package]: Linux packages (deb, rpm, apk, archlinux) built with nfpm for the Linux targets (docs/package.md)."""
+
+    formats: list[PackageFormat] = ["deb", "rpm"]
+    """The package formats: deb, rpm, apk, archlinux."""
+    targets: list[str] = ["linux-*"]
+    """Target id globs: the Linux targets that get packages."""
+    format_targets: dict[PackageFormat, list[str]] = {}
+    """Per format, the target id globs it is limited to, e.g. { apk = ["*-musl"] } (Alpine has no glibc)."""
+    name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9+.-]*$")
+    """The package name (default: project.name, lowercased)."""
+    maintainer: str
+    """The maintainer, "Name <email>" (Debian requires both)."""
+    description: str
+    """One line of summary, then optionally more lines."""
+    homepage: str | None = None
+    """The project's URL."""
+    license: str | None = None
+    """The license, an SPDX expression such as "MIT"."""
+    vendor: str | None = None
+    """The vendor (rpm)."""
+    section: str = "utils"
+    """The deb section."""
+    priority: Literal["required", "important", "standard", "optional", "extra"] = "optional"
+    """The deb priority."""
+    bindir: str = Field(default="/usr/bin", pattern=r"^/")
+    """Where the binaries go."""
+    files: list[PackageFile] = []
+    """Extra files, config files, directories and symlinks."""
+    systemd_unit: str | None = None
+    """A systemd unit file (relative to targets.toml), installed in /usr/lib/systemd/system/."""
+    man_pages: list[str] = []
+    """Man pages such as "docs/hello.1" (relative to targets.toml), gzipped by gobuildx into /usr/share/man/manN/."""
+    completions: dict[Literal["bash", "zsh", "fish"], str] = {}
+    """Shell completion files by shell (relative to targets.toml), installed where each shell looks."""
+    scripts: PackageScripts = PackageScripts()
+    """Maintainer scripts."""
+    depends: list[str] = []
+    """Extra dependencies (the libc one comes from the audit), e.g. "ca-certificates"."""
+    recommends: list[str] = []
+    """Recommended packages."""
+    conflicts: list[str] = []
+    """Conflicting packages."""
+    provides: list[str] = []
+    """Virtual packages this one provides."""
+    replaces: list[str] = []
+    """Packages this one replaces."""
+    libraries: list[str] = []
+    """Sonames (globs) that `depends` covers: a dynamic library the audit finds that is neither libc's nor listed here
+    is an error."""
+
+
 class Config(Strict):
     project: Project
     """The Go module and how to build it."""
@@ -412,6 +498,8 @@ class Config(Strict):
     """What `gobuildx release` puts in dist/release/."""
     sign: SignTable | None = None
     """Signatures and provenance of the release (docs/trust.md)."""
+    package: PackageTable | None = None
+    """Linux packages: deb, rpm, apk and archlinux, with the libc dependency from the audit (docs/package.md)."""
     audit: AuditPolicy = AuditPolicy()
     """How strict the linkage audit is."""
     smoke: SmokeTable = SmokeTable()

@@ -148,8 +148,9 @@ def join(dirs: Sequence[Path], out: Path, expected: Sequence[str]) -> Manifest:
 def _joined(header: Manifest, records: list[TargetRecord]) -> Manifest:
     """The merged manifest. Images are not carried over: each runner's images live in its own
     engine or layout, so the merge job builds them (and the multi-arch index) from the merged
-    artifacts with `gobuildx image` / `gobuildx release`."""
-    targets = [r.model_copy(update={"image": None}) for r in records]
+    artifacts with `gobuildx image` / `gobuildx release`. Nor are packages (their files stay in
+    the runners' dist/packages): `gobuildx release` on the merge job makes them again."""
+    targets = [r.model_copy(update={"image": None, "packages": None}) for r in records]
     return header.model_copy(update={"targets": targets, "stages": [], "image": None})
 
 

@@ -11,17 +11,16 @@ import hashlib
 import json
 import os
 import shutil
-from calendar import timegm
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from time import strptime
 
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx import __version__
 from gobuildx.errors import ConfigError, ReleaseRefused
 from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.model.package import ReleasePackage
 from gobuildx.model.release import (
     MANIFEST,
     RELEASE_DIR,
@@ -39,7 +38,7 @@ from gobuildx.project.context import ProjectContext
 from gobuildx.project.manifest_file import require as manifest_require
 from gobuildx.release import archive, sbom, stageview
 from gobuildx.release.stageview import StageView
-from gobuildx.util.files import sha256_file, sibling, swap_dir, write_atomic
+from gobuildx.util.files import copy_atomic, sha256_file, sibling, swap_dir, write_atomic
 
 
 class Inputs(BaseModel):
@@ -65,7 +64,7 @@ class Blocker(BaseModel):
 
 def epoch_of(m: Manifest) -> int:
     """The build date as seconds: SOURCE_DATE_EPOCH or the commit time, as the build used."""
-    return timegm(strptime(m.date, "%Y-%m-%dT%H:%M:%SZ"))
+    return m.epoch
 
 
 def blockers(m: Manifest, ids: Sequence[str]) -> list[Blocker]:
@@ -174,6 +173,7 @@ def _one_target(
     binaries = [
         _binary(inp, rec, a.binary, a.path, a.size, a.sha256, stem, staging, top, inner[a.path]) for a in rec.artifacts
     ]
+    packages = _packages(inp.dist, rec, staging)
     v: StageView = stageview.view(rec)
     return ReleaseTarget(
         id=rec.id,
@@ -196,7 +196,23 @@ def _one_target(
         audit=v.audit,
         smoke=v.smoke,
         image=v.image,
+        packages=packages,
     )
+
+
+def _packages(dist: Path, rec: TargetRecord, staging: Path) -> list[ReleasePackage]:
+    """The target's Linux packages, copied into the release as the package stage wrote them
+    (and refused if one changed since: its sha256 is the one dist/manifest.json records)."""
+    out = []
+    for p in rec.packages.written if rec.packages else []:
+        path = dist / p.path
+        if not path.is_file() or sha256_file(path) != p.sha256:
+            raise ReleaseRefused(
+                f"{rec.id}: {path} is missing or changed since it was packaged; run `gobuildx package` again"
+            )
+        copy_atomic(path, staging / p.name)
+        out.append(ReleasePackage(**p.model_dump(exclude={"path", "bindir"})))
+    return out
 
 
 def _binary(
@@ -315,7 +331,11 @@ def _release_manifest(
 
 
 def _write_index(staging: Path, rm: ReleaseManifest) -> None:
-    body = json.dumps(rm.model_dump(mode="json"), indent=2) + "\n"
+    data = rm.model_dump(mode="json")
+    for t in data["targets"]:
+        if not t["packages"]:  # a release without [package] keeps the manifest.json it had
+            del t["packages"]
+    body = json.dumps(data, indent=2) + "\n"
     write_atomic(staging / MANIFEST, body.encode())
     digests = {p.name: sha256_file(p) for p in staging.iterdir() if p.is_file() and p.name != SUMS}
     write_atomic(staging / SUMS, sums_text(digests).encode())

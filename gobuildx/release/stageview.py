@@ -41,12 +41,16 @@ def view(record: TargetRecord) -> StageView:
 
 
 def stages_run(m: Manifest) -> dict[str, bool]:
-    """Which of audit, image and smoke recorded anything for any target."""
-    return {
+    """Which of audit, image and smoke recorded anything for any target (and package, named only
+    when it ran: a project without [package] keeps the release manifest it had)."""
+    ran = {
         "audit": any(t.audit for t in m.targets),
         "image": any(t.image for t in m.targets) or m.image is not None,
         "smoke": any(t.smoke for t in m.targets),
     }
+    if any(t.packages for t in m.targets):
+        ran["package"] = True
+    return ran
 
 
 def index_digest(m: Manifest) -> str | None:

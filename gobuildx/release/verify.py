@@ -100,6 +100,9 @@ def _check_target(folder: Path, rm: ReleaseManifest, t: ReleaseTarget, sums: dic
             problems.append(f"{t.id}: SBOM {b.sbom} is not in {SUMS} with the manifest's sha256")
         elif (folder / b.sbom).is_file() and sbom.described_digest((folder / b.sbom).read_bytes()) != b.sha256:
             problems.append(f"{t.id}: SBOM {b.sbom} describes another binary than {b.path}")
+    for p in t.packages:
+        if sums.get(p.name) != p.sha256:
+            problems.append(f"{t.id}: package {p.name} is not in {SUMS} with the manifest's sha256")
     return problems
 
 
@@ -118,7 +121,7 @@ def check(folder: Path) -> tuple[list[str], ReleaseManifest | None]:
     referenced = {MANIFEST}
     for t in rm.targets:
         problems += _check_target(folder, rm, t, sums)
-        referenced |= {t.archive.name} | {b.sbom for b in t.binaries if b.sbom}
+        referenced |= {name for name, _ in t.files()}
     problems += [f"{name}: listed in {SUMS} but not part of {MANIFEST}" for name in sorted(set(sums) - referenced)]
     return problems + rebuild_problems(rm), rm
 

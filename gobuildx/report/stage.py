@@ -38,7 +38,7 @@ from gobuildx.util.dirs import user_cache_dir
 from gobuildx.util.files import write_atomic
 
 REPORT = "report.html"
-STAGES = ("build", "audit", "image", "smoke", "release")
+STAGES = ("build", "audit", "image", "package", "smoke", "release")
 
 Tone = Literal["ok", "bad", "warn", "muted", "info"]
 ICON: dict[Tone, str] = {"ok": "\u2714", "bad": "\u2718", "warn": "\u26a0", "muted": "", "info": ""}
@@ -48,6 +48,7 @@ COLUMNS = (
     ("cgo", "cgo"),
     ("size", "Size"),
     ("image", "Image"),
+    ("packages", "Packages"),
     ("runner", "Smoke runner"),
     ("smoke", "Smoke"),
 )
@@ -250,6 +251,36 @@ def image_cell(r: TargetRecord) -> Cell:
     )
 
 
+def packages_cell(r: TargetRecord) -> Cell:
+    pk = r.packages
+    if pk is None or not pk.written:
+        return Cell("not run" if pk is None else "none", "muted")
+    short = {"deb": "deb", "rpm": "rpm", "apk": "apk", "archlinux": "arch"}
+    deb = next((p for p in pk.written if p.format == "deb"), pk.written[0])
+    return Cell(
+        " ".join(short[p.format] for p in pk.written),
+        "info",
+        hint="; ".join(f"{p.name}: {', '.join(p.depends) or 'no dependencies'}" for p in pk.written),
+        note=", ".join(deb.libc_depends) or "no libc dependency",
+    )
+
+
+def package_facts(r: TargetRecord) -> list[Fact]:
+    pk = r.packages
+    if pk is None:
+        return []
+    out = [
+        Fact(
+            f"package {p.format}",
+            f"{p.path} ({p.arch}; depends: {', '.join(p.depends) or 'none'})",
+            mono=True,
+            href=relative_link(p.path),
+        )
+        for p in pk.written
+    ]
+    return out + [Fact(f"package {s.format}", f"not packaged: {s.reason}") for s in pk.skipped]
+
+
 def smoke_cells(r: TargetRecord) -> tuple[Cell, Cell]:
     smoke = r.smoke
     if smoke is None:
@@ -303,6 +334,7 @@ def row(r: TargetRecord, trust: Sequence[Fact] = ()) -> Row:
         "cgo": cgo_cell(r),
         "size": size_cell(r),
         "image": image_cell(r),
+        "packages": packages_cell(r),
         "runner": runner,
         "smoke": smoke,
     }
@@ -346,7 +378,7 @@ def facts(r: TargetRecord) -> list[Fact]:
         out.append(Fact("inputs digest", r.inputs, mono=True))
     if r.log:
         out.append(Fact("build log", r.log, mono=True, href=relative_link(r.log)))
-    return out + audit_facts(r.audit) + image_facts(r.image) + smoke_facts(r.smoke)
+    return out + audit_facts(r.audit) + image_facts(r.image) + package_facts(r) + smoke_facts(r.smoke)
 
 
 def audit_facts(a: AuditResult | None) -> list[Fact]:

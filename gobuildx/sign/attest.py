@@ -1,6 +1,6 @@
 """Attestations of what gobuildx checked, per target (no other release tool can write them):
 its smoke runs as an in-toto test-result, its linkage audit under gobuildx's own predicate.
-Subjects: the target's binaries, named and digested as in the provenance."""
+Subjects: the target's binaries and packages, named and digested as in the provenance."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def _relative(statement: dict[str, Any], dist: Path) -> dict[str, Any]:
 def _statement(t: ReleaseTarget, predicate_type: str, predicate: dict[str, Any]) -> dict[str, Any]:
     return {
         "_type": STATEMENT_TYPE,
-        "subject": binary_subjects(t),
+        # the packages too: the smoke's package level installed them, and they hold the binaries
+        "subject": binary_subjects(t) + [{"name": p.name, "digest": {"sha256": p.sha256}} for p in t.packages],
         "predicateType": predicate_type,
         "predicate": predicate,
     }

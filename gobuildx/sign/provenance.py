@@ -30,12 +30,13 @@ class Facts(BaseModel):
 
 
 def subjects(rm: ReleaseManifest) -> list[dict[str, Any]]:
-    """Archives and SBOMs by their file names; binaries as <archive>/<path inside it>."""
+    """Archives, SBOMs and packages by their file names; binaries as <archive>/<path inside it>."""
     out = []
     for t in rm.targets:
-        out.append(_subject(t.archive.name, t.archive.sha256))
+        files = t.files()  # the archive, the SBOMs, the packages
+        out.append(_subject(*files[0]))
         out += binary_subjects(t)
-        out += [_subject(b.sbom, b.sbom_sha256) for b in t.binaries if b.sbom and b.sbom_sha256]
+        out += [_subject(name, digest) for name, digest in files[1:]]
     return sorted(out, key=lambda s: s["name"])
 
 

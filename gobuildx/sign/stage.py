@@ -71,9 +71,9 @@ def _zig_version() -> str | None:
 
 def signed_names(table: SignTable, rm: ReleaseManifest) -> list[str]:
     names = [SUMS]
-    if table.files == "archives":
+    if table.files == "archives":  # every release file of each target: archive, SBOMs, packages
         for t in rm.targets:
-            names += [t.archive.name] + [b.sbom for b in t.binaries if b.sbom]
+            names += [name for name, _ in t.files()]
     return sorted(names)
 
 

@@ -186,9 +186,11 @@ def _check_statement(folder: Path, name: str, where: str, payload: bytes, rm: Re
         if byproducts != (provenance.rebuilt(rm) if rm.rebuild else None):
             problems.append(f"{where}: its rebuild result (runDetails.byproducts) differs from {MANIFEST}'s rebuild")
         return problems, kind
-    # a target's smoke or audit attestation is about the binaries of the archive it is named after
+    # a target's smoke or audit attestation is about the binaries of the archive it is named
+    # after, and the packages of that target (which hold the same binaries)
     archive = name.removesuffix(PROVENANCE_SUFFIX)
-    strays = [s for s in sorted(got) if not s.startswith(archive + "/")]
+    packages = {p.name for t in rm.targets if t.archive.name == archive for p in t.packages}
+    strays = [s for s in sorted(got) if not s.startswith(archive + "/") and s not in packages]
     problems += [f"{where}: attests {s}, not a binary of {archive}" for s in strays]
     if not got:
         problems.append(f"{where}: names no binary")

@@ -1,7 +1,8 @@
 """The smoke stage: run every built artifact where it would run, and record the verdicts.
 
 Per target: the first artifact runner that applies (native, qemu, wine, wasmtime, node) runs
-each binary; every image runner that applies (container, image-rootfs) runs too. A target
+each binary; every image runner that applies (container, image-rootfs) runs too, and every
+package runner (deb, lintian, rpm, pacman, apk: the `package` level) for the packages it has. A target
 nobody can run here is SKIPPED with the reason, never passed.
 """
 
@@ -111,7 +112,7 @@ def plan_target(
     jobs = [make_job(ctx, target, record, a.binary, ctx.dist / a.path, version, ports) for a in record.artifacts]
     tasks = [artifact_task(target, job, runners, avail, ctx) for job in jobs]
     first = record.artifacts[0]
-    for runner in (r for r in runners if r.kind == "image"):
+    for runner in (r for r in runners if r.kind in ("image", "package")):
         # A job of its own: in server mode, its own port (it runs beside the artifact check).
         job = make_job(ctx, target, record, first.binary, ctx.dist / first.path, version, ports)
         if runner.applies(job):
@@ -217,6 +218,7 @@ def make_job(
         work_dir=ctx.dist / SCRATCH / target.id,
         environ=ctx.environ,
         record=record,
+        dist=ctx.dist,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "gobuildx"
-STAGES = ("build", "audit", "image", "smoke", "release", "sign", "report")
+STAGES = ("build", "audit", "image", "package", "smoke", "release", "sign", "report")
 FLOORS = ("project", "model", "util", "formats")
 # What each layer may import of gobuildx (besides itself); `gobuildx` alone is __version__.
 ALLOWED = {

@@ -12,7 +12,8 @@ A runner is asked three things about a `Job` (one artifact of one target):
 
 `kind = "artifact"` runners (native, qemu, wine, wasmtime, node) are exclusive: smoke uses
 the first one that applies.  `kind = "image"` runners (container, image-rootfs) run in
-addition, for every target whose manifest record has an image (`job.record.image`).
+addition, for every target whose manifest record has an image (`job.record.image`), and
+`kind = "package"` runners (deb, lintian, rpm, pacman, apk) for every package it lists.
 
 This module imports nothing from gobuildx but the config and matrix models, so
 `gobuildx.model.manifest` can import `SmokeRecord` from here without a cycle.
@@ -31,7 +32,7 @@ from gobuildx.model.smoke import SmokeRecord, SmokeResult, Verdict
 from gobuildx.project.matrix import Target
 from gobuildx.util.sandbox import Limits, Mode
 
-RunnerKind = Literal["artifact", "image"]
+RunnerKind = Literal["artifact", "image", "package"]
 
 
 class Check(BaseModel):
@@ -78,7 +79,8 @@ class Job(BaseModel):
     cache_dir: Path  # ~/.cache/gobuildx: wine prefix, shim DLL, unpacked image rootfs
     work_dir: Path  # a scratch directory for this job (logs, temporary files)
     environ: dict[str, str]  # the explicit environment tools are found in (PATH) and run with
-    record: TargetRecord | None = None  # the target's manifest record (audit, image, ...)
+    record: TargetRecord | None = None  # the target's manifest record (audit, image, packages, ...)
+    dist: Path | None = None  # the dist directory its record's paths are relative to (packages)
 
 
 class Availability(BaseModel):

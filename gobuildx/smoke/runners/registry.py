@@ -27,5 +27,12 @@ def image_runners() -> list[Runner]:
     return list(container.runners())
 
 
+def package_runners() -> list[Runner]:
+    """Installing each Linux package with its own package manager (runners/packages.py)."""
+    from gobuildx.smoke.runners import packages
+
+    return packages.runners()
+
+
 def all_runners() -> list[Runner]:
-    return artifact_runners() + image_runners()
+    return artifact_runners() + image_runners() + package_runners()
