@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gobuildx.errors import PackageFailed
-from gobuildx.model.manifest import Manifest, TargetRecord
+from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetRecord
 from gobuildx.model.package import PACKAGES_DIR, PackageFormat, PackageRecord, PackageSkip, PackagesRecord
 from gobuildx.package import depends
 from gobuildx.project import manifest_file, nfpm, platforms
@@ -271,6 +271,14 @@ def _copyright(table: PackageTable, name: str, epoch: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def installed_binaries(dist: Path, bindir: str, artifacts: Sequence[ArtifactRecord]) -> list[tuple[Path, str]]:
+    """(built file, path in the package) of each binary: installed under the binary's name,
+    not its per-target file name (`yq_linux_amd64` is `/usr/bin/yq`: a package is for one
+    architecture already, and the command a user types is the binary's name). GoReleaser's
+    nfpms keep the file name; docs/package.md says so."""
+    return [(dist / a.path, str(PurePosixPath(bindir) / a.binary)) for a in artifacts]
+
+
 def _config(
     ctx: ProjectContext,
     table: PackageTable,
@@ -285,10 +293,7 @@ def _config(
     epoch: int,
 ) -> dict[str, Any]:
     """nfpm's config for one package (its YAML schema, written as JSON)."""
-    binaries = [
-        _file(ctx.dist / a.path, str(PurePosixPath(table.bindir) / PurePosixPath(a.path).name), 0o755)
-        for a in rec.artifacts
-    ]
+    binaries = [_file(src, dst, 0o755) for src, dst in installed_binaries(ctx.dist, table.bindir, rec.artifacts)]
     summary = table.description.strip().partition("\n")[0]
     config: dict[str, Any] = {
         "name": name,

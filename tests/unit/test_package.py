@@ -205,3 +205,11 @@ def test_dpkg_names_info_files_of_multi_arch_same_packages_with_their_arch() -> 
 
     assert _info_name("Package: libc6\nArchitecture: arm64\nMulti-Arch: same\n") == "libc6:arm64"
     assert _info_name("Package: bash\nArchitecture: arm64\nMulti-Arch: foreign\n") == "bash"
+
+
+def test_a_binary_is_installed_under_its_name_not_its_per_target_file_name(tmp_path: Path) -> None:
+    from gobuildx.model.manifest import ArtifactRecord
+    from gobuildx.package.stage import installed_binaries
+
+    art = ArtifactRecord(binary="yq", path="linux-amd64/yq_linux_amd64", size=1, sha256="0" * 64)
+    assert installed_binaries(tmp_path, "/usr/bin", [art]) == [(tmp_path / "linux-amd64/yq_linux_amd64", "/usr/bin/yq")]
