@@ -15,13 +15,16 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from gobuildx.util.files import sibling
 from gobuildx.util.lock import file_lock
+from gobuildx.util.procs import kill_group, signal_group
 
 SUITE = "bookworm"
 VARIANT = "minbase"
@@ -79,7 +82,7 @@ def ensure(cache_dir: Path, arch: str, host_arch: str, environ: dict[str, str], 
         if (dest / DONE).is_file():
             return Root(dest, arch, foreign)
         tmp = sibling(dest)
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         argv = ["debootstrap", f"--variant={VARIANT}", f"--arch={arch}", f"--include={','.join(INCLUDE)}"]
         argv += ["--foreign"] if foreign else []
         argv += [SUITE, str(tmp), mirror(environ)]
@@ -90,28 +93,69 @@ def ensure(cache_dir: Path, arch: str, host_arch: str, environ: dict[str, str], 
                 register_unpacked(tmp, arch, log)
             (tmp / DONE).write_text(f"{' '.join(argv[:-3])} {SUITE} <root> {argv[-1]}\n")
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            discard(tmp)
             raise
-        shutil.rmtree(dest, ignore_errors=True)  # an unfinished one (no DONE) from a crash before rename
+        discard(dest)  # an unfinished one (no DONE) from a crash before rename
         os.replace(tmp, dest)
     return Root(dest, arch, foreign)
 
 
 def _run(argv: list[str], env: dict[str, str], log: Path) -> None:
+    """Run debootstrap in a mount namespace of its own: the second stage mounts the host's /proc
+    and /sys inside the root and unmounts them only from its exit trap, which a SIGKILL (a
+    timeout, a second Ctrl-C) skips; in the namespace those mounts end with the process, and
+    never reach the host's ~/.cache (where removing the root would walk into them)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         out.write(f"$ {' '.join(argv)}\n".encode())
         out.flush()
         try:
-            proc = subprocess.run(
-                argv, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=DEBOOTSTRAP_TIMEOUT_S, check=False
+            proc = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", *argv],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
-            raise RootFailed(f"{argv[0]}: no result in {DEBOOTSTRAP_TIMEOUT_S:g} s (log: {log})") from None
         except OSError as exc:
-            raise RootFailed(f"{argv[0]}: {exc}") from None
-    if proc.returncode != 0:
-        raise RootFailed(f"{' '.join(argv[:4])} ... failed with exit code {proc.returncode} (log: {log})")
+            raise RootFailed(f"unshare {argv[0]}: {exc}") from None
+        try:
+            code = proc.wait(timeout=DEBOOTSTRAP_TIMEOUT_S)
+        except BaseException:  # a timeout or an interrupt: SIGTERM first, which debootstrap traps to unmount
+            signal_group(proc, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                kill_group(proc)
+            if isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
+                raise RootFailed(f"{argv[0]}: no result in {DEBOOTSTRAP_TIMEOUT_S:g} s (log: {log})") from None
+            raise
+    if code != 0:
+        raise RootFailed(f"{' '.join(argv[:4])} ... failed with exit code {code} (log: {log})")
+
+
+def mounts_under(path: Path) -> list[str]:
+    """The mount points at or below `path` in this process's mount namespace (mountinfo's fifth
+    field, with its octal escapes of spaces and tabs undone)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4]) for line in lines]
+    top = str(path).rstrip("/")
+    return [p for p in points if p == top or p.startswith(top + "/")]
+
+
+def discard(root: Path) -> None:
+    """Remove a root (half-made or stale), never walking into something mounted inside it: a
+    mount left there is unmounted first (lazily), and if that fails the root is left alone."""
+    for point in sorted(mounts_under(root), reverse=True):
+        subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
+    left = mounts_under(root)
+    if left:
+        raise RootFailed(f"{root}: still mounted inside it ({', '.join(left)}); not removed: unmount it by hand")
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def register_unpacked(root: Path, arch: str, log: Path) -> None:
@@ -145,7 +189,9 @@ def register_unpacked(root: Path, arch: str, log: Path) -> None:
     (admin / "status").write_text("\n\n".join(stanzas) + "\n")
     with open(log, "ab") as out:
         out.write(f"registered {len(stanzas)} unpacked packages in {admin}/status\n".encode())
-    subprocess.run(["dpkg", f"--root={root}", "--add-architecture", arch], check=True, capture_output=True)
+    added = subprocess.run(["dpkg", f"--root={root}", "--add-architecture", arch], capture_output=True, text=True)
+    if added.returncode != 0:
+        raise RootFailed(f"dpkg --root={root} --add-architecture {arch}: {added.stderr.strip()}")
 
 
 def _info_name(fields: str) -> str:
