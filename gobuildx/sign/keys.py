@@ -81,8 +81,11 @@ def pem_private_key(secret: Secret, where: str) -> ec.EllipticCurvePrivateKey:
     `cosign generate-key-pair` writes."""
     if any(b"-----BEGIN " + t + b"-----" in secret.text for t in COSIGN_PEM_TYPES):
         return _checked_p256(serialization.load_der_private_key(cosign_key_der(secret, where), None), secret, where)
+    # A passphrase only for a PEM that is encrypted: cryptography refuses one for a plain key,
+    # and COSIGN_PASSWORD (often exported empty in CI) applies to every cosign key.
+    encrypted = b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in secret.text or b"Proc-Type: 4,ENCRYPTED" in secret.text
     try:
-        key = serialization.load_pem_private_key(secret.text, password=secret.passphrase)
+        key = serialization.load_pem_private_key(secret.text, password=secret.passphrase if encrypted else None)
     except (ValueError, TypeError):
         raise ConfigError(
             [

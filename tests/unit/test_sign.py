@@ -490,3 +490,15 @@ def test_cosign_password_is_the_default_passphrase_of_the_cosign_key(tmp_path: P
     assert (
         keys.read_secret("cosign", named, tmp_path, {"K": "t", "MINE": "m", "COSIGN_PASSWORD": "pw"}).passphrase == b"m"
     )
+
+
+@pytest.mark.parametrize("password", ["", "set-for-another-key"])
+def test_a_plain_pkcs8_cosign_key_opens_whatever_cosign_password_says(tmp_path: Path, password: str) -> None:
+    """CI often exports COSIGN_PASSWORD (empty, or for cosign's own key file); a plain PKCS#8
+    P-256 key must still open, as it did before COSIGN_PASSWORD was read."""
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    source = config.KeySource(key_env="K")
+    secret = keys.read_secret("cosign", source, tmp_path, {"K": pem.decode(), "COSIGN_PASSWORD": password})
+    assert isinstance(keys.pem_private_key(secret, "sign.cosign"), ec.EllipticCurvePrivateKey)
