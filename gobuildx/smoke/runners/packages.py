@@ -220,13 +220,16 @@ class DebRunner(PackageRunner):
         upper, ovl, merged = scratch / "upper", scratch / "work", scratch / "merged"
         for d in (upper, ovl, merged):
             d.mkdir(parents=True)
+        mounted = scratch / "mounted"  # made once the overlay is up: dpkg's own failure is not a mount's
         script = (
-            'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" || exit 90; '
+            'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" || exit 90; : > "$7"; '
             'dpkg --root="$4" --install "$5" && dpkg --root="$4" --status "$6"'
         )
         argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
-        code, text = step.run([*argv, str(base), str(upper), str(ovl), str(merged), str(deb), name])
-        if code != MOUNT_FAILED:
+        code, text = step.run([*argv, str(base), str(upper), str(ovl), str(merged), str(deb), name, str(mounted)])
+        # Anything that stopped before dpkg ran (no overlay, or unshare itself refused: a
+        # container without CAP_SYS_ADMIN) falls back to a copy.
+        if code == 0 or mounted.exists():
             notes.append("installed on an overlay of the cached root (the cache stays as it was)")
             return upper, code, text  # the upper layer holds what dpkg wrote: the installed binary
         shutil.rmtree(scratch, ignore_errors=True)
