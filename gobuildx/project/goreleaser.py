@@ -1181,6 +1181,20 @@ NFPM_CONTENT_TYPES |= {"license": "file", "readme": "file", "doc": "file"}  # rp
 NFPM_TRANSLATED = {"id", "ids", "builds", "formats", "format", "package_name", "bindir", "contents", "scripts"}
 NFPM_TRANSLATED |= set(NFPM_RELATIONS) | set(NFPM_TEXT) | {"overrides"}
 NFPM_PER_FORMAT = ("deb", "rpm", "apk", "archlinux", "ipk")
+# Where configs install a shell completion of binary {name} (current and legacy places): such a
+# file becomes package.completions, installed where each shell looks (docs/package.md).
+NFPM_COMPLETIONS = {
+    "bash": ("/usr/share/bash-completion/completions/{name}", "/etc/bash_completion.d/{name}"),
+    "zsh": tuple(
+        f"{d}/_{{name}}"
+        for d in (
+            "/usr/share/zsh/vendor-completions",
+            "/usr/share/zsh/site-functions",
+            "/usr/local/share/zsh/site-functions",
+        )
+    ),
+    "fish": ("/usr/share/fish/vendor_completions.d/{name}.fish", "/usr/share/fish/completions/{name}.fish"),
+}
 # What to do instead, for the nfpms keys [package] has no place for.
 NFPM_ADVICE = {
     "file_name_template": "gobuildx names every package <name>_<version>_<target id><extension> (docs/package.md)",
@@ -1247,7 +1261,7 @@ def _package(
     if len(chosen) < len(linux):
         out["targets"] = sorted({ids[t.name] for t in chosen})
     merged = _package_overrides(e, formats, key, notes)
-    values = _package_text(data, merged, formats, chosen, filler, key, notes)
+    values = _package_text(data, merged, chosen, filler, key, notes)
     if values is None:
         return None
     out |= values
@@ -1262,9 +1276,21 @@ def _package(
     if bindir and bindir.rstrip("/") != "/usr/bin":
         out["bindir"] = "/" + bindir.strip("/")
     name_used = out.get("name", project.lower())
-    files = _package_files(merged.get("contents"), f"{key}.contents", name_used, chosen, filler, notes, root)
+    command = binaries[0]["name"]  # package.completions are installed under the first binary's name
+    contents = merged.get("contents")
+    files, completions = _package_files(contents, f"{key}.contents", name_used, command, chosen, filler, notes, root)
     if files:
         out["files"] = files
+    if completions:
+        out["completions"] = completions
+    if "\n" not in out["description"] and "deb" in formats:
+        # a deb needs a long description (lintian extended-description-is-empty) that is not the
+        # summary again (description-synopsis-is-duplicated): both are lintian errors
+        installed = ", ".join(f"{out.get('bindir', '/usr/bin')}/{b['name']}" for b in binaries)
+        more = f"It installs {installed}." + (f" More about it: {out['homepage']}" if out.get("homepage") else "")
+        out["description"] += "\n" + more
+        text = f"one line; a deb needs a long description too (lintian), so {more!r} is added: write a better one"
+        notes.append(Note(f"{key}.description", "differs", text))
     scripts = _package_scripts(merged.get("scripts"), f"{key}.scripts", chosen, filler, notes, root)
     if scripts:
         out["scripts"] = scripts
@@ -1369,7 +1395,6 @@ def _package_value(value: Any, key: str, chosen: Sequence[GrTarget], filler: _Fi
 def _package_text(
     data: Mapping[str, Any],
     e: Mapping[str, Any],
-    formats: Sequence[str],
     chosen: Sequence[GrTarget],
     filler: _Filler,
     key: str,
@@ -1408,16 +1433,6 @@ def _package_text(
     if not out.get("description"):
         notes.append(Note(f"{key}.description", "untranslated", "unset; [package] needs one: no [package]"))
         ok = False
-    elif "\n" not in out["description"] and "deb" in formats:
-        out["description"] += "\n" + out["description"]
-        notes.append(
-            Note(
-                f"{key}.description",
-                "differs",
-                "one line; a deb needs a long description too (lintian: extended-description-is-empty), "
-                "so the line is repeated as it: write a better one",
-            )
-        )
     return out if ok else None
 
 
@@ -1425,15 +1440,18 @@ def _package_files(
     contents: Any,
     key: str,
     name: str,
+    command: str,
     chosen: Sequence[GrTarget],
     filler: _Filler,
     notes: list[Note],
     root: Path,
-) -> list[dict[str, str]]:
-    """`contents` as package.files: src, dst, type, file_info mode/owner/group. An entry
-    [package] cannot hold (another type, a glob, one packager only, a source not in the
-    checkout, the copyright file gobuildx writes itself) is a note, and left out."""
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """`contents` as package.files (src, dst, type, file_info mode/owner/group) and, for a file
+    where a shell looks for `command`'s completion, package.completions. An entry [package]
+    cannot hold (another type, a glob, one packager only, a source not in the checkout, the
+    copyright file gobuildx writes itself) is a note, and left out."""
     out: list[dict[str, str]] = []
+    completions: dict[str, str] = {}
     for j, c in enumerate(x for x in _list(contents) if isinstance(x, dict)):
         where = f"{key}[{j}]"
         kind = NFPM_CONTENT_TYPES.get(str(c.get("type") or ""))
@@ -1466,6 +1484,19 @@ def _package_files(
         if dst.rstrip("/") == f"/usr/share/doc/{name}/copyright":
             notes.append(Note(where, "differs", f"gobuildx writes {dst} itself (from license, maintainer, vendor)"))
             continue
+        shell = next((sh for sh, ps in NFPM_COMPLETIONS.items() if dst in (p.format(name=command) for p in ps)), None)
+        if shell and kind == "file" and src and shell not in completions and not source_errors(root, src):
+            completions[shell] = posixpath.normpath(src)
+            text = f"{dst}: package.completions.{shell}, installed where {shell} looks (docs/package.md)"
+            notes.append(Note(where, "differs", text))
+            continue
+        if kind == "file" and dst.startswith("/etc/"):
+            kind = "config"  # Debian policy 10.7.2; lintian: file-in-etc-not-marked-as-conffile, an error
+            notes.append(Note(where, "differs", f"{dst}: a file in /etc is a config file (kept on upgrade)"))
+        if dst.startswith("/usr/local/"):
+            notes.append(
+                Note(where, "differs", f"{dst}: lintian calls a file in /usr/local an error; the deb fails its check")
+            )
         entry: dict[str, str] = {"dst": dst} | ({"type": kind} if kind != "file" else {})
         if str(c.get("type") or "") in ("license", "readme", "doc"):
             notes.append(Note(f"{where}.type", "differs", f"{c['type']}: rpm's mark is not written; a plain file"))
@@ -1503,7 +1534,7 @@ def _package_files(
         if info.get("mtime"):
             notes.append(Note(f"{where}.file_info.mtime", "differs", "every package member has the commit time"))
         out.append(entry)
-    return out
+    return out, completions
 
 
 def _octal(mode: Any) -> int | None:

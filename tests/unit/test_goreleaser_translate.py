@@ -548,6 +548,10 @@ nfpms:
       - {src: missing.txt, dst: /usr/share/hello/missing.txt}
       - {src: hello.conf, dst: /etc/hello/ghost, type: ghost}
       - {src: hello.conf, dst: /etc/hello/deb-only, packager: deb}
+      - {src: hello.conf, dst: /etc/hello/plain.conf}
+      - {src: completions/hello.bash, dst: /etc/bash_completion.d/hello}
+      - {src: completions/_hello, dst: /usr/local/share/zsh/site-functions/_hello}
+      - {src: completions/hello.bash, dst: /usr/share/bash-completion/completions/other}
     scripts:
       postinstall: scripts/postinstall.sh
       preremove: scripts/gone.sh
@@ -570,6 +574,9 @@ def test_nfpms_become_a_package_table(tmp_path: Path) -> None:
     (tmp_path / "hello.conf").write_text("greeting = hi\n")
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "postinstall.sh").write_text("#!/bin/sh\n")
+    (tmp_path / "completions").mkdir()
+    (tmp_path / "completions" / "hello.bash").write_text("complete -F _hello hello\n")
+    (tmp_path / "completions" / "_hello").write_text("#compdef hello\n")
     result, loaded = translated(tmp_path, NFPMS)
     checked_targets(loaded, PLATFORMS)  # every check of `gobuildx check` that needs no Go
     table = loaded.config.package
@@ -589,7 +596,11 @@ def test_nfpms_become_a_package_table(tmp_path: Path) -> None:
         {"dst": "/var/lib/hello", "type": "dir", "mode": "0750", "owner": "hello", "group": "hello"},
         {"dst": "/usr/bin/hi", "src": "/usr/local/bin/hello", "type": "symlink"},
         {"dst": "/usr/share/doc/hello/LICENSE", "src": "LICENSE", "mode": "0644"},  # ./ dst made absolute
+        {"dst": "/etc/hello/plain.conf", "src": "hello.conf", "type": "config"},  # in /etc: a conffile
+        {"dst": "/usr/share/bash-completion/completions/other", "src": "completions/hello.bash"},  # not hello's
     ]
+    # completions of the binary (legacy places too) go where each shell looks
+    assert table.completions == {"bash": "completions/hello.bash", "zsh": "completions/_hello"}
     assert table.scripts.postinstall == "scripts/postinstall.sh" and table.scripts.preremove is None
     assert (table.depends, table.recommends, table.conflicts) == (["ca-certificates"], ["git"], ["hello-old"])
     assert (table.provides, table.replaces) == (["hello"], ["hello-old"])
@@ -638,7 +649,8 @@ nfpms:
     table = loaded.config.package
     assert table is not None
     assert table.maintainer == "You <you@example.org>" and table.homepage == "https://example.org"
-    assert table.description == "says hello\nsays hello"
+    # a deb's long description must be there and not the summary again (lintian errors both)
+    assert table.description == "says hello\nIt installs /usr/bin/hello. More about it: https://example.org"
     notes = {n.key: n.kind for n in result.notes}
     assert notes["nfpms[0].description"] == notes["nfpms[0].maintainer"] == "differs"
 
