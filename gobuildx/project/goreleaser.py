@@ -1510,8 +1510,10 @@ def _package_files(
                     Note(
                         where,
                         "untranslated",
-                        f"src {src!r} is not a file in the checkout (made by a "
-                        f"hook?): add {{ src, dst = {dst!r} }} to package.files once it is",
+                        f"src {src!r} is not a file in the checkout (made by a hook?): add it once it is, "
+                        + (
+                            f"as package.completions.{shell}" if shell else f"{{ src, dst = {dst!r} }} to package.files"
+                        ),
                     )
                 )
                 continue

@@ -552,6 +552,7 @@ nfpms:
       - {src: completions/hello.bash, dst: /etc/bash_completion.d/hello}
       - {src: completions/_hello, dst: /usr/local/share/zsh/site-functions/_hello}
       - {src: completions/hello.bash, dst: /usr/share/bash-completion/completions/other}
+      - {src: completions/hello.fish, dst: /usr/share/fish/vendor_completions.d/hello.fish}
     scripts:
       postinstall: scripts/postinstall.sh
       preremove: scripts/gone.sh
@@ -609,6 +610,7 @@ def test_nfpms_become_a_package_table(tmp_path: Path) -> None:
                 "suggests", "epoch", "file_name_template", "rpm.signature", "deb.lintian_overrides"):  # fmt: skip
         assert notes[f"nfpms[0].{key}"].kind == "untranslated", key
     assert "not a file in the checkout" in notes["nfpms[0].contents[6]"].text
+    assert "as package.completions.fish" in notes["nfpms[0].contents[13]"].text  # made by a hook: not there yet
     assert "ghost" in notes["nfpms[0].contents[7]"].text and "deb" in notes["nfpms[0].contents[8]"].text
     assert "does not sign packages" in notes["nfpms[0].rpm.signature"].text
 
