@@ -1181,6 +1181,7 @@ NFPM_CONTENT_TYPES |= {"license": "file", "readme": "file", "doc": "file"}  # rp
 NFPM_TRANSLATED = {"id", "ids", "builds", "formats", "format", "package_name", "bindir", "contents", "scripts"}
 NFPM_TRANSLATED |= set(NFPM_RELATIONS) | set(NFPM_TEXT) | {"overrides"}
 NFPM_PER_FORMAT = ("deb", "rpm", "apk", "archlinux", "ipk")
+NFPM_OVERRIDABLE = {"contents", "scripts"} | set(NFPM_RELATIONS)  # the overrides [package] can hold
 # Where configs install a shell completion of binary {name} (current and legacy places): such a
 # file becomes package.completions, installed where each shell looks (docs/package.md).
 NFPM_COMPLETIONS = {
@@ -1357,22 +1358,26 @@ def _package_overrides(e: Mapping[str, Any], formats: Sequence[str], key: str, n
         return merged
     for fmt in sorted(set(overrides) - set(formats)):
         notes.append(Note(f"{key}.overrides.{fmt}", "untranslated", f"{fmt} is not made (not in formats); not used"))
-    per = {f: overrides.get(f) or {} for f in formats}
+    per = {f: overrides[f] if isinstance(overrides.get(f), dict) else {} for f in formats}
     for k in sorted({k for v in per.values() if isinstance(v, dict) for k in v}):
-        values = [per[f].get(k) if isinstance(per[f], dict) else None for f in formats]
+        if k not in NFPM_OVERRIDABLE:  # suggests, umask, deb/rpm/... settings: as on the entry itself
+            text = NFPM_ADVICE.get(k, NFPM_FORMAT_ADVICE.get(k, "[package] has no equivalent; not used"))
+            notes += [Note(f"{key}.overrides.{f}.{k}", "untranslated", text) for f in formats if k in per[f]]
+            continue
+        values = [per[f].get(k) for f in formats]
         if all(v not in (None, "", [], {}) for v in values) and all(v == values[0] for v in values):
             merged[k] = values[0]
             if len(formats) > 1:
                 notes.append(Note(f"{key}.overrides.{k}", "differs", "the same for every format: [package] has it"))
             continue
         for f in formats:
-            if isinstance(per[f], dict) and k in per[f]:
+            if k in per[f]:
                 notes.append(
                     Note(
                         f"{key}.overrides.{f}.{k}",
                         "untranslated",
-                        f"for {f} only; [package] has one value for every format (make a second targets.toml "
-                        "or keep GoReleaser's nfpm step for this format)",
+                        f"for {f} only; [package] has one value for every format: add it by hand if it suits "
+                        "every format, or keep GoReleaser's nfpm step for this format",
                     )
                 )
     return merged
@@ -1454,6 +1459,10 @@ def _package_files(
     completions: dict[str, str] = {}
     for j, c in enumerate(x for x in _list(contents) if isinstance(x, dict)):
         where = f"{key}[{j}]"
+        info: Mapping[str, Any] = c["file_info"] if isinstance(c.get("file_info"), dict) else {}
+        extra = [f"{where}.{k}" for k in sorted(set(c) - {"src", "dst", "type", "packager", "file_info"})]
+        extra += [f"{where}.file_info.{k}" for k in sorted(set(info) - {"mode", "owner", "group", "mtime"})]
+        notes += [Note(k, "untranslated", "package.files have src, dst, type, mode, owner, group") for k in extra]
         kind = NFPM_CONTENT_TYPES.get(str(c.get("type") or ""))
         if kind is None:
             notes.append(
@@ -1523,7 +1532,6 @@ def _package_files(
                 notes.append(Note(where, "untranslated", "a symlink without src (its target); left out"))
                 continue
             entry["src"] = src
-        info: Mapping[str, Any] = c["file_info"] if isinstance(c.get("file_info"), dict) else {}
         mode = _octal(info.get("mode"))
         if mode is not None and kind != "symlink":
             entry["mode"] = f"{mode:04o}"

@@ -539,7 +539,7 @@ nfpms:
     priority: extra
     bindir: /usr/local/bin
     contents:
-      - {src: hello.conf, dst: /etc/hello/hello.conf, type: config}
+      - {src: hello.conf, dst: /etc/hello/hello.conf, type: config, expand: true}
       - {src: hello.conf, dst: /etc/hello/defaults.conf, type: "config|noreplace", file_info: {mode: 0600}}
       - {dst: /var/lib/hello, type: dir, file_info: {mode: 0o750, owner: hello, group: hello}}
       - {src: /usr/local/bin/hello, dst: /usr/bin/hi, type: symlink}
@@ -606,8 +606,10 @@ def test_nfpms_become_a_package_table(tmp_path: Path) -> None:
     assert (table.depends, table.recommends, table.conflicts) == (["ca-certificates"], ["git"], ["hello-old"])
     assert (table.provides, table.replaces) == (["hello"], ["hello-old"])
     notes = {n.key: n for n in result.notes if n.key.startswith("nfpms")}
-    for key in ("formats ipk", "contents[5]", "contents[6]", "contents[7]", "contents[8]", "scripts.preremove",
-                "suggests", "epoch", "file_name_template", "rpm.signature", "deb.lintian_overrides"):  # fmt: skip
+    untranslated = ["formats ipk", "contents[0].expand", "contents[5]", "contents[6]", "contents[7]"]
+    untranslated += ["contents[8]", "scripts.preremove", "suggests", "epoch", "file_name_template"]
+    untranslated += ["rpm.signature", "deb.lintian_overrides"]
+    for key in untranslated:
         assert notes[f"nfpms[0].{key}"].kind == "untranslated", key
     assert "not a file in the checkout" in notes["nfpms[0].contents[6]"].text
     assert "as package.completions.fish" in notes["nfpms[0].contents[13]"].text  # made by a hook: not there yet
@@ -707,14 +709,20 @@ nfpms:
   - formats: [rpm]
     maintainer: You <you@example.org>
     description: says hello
-    overrides: {rpm: {dependencies: [git], contents: [{src: LICENSE, dst: /usr/share/licenses/hello/LICENSE}]}}
+    overrides:
+      rpm:
+        dependencies: [git]
+        contents: [{src: LICENSE, dst: /usr/share/licenses/hello/LICENSE}]
+        suggests: [vim]
+        rpm: {group: Applications}
 """
     result, loaded = translated(tmp_path, text)
     checked_targets(loaded, PLATFORMS)
     table = loaded.config.package
     assert table is not None and table.depends == ["git"]
     assert [(f.src, f.dst) for f in table.files] == [("LICENSE", "/usr/share/licenses/hello/LICENSE")]
-    assert not any(n.kind == "untranslated" and n.key.startswith("nfpms") for n in result.notes)
+    untranslated = {n.key for n in result.notes if n.kind == "untranslated" and n.key.startswith("nfpms")}
+    assert untranslated == {"nfpms[0].overrides.rpm.suggests", "nfpms[0].overrides.rpm.rpm"}  # never dropped silently
 
 
 def test_nfpms_binary_named_per_target_and_the_copyright_file(tmp_path: Path) -> None:
