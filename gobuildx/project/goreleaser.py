@@ -368,7 +368,7 @@ def translate(
     image = _image(data, targets, out.ids, builds, filler, notes)
     if image:
         out.data["image"] = image
-    package = _package(data, targets, out.ids, owners, builds, project["binaries"], filler, notes, root)
+    package = _package(data, targets, out.ids, owners, builds, project["binaries"], cgo, filler, notes, root)
     if package:
         out.data["package"] = package
     out.notes = notes
@@ -1181,6 +1181,7 @@ NFPM_CONTENT_TYPES |= {"license": "file", "readme": "file", "doc": "file"}  # rp
 NFPM_TRANSLATED = {"id", "ids", "builds", "formats", "format", "package_name", "bindir", "contents", "scripts"}
 NFPM_TRANSLATED |= set(NFPM_RELATIONS) | set(NFPM_TEXT) | {"overrides"}
 NFPM_PER_FORMAT = ("deb", "rpm", "apk", "archlinux", "ipk")
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]*")  # config.PackageTable.name's pattern
 NFPM_OVERRIDABLE = {"contents", "scripts"} | set(NFPM_RELATIONS)  # the overrides [package] can hold
 # Where configs install a shell completion of binary {name} (current and legacy places): such a
 # file becomes package.completions, installed where each shell looks (docs/package.md).
@@ -1231,6 +1232,7 @@ def _package(
     owners: Mapping[str, set[str]],
     builds: Sequence[Mapping[str, Any]],
     binaries: Sequence[Mapping[str, str]],
+    cgo: bool,
     filler: _Filler,
     notes: list[Note],
     root: Path,
@@ -1252,6 +1254,9 @@ def _package(
             text = NFPM_FORMAT_ADVICE.get(k, f"[package] has no {fmt}-only settings; not used")
             notes.append(Note(f"{key}.{fmt}.{k}", "untranslated", text))
     formats = _package_formats(e, key, notes)
+    if cgo and "apk" in formats:  # the package stage refuses a glibc-linked binary in an apk
+        notes.append(Note(f"{key}.formats apk", "untranslated", "cgo targets link glibc, which Alpine has not; no apk"))
+        formats.remove("apk")
     chosen = [t for t in targets if t.goos == "linux" and _covers(e, owners[t.name])]
     if not formats or not chosen:
         if formats:
@@ -1268,11 +1273,14 @@ def _package(
     out |= values
     name = _package_value(merged.get("package_name"), f"{key}.package_name", chosen, filler, notes)
     project = str(filler.project)
+    if name is not None and not PACKAGE_NAME.fullmatch(name):
+        notes.append(Note(f"{key}.package_name", "untranslated", f"{name!r} is not [a-z0-9][a-z0-9+.-]*"))
+        name = None
+    if name is None and not PACKAGE_NAME.fullmatch(project.lower()):  # gobuildx's default would not do
+        name = re.sub(r"[^a-z0-9+.-]+", "-", project.lower()).strip("-+.") or "package"
+        notes.append(Note(f"{key}.package_name", "differs", f"{project!r} is no package name; {name!r} is written"))
     if name is not None and name != project.lower():
-        if re.fullmatch(r"[a-z0-9][a-z0-9+.-]*", name):
-            out["name"] = name
-        else:
-            notes.append(Note(f"{key}.package_name", "untranslated", f"{name!r} is not a package name; {project!r}"))
+        out["name"] = name
     bindir = _package_value(merged.get("bindir"), f"{key}.bindir", chosen, filler, notes)
     if bindir and bindir.rstrip("/") != "/usr/bin":
         out["bindir"] = "/" + bindir.strip("/")

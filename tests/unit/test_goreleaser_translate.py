@@ -783,3 +783,21 @@ archives:
     rel = loaded.config.release
     assert (rel.format, rel.format_overrides) == ("tar.zst", {"darwin": "binary", "windows": "zip"})
     assert checks.problems(loaded) == []
+
+
+def test_nfpms_apk_of_cgo_targets_and_a_project_name_no_package_has(tmp_path: Path) -> None:
+    text = """
+version: 2
+project_name: My_Tool
+builds: [{env: [CGO_ENABLED=1], goos: [linux], goarch: [amd64]}]
+nfpms:
+  - formats: [deb, apk]
+    maintainer: You <you@example.org>
+    description: "says hello\\nat length"
+"""
+    result, loaded = translated(tmp_path, text)
+    table = loaded.config.package
+    assert table is not None and table.formats == ["deb"]  # a glibc-linked binary cannot go into an apk
+    assert table.name == "my-tool"  # gobuildx's default, my_tool, is no deb package name
+    notes = {n.key: n.kind for n in result.notes}
+    assert notes["nfpms[0].formats apk"] == "untranslated" and notes["nfpms[0].package_name"] == "differs"
