@@ -202,7 +202,7 @@ def _image_problems(loaded: LoadedConfig) -> list[str]:
     for i, template in enumerate(table.tags):
         out += [f"{where}: image.tags[{i}]: {why}" for why in tag_errors(template)]
     for i, extra in enumerate(table.files):
-        out += [f"{where}: image.files[{i}].src: {why}" for why in _source_errors(loaded.root, extra.src)]
+        out += [f"{where}: image.files[{i}].src: {why}" for why in source_errors(loaded.root, extra.src)]
     for host, settings in table.registries.items():
         out += [f'{where}: image.registries."{host}"{why}' for why in registry_errors(loaded.root, host, settings)]
     return out
@@ -310,7 +310,7 @@ def key_source_errors(root: Path, source: KeySource) -> list[str]:
     if (source.key is None) == (source.key_env is None):
         return ["set exactly one of key (a file) and key_env (an environment variable)"]
     if source.key is not None:
-        return [f"key: {why}" for why in _source_errors(root, source.key)]
+        return [f"key: {why}" for why in source_errors(root, source.key)]
     return []
 
 
@@ -319,11 +319,11 @@ def release_file_problems(settings: Release, root: Path, config_path: Path) -> l
     a file may go between opening the project and archiving)."""
     out = []
     for i, name in enumerate(settings.files):
-        out += [f"{config_path}: release.files[{i}]: {why}" for why in _source_errors(root, name)]
+        out += [f"{config_path}: release.files[{i}]: {why}" for why in source_errors(root, name)]
     return out
 
 
-def _source_errors(root: Path, name: str) -> list[str]:
+def source_errors(root: Path, name: str) -> list[str]:
     """A file the project names (relative to targets.toml): inside the project, and there."""
     rel = PurePosixPath(name)
     if not name or rel.is_absolute() or ".." in rel.parts:
@@ -502,7 +502,7 @@ def package_problems(loaded: LoadedConfig) -> list[str]:
             if f.src is None:
                 out.append(f"{key}.src: required for type {f.type!r}")
             else:
-                out += [f"{key}.src: {why}" for why in _source_errors(loaded.root, f.src)]
+                out += [f"{key}.src: {why}" for why in source_errors(loaded.root, f.src)]
         elif f.type == "symlink" and not f.src:
             out.append(f"{key}.src: required for a symlink (the path it points to)")
         elif f.type == "dir" and f.src is not None:
@@ -513,7 +513,7 @@ def package_problems(loaded: LoadedConfig) -> list[str]:
     scripts = table.scripts.model_dump(exclude_none=True)
     named += [(f"scripts.{k}", v) for k, v in scripts.items()]
     for key, name in named:
-        out += [f"{where}: package.{key}: {why}" for why in _source_errors(loaded.root, name)]
+        out += [f"{where}: package.{key}: {why}" for why in source_errors(loaded.root, name)]
     for i, m in enumerate(table.man_pages):
         if not re.search(r"\.[1-9][a-z]*$", m):
             out.append(f"{where}: package.man_pages[{i}]: {m!r} has no man section suffix (.1 to .9)")

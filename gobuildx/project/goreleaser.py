@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import os
+import posixpath
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,15 @@ import yaml  # type: ignore[import-untyped]
 
 from gobuildx.errors import ConfigError
 from gobuildx.project import gotemplate, matrix
-from gobuildx.project.checks import PLACEHOLDERS, RELEASE_FIELDS, TAG_FIELDS, release_values
+from gobuildx.project.checks import (
+    MAINTAINER,
+    NFPM_EXPANDED,
+    PLACEHOLDERS,
+    RELEASE_FIELDS,
+    TAG_FIELDS,
+    release_values,
+    source_errors,
+)
 from gobuildx.project.goenv import Platform
 
 # GoReleaser's defaults (internal/builders/golang/build.go, v2.15.1).
@@ -77,8 +86,6 @@ ADVICE = {
     "krews": "gobuildx writes no krew manifest",
     "chocolateys": "gobuildx writes no Chocolatey package",
     "snapcrafts": "gobuildx builds no snap",
-    "nfpms": "not translated yet (.deb/.rpm/.apk): gobuildx's [package] table is coming (docs/migrate.md, "
-    "'nfpms'); until then keep GoReleaser's nfpm step or run nfpm on dist/<target>/ yourself",
     "binary_signs": '[sign] signs SHA256SUMS (which names every archive) or, with files = "archives", '
     "each archive; a binary alone is not signed",
     "docker_signs": "gobuildx does not sign images: cosign sign <repository>@<index digest> "
@@ -96,7 +103,7 @@ ADVICE = {
     "upx": "gobuildx does not compress binaries (the audit and smoke check the real ones)",
     "gomod": "gobuildx builds the module as checked out (GOFLAGS=-mod=... in [project].env if needed)",
     "report_sizes": "`gobuildx report` lists every artifact's size",
-    "metadata": "not used by gobuildx",
+    "metadata": "not used by gobuildx, but for what nfpms[0] leaves unset (maintainers, description, ...)",
     "git": "gobuildx takes the version from `git describe` ([project].version)",
     "env_files": "gobuildx reads no token files: it publishes nothing",
     "github_urls": "gobuildx publishes nothing",
@@ -123,6 +130,7 @@ ADVICE = {
 HANDLED = {"version", "project_name", "dist", "env", "builds", "archives", "checksum", "snapshot"}
 HANDLED |= {"dockers", "dockers_v2", "kos"}  # -> [image], the first of them that is given (_image)
 HANDLED |= {"signs"}  # one note per entry saying which [sign] table to write (_sign_notes)
+HANDLED |= {"nfpms"}  # -> [package], from nfpms[0] (_package)
 BUILD_KEYS = {"id", "main", "dir", "binary", "goos", "goarch", "ignore", "targets", "flags", "ldflags", "tags"}
 BUILD_KEYS |= {"env", "mod_timestamp", "builder", "skip", "overrides", "asmflags", "gcflags", "hooks", "gobinary"}
 BUILD_KEYS |= set(DEFAULT_VARIANT) | {"no_unique_dist_dir", "no_main_check", "command", "tool", "buildmode"}
@@ -360,6 +368,9 @@ def translate(
     image = _image(data, targets, out.ids, builds, filler, notes)
     if image:
         out.data["image"] = image
+    package = _package(data, targets, out.ids, owners, builds, project["binaries"], cgo, filler, notes, root)
+    if package:
+        out.data["package"] = package
     out.notes = notes
     return out
 
@@ -1155,3 +1166,419 @@ def _sign_notes(data: Mapping[str, Any], notes: list[Note]) -> None:
         else:
             text = f"{cmd}: gobuildx signs with minisign, gpg or cosign keys ([sign], docs/trust.md); {where}"
         notes.append(Note(key, "untranslated", text))
+
+
+# nfpms -> [package]: GoReleaser's internal/pipe/nfpm (v2.15.1) packages each Linux platform of
+# the builds `ids` names, once per format, with `overrides.<format>` merged over the entry (a
+# non-empty override value replaces the entry's). [package] has one value per key for every
+# format, so an override becomes the table's value only when it applies to every format.
+NFPM_RELATIONS = {"dependencies": "depends", "recommends": "recommends", "conflicts": "conflicts"}
+NFPM_RELATIONS |= {"provides": "provides", "replaces": "replaces"}
+NFPM_TEXT = ("maintainer", "description", "vendor", "homepage", "license", "section", "priority")
+NFPM_SCRIPTS = ("preinstall", "postinstall", "preremove", "postremove")
+NFPM_CONTENT_TYPES = {"": "file", "config": "config", "config|noreplace": "config", "dir": "dir", "symlink": "symlink"}
+NFPM_CONTENT_TYPES |= {"license": "file", "readme": "file", "doc": "file"}  # rpm's %license/%doc marks
+NFPM_TRANSLATED = {"id", "ids", "builds", "formats", "format", "package_name", "bindir", "contents", "scripts"}
+NFPM_TRANSLATED |= set(NFPM_RELATIONS) | set(NFPM_TEXT) | {"overrides"}
+NFPM_PER_FORMAT = ("deb", "rpm", "apk", "archlinux", "ipk")
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]*")  # config.PackageTable.name's pattern
+NFPM_OVERRIDABLE = {"contents", "scripts"} | set(NFPM_RELATIONS)  # the overrides [package] can hold
+# Where configs install a shell completion of binary {name} (current and legacy places): such a
+# file becomes package.completions, installed where each shell looks (docs/package.md).
+NFPM_COMPLETIONS = {
+    "bash": ("/usr/share/bash-completion/completions/{name}", "/etc/bash_completion.d/{name}"),
+    "zsh": tuple(
+        f"{d}/_{{name}}"
+        for d in (
+            "/usr/share/zsh/vendor-completions",
+            "/usr/share/zsh/site-functions",
+            "/usr/local/share/zsh/site-functions",
+        )
+    ),
+    "fish": ("/usr/share/fish/vendor_completions.d/{name}.fish", "/usr/share/fish/completions/{name}.fish"),
+}
+# What to do instead, for the nfpms keys [package] has no place for.
+NFPM_ADVICE = {
+    "file_name_template": "gobuildx names every package <name>_<version>_<target id><extension> (docs/package.md)",
+    "suggests": "[package] has no suggests: list them in recommends, or leave them out",
+    "meta": "gobuildx packages always hold the target's binaries; a meta package is not made",
+    "epoch": "the package version is the project's version (docs/package.md); no epoch is written",
+    "release": "the package version is the project's version; nfpm's default release is used",
+    "prerelease": "nfpm splits a semver prerelease from the version itself",
+    "version_metadata": "the package version is the project's version",
+    "umask": "set each extra file's mode in package.files[].mode",
+    "changelog": "gobuildx writes a one-entry changelog itself (docs/package.md)",
+    "replacements": "removed in GoReleaser v2; gobuildx names packages by target id",
+    "libdirs": "gobuildx packages binaries only (no C headers or libraries)",
+    "platform": "gobuildx packages Linux targets only",
+    "goamd64": "gobuildx packages every amd64 target of package.targets",
+    "skip": "remove [package] to make no packages",
+    "disable": "remove [package] to make no packages",
+}
+NFPM_FORMAT_ADVICE = {
+    "signature": "gobuildx does not sign packages: sign them yourself (debsigs, rpm --addsign, abuild-sign) "
+    "or sign the release's SHA256SUMS ([sign])",
+    "lintian_overrides": "gobuildx's lintian check suppresses statically-linked-binary itself; "
+    "other overrides are not written into the package",
+    "compression": "nfpm's default compression for the format is used",
+    "scripts": "[package].scripts has preinstall, postinstall, preremove, postremove only",
+}
+
+
+def _package(
+    data: Mapping[str, Any],
+    targets: Sequence[GrTarget],
+    ids: Mapping[str, str],
+    owners: Mapping[str, set[str]],
+    builds: Sequence[Mapping[str, Any]],
+    binaries: Sequence[Mapping[str, str]],
+    cgo: bool,
+    filler: _Filler,
+    notes: list[Note],
+    root: Path,
+) -> dict[str, Any] | None:
+    """[package] from nfpms[0], or None (with the reason in the report) when the entry cannot
+    become a table `gobuildx check` accepts; every key it cannot say is a note."""
+    entries = [e for e in _list(data.get("nfpms")) if isinstance(e, dict)]
+    if not entries:
+        return None
+    for i in range(1, len(entries)):
+        notes.append(Note(f"nfpms[{i}]", "untranslated", "gobuildx writes one [package] table, from nfpms[0]"))
+    e, key = entries[0], "nfpms[0]"
+    for k in sorted(set(e) - NFPM_TRANSLATED - set(NFPM_PER_FORMAT) - {"mtime"}):
+        notes.append(Note(f"{key}.{k}", "untranslated", NFPM_ADVICE.get(k, "gobuildx has no equivalent; not used")))
+    if e.get("mtime"):
+        notes.append(Note(f"{key}.mtime", "differs", "every package member has the commit time in gobuildx"))
+    for fmt in NFPM_PER_FORMAT:
+        for k in sorted(e.get(fmt) or {}) if isinstance(e.get(fmt), dict) else []:
+            text = NFPM_FORMAT_ADVICE.get(k, f"[package] has no {fmt}-only settings; not used")
+            notes.append(Note(f"{key}.{fmt}.{k}", "untranslated", text))
+    formats = _package_formats(e, key, notes)
+    if cgo and "apk" in formats:  # the package stage refuses a glibc-linked binary in an apk
+        notes.append(Note(f"{key}.formats apk", "untranslated", "cgo targets link glibc, which Alpine has not; no apk"))
+        formats.remove("apk")
+    chosen = [t for t in targets if t.goos == "linux" and _covers(e, owners[t.name])]
+    if not formats or not chosen:
+        if formats:
+            notes.append(Note(key, "untranslated", "its ids build no Linux target gobuildx builds; no [package]"))
+        return None
+    out: dict[str, Any] = {"formats": formats}
+    linux = [t for t in targets if t.goos == "linux"]
+    if len(chosen) < len(linux):
+        out["targets"] = sorted({ids[t.name] for t in chosen})
+    merged = _package_overrides(e, formats, key, notes)
+    values = _package_text(data, merged, chosen, filler, key, notes)
+    if values is None:
+        return None
+    out |= values
+    name = _package_value(merged.get("package_name"), f"{key}.package_name", chosen, filler, notes)
+    project = str(filler.project)
+    if name is not None and not PACKAGE_NAME.fullmatch(name):
+        notes.append(Note(f"{key}.package_name", "untranslated", f"{name!r} is not [a-z0-9][a-z0-9+.-]*"))
+        name = None
+    if name is None and not PACKAGE_NAME.fullmatch(project.lower()):  # gobuildx's default would not do
+        name = re.sub(r"[^a-z0-9+.-]+", "-", project.lower()).strip("-+.") or "package"
+        notes.append(Note(f"{key}.package_name", "differs", f"{project!r} is no package name; {name!r} is written"))
+    if name is not None and name != project.lower():
+        out["name"] = name
+    bindir = _package_value(merged.get("bindir"), f"{key}.bindir", chosen, filler, notes)
+    if bindir and bindir.rstrip("/") != "/usr/bin":
+        out["bindir"] = "/" + bindir.strip("/")
+    name_used = out.get("name", project.lower())
+    command = binaries[0]["name"]  # package.completions are installed under the first binary's name
+    contents = merged.get("contents")
+    files, completions = _package_files(contents, f"{key}.contents", name_used, command, chosen, filler, notes, root)
+    if files:
+        out["files"] = files
+    if completions:
+        out["completions"] = completions
+    if "\n" not in out["description"] and "deb" in formats:
+        # a deb needs a long description (lintian extended-description-is-empty) that is not the
+        # summary again (description-synopsis-is-duplicated): both are lintian errors
+        installed = ", ".join(f"{out.get('bindir', '/usr/bin')}/{b['name']}" for b in binaries)
+        more = f"It installs {installed}." + (f" More about it: {out['homepage']}" if out.get("homepage") else "")
+        out["description"] += "\n" + more
+        text = f"one line; a deb needs a long description too (lintian), so {more!r} is added: write a better one"
+        notes.append(Note(f"{key}.description", "differs", text))
+    scripts = _package_scripts(merged.get("scripts"), f"{key}.scripts", chosen, filler, notes, root)
+    if scripts:
+        out["scripts"] = scripts
+    for gr, ours in NFPM_RELATIONS.items():
+        items = [_package_value(x, f"{key}.{gr}", chosen, filler, notes) for x in _list(merged.get(gr))]
+        good = [x for x in items if x and "$" not in x]
+        for x in items:
+            if x and "$" in x:
+                notes.append(Note(f"{key}.{gr}", "untranslated", f"{x!r}: nfpm would expand the '$'; left out"))
+        if good:
+            out[ours] = good
+    for b in binaries:
+        if b.get("file"):
+            notes.append(
+                Note(
+                    f"{key}.bindir",
+                    "differs",
+                    f"gobuildx installs {b['name']!r} as {out.get('bindir', '/usr/bin')}/{b['name']}; "
+                    f"GoReleaser's package has its per-target file name there (file = {b['file']!r})",
+                )
+            )
+    left = _unpackaged_binaries(e, builds, chosen, project)
+    if left:
+        text = f"gobuildx packages every binary of the target, also {', '.join(left)} (not in ids)"
+        notes.append(Note(f"{key}.ids", "differs", text))
+    return out
+
+
+def _unpackaged_binaries(
+    e: Mapping[str, Any], builds: Sequence[Mapping[str, Any]], chosen: Sequence[GrTarget], project: str
+) -> list[str]:
+    """The binaries of builds that `ids` leaves out but that build a packaged target: GoReleaser's
+    package of that target lacks them, gobuildx's (every binary of the target) has them."""
+    wanted = {str(x) for x in _list(e.get("ids")) + _list(e.get("builds"))}
+    if not wanted:
+        return []
+    names: dict[str, set[str]] = {"in": set(), "out": set()}
+    for i, b in enumerate(builds):
+        bid = str(b.get("id") or (project if len(builds) == 1 else f"build{i}"))
+        if any(t in chosen for t in build_targets(b)):
+            names["in" if bid in wanted else "out"].add(
+                _binary_base(str(b.get("binary") or "{{ .ProjectName }}"), project)
+            )
+    return sorted(names["out"] - names["in"])
+
+
+def _package_formats(e: Mapping[str, Any], key: str, notes: list[Note]) -> list[str]:
+    """`formats` (v2), or `format` (a single one, as some schema-1 files have it)."""
+    given = [str(f) for f in _list(e.get("formats")) or _list(e.get("format"))]
+    if not given:
+        notes.append(Note(key, "untranslated", "no formats: GoReleaser makes no package either; no [package]"))
+    for f in given:
+        if f not in ("deb", "rpm", "apk", "archlinux"):
+            notes.append(Note(f"{key}.formats {f}", "untranslated", "gobuildx makes deb, rpm, apk and archlinux"))
+    return [f for f in dict.fromkeys(given) if f in ("deb", "rpm", "apk", "archlinux")]
+
+
+def _package_overrides(e: Mapping[str, Any], formats: Sequence[str], key: str, notes: list[Note]) -> dict[str, Any]:
+    """The entry with the `overrides` that apply to every format merged in (GoReleaser: a set
+    override value replaces the entry's); a per-format value [package] cannot hold is a note."""
+    merged = {k: v for k, v in e.items() if k != "overrides"}
+    overrides = e.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        return merged
+    for fmt in sorted(set(overrides) - set(formats)):
+        notes.append(Note(f"{key}.overrides.{fmt}", "untranslated", f"{fmt} is not made (not in formats); not used"))
+    per = {f: overrides[f] if isinstance(overrides.get(f), dict) else {} for f in formats}
+    for k in sorted({k for v in per.values() if isinstance(v, dict) for k in v}):
+        if k not in NFPM_OVERRIDABLE:  # suggests, umask, deb/rpm/... settings: as on the entry itself
+            text = NFPM_ADVICE.get(k, NFPM_FORMAT_ADVICE.get(k, "[package] has no equivalent; not used"))
+            notes += [Note(f"{key}.overrides.{f}.{k}", "untranslated", text) for f in formats if k in per[f]]
+            continue
+        values = [per[f].get(k) for f in formats]
+        if all(v not in (None, "", [], {}) for v in values) and all(v == values[0] for v in values):
+            merged[k] = values[0]
+            if len(formats) > 1:
+                notes.append(Note(f"{key}.overrides.{k}", "differs", "the same for every format: [package] has it"))
+            continue
+        for f in formats:
+            if k in per[f]:
+                notes.append(
+                    Note(
+                        f"{key}.overrides.{f}.{k}",
+                        "untranslated",
+                        f"for {f} only; [package] has one value for every format: add it by hand if it suits "
+                        "every format, or keep GoReleaser's nfpm step for this format",
+                    )
+                )
+    return merged
+
+
+def _package_value(value: Any, key: str, chosen: Sequence[GrTarget], filler: _Filler, notes: list[Note]) -> str | None:
+    """A literal [package] value from a GoReleaser template, the same for every packaged target
+    (None, noted, when it names the version, differs per target, or cannot be filled)."""
+    if value is None or value == "":
+        return None
+    filled = {filler.fill(key, str(value), t, ()) for t in chosen}
+    if None in filled:
+        return None
+    if len(filled) > 1:
+        notes.append(Note(key, "untranslated", f"{value!r} differs per target; [package] has one value"))
+        return None
+    return str(filled.pop()).replace("{{", "{").replace("}}", "}")
+
+
+def _package_text(
+    data: Mapping[str, Any],
+    e: Mapping[str, Any],
+    chosen: Sequence[GrTarget],
+    filler: _Filler,
+    key: str,
+    notes: list[Note],
+) -> dict[str, str] | None:
+    """maintainer, description and the other metadata; None (noted) when the two [package]
+    requires cannot be valid. An unset one is taken from `metadata`, as GoReleaser Pro does."""
+    meta: Mapping[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
+    fallback = {
+        "maintainer": _list(meta.get("maintainers"))[:1],
+        "description": [meta.get("full_description"), meta.get("description")],
+        "homepage": [meta.get("homepage")],
+        "license": [meta.get("license")],
+    }
+    out: dict[str, str] = {}
+    for k in NFPM_TEXT:
+        value = _package_value(e.get(k), f"{key}.{k}", chosen, filler, notes)
+        source = next((x for x in fallback.get(k, []) if x), None)
+        if not e.get(k) and source:
+            value = _package_value(source, f"metadata.{k}", chosen, filler, notes)
+            notes.append(Note(f"{key}.{k}", "differs", "unset: taken from metadata, as GoReleaser Pro does"))
+        if value is None:
+            continue
+        if k in NFPM_EXPANDED and "$" in value:
+            notes.append(Note(f"{key}.{k}", "untranslated", f"{value!r}: nfpm would expand the '$'; write it by hand"))
+            continue
+        out[k] = value.strip()
+    if out.get("priority", "optional") not in ("required", "important", "standard", "optional", "extra"):
+        notes.append(Note(f"{key}.priority", "untranslated", f"{out.pop('priority')!r}: not a deb priority"))
+    ok = True
+    if not MAINTAINER.match(out.get("maintainer", "")):
+        why = f"{out['maintainer']!r} is not" if "maintainer" in out else "unset; [package] needs"
+        advice = 'write [package] by hand with maintainer = "Name <you@example.org>" (docs/package.md)'
+        notes.append(Note(f"{key}.maintainer", "untranslated", f'{why} "Name <email>": no [package]; {advice}'))
+        ok = False
+    if not out.get("description"):
+        notes.append(Note(f"{key}.description", "untranslated", "unset; [package] needs one: no [package]"))
+        ok = False
+    return out if ok else None
+
+
+def _package_files(
+    contents: Any,
+    key: str,
+    name: str,
+    command: str,
+    chosen: Sequence[GrTarget],
+    filler: _Filler,
+    notes: list[Note],
+    root: Path,
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """`contents` as package.files (src, dst, type, file_info mode/owner/group) and, for a file
+    where a shell looks for `command`'s completion, package.completions. An entry [package]
+    cannot hold (another type, a glob, one packager only, a source not in the checkout, the
+    copyright file gobuildx writes itself) is a note, and left out."""
+    out: list[dict[str, str]] = []
+    completions: dict[str, str] = {}
+    for j, c in enumerate(x for x in _list(contents) if isinstance(x, dict)):
+        where = f"{key}[{j}]"
+        info: Mapping[str, Any] = c["file_info"] if isinstance(c.get("file_info"), dict) else {}
+        extra = [f"{where}.{k}" for k in sorted(set(c) - {"src", "dst", "type", "packager", "file_info"})]
+        extra += [f"{where}.file_info.{k}" for k in sorted(set(info) - {"mode", "owner", "group", "mtime"})]
+        notes += [Note(k, "untranslated", "package.files have src, dst, type, mode, owner, group") for k in extra]
+        kind = NFPM_CONTENT_TYPES.get(str(c.get("type") or ""))
+        if kind is None:
+            notes.append(
+                Note(
+                    where,
+                    "untranslated",
+                    f"type {c.get('type')!r}: package.files has file, config, dir, "
+                    "symlink; add it by hand if you need it",
+                )
+            )
+            continue
+        if c.get("packager"):
+            notes.append(
+                Note(
+                    where,
+                    "untranslated",
+                    f"for {c['packager']} packages only; [package].files are in "
+                    "every format's package: add it there if that is right",
+                )
+            )
+            continue
+        dst = _package_value(c.get("dst"), f"{where}.dst", chosen, filler, notes)
+        src = _package_value(c.get("src"), f"{where}.src", chosen, filler, notes) if c.get("src") else None
+        if dst is None or (c.get("src") and src is None):
+            notes.append(Note(where, "untranslated", "its src or dst cannot be written in targets.toml; left out"))
+            continue
+        dst = posixpath.normpath("/" + dst.lstrip("/"))  # nfpm makes a relative dst (./usr/...) absolute too
+        if dst.rstrip("/") == f"/usr/share/doc/{name}/copyright":
+            notes.append(Note(where, "differs", f"gobuildx writes {dst} itself (from license, maintainer, vendor)"))
+            continue
+        shell = next((sh for sh, ps in NFPM_COMPLETIONS.items() if dst in (p.format(name=command) for p in ps)), None)
+        if shell and kind == "file" and src and shell not in completions and not source_errors(root, src):
+            completions[shell] = posixpath.normpath(src)
+            text = f"{dst}: package.completions.{shell}, installed where {shell} looks (docs/package.md)"
+            notes.append(Note(where, "differs", text))
+            continue
+        if kind == "file" and dst.startswith("/etc/"):
+            kind = "config"  # Debian policy 10.7.2; lintian: file-in-etc-not-marked-as-conffile, an error
+            notes.append(Note(where, "differs", f"{dst}: a file in /etc is a config file (kept on upgrade)"))
+        if dst.startswith("/usr/local/"):
+            notes.append(
+                Note(where, "differs", f"{dst}: lintian calls a file in /usr/local an error; the deb fails its check")
+            )
+        entry: dict[str, str] = {"dst": dst} | ({"type": kind} if kind != "file" else {})
+        if str(c.get("type") or "") in ("license", "readme", "doc"):
+            notes.append(Note(f"{where}.type", "differs", f"{c['type']}: rpm's mark is not written; a plain file"))
+        if kind in ("file", "config"):
+            if src is None or any(ch in src for ch in "*?["):
+                notes.append(Note(where, "untranslated", f"src {src!r}: one file is needed (a glob is not expanded)"))
+                continue
+            src = posixpath.normpath(src)
+            if source_errors(root, src):
+                notes.append(
+                    Note(
+                        where,
+                        "untranslated",
+                        f"src {src!r} is not a file in the checkout (made by a hook?): add it once it is, "
+                        + (
+                            f"as package.completions.{shell}" if shell else f"{{ src, dst = {dst!r} }} to package.files"
+                        ),
+                    )
+                )
+                continue
+            entry["src"] = src
+        elif kind == "symlink":
+            if not src:
+                notes.append(Note(where, "untranslated", "a symlink without src (its target); left out"))
+                continue
+            entry["src"] = src
+        mode = _octal(info.get("mode"))
+        if mode is not None and kind != "symlink":
+            entry["mode"] = f"{mode:04o}"
+        elif info.get("mode") is not None:
+            notes.append(Note(f"{where}.file_info.mode", "untranslated", f"{info['mode']!r}: not used"))
+        for k in ("owner", "group"):
+            value = _package_value(info.get(k), f"{where}.file_info.{k}", chosen, filler, notes)
+            if value and value != "root":
+                entry[k] = value
+        if info.get("mtime"):
+            notes.append(Note(f"{where}.file_info.mtime", "differs", "every package member has the commit time"))
+        out.append(entry)
+    return out, completions
+
+
+def _octal(mode: Any) -> int | None:
+    """A file_info mode as YAML gives it: 420 (0644 in YAML 1.1 or decimal), "0644", "0o644"."""
+    if isinstance(mode, int) and not isinstance(mode, bool) and 0 <= mode <= 0o7777:
+        return mode
+    text = str(mode).removeprefix("0o") if isinstance(mode, str) else ""
+    return int(text, 8) if re.fullmatch(r"[0-7]{3,5}", text) and int(text, 8) <= 0o7777 else None
+
+
+def _package_scripts(
+    scripts: Any, key: str, chosen: Sequence[GrTarget], filler: _Filler, notes: list[Note], root: Path
+) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in (scripts or {}).items() if isinstance(scripts, dict) else []:
+        if k not in NFPM_SCRIPTS:
+            notes.append(Note(f"{key}.{k}", "untranslated", NFPM_FORMAT_ADVICE["scripts"]))
+            continue
+        path = _package_value(v, f"{key}.{k}", chosen, filler, notes)
+        if path is None:
+            continue
+        path = posixpath.normpath(path)
+        if source_errors(root, path):
+            notes.append(
+                Note(f"{key}.{k}", "untranslated", f"{path!r} is not a file in the checkout; add it once it is")
+            )
+            continue
+        out[k] = path
+    return out

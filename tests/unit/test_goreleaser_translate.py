@@ -180,7 +180,7 @@ something_new: 1
 """
     result, _ = translated(tmp_path, text)
     keys = {n.key for n in result.notes}
-    for key in ("before", "signs[0]", "nfpms", "dockers", "brews", "announce", "something_new"):
+    for key in ("before", "signs[0]", "nfpms[0].maintainer", "dockers", "brews", "announce", "something_new"):
         assert key in keys
     for key in ("builds[0].hooks", "builds[0].gcflags", "builds[0].mod_timestamp", "archives[1]"):
         assert key in keys
@@ -519,10 +519,247 @@ signs:
     assert "signs nothing" in notes["signs[3]"]
 
 
-def test_nfpms_are_listed_with_a_pointer(tmp_path: Path) -> None:
-    result, _ = translated(tmp_path, "nfpms:\n  - formats: [deb, rpm]\n")
-    (note,) = [n for n in result.notes if n.key == "nfpms"]
-    assert note.kind == "untranslated" and "[package]" in note.text and "docs/migrate.md" in note.text
+NFPMS = """
+version: 2
+builds:
+  - {id: cli, binary: hello, goos: [linux, darwin], goarch: [amd64, arm64]}
+nfpms:
+  - id: packages
+    ids: [cli]
+    package_name: hello-tool
+    formats: [deb, rpm, ipk]
+    vendor: You
+    homepage: "https://example.org/{{ .ProjectName }}"
+    maintainer: You <you@example.org>
+    description: |-
+      says hello
+      a longer text about saying hello.
+    license: MIT
+    section: net
+    priority: extra
+    bindir: /usr/local/bin
+    contents:
+      - {src: hello.conf, dst: /etc/hello/hello.conf, type: config, expand: true}
+      - {src: hello.conf, dst: /etc/hello/defaults.conf, type: "config|noreplace", file_info: {mode: 0600}}
+      - {dst: /var/lib/hello, type: dir, file_info: {mode: 0o750, owner: hello, group: hello}}
+      - {src: /usr/local/bin/hello, dst: /usr/bin/hi, type: symlink}
+      - {src: ./LICENSE, dst: ./usr/share/doc/hello/LICENSE, file_info: {mode: 420}}
+      - {src: "docs/*.md", dst: /usr/share/doc/hello/}
+      - {src: missing.txt, dst: /usr/share/hello/missing.txt}
+      - {src: hello.conf, dst: /etc/hello/ghost, type: ghost}
+      - {src: hello.conf, dst: /etc/hello/deb-only, packager: deb}
+      - {src: hello.conf, dst: /etc/hello/plain.conf}
+      - {src: completions/hello.bash, dst: /etc/bash_completion.d/hello}
+      - {src: completions/_hello, dst: /usr/local/share/zsh/site-functions/_hello}
+      - {src: completions/hello.bash, dst: /usr/share/bash-completion/completions/other}
+      - {src: completions/hello.fish, dst: /usr/share/fish/vendor_completions.d/hello.fish}
+    scripts:
+      postinstall: scripts/postinstall.sh
+      preremove: scripts/gone.sh
+    dependencies: [ca-certificates]
+    recommends: [git]
+    suggests: [vim]
+    conflicts: [hello-old]
+    provides: [hello]
+    replaces: [hello-old]
+    epoch: "2"
+    file_name_template: "{{ .ConventionalFileName }}"
+    rpm:
+      signature: {key_file: key.gpg}
+    deb:
+      lintian_overrides: [statically-linked-binary]
+"""
+
+
+def test_nfpms_become_a_package_table(tmp_path: Path) -> None:
+    (tmp_path / "hello.conf").write_text("greeting = hi\n")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "postinstall.sh").write_text("#!/bin/sh\n")
+    (tmp_path / "completions").mkdir()
+    (tmp_path / "completions" / "hello.bash").write_text("complete -F _hello hello\n")
+    (tmp_path / "completions" / "_hello").write_text("#compdef hello\n")
+    result, loaded = translated(tmp_path, NFPMS)
+    checked_targets(loaded, PLATFORMS)  # every check of `gobuildx check` that needs no Go
+    table = loaded.config.package
+    assert table is not None
+    assert table.formats == ["deb", "rpm"] and table.targets == ["linux-*"]  # ids: the Linux targets of cli
+    assert (table.name, table.vendor, table.license, table.section, table.priority) == (
+        "hello-tool", "You", "MIT", "net", "extra",
+    )  # fmt: skip
+    assert table.homepage == "https://example.org/hello"  # the template filled
+    assert table.maintainer == "You <you@example.org>"
+    assert table.description == "says hello\na longer text about saying hello."
+    assert table.bindir == "/usr/local/bin"
+    files = [f.model_dump(exclude_defaults=True) for f in table.files]
+    assert files == [
+        {"dst": "/etc/hello/hello.conf", "src": "hello.conf", "type": "config"},
+        {"dst": "/etc/hello/defaults.conf", "src": "hello.conf", "type": "config", "mode": "0600"},
+        {"dst": "/var/lib/hello", "type": "dir", "mode": "0750", "owner": "hello", "group": "hello"},
+        {"dst": "/usr/bin/hi", "src": "/usr/local/bin/hello", "type": "symlink"},
+        {"dst": "/usr/share/doc/hello/LICENSE", "src": "LICENSE", "mode": "0644"},  # ./ dst made absolute
+        {"dst": "/etc/hello/plain.conf", "src": "hello.conf", "type": "config"},  # in /etc: a conffile
+        {"dst": "/usr/share/bash-completion/completions/other", "src": "completions/hello.bash"},  # not hello's
+    ]
+    # completions of the binary (legacy places too) go where each shell looks
+    assert table.completions == {"bash": "completions/hello.bash", "zsh": "completions/_hello"}
+    assert table.scripts.postinstall == "scripts/postinstall.sh" and table.scripts.preremove is None
+    assert (table.depends, table.recommends, table.conflicts) == (["ca-certificates"], ["git"], ["hello-old"])
+    assert (table.provides, table.replaces) == (["hello"], ["hello-old"])
+    notes = {n.key: n for n in result.notes if n.key.startswith("nfpms")}
+    untranslated = ["formats ipk", "contents[0].expand", "contents[5]", "contents[6]", "contents[7]"]
+    untranslated += ["contents[8]", "scripts.preremove", "suggests", "epoch", "file_name_template"]
+    untranslated += ["rpm.signature", "deb.lintian_overrides"]
+    for key in untranslated:
+        assert notes[f"nfpms[0].{key}"].kind == "untranslated", key
+    assert "not a file in the checkout" in notes["nfpms[0].contents[6]"].text
+    assert "as package.completions.fish" in notes["nfpms[0].contents[13]"].text  # made by a hook: not there yet
+    assert "ghost" in notes["nfpms[0].contents[7]"].text and "deb" in notes["nfpms[0].contents[8]"].text
+    assert "does not sign packages" in notes["nfpms[0].rpm.signature"].text
+
+
+def test_nfpms_schema_1_format_and_builds(tmp_path: Path) -> None:
+    text = """
+builds:
+  - {id: a, binary: one, goos: [linux], goarch: [amd64, arm64]}
+  - {id: b, binary: two, goos: [linux], goarch: [arm64]}
+nfpms:
+  - builds: [b]
+    format: rpm
+    maintainer: You <you@example.org>
+    description: one line is enough for an rpm
+"""
+    result, loaded = translated(tmp_path, text)
+    checked_targets(loaded, PLATFORMS)
+    table = loaded.config.package
+    assert table is not None and table.formats == ["rpm"]
+    assert table.targets == ["linux-arm64"]  # the targets build b makes
+    assert table.description == "one line is enough for an rpm"  # no deb: not lengthened
+    (note,) = [n for n in result.notes if n.key == "nfpms[0].ids"]
+    assert note.kind == "differs" and "one" in note.text  # gobuildx's linux-arm64 package has `one` too
+
+
+def test_nfpms_one_line_description_for_a_deb_and_metadata(tmp_path: Path) -> None:
+    text = """
+version: 2
+metadata:
+  maintainers: ["You <you@example.org>"]
+  homepage: https://example.org
+nfpms:
+  - formats: [deb]
+    description: says hello
+"""
+    result, loaded = translated(tmp_path, text)
+    checked_targets(loaded, PLATFORMS)  # a deb needs a long description: the check passes
+    table = loaded.config.package
+    assert table is not None
+    assert table.maintainer == "You <you@example.org>" and table.homepage == "https://example.org"
+    # a deb's long description must be there and not the summary again (lintian errors both)
+    assert table.description == "says hello\nIt installs /usr/bin/hello. More about it: https://example.org"
+    notes = {n.key: n.kind for n in result.notes}
+    assert notes["nfpms[0].description"] == notes["nfpms[0].maintainer"] == "differs"
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ("{formats: [deb], maintainer: Just A Name, description: x}", "nfpms[0].maintainer"),
+        ("{formats: [deb], maintainer: you@example.org, description: x}", "nfpms[0].maintainer"),
+        ("{formats: [deb], maintainer: You <you@example.org>}", "nfpms[0].description"),
+        ("{maintainer: You <you@example.org>, description: x}", "nfpms[0]"),  # no formats
+        ("{formats: [ipk], maintainer: You <you@example.org>, description: x}", "nfpms[0].formats ipk"),
+        ("{formats: [deb], ids: [nothing], maintainer: You <you@example.org>, description: x}", "nfpms[0]"),
+    ],
+)
+def test_nfpms_that_cannot_be_a_valid_table_get_none(tmp_path: Path, entry: str, key: str) -> None:
+    result, loaded = translated(tmp_path, f"version: 2\nnfpms:\n  - {entry}\n")
+    assert loaded.config.package is None
+    checked_targets(loaded, PLATFORMS)  # the written file still passes
+    assert any(n.key == key and n.kind == "untranslated" for n in result.notes)
+
+
+def test_nfpms_overrides(tmp_path: Path) -> None:
+    text = """
+version: 2
+nfpms:
+  - formats: [deb, rpm]
+    maintainer: You <you@example.org>
+    description: "says hello\\nat length"
+    recommends: [git]
+    overrides:
+      deb: {dependencies: [libc-bin], recommends: [golang-go], conflicts: [old]}
+      rpm: {dependencies: [libc-bin], recommends: [/usr/bin/go]}
+      apk: {dependencies: [musl]}
+"""
+    result, loaded = translated(tmp_path, text)
+    checked_targets(loaded, PLATFORMS)
+    table = loaded.config.package
+    assert table is not None
+    assert table.depends == ["libc-bin"]  # the same for every format: [package] can say it
+    assert table.recommends == ["git"] and table.conflicts == []  # per format: left as the entry's
+    notes = {n.key: n.kind for n in result.notes}
+    assert notes["nfpms[0].overrides.dependencies"] == "differs"
+    for key in ("overrides.deb.recommends", "overrides.rpm.recommends", "overrides.deb.conflicts", "overrides.apk"):
+        assert notes[f"nfpms[0].{key}"] == "untranslated", key
+
+
+def test_nfpms_override_of_the_one_format_is_the_table(tmp_path: Path) -> None:
+    text = """
+version: 2
+nfpms:
+  - formats: [rpm]
+    maintainer: You <you@example.org>
+    description: says hello
+    overrides:
+      rpm:
+        dependencies: [git]
+        contents: [{src: LICENSE, dst: /usr/share/licenses/hello/LICENSE}]
+        suggests: [vim]
+        rpm: {group: Applications}
+"""
+    result, loaded = translated(tmp_path, text)
+    checked_targets(loaded, PLATFORMS)
+    table = loaded.config.package
+    assert table is not None and table.depends == ["git"]
+    assert [(f.src, f.dst) for f in table.files] == [("LICENSE", "/usr/share/licenses/hello/LICENSE")]
+    untranslated = {n.key for n in result.notes if n.kind == "untranslated" and n.key.startswith("nfpms")}
+    assert untranslated == {"nfpms[0].overrides.rpm.suggests", "nfpms[0].overrides.rpm.rpm"}  # never dropped silently
+
+
+def test_nfpms_binary_named_per_target_and_the_copyright_file(tmp_path: Path) -> None:
+    text = """
+version: 2
+builds:
+  - {binary: "hello_{{ .Os }}_{{ .Arch }}", goos: [linux], goarch: [amd64, arm64]}
+nfpms:
+  - formats: [deb]
+    maintainer: You <you@example.org>
+    description: "says hello\\nat length"
+    contents: [{src: LICENSE, dst: /usr/share/doc/hello/copyright}]
+"""
+    result, loaded = translated(tmp_path, text)
+    checked_targets(loaded, PLATFORMS)
+    assert loaded.config.package is not None and loaded.config.package.files == []  # gobuildx writes it
+    notes = {n.key: n for n in result.notes if n.key.startswith("nfpms")}
+    assert notes["nfpms[0].contents[0]"].kind == "differs"
+    assert (
+        "as /usr/bin/hello;" in notes["nfpms[0].bindir"].text and "hello_linux_{arch}" in notes["nfpms[0].bindir"].text
+    )
+
+
+def test_nfpms_templated_differently_per_target_is_reported(tmp_path: Path) -> None:
+    text = """
+version: 2
+builds: [{goos: [linux], goarch: [amd64, arm64]}]
+nfpms:
+  - formats: [rpm]
+    maintainer: You <you@example.org>
+    description: "hello for {{ .Arch }}"
+    homepage: "https://example.org/{{ .Version }}"
+"""
+    result, loaded = translated(tmp_path, text)
+    assert loaded.config.package is None  # the description is required, and differs per target
+    keys = {n.key for n in result.notes if n.kind == "untranslated"}
+    assert {"nfpms[0].description", "nfpms[0].homepage"} <= keys
 
 
 def test_ko_platforms_all_is_every_linux_target(tmp_path: Path) -> None:
@@ -546,3 +783,21 @@ archives:
     rel = loaded.config.release
     assert (rel.format, rel.format_overrides) == ("tar.zst", {"darwin": "binary", "windows": "zip"})
     assert checks.problems(loaded) == []
+
+
+def test_nfpms_apk_of_cgo_targets_and_a_project_name_no_package_has(tmp_path: Path) -> None:
+    text = """
+version: 2
+project_name: My_Tool
+builds: [{env: [CGO_ENABLED=1], goos: [linux], goarch: [amd64]}]
+nfpms:
+  - formats: [deb, apk]
+    maintainer: You <you@example.org>
+    description: "says hello\\nat length"
+"""
+    result, loaded = translated(tmp_path, text)
+    table = loaded.config.package
+    assert table is not None and table.formats == ["deb"]  # a glibc-linked binary cannot go into an apk
+    assert table.name == "my-tool"  # gobuildx's default, my_tool, is no deb package name
+    notes = {n.key: n.kind for n in result.notes}
+    assert notes["nfpms[0].formats apk"] == "untranslated" and notes["nfpms[0].package_name"] == "differs"

@@ -74,6 +74,21 @@ KNOWN: dict[str, set[str]] = {
     # archive per target has GoReleaser's first name, and all three binaries
     "github.com/pelletier/go-toml/v2@v2.2.4": {"members"},
 }
+# The configs with `nfpms` whose nfpms[0] becomes a [package] table; the others' (maintainer
+# without an address: "Anchore, Inc", "Fernand Galiana", a bare address) get none, and the
+# report says why (docs/migrate.md).
+PACKAGED = {
+    "github.com/go-task/task/v3@v3.54.0",
+    "github.com/golangci/golangci-lint/v2@v2.15.0",
+    "github.com/goreleaser/goreleaser/v2@v2.15.1",
+    "github.com/goreleaser/nfpm/v2@v2.45.2",
+    "github.com/schollz/croc/v10@v10.7.0",
+}
+UNPACKAGED = {
+    "github.com/anchore/grype@v0.121.2",
+    "github.com/derailed/k9s@v0.50.16",
+    "github.com/golang-migrate/migrate/v4@v4.20.1",
+}
 BINARY = 4  # GoReleaser's artifact.Binary (an archive of format binary is another type, same name)
 UPLOADABLE_BINARY = 2  # what an archive of format binary makes: the binary itself, under the archive's name
 SKIP = "publish,announce,sign,sbom,docker,ko,nfpm,before,validate,homebrew,scoop,winget,aur,nix,chocolatey,snapcraft"
@@ -167,11 +182,25 @@ def translate(root: Path, env: dict[str, str] | None = None, probe: bool = False
     return proc.stdout
 
 
+def assert_package(root: Path, spec: str, report: str) -> None:
+    """A config's nfpms: a [package] table (`gobuildx check` passed it), or none and the report's reason."""
+    has_nfpms = bool(yaml.safe_load(config_file(root).read_text()).get("nfpms"))
+    table = tomllib.loads((root / "targets.toml").read_text()).get("package")
+    assert has_nfpms == (spec in PACKAGED | UNPACKAGED), spec
+    if spec in PACKAGED:
+        assert table and table["formats"], report
+    else:
+        assert table is None
+    if spec in UNPACKAGED:
+        assert "nfpms[0].maintainer" in report, report
+
+
 @pytest.mark.parametrize("spec", sorted(TRANSLATE_ONLY))
 def test_translates_and_passes_check(tmp_path: Path, spec: str) -> None:
     root = module_copy(spec, tmp_path / "m")
     out = translate(root)
     assert "not translated" in out  # the report lists the keys (includes, pro, ...) it could not use
+    assert_package(root, spec, out)
 
 
 def goreleaser_side(
@@ -261,6 +290,9 @@ def gobuildx_side(root: Path, version: str, go: Path | None, targets: list[str] 
     # [image] is translated and checked (translate()), not built here: no image of these projects
     # goes into the shared docker daemon, and nothing is pushed
     data.pop("image", None)
+    # [package] too: translated and checked, not made from stand-in files (tests/integration/package
+    # makes, installs and runs packages)
+    data.pop("package", None)
     path.write_text(tomli_w.dumps(data))
     env = {"GOBUILDX_GO": str(go)} if go else {}
     picks = [f"--target={t}" for t in targets]
@@ -286,7 +318,7 @@ def gobuildx_side(root: Path, version: str, go: Path | None, targets: list[str] 
 @pytest.mark.parametrize("spec", sorted(PROJECTS))
 def test_same_targets_binaries_and_archives(tmp_path: Path, spec: str, goreleaser: Path, standin: Path) -> None:
     root = module_copy(spec, tmp_path / "m")
-    translate(root, ENV.get(spec))
+    assert_package(root, spec, translate(root, ENV.get(spec)))
     theirs = goreleaser_side(root, goreleaser, standin, ENV.get(spec, {}))
     ours = gobuildx_side(root, theirs["version"], standin)
     known = KNOWN.get(spec, set())
