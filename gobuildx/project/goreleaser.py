@@ -88,8 +88,8 @@ ADVICE = {
     "snapcrafts": "gobuildx builds no snap",
     "binary_signs": '[sign] signs SHA256SUMS (which names every archive) or, with files = "archives", '
     "each archive; a binary alone is not signed",
-    "docker_signs": "gobuildx does not sign images: cosign sign <repository>@<index digest> "
-    "(dist/release/manifest.json's image_index)",
+    "docker_signs": "[sign] images = true (with [sign.cosign] and [image]) signs every pushed index and "
+    "platform manifest as cosign does, at `gobuildx image --push` (docs/trust.md)",
     "docker_manifests": "gobuildx's [image] joins every image under one index itself",
     "sboms": "gobuildx writes an SBOM per binary itself ([release].sbom)",
     "announce": "gobuildx announces nothing",
@@ -1135,9 +1135,9 @@ def _image_binary(entry: Mapping[str, Any], builds: Sequence[Mapping[str, Any]])
 
 
 def _sign_notes(data: Mapping[str, Any], notes: list[Note]) -> None:
-    """`signs`, entry by entry: the [sign] table that does the same. None is written: GoReleaser
-    signs with the gpg keyring or cosign's own key format, which gobuildx does not read, so a
-    written table would stop the first release; the note says how to make the key it needs."""
+    """`signs`, entry by entry: the [sign] table that does the same. None is written: the key
+    is a CI secret (a gpg keyring, cosign's key file or KMS) that is not in the checkout, so a
+    written table would stop the first release; the note says which key to give it."""
     for i, e in enumerate(x for x in _list(data.get("signs")) if isinstance(x, dict)):
         key = f"signs[{i}]"
         artifacts = str(e.get("artifacts") or "none")
@@ -1146,17 +1146,23 @@ def _sign_notes(data: Mapping[str, Any], notes: list[Note]) -> None:
             continue
         files = "sums" if artifacts == "checksum" else "archives"
         cmd = Path(str(e.get("cmd") or "gpg")).name
-        args = " ".join(str(a) for a in _list(e.get("args")))
+        argv = [str(a) for a in _list(e.get("args"))]
+        cosign_key = _flag_value(argv, "--key")
         where = f'files = "{files}"' + ("" if artifacts in ("checksum", "all", "archive") else f" (was {artifacts})")
         if cmd in ("gpg", "gpg2"):
             text = (
                 f'write [sign.gpg] key_env = "GPG_PRIVATE_KEY" (its value: gpg --armor --export-secret-keys KEYID; '
                 f"gobuildx never reads your keyring), passphrase_env if the key has one, and [sign] {where}"
             )
-        elif cmd == "cosign" and "--key" in args and "://" not in args.split("--key", 1)[1].split()[0]:
+        elif cmd == "cosign" and cosign_key and cosign_key.startswith("env://"):
             text = (
-                "write [sign.cosign] with a PKCS#8 PEM ECDSA P-256 key (cosign's own key file is not read: "
-                f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256), and [sign] {where}"
+                f'write [sign.cosign] key_env = "{cosign_key[len("env://") :]}" (cosign\'s own key file or a PKCS#8 '
+                f"PEM P-256 key; its passphrase from COSIGN_PASSWORD), and [sign] {where}"
+            )
+        elif cmd == "cosign" and cosign_key and "://" not in cosign_key:
+            text = (
+                f'write [sign.cosign] key = "{cosign_key}" (cosign\'s own key file is read; its passphrase from '
+                f"COSIGN_PASSWORD), and [sign] {where}"
             )
         elif cmd == "cosign":
             text = (
@@ -1166,6 +1172,17 @@ def _sign_notes(data: Mapping[str, Any], notes: list[Note]) -> None:
         else:
             text = f"{cmd}: gobuildx signs with minisign, gpg or cosign keys ([sign], docs/trust.md); {where}"
         notes.append(Note(key, "untranslated", text))
+
+
+def _flag_value(argv: Sequence[str], flag: str) -> str | None:
+    """The value of `flag` in an argument list, written `--flag VALUE` or `--flag=VALUE`; None
+    when it is absent or has no value."""
+    for i, arg in enumerate(argv):
+        if arg == flag:
+            return argv[i + 1] if i + 1 < len(argv) and not argv[i + 1].startswith("-") else None
+        if arg.startswith(flag + "="):
+            return arg[len(flag) + 1 :] or None
+    return None
 
 
 # nfpms -> [package]: GoReleaser's internal/pipe/nfpm (v2.15.1) packages each Linux platform of

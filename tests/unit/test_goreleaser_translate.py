@@ -509,14 +509,22 @@ signs:
     artifacts: checksum
     args: [sign-blob, --key=cosign.key, "--output-signature=${signature}", "${artifact}"]
   - {}
+  - cmd: cosign
+    artifacts: checksum
+    args: [sign-blob, --key, "env://COSIGN_PRIVATE_KEY", "${artifact}"]
+  - cmd: cosign
+    artifacts: checksum
+    args: [sign-blob, "${artifact}", --key]
 """
     result, loaded = translated(tmp_path, text)
     assert loaded.config.sign is None  # no key gobuildx could read: a table would stop the first release
     notes = {n.key: n.text for n in result.notes if n.key.startswith("signs")}
     assert "[sign.gpg]" in notes["signs[0]"] and 'files = "sums"' in notes["signs[0]"]
     assert "keyless" in notes["signs[1]"] and 'files = "archives"' in notes["signs[1]"]
-    assert "PKCS#8" in notes["signs[2]"] and "cosign's own key file is not read" in notes["signs[2]"]
+    assert 'key = "cosign.key"' in notes["signs[2]"] and "COSIGN_PASSWORD" in notes["signs[2]"]
     assert "signs nothing" in notes["signs[3]"]
+    assert 'key_env = "COSIGN_PRIVATE_KEY"' in notes["signs[4]"]  # env:// is cosign's, not a KMS
+    assert "keyless or KMS" in notes["signs[5]"]  # --key without a value: no key named, no traceback
 
 
 NFPMS = """
