@@ -56,6 +56,11 @@ def package_path(job: Job, p: PackageRecord) -> Path:
     return job.dist / p.path
 
 
+# The PATH the install tools run with: the system's, /usr/local included (where availability()
+# may have found one), never the user's whole PATH (a project's bin/ with its own `dpkg`).
+TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
 class Step:
     """A command of an install, its output kept for the result (the log has everything)."""
 
@@ -71,7 +76,7 @@ class Step:
         try:
             proc = subprocess.run(
                 argv,
-                env=env or {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"},
+                env=env or {"PATH": TOOL_PATH, "LANG": "C.UTF-8"},
                 capture_output=True,
                 text=True,
                 timeout=STEP_TIMEOUT_S,
@@ -92,6 +97,23 @@ class PackageRunner(Runner):
     kind = "package"
     fmt: PackageFormat
     tool: str
+
+    def install_stand_in(
+        self, job: Job, p: PackageRecord, step: Step, extra: list[str], install: list[str]
+    ) -> SmokeResult | str | None:
+        """Install the libc stand-in (libc_stand_in) with `install` + its path, and remove the
+        file after: the note for the result, None when the package needs no libc, or the
+        failed result."""
+        made = libc_stand_in(job, p, step, extra)
+        if made is None or isinstance(made, SmokeResult):
+            return made
+        try:
+            code, _ = step.run([*install, str(made)])
+        finally:
+            shutil.rmtree(made.parent, ignore_errors=True)
+        if code != 0:
+            return self.failed(job, step, "cannot install the libc stand-in package")
+        return f"{', '.join(p.libc_depends)}: checked against a stand-in for the C library it runs with here"
 
     def applies(self, job: Job) -> bool:
         return job.target.goos == "linux" and package_of(job, self.fmt) is not None
@@ -340,18 +362,11 @@ class RpmRunner(PackageRunner):
             if code != 0:
                 return self.failed(job, step, "rpm --initdb failed")
             notes = [f"rpm -qip and -qlp read {p.name}; installed into an empty root"]
-            made = libc_stand_in(job, p, step, ["libgcc", "libstdc++"])
-            if isinstance(made, SmokeResult):
-                return made
-            if made is not None:
-                code, _ = step.run(
-                    ["rpm", "--root", str(root), "--install", "--ignorearch", "--nosignature", str(made)]
-                )
-                if code != 0:
-                    return self.failed(job, step, "cannot install the libc stand-in package")
-                notes.append(
-                    f"{', '.join(p.libc_depends)}: checked against a stand-in for the C library it runs with here"
-                )
+            install = ["rpm", "--root", str(root), "--install", "--ignorearch", "--nosignature"]
+            stood = self.install_stand_in(job, p, step, ["libgcc", "libstdc++"], install)
+            if isinstance(stood, SmokeResult):
+                return stood
+            notes += [stood] if stood else []
             argv = ["rpm", "--root", str(root), "--install", "--nosignature"]
             if not _same_cpu(job):
                 argv.append("--ignorearch")  # a foreign CPU's package into this host's root
@@ -451,17 +466,10 @@ class PacmanRunner(PackageRunner):
             argv = ["pacman", "--config", str(conf), "--root", str(root), "--dbpath", str(db), "--noconfirm"]
             argv += ["--noscriptlet", "--cachedir", str(root / "cache"), "--logfile", str(root / "pacman.log")]
             notes = [f"pacman -U into an empty root (Architecture = {p.arch})"]
-            made = libc_stand_in(job, p, step, ["gcc-libs"])
-            if isinstance(made, SmokeResult):
-                return made
-            if made is not None:
-                code, _ = step.run([*argv, "-U", str(made)])
-                shutil.rmtree(made.parent, ignore_errors=True)
-                if code != 0:
-                    return self.failed(job, step, "cannot install the libc stand-in package")
-                notes.append(
-                    f"{', '.join(p.libc_depends)}: checked against a stand-in for the C library it runs with here"
-                )
+            stood = self.install_stand_in(job, p, step, ["gcc-libs"], [*argv, "-U"])
+            if isinstance(stood, SmokeResult):
+                return stood
+            notes += [stood] if stood else []
             others = [d for d in p.depends if d not in p.libc_depends]
             if others:
                 argv += ["--nodeps", "--nodeps"]  # -dd: an empty root has none of the user's own dependencies
