@@ -54,6 +54,16 @@ class Signer:
     hint: str
 
 
+@dataclass(frozen=True)
+class Signature:
+    """One cosign signature to push: its tag, the simple-signing payload and the base64
+    signature. The manifest is made at push time, over what the tag already holds."""
+
+    tag: str
+    payload: bytes
+    signature_b64: str
+
+
 class Attachment(BaseModel):
     """A file to attach to a pushed image as a referrer (what sign/ hands the image stage)."""
 
@@ -106,10 +116,14 @@ def simple_signing(reference: str, digest: str) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def signature_manifest(payload: bytes, signature_b64: str) -> Artifact:
-    """The manifest at signature_tag(): the payload as its one layer, the base64 signature in
-    the layer's annotation (as `cosign sign --key --tlog-upload=false` writes it)."""
+def signature_manifest(payload: bytes, signature_b64: str, existing: bytes | None = None) -> Artifact:
+    """The manifest at signature_tag(): the payload as a layer, the base64 signature in the
+    layer's annotation (as `cosign sign --key --tlog-upload=false` writes it), after the layers
+    the tag held already (`existing`: another signer's, which cosign too keeps by appending).
+    The same signature pushed twice gives the same bytes."""
     layer = Blob(media_type=MT_SIMPLE_SIGNING, data=payload)
+    ours = layer.descriptor(annotations={SIGNATURE_ANNOTATION: signature_b64})
+    layers = [d for d in _signature_layers(existing) if d != ours] + [ours]
     config = Blob(
         media_type=MT_CONFIG,
         data=canonical_json(
@@ -119,17 +133,23 @@ def signature_manifest(payload: bytes, signature_b64: str) -> Artifact:
                 "created": "0001-01-01T00:00:00Z",
                 "history": [{"created": "0001-01-01T00:00:00Z"}],
                 "os": "",
-                "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
+                "rootfs": {"type": "layers", "diff_ids": [d["digest"] for d in layers]},
             }
         ),
     )
-    body = {
-        "schemaVersion": 2,
-        "mediaType": MT_MANIFEST,
-        "config": config.descriptor(),
-        "layers": [layer.descriptor(annotations={SIGNATURE_ANNOTATION: signature_b64})],
-    }
+    body = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": config.descriptor(), "layers": layers}
     return Artifact(manifest=Blob(media_type=MT_MANIFEST, data=canonical_json(body)), blobs=[config, layer])
+
+
+def _signature_layers(existing: bytes | None) -> list[dict[str, Any]]:
+    """The layer descriptors of a signature manifest already at the tag (none if unreadable)."""
+    if not existing:
+        return []
+    try:
+        layers = json.loads(existing).get("layers", [])
+    except (ValueError, AttributeError):
+        return []
+    return [d for d in layers if isinstance(d, dict) and "digest" in d]
 
 
 def bundle_referrer(subject: Blob, signer: Signer, created: str) -> Artifact:

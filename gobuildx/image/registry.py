@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gobuildx.formats.oci import MT_INDEX, MT_MANIFEST, Blob, Image
-from gobuildx.formats.ocirefs import Artifact, fallback_index, fallback_tag
+from gobuildx.formats.ocirefs import Artifact, Signature, fallback_index, fallback_tag, signature_manifest
 from gobuildx.image import transport
 from gobuildx.image.auth import AuthError, Authorizer, pull_scope, push_scope
 from gobuildx.image.credentials import Credential, CredentialError
@@ -382,23 +382,26 @@ def _short(body: bytes) -> str:
         return body[:200].decode(errors="replace").strip() or "(empty body)"
 
 
-def attach(
-    client: Client, repo: Repository, signatures: Sequence[tuple[str, Artifact]], referrers: Sequence[Artifact]
-) -> bool:
-    """Push cosign signature manifests under their tags, then referrers by digest. A registry
+def attach(client: Client, repo: Repository, signatures: Sequence[Signature], referrers: Sequence[Artifact]) -> bool:
+    """Push cosign signature manifests under their tags (each adding its layer to what the
+    tag held: another signer's signature stays), then referrers by digest. A registry
     that answers a referrer's PUT without `OCI-Subject` has no referrers API: each subject's
     referrers are then also listed in the index at its fallback tag (merged with what the
     tag listed). Returns whether the registry has the referrers API. The images themselves
     are pushed already: nothing here moves an image tag."""
     try:
         client.ping()
+        signed = [
+            (s.tag, signature_manifest(s.payload, s.signature_b64, client.find_manifest(repo.path, s.tag)))
+            for s in signatures
+        ]
         seen: set[str] = set()
-        for art in [*(a for _, a in signatures), *referrers]:
+        for art in [*(a for _, a in signed), *referrers]:
             for blob in art.blobs:
                 if blob.digest not in seen:
                     seen.add(blob.digest)
                     client.push_blob(repo.path, blob)
-        for tag, art in signatures:
+        for tag, art in signed:
             client.put_manifest(repo.path, tag, art.manifest)
         announced = bool(referrers)
         by_subject: dict[str, list[Artifact]] = {}

@@ -442,7 +442,7 @@ def attach(
             # and the Sigstore bundle referrer (what `cosign sign` writes by default since v3)
             payload = ocirefs.simple_signing(str(repo), subject.digest)
             sig = base64.b64encode(extras.signer.sign(payload)).decode()
-            signatures.append((ocirefs.signature_tag(subject.digest), ocirefs.signature_manifest(payload, sig)))
+            signatures.append(ocirefs.Signature(ocirefs.signature_tag(subject.digest), payload, sig))
             referrers.append(ocirefs.bundle_referrer(subject, extras.signer, created))
     for a in extras.attachments:
         subject = top if a.target is None else subjects.get(a.target)

@@ -32,6 +32,23 @@ def test_the_signature_manifest_carries_the_payload_and_the_signature() -> None:
     assert {b.digest for b in art.blobs} == {body["config"]["digest"], layer["digest"]}
 
 
+def test_a_signature_is_added_to_what_the_tag_held_and_only_once() -> None:
+    """Another signer's layer at the `.sig` tag (CI's keyless cosign, say) stays, as cosign
+    itself appends; pushing the same signature again changes nothing."""
+    payload = ocirefs.simple_signing("127.0.0.1:5000/app", SUBJECT.digest)
+    theirs = ocirefs.signature_manifest(payload, "dGhlaXJz").manifest.data
+    art = ocirefs.signature_manifest(payload, "b3Vycw==", theirs)
+    body = json.loads(art.manifest.data)
+    assert [d["annotations"][ocirefs.SIGNATURE_ANNOTATION] for d in body["layers"]] == ["dGhlaXJz", "b3Vycw=="]
+    config = json.loads(next(b for b in art.blobs if b.digest == body["config"]["digest"]).data)
+    assert config["rootfs"]["diff_ids"] == [d["digest"] for d in body["layers"]]
+    again = ocirefs.signature_manifest(payload, "b3Vycw==", art.manifest.data)
+    assert again.manifest.data == art.manifest.data
+    assert ocirefs.signature_manifest(payload, "b3Vycw==", b"not json").manifest.data == (
+        ocirefs.signature_manifest(payload, "b3Vycw==").manifest.data
+    )
+
+
 def test_a_referrer_names_its_subject_and_artifact_type() -> None:
     content = Blob(media_type=ocirefs.MT_SPDX, data=b"{}\n")
     art = ocirefs.referrer(SUBJECT, ocirefs.MT_SPDX, content, "a.spdx.json", "2023-11-14T22:13:20Z")

@@ -321,3 +321,16 @@ def test_no_secret_reaches_a_file_the_output_or_the_registry(fallback: Pushed) -
 def test_the_report_shows_each_image_signed(fallback: Pushed) -> None:
     html = (fallback.root / "dist" / "report.html").read_text()
     assert html.count("pushed, signed") >= len(fallback.platforms)
+
+
+def test_a_second_signer_keeps_the_first_signature(with_api: Pushed, tmp_path: Path) -> None:
+    """The same images pushed and signed again with another key (a second release job, or a
+    registry where CI signed already): the `.sig` tag keeps the first key's signature beside
+    the second's, as cosign's own appending does; real cosign verifies both keys."""
+    second = push_signed(tmp_path / "second", with_api.repository)
+    assert (second.index, second.platforms) == (with_api.index, with_api.platforms)  # reproducible images
+    for p in (with_api, second):
+        proc = cosign_verify(p, p.index, legacy=True)
+        assert proc.returncode == 0, proc.stderr
+    sig = json.loads(skopeo_raw(f"{with_api.repository}:sha256-{with_api.index.split(':', 1)[1]}.sig"))
+    assert len(sig["layers"]) == 2
