@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 from tests.conftest import copy_example, need, run_gobuildx
@@ -68,6 +69,9 @@ def test_packages_are_signed_attested_and_verified(tmp_path: Path) -> None:
     for st in statements:
         names = {s["name"] for s in st["subject"]}
         assert {DEB, RPM} <= names, (st["predicateType"], names)
+    for name in (DEB, RPM):  # Debian's minisign itself, not only gobuildx's verifier
+        real = subprocess.run(["minisign", "-V", "-p", str(pub), "-m", str(release / name)], capture_output=True)
+        assert real.returncode == 0, real.stderr
     ok = run_gobuildx(["verify", str(release), "--key", str(pub), "--require-signatures"], root)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     tampered = tmp_path / "tampered"
@@ -77,5 +81,7 @@ def test_packages_are_signed_attested_and_verified(tmp_path: Path) -> None:
     assert bad.returncode == 8
     assert f"{DEB}: sha256 differs from SHA256SUMS" in bad.stderr, bad.stderr
     assert f"{DEB}.minisig: minisign signature does not match" in bad.stderr, bad.stderr
+    refused = subprocess.run(["minisign", "-V", "-p", str(pub), "-m", str(tampered / DEB)], capture_output=True)
+    assert refused.returncode != 0
     rm = json.loads((release / "manifest.json").read_text())
     assert [p["name"] for p in rm["targets"][0]["packages"]] == [DEB, RPM]
