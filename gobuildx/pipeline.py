@@ -442,11 +442,10 @@ def rebuild_built(ctx: ProjectContext, ids: Sequence[str], view: BuildView, allo
     A difference refuses the release (ReleaseRefused) unless allow_failures (then it is recorded)."""
     from gobuildx.project import manifest_file
     from gobuildx.release import rebuild as release_rebuild
-    from gobuildx.release import stage as release_stage
 
     built = manifest_file.require(ctx.dist)
     ok = [i for i in ids if (r := built.target(i)) is not None and r.status == "ok"]
-    epoch = release_stage.epoch_of(built)
+    epoch = built.epoch
     with _fresh_build(ctx, built.commit, epoch, ok, view) as (rebuilt, fresh, scratch):
         record, told = release_rebuild.compare_built(built, ctx.dist, ok, rebuilt, fresh, scratch)
     if told.problems and not allow_failures:

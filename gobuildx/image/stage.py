@@ -14,12 +14,10 @@ libraries cannot be supplied, a bad repository or tag, each named in one error.
 from __future__ import annotations
 
 import base64
-import calendar
 import fnmatch
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -259,7 +257,7 @@ def _plan_one(
         labels=labels,
         annotations=annotations,
         created=mani.date,
-        mtime=_epoch(mani.date),
+        mtime=mani.epoch,
     )
     return Plan(
         target=target,
@@ -270,14 +268,6 @@ def _plan_one(
         linkage=link,
         libraries=[p.path for p in placed],
     )
-
-
-def _epoch(date: str) -> int:
-    """The manifest's build date (from SOURCE_DATE_EPOCH or the commit) as the layer mtime."""
-    try:
-        return calendar.timegm(datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ").timetuple())
-    except ValueError:
-        return 0
 
 
 def build_docker(

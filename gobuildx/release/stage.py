@@ -62,11 +62,6 @@ class Blocker(BaseModel):
     reason: str
 
 
-def epoch_of(m: Manifest) -> int:
-    """The build date as seconds: SOURCE_DATE_EPOCH or the commit time, as the build used."""
-    return m.epoch
-
-
 def blockers(m: Manifest, ids: Sequence[str]) -> list[Blocker]:
     """Every selected target that must not be released, with the stage that blocked it."""
     out = []
@@ -264,7 +259,7 @@ def assemble(inp: Inputs, finish: Finish | None = None) -> ReleaseManifest:
         r for r in (inp.manifest.target(t) for t in sorted(inp.ids)) if r is not None and r.id not in blocked_builds
     ]
     _check_unique_names(inp, records)
-    epoch = epoch_of(inp.manifest)
+    epoch = inp.manifest.epoch
     staging = sibling(inp.dist / RELEASE_DIR)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
