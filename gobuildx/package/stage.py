@@ -10,8 +10,6 @@ release's SOURCE_DATE_EPOCH) give the same bytes.
 from __future__ import annotations
 
 import fnmatch
-import gzip
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -29,7 +27,7 @@ from gobuildx.project import manifest_file, nfpm, platforms
 from gobuildx.project.config import PackageTable
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
-from gobuildx.util.files import sha256_file, write_atomic
+from gobuildx.util.files import gzip_reproducible, sha256_file, write_atomic
 
 SCRATCH = ".package"
 COMPLETIONS = {
@@ -218,7 +216,7 @@ def _static_contents(
         src = root / page
         section = src.suffix[1:2]
         gz = scratch / "man" / f"{src.name}.gz"
-        write_atomic(gz, _gzip(src.read_bytes()), durable=False)
+        write_atomic(gz, gzip_reproducible(src.read_bytes()), durable=False)
         out.append(_file(gz, f"/usr/share/man/man{section}/{src.name}.gz", 0o644))
     for shell, src_name in sorted(table.completions.items()):
         binary = ctx.loaded.config.project.binary_list()[0].name
@@ -245,14 +243,6 @@ def _changelog(scratch: Path, table: PackageTable, version: str, epoch: int) -> 
 
 def _file(src: Path, dst: str, mode: int) -> dict[str, Any]:
     return {"src": str(src), "dst": dst, "file_info": {"mode": mode, "owner": "root", "group": "root"}}
-
-
-def _gzip(data: bytes) -> bytes:
-    """gzip -9n: no name and no time in the header, so the bytes depend on the page alone."""
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
-        gz.write(data)
-    return buf.getvalue()
 
 
 def _copyright(table: PackageTable, name: str, epoch: int) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, ConfigDict
 
 from gobuildx.model.release import ArchiveFormat
+from gobuildx.util.files import gzip_reproducible
 
 Format = ArchiveFormat
 EXEC_MODE = 0o755
@@ -96,10 +97,7 @@ def write(fmt: Format, entries: Sequence[Entry], epoch: int) -> bytes:
         import zstandard  # only a tar.zst release needs it
 
         return zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=0, write_content_size=True).compress(raw)
-    out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=GZIP_LEVEL) as gz:
-        gz.write(raw)
-    return out.getvalue()
+    return gzip_reproducible(raw, GZIP_LEVEL)
 
 
 def _tar(entries: Sequence[Entry], epoch: int) -> bytes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -108,3 +110,12 @@ def _alive(pid_text: str) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
+
+
+def gzip_reproducible(data: bytes, level: int = 9) -> bytes:
+    """gzip -n: no file name and mtime 0 in the header, so the bytes depend on `data` alone
+    (release archives, a package's changelog and man pages)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=level) as gz:
+        gz.write(data)
+    return out.getvalue()
