@@ -23,7 +23,7 @@ from gobuildx.errors import PackageFailed
 from gobuildx.model.manifest import ArtifactRecord, Manifest, TargetRecord
 from gobuildx.model.package import PACKAGES_DIR, PackageFormat, PackageRecord, PackageSkip, PackagesRecord
 from gobuildx.package import depends
-from gobuildx.project import manifest_file, nfpm, platforms
+from gobuildx.project import checks, manifest_file, nfpm, platforms
 from gobuildx.project.config import PackageTable
 from gobuildx.project.context import ProjectContext
 from gobuildx.project.matrix import Target
@@ -78,7 +78,7 @@ def selected(table: PackageTable, targets: Sequence[Target]) -> list[Target]:
 
 
 def package_name(ctx: ProjectContext, table: PackageTable) -> str:
-    return table.name or ctx.loaded.config.project.name.lower().replace("_", "-")
+    return table.name or checks.default_package_name(ctx.loaded.config.project.name)
 
 
 def debian_version(version: str) -> str:

@@ -469,6 +469,15 @@ NFPM_EXPANDED = ("name", "maintainer", "description", "homepage", "vendor")
 MAINTAINER = re.compile(r"^[^<>]+ <[^<>@\s]+@[^<>\s]+>$")
 
 
+# Debian policy 5.6.1 (rpm, apk and pacman accept these too): at least two characters
+PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+def default_package_name(project: str) -> str:
+    """The package name when [package] names none: project.name, lowercased, `_` as `-`."""
+    return project.lower().replace("_", "-")
+
+
 def package_problems(loaded: LoadedConfig) -> list[str]:
     """[package] mistakes the file alone decides: missing sources, a `$` nfpm would expand, a
     maintainer without an address (dpkg and lintian want "Name <email>")."""
@@ -488,6 +497,12 @@ def package_problems(loaded: LoadedConfig) -> list[str]:
                 out.append(f"{where}: package.{key}[{i}]: {value!r} is empty or contains '$' (nfpm expands it)")
     if not MAINTAINER.match(table.maintainer):
         out.append(f'{where}: package.maintainer: {table.maintainer!r} is not "Name <email@host>"')
+    derived = default_package_name(loaded.config.project.name)
+    if table.name is None and not PACKAGE_NAME.fullmatch(derived):
+        out.append(
+            f"{where}: package.name: not set, and project.name {loaded.config.project.name!r} gives {derived!r}, "
+            "which is no package name (two or more of a-z 0-9 + - ., a letter or digit first): set package.name"
+        )
     summary, _, long = table.description.strip().partition("\n")
     if not summary.strip():
         out.append(f"{where}: package.description is empty")

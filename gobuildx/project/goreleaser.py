@@ -27,9 +27,11 @@ from gobuildx.project import gotemplate, matrix
 from gobuildx.project.checks import (
     MAINTAINER,
     NFPM_EXPANDED,
+    PACKAGE_NAME,
     PLACEHOLDERS,
     RELEASE_FIELDS,
     TAG_FIELDS,
+    default_package_name,
     release_values,
     source_errors,
 )
@@ -1198,7 +1200,6 @@ NFPM_CONTENT_TYPES |= {"license": "file", "readme": "file", "doc": "file"}  # rp
 NFPM_TRANSLATED = {"id", "ids", "builds", "formats", "format", "package_name", "bindir", "contents", "scripts"}
 NFPM_TRANSLATED |= set(NFPM_RELATIONS) | set(NFPM_TEXT) | {"overrides"}
 NFPM_PER_FORMAT = ("deb", "rpm", "apk", "archlinux", "ipk")
-PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]*")  # config.PackageTable.name's pattern
 NFPM_OVERRIDABLE = {"contents", "scripts"} | set(NFPM_RELATIONS)  # the overrides [package] can hold
 # Where configs install a shell completion of binary {name} (current and legacy places): such a
 # file becomes package.completions, installed where each shell looks (docs/package.md).
@@ -1291,12 +1292,18 @@ def _package(
     name = _package_value(merged.get("package_name"), f"{key}.package_name", chosen, filler, notes)
     project = str(filler.project)
     if name is not None and not PACKAGE_NAME.fullmatch(name):
-        notes.append(Note(f"{key}.package_name", "untranslated", f"{name!r} is not [a-z0-9][a-z0-9+.-]*"))
+        notes.append(Note(f"{key}.package_name", "untranslated", f"{name!r} is not [a-z0-9][a-z0-9+.-]+"))
         name = None
-    if name is None and not PACKAGE_NAME.fullmatch(project.lower()):  # gobuildx's default would not do
-        name = re.sub(r"[^a-z0-9+.-]+", "-", project.lower()).strip("-+.") or "package"
+    default = default_package_name(project)
+    if name is None and not PACKAGE_NAME.fullmatch(default):  # gobuildx's default would not do
+        name = re.sub(r"[^a-z0-9+.-]+", "-", project.lower()).strip("-+.")
+        name = name if PACKAGE_NAME.fullmatch(name) else "package"
         notes.append(Note(f"{key}.package_name", "differs", f"{project!r} is no package name; {name!r} is written"))
-    if name is not None and name != project.lower():
+    if name is None and default != project:
+        notes.append(
+            Note(f"{key}.package_name", "differs", f"GoReleaser names the package {project!r}; gobuildx {default!r}")
+        )
+    if name is not None and name != default:
         out["name"] = name
     bindir = _package_value(merged.get("bindir"), f"{key}.bindir", chosen, filler, notes)
     if bindir and bindir.rstrip("/") != "/usr/bin":

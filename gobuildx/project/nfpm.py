@@ -66,6 +66,7 @@ def ensure(cache_dir: Path, environ: dict[str, str]) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
             raise PackageFailed(f"go install {NFPM_MODULE}@{NFPM_VERSION} failed:\n{tail}")
+        shutil.rmtree(tool_dir(cache_dir), ignore_errors=True)  # a dir without nfpm in it (emptied by hand)
         os.replace(tmp, tool_dir(cache_dir))
     return exe
 

@@ -806,6 +806,6 @@ nfpms:
     result, loaded = translated(tmp_path, text)
     table = loaded.config.package
     assert table is not None and table.formats == ["deb"]  # a glibc-linked binary cannot go into an apk
-    assert table.name == "my-tool"  # gobuildx's default, my_tool, is no deb package name
+    assert table.name is None  # gobuildx's default from My_Tool is my-tool, a valid name
     notes = {n.key: n.kind for n in result.notes}
     assert notes["nfpms[0].formats apk"] == "untranslated" and notes["nfpms[0].package_name"] == "differs"

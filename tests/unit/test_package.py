@@ -213,3 +213,21 @@ def test_a_binary_is_installed_under_its_name_not_its_per_target_file_name(tmp_p
 
     art = ArtifactRecord(binary="yq", path="linux-amd64/yq_linux_amd64", size=1, sha256="0" * 64)
     assert installed_binaries(tmp_path, "/usr/bin", [art]) == [(tmp_path / "linux-amd64/yq_linux_amd64", "/usr/bin/yq")]
+
+
+@pytest.mark.parametrize(("project", "ok"), [("x", False), ("_x", False), ("My_Tool", True), ("hello", True)])
+def test_a_default_package_name_that_is_no_package_name_is_found_up_front(
+    tmp_path: Path, project: str, ok: bool
+) -> None:
+    loaded = load(tmp_path, PACKAGE.replace("says hello", "says hello\\n\\nhello prints its version."))
+    loaded = loaded.model_copy(
+        update={
+            "config": loaded.config.model_copy(
+                update={"project": loaded.config.project.model_copy(update={"name": project})}
+            )
+        }
+    )
+    found = [p for p in checks.package_problems(loaded) if ": package.name:" in p]
+    assert (found == []) is ok, found
+    if not ok:
+        assert "set package.name" in found[0] and repr(project) in found[0]
