@@ -106,3 +106,30 @@ def test_stdlib_names_are_known() -> None:  # the rule above leans on them
 def test_every_module_imports(name: str) -> None:
     """A moved module leaves no import behind that names its old place."""
     importlib.import_module(name)
+
+
+# Programs of their own (run as `python -m`, in another process): their stderr is theirs.
+OWN_PROGRAMS = {"gobuildx.smoke.runners.wasi_main"}
+
+
+def test_only_cli_prints() -> None:
+    """`cli/` is the only layer that prints: a stage returns records, a view shows them."""
+    found = []
+    for name, path in gobuildx_modules().items():
+        if layer(name) == "cli" or name in OWN_PROGRAMS or name == "gobuildx.__main__":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                found.append(f"{name}:{node.lineno}")
+    assert found == []
+
+
+def test_no_relative_imports() -> None:
+    """The rule above reads absolute imports only: a relative one would pass it unseen."""
+    found = [
+        f"{name}:{node.lineno}"
+        for name, path in gobuildx_modules().items()
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert found == []
