@@ -247,7 +247,10 @@ class DebRunner(PackageRunner):
             'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" || exit 90; : > "$7"; '
             'dpkg --root="$4" --install "$5" && dpkg --root="$4" --status "$6"'
         )
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+        # --pid --fork --kill-child: a timeout that kills unshare ends dpkg too (the namespace's
+        # init dies and takes every process in it), before the scratch dir is removed under it
+        argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private"]
+        argv += ["sh", "-c", script, "sh"]
         code, text = step.run([*argv, str(base), str(upper), str(ovl), str(merged), str(deb), name, str(mounted)])
         # Anything that stopped before dpkg ran (no overlay, or unshare itself refused: a
         # container without CAP_SYS_ADMIN) falls back to a copy.
