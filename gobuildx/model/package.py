@@ -11,12 +11,11 @@ PackageFormat = Literal["deb", "rpm", "apk", "archlinux"]
 PACKAGES_DIR = "packages"  # dist/packages/: where the package stage writes
 
 
-class PackageRecord(BaseModel):
-    """One package file: where it is, what it is for, and the dependencies it declares."""
+class PackageFile(BaseModel):
+    """One package file: what it is for, and the dependencies it declares."""
 
     format: PackageFormat
     name: str  # the file name
-    path: str  # relative to the dist directory (dist/packages/<name>); in a release: the name
     package: str  # the package's own name (Package:, Name:, pkgname)
     version: str
     arch: str  # the format's architecture name (amd64, x86_64, armv7h, ...)
@@ -24,6 +23,12 @@ class PackageRecord(BaseModel):
     sha256: str
     libc_depends: list[str] = []  # what the audited linkage needs: ["libc6 (>= 2.17)"], [] for static
     depends: list[str] = []  # every dependency declared: libc_depends, then [package].depends
+
+
+class PackageRecord(PackageFile):
+    """A package as the package stage wrote it into dist."""
+
+    path: str  # relative to the dist directory (dist/packages/<name>)
     bindir: str = "/usr/bin"  # where the binaries are installed ([package].bindir)
 
 
@@ -39,15 +44,5 @@ class PackagesRecord(BaseModel):
     skipped: list[PackageSkip] = []
 
 
-class ReleasePackage(BaseModel):
-    """A package as dist/release/manifest.json lists it: a file of the release folder."""
-
-    format: PackageFormat
-    name: str  # its file name in the release folder
-    package: str
-    version: str
-    arch: str
-    size: int
-    sha256: str
-    libc_depends: list[str] = []
-    depends: list[str] = []
+class ReleasePackage(PackageFile):
+    """A package as dist/release/manifest.json lists it: a file of the release folder (`name`)."""
