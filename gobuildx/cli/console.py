@@ -6,6 +6,7 @@ are plain `print`s, and rich (~20 ms) is not in the way of the first `go build`.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -28,9 +29,16 @@ def interactive(stream: TextIO | None = None) -> bool:
 def make_console() -> Console:
     from rich.console import Console
 
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's own answer is SystemExit(1), a failed audit's code: let cli.main end
+            # it as every other write to a reader that left (141, no message)
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "the reader of stdout left")
+
     if interactive():
-        return Console()
-    return Console(force_terminal=False, no_color=True, width=max(100, _columns()), soft_wrap=True)
+        return PipeAwareConsole()
+    return PipeAwareConsole(force_terminal=False, no_color=True, width=max(100, _columns()), soft_wrap=True)
 
 
 def _columns() -> int:

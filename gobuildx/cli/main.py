@@ -35,7 +35,10 @@ def normalize(argv: list[str]) -> list[str]:
 
 def main() -> None:
     try:
-        _main(normalize(sys.argv))
+        try:
+            _main(normalize(sys.argv))
+        finally:
+            sys.stdout.flush()  # here, not at exit: a reader gone by then is a broken pipe too
     except BrokenPipeError:  # `gobuildx build | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(128 + 13)

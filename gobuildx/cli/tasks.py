@@ -55,6 +55,8 @@ def stage(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             common.check_jobs(kwargs.get("jobs"))
             return fn(c, *args, **kwargs)
+        except BrokenPipeError:
+            raise  # stdout's reader left: cli.main ends with 141 and no message
         except (GobuildxError, OSError) as exc:
             said = common.failure(exc)
             assert said is not None
