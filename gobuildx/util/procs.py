@@ -28,3 +28,13 @@ def kill_group(proc: subprocess.Popen[bytes], reap_s: float | None = 10.0) -> No
         proc.wait(timeout=reap_s)
     except subprocess.TimeoutExpired:
         pass
+
+
+def terminate_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM the group (a program that traps it cleans up: unmounts, removes its files), then
+    wait up to `grace_s` seconds for the program to end."""
+    if signal_group(proc, signal.SIGTERM):
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass

@@ -15,16 +15,14 @@ import io
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from gobuildx.util.files import sibling
 from gobuildx.util.lock import file_lock
-from gobuildx.util.procs import kill_group, signal_group
+from gobuildx.util.procs import kill_group, terminate_group
 
 SUITE = "bookworm"
 VARIANT = "minbase"
@@ -122,17 +120,20 @@ def _run(argv: list[str], env: dict[str, str], log: Path) -> None:
             raise RootFailed(f"unshare {argv[0]}: {exc}") from None
         try:
             code = proc.wait(timeout=DEBOOTSTRAP_TIMEOUT_S)
-        except BaseException:  # a timeout or an interrupt: SIGTERM first, which debootstrap traps to unmount
-            signal_group(proc, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                kill_group(proc)
-            if isinstance(sys.exc_info()[1], subprocess.TimeoutExpired):
-                raise RootFailed(f"{argv[0]}: no result in {DEBOOTSTRAP_TIMEOUT_S:g} s (log: {log})") from None
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            raise RootFailed(f"{argv[0]}: no result in {DEBOOTSTRAP_TIMEOUT_S:g} s (log: {log})") from None
+        except BaseException:  # an interrupt
+            _stop(proc)
             raise
     if code != 0:
         raise RootFailed(f"{' '.join(argv[:4])} ... failed with exit code {code} (log: {log})")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM first, which debootstrap traps to unmount; SIGKILL what is left after 30 s."""
+    terminate_group(proc, 30)
+    kill_group(proc)
 
 
 def mounts_under(path: Path) -> list[str]:

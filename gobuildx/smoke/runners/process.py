@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gobuildx.smoke.runners.base import Check, Job, Runner, SmokeResult
 from gobuildx.util import sandbox
-from gobuildx.util.procs import kill_group, signal_group
+from gobuildx.util.procs import kill_group, terminate_group
 
 __all__ = [
     "CommandRunner",
@@ -219,8 +219,7 @@ def wait(proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM the group, then give it a moment before kill_group."""
-    if signal_group(proc, signal.SIGTERM):
-        wait(proc, STOP_GRACE_S)
+    terminate_group(proc, STOP_GRACE_S)
 
 
 def serve_and_probe(
